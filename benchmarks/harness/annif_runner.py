@@ -1,0 +1,206 @@
+"""Drive Annif through its command line, in a virtual environment of its own.
+
+Annif lives in ``<work>/annif-venv`` so that its dependencies never mix with
+Fahras's.  Every Annif call gets an environment pointing at files in the work
+folder: ``ANNIF_PROJECTS`` (the generated ``projects.cfg``), ``ANNIF_DATADIR``
+(trained models, loaded vocabularies) and ``NLTK_DATA``.
+
+NLTK data cannot be downloaded on this machine, and Annif's analyzers call
+NLTK's word tokenizer, which first splits sentences with the Punkt model
+``tokenizers/punkt_tab/english``.  We provide that model as four empty
+parameter files, i.e. an untrained Punkt splitter (no known abbreviations);
+for bag-of-words backends the only effect is on sentence boundaries, which
+they do not use.
+
+Backends are configuration: :data:`BACKENDS` maps a name to the keys of its
+``projects.cfg`` section and the pip extra it needs.  ``{split}`` and
+``{sources}`` in values are filled in per split (``ensemble`` combines the
+other backends requested in the same run).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.measure import Measurement, StepFailed, run_measured
+
+ANNIF_VERSION = "1.4.3"
+VOCAB_ID = "unsc"
+_ANALYZER = "snowball(english)"
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """One Annif backend as benchmarked: its project settings and install needs."""
+
+    settings: dict[str, str]
+    pip_extra: str | None = None
+    trainable: bool = True
+    label: str = ""
+
+
+BACKENDS: dict[str, BackendSpec] = {
+    "tfidf": BackendSpec({"backend": "tfidf", "analyzer": _ANALYZER, "limit": "100"}, label="Annif tfidf"),
+    "svc": BackendSpec({"backend": "svc", "analyzer": _ANALYZER, "limit": "100"}, label="Annif svc"),
+    "mllm": BackendSpec({"backend": "mllm", "analyzer": _ANALYZER, "limit": "100"}, label="Annif mllm"),
+    "omikuji": BackendSpec({"backend": "omikuji", "analyzer": _ANALYZER, "limit": "100",
+                            "cluster_balanced": "False", "cluster_k": "2", "max_depth": "3"},
+                           pip_extra="omikuji", label="Annif omikuji (Bonsai-like)"),
+    "fasttext": BackendSpec({"backend": "fasttext", "analyzer": _ANALYZER, "limit": "100", "dim": "300",
+                             "lr": "0.25", "epoch": "50", "loss": "hs", "chunksize": "24"},
+                            pip_extra="fasttext", label="Annif fasttext"),
+    "ensemble": BackendSpec({"backend": "ensemble", "sources": "{sources}", "limit": "100"},
+                            trainable=False, label="Annif ensemble"),
+}
+
+
+def project_id(backend: str, split: str) -> str:
+    return f"{backend}-{split}"
+
+
+@dataclass
+class Annif:
+    """An Annif installation and the configuration folder it works in."""
+
+    work: Path
+    venv: Path = field(init=False)
+    home: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.work = self.work.resolve()
+        self.venv = self.work / "annif-venv"
+        self.home = self.work / "annif"
+
+    @property
+    def executable(self) -> Path:
+        return self.venv / "bin" / "annif"
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(NLTK_DATA=str(self.work / "nltk_data"), ANNIF_PROJECTS=str(self.home / "projects.cfg"),
+                   ANNIF_DATADIR=str(self.home / "data"))
+        env.pop("PYTHONPATH", None)  # keep Fahras's sources out of Annif's interpreter
+        return env
+
+    # -- installation ---------------------------------------------------------------------
+    def installed_version(self) -> str | None:
+        if not self.executable.exists():
+            return None
+        proc = subprocess.run([str(self.executable), "--version"], capture_output=True, text=True,
+                              env=self.env)
+        return proc.stdout.strip().split()[-1] if proc.returncode == 0 and proc.stdout.strip() else None
+
+    def install(self, backends: list[str], log) -> None:
+        """Create the venv and install Annif (plus the extras of ``backends``) if needed."""
+        extras = sorted({BACKENDS[b].pip_extra for b in backends if BACKENDS[b].pip_extra})
+        version = self.installed_version()
+        if version is not None and version != ANNIF_VERSION:
+            raise StepFailed(f"{self.venv} holds Annif {version}, not {ANNIF_VERSION}; "
+                             f"delete that folder to reinstall")
+        if version is None:
+            log(f"installing Annif {ANNIF_VERSION} into {self.venv} (one time, about a minute)")
+            self._run_pip_setup()
+        if extras:
+            missing = [e for e in extras if not self._extra_installed(e)]
+            if missing:
+                log(f"installing Annif extras: {', '.join(missing)}")
+                spec = f"annif[{','.join(missing)}]=={ANNIF_VERSION}"
+                self._pip(["install", spec], f"pip install {spec}")
+        self._write_punkt_stub()
+
+    def _run_pip_setup(self) -> None:
+        if not (self.venv / "bin" / "python").exists():
+            proc = subprocess.run(["python3", "-m", "venv", str(self.venv)], capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise StepFailed(f"python3 -m venv {self.venv} failed:\n{proc.stderr.strip()}")
+        self._pip(["index", "versions", "annif"], "pip index versions annif", expect=ANNIF_VERSION)
+        self._pip(["install", f"annif=={ANNIF_VERSION}"], f"pip install annif=={ANNIF_VERSION}")
+
+    def _pip(self, args: list[str], what: str, expect: str | None = None) -> None:
+        quiet = [] if expect is not None else ["-q"]  # "pip -q index versions" prints nothing
+        proc = subprocess.run([str(self.venv / "bin" / "python"), "-m", "pip", *quiet, *args],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            errors = [ln for ln in proc.stderr.splitlines() if not ln.startswith("WARNING: Location")]
+            raise StepFailed(f"{what} failed:\n" + "\n".join(errors[-8:]))
+        if expect is not None and expect not in proc.stdout:
+            raise StepFailed(f"the package index does not offer Annif {expect} "
+                             f"(it lists: {proc.stdout.strip()[:200]})")
+
+    def _extra_installed(self, extra: str) -> bool:
+        module = {"fasttext": "fasttext", "omikuji": "omikuji"}.get(extra, extra)
+        proc = subprocess.run([str(self.venv / "bin" / "python"), "-c", f"import {module}"],
+                              capture_output=True)
+        return proc.returncode == 0
+
+    def _write_punkt_stub(self) -> None:
+        folder = self.work / "nltk_data" / "tokenizers" / "punkt_tab" / "english"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab"):
+            (folder / name).touch()
+
+    # -- configuration ----------------------------------------------------------------------
+    def write_projects(self, backends: list[str], splits: list[str],
+                       overrides: dict[str, dict[str, str]]) -> Path:
+        """Write ``projects.cfg`` with one project per backend and split."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        sections = []
+        for split in splits:
+            sources = ",".join(project_id(b, split) for b in backends if BACKENDS[b].trainable)
+            for backend in backends:
+                settings = {**BACKENDS[backend].settings, **overrides.get(backend, {})}
+                lines = [f"[{project_id(backend, split)}]", f"name={BACKENDS[backend].label} ({split} split)",
+                         "language=en", f"vocab={VOCAB_ID}"]
+                lines += [f"{k}={v.format(split=split, sources=sources)}" for k, v in settings.items()]
+                sections.append("\n".join(lines))
+        path = self.home / "projects.cfg"
+        path.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
+        return path
+
+    # -- commands -------------------------------------------------------------------------------
+    def _call(self, args: list[str], what: str, log_name: str, stdin_text: str | None = None) -> Measurement:
+        return run_measured([str(self.executable), *args], env=self.env, cwd=self.home,
+                            log=self.home / "logs" / f"{log_name}.log", stdin_text=stdin_text, what=what)
+
+    def load_vocab(self, vocab_file: Path) -> Measurement:
+        return self._call(["load-vocab", "--force", VOCAB_ID, str(vocab_file)],
+                          "annif load-vocab", "load-vocab")
+
+    def train(self, project: str, corpus: Path) -> Measurement:
+        return self._call(["train", project, str(corpus)], f"annif train {project}", f"train-{project}")
+
+    def index(self, project: str, corpus: Path, limit: int = 100) -> Measurement:
+        """Write ``<doc>.annif`` (``<uri><TAB>label<TAB>score`` lines) beside each ``<doc>.txt``."""
+        return self._call(["index", project, str(corpus), "--limit", str(limit), "--threshold", "0",
+                           "--suffix", ".annif", "--force"],
+                          f"annif index {project}", f"index-{project}-{corpus.name}")
+
+    def suggest_one(self, project: str, text: str) -> Measurement:
+        """A cold start: new process, load the model, suggest for one short text."""
+        return self._call(["suggest", project, "--limit", "1"], f"annif suggest {project}",
+                          f"suggest-{project}", stdin_text=text)
+
+
+def read_rankings(corpus: Path, doc_ids: list[str], suffix: str = ".annif") -> list[list[tuple[str, float]]]:
+    """Annif's ranked suggestions per document, best first, as ``(uri, score)``."""
+    rankings = []
+    for doc_id in doc_ids:
+        path = corpus / f"{doc_id}{suffix}"
+        if not path.exists():
+            raise StepFailed(f"Annif wrote no suggestions for {doc_id}: {path} is missing")
+        hits = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            fields = line.split("\t")
+            if len(fields) < 3:
+                continue
+            uri = fields[0].strip()
+            if uri.startswith("<") and uri.endswith(">"):
+                uri = uri[1:-1]
+            hits.append((uri, float(fields[-1])))
+        hits.sort(key=lambda hit: -hit[1])  # stable: Annif's order among equal scores is kept
+        rankings.append(hits)
+    return rankings

@@ -1,0 +1,3 @@
+from fahras.cli import main
+
+main()

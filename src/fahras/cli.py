@@ -1,0 +1,401 @@
+"""The ``fahras`` command: a thin layer over the library.
+
+Every command parses its arguments, calls :mod:`fahras`, and prints.  Errors
+the user can fix are one line on stderr with a non-zero exit code (65 bad
+input data, 64 bad usage, 66 missing or damaged model), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import click
+
+from fahras.errors import FahrasError, InputError
+
+log = logging.getLogger("fahras")
+
+LANG_CHOICE = click.Choice(["ar", "zh", "en", "fr", "ru", "es"])
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@contextmanager
+def _progress(description: str, enabled: bool = True) -> Iterator:
+    """A rich progress bar on stderr; yields a ``(stage, done, total)`` callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not enabled:
+        yield lambda stage, done, total: None
+        return
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=_console(), transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(f"{description}: {stage}", total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
+
+        yield update
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="fahras")
+def cli(verbose: int) -> None:
+    """Fahras: suggest UNBIS Thesaurus descriptors for United Nations documents.
+
+    Train a model on documents the library has indexed, then suggest
+    descriptors for new ones, index whole folders, and measure quality.
+
+    \b
+    Typical use:
+      fahras train --vocab unbis/all_topics.json --out models/unsc CORPUS_DIR
+      fahras suggest models/unsc document.txt
+      fahras eval models/unsc HELD_OUT_DIR
+    """
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+
+
+# ---------------------------------------------------------------------------- train
+@cli.command()
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--vocab", "vocab_path", required=True, type=click.Path(path_type=Path),
+              help="Thesaurus: UNBIS all_topics.json, a SKOS file (.ttl/.rdf) or a .csv/.tsv table.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Model folder to write (replaced atomically).")
+@click.option("--format", "corpus_format", default="auto", show_default=True,
+              type=click.Choice(["auto", "un-export", "annif-dir", "annif-tsv", "jsonl"]),
+              help="Corpus format.")
+@click.option("--backend", default="tfidf-linear", show_default=True, help="Backend to train.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Backend parameter, e.g. --param C=10 (repeatable; values are JSON or text).")
+@click.option("--analyzer", default="en", show_default=True, help="Analyzer: en, fr, es, ru, ...")
+@click.option("--cv-folds", default=5, show_default=True, type=click.IntRange(0, 20),
+              help="Cross-validation folds used to tune the decision rule (0: no tuning).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: str, backend: str,
+          params: tuple[str, ...], analyzer: str, cv_folds: int, quiet: bool) -> None:
+    """Train a model on indexed documents (one or more CORPUS folders or files).
+
+    Descriptors are matched to thesaurus concepts by preferred label, ignoring
+    case and accents; descriptors the thesaurus lacks are kept as local
+    subjects.  The decision rule (how many descriptors, above which score) is
+    tuned on held-out folds of the training data.
+    """
+    import itertools
+
+    from fahras import Indexer, load_vocabulary, read_corpus
+
+    vocab = load_vocabulary(vocab_path)
+    documents = itertools.chain.from_iterable(read_corpus(p, corpus_format) for p in corpus)
+    indexer = Indexer(backend=backend, backend_params=_parse_params(params) or None, analyzer=analyzer,
+                      cv_folds=cv_folds)
+    with _progress("train", not quiet) as progress:
+        indexer.fit(documents, vocab, progress=progress)
+    indexer.save(out)
+    t = indexer.training_
+    click.echo(f"trained {out}: {t['documents']} documents, {t['subjects']} subjects "
+               f"({t['thesaurus_subjects']} thesaurus concepts, {t['local_subjects']} local headings); "
+               f"descriptor occurrences: {t['thesaurus_occurrences']} matched the thesaurus, "
+               f"{t['local_occurrences']} kept as local subjects", err=True)
+    if t["documents_without_subjects"]:
+        click.echo(f"skipped {t['documents_without_subjects']} documents without descriptors", err=True)
+    rule = indexer.rule_
+    cv = f", cross-validated F1 {t['cv_f1']:.3f}" if t.get("cv_f1") is not None else ""
+    click.echo(f"decision rule: at most {rule.limit}, score >= {rule.threshold:.2f}{cv}; "
+               f"{t['seconds']:.1f} s", err=True)
+
+
+def _parse_params(items: tuple[str, ...]) -> dict:
+    params = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            raise click.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="--param")
+        try:
+            params[name] = json.loads(value)
+        except json.JSONDecodeError:
+            params[name] = value
+    return params
+
+
+# ---------------------------------------------------------------------------- suggest
+_RULE_HELP = ("Without --limit/--threshold the model's tuned decision rule chooses; --limit N alone "
+              "shows the top N.")
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--limit", type=click.IntRange(1, 10000), help="At most this many descriptors per document.")
+@click.option("--threshold", type=click.FloatRange(0, 1), help="Only descriptors scoring at least this.")
+@click.option("--lang", "--label-lang", "label_lang", default="en", show_default=True, type=LANG_CHOICE,
+              help="Language of the labels shown.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"results": [{"uri", "label", "score"}]} per document.')
+@click.option("--all-labels", is_flag=True, help="With --json: include labels in all six languages.")
+@click.option("--explain", is_flag=True, help="Show the words that led to each descriptor.")
+def suggest(model: Path, files: tuple[Path, ...], limit, threshold, label_lang, as_json, all_labels, explain):
+    """Suggest descriptors for documents (FILES, or standard input if none).
+
+    Each file is plain UTF-8 text or a document in the UN library export
+    format (its %%% header is ignored).
+    """
+    from fahras import Indexer
+
+    indexer = Indexer.load(model)
+    inputs = [(str(p), _read_document(p)) for p in files] or [("-", _read_stdin())]
+    results = indexer.suggest_batch([text for _, text in inputs], limit=limit, threshold=threshold,
+                                    label_lang=label_lang, explain=explain)
+    for (name, _), suggestions in zip(inputs, results):
+        if as_json:
+            payload = {"results": [s.to_dict(all_labels=all_labels) for s in suggestions]}
+            if len(inputs) > 1:
+                payload = {"document": name, **payload}
+            click.echo(json.dumps(payload, ensure_ascii=False))
+            continue
+        if len(inputs) > 1:
+            click.echo(f"== {name}")
+        for s in suggestions:
+            click.echo(f"{s.score:.4f}\t{s.label}\t<{s.uri}>")
+            for ev in s.evidence:
+                where = f" at {ev.spans[0][0]}-{ev.spans[0][1]}" if ev.spans else ""
+                click.echo(f"\t\t{ev.text!r} ({ev.weight:+.3f}{where})")
+
+
+def _read_document(path: Path) -> str:
+    from fahras.corpus.document import decode_utf8
+    from fahras.corpus.unexport import HEADER, parse_export
+
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise InputError("is a folder; use 'fahras index' for folders", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path) from None
+    if raw.startswith(HEADER.encode()):
+        return parse_export(raw, path).text
+    text = decode_utf8(raw, path)
+    if not text.strip():
+        raise InputError("empty text", path)
+    return text
+
+
+def _read_stdin() -> str:
+    from fahras.corpus.document import decode_utf8
+    from fahras.corpus.unexport import HEADER, parse_export
+
+    raw = sys.stdin.buffer.read()
+    if raw.startswith(HEADER.encode()):
+        return parse_export(raw, "<stdin>").text
+    text = decode_utf8(raw, "<stdin>")
+    if not text.strip():
+        raise InputError("empty text on standard input")
+    return text
+
+
+# ---------------------------------------------------------------------------- index
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for the suggestion files (created if missing).")
+@click.option("--limit", type=click.IntRange(1, 10000), help="At most this many descriptors per document.")
+@click.option("--threshold", type=click.FloatRange(0, 1), help="Only descriptors scoring at least this.")
+@click.option("--lang", "--label-lang", "label_lang", default="en", show_default=True, type=LANG_CHOICE,
+              help="Language of the labels written.")
+@click.option("--output-format", type=click.Choice(["annif", "json"]), default="annif", show_default=True,
+              help="annif: NAME.annif with <uri>TAB label TAB score lines; json: NAME.json.")
+@click.option("--force", is_flag=True, help="Overwrite existing suggestion files.")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 100000))
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def index(model, folder, out, limit, threshold, label_lang, output_format, force, batch_size, quiet):
+    """Suggest descriptors for every document in FOLDER, one output file each.
+
+    A document that cannot be read is reported and skipped; the others are
+    indexed.  The exit code is 65 if any document failed.
+    """
+    from fahras import Indexer
+
+    indexer = Indexer.load(model)
+    if not folder.is_dir():
+        raise InputError("folder not found", folder)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    suffix = ".annif" if output_format == "annif" else ".json"
+    failures, written, skipped = [], 0, 0
+    with _progress("index", not quiet) as progress:
+        for start in range(0, len(paths), batch_size):
+            chunk = []
+            for path in paths[start:start + batch_size]:
+                target = out / (path.stem + suffix)
+                if target.exists() and not force:
+                    skipped += 1
+                    continue
+                try:
+                    chunk.append((target, _read_document(path)))
+                except InputError as exc:
+                    failures.append(str(exc))
+            results = indexer.suggest_batch([t for _, t in chunk], limit=limit, threshold=threshold,
+                                            label_lang=label_lang)
+            for (target, _), suggestions in zip(chunk, results):
+                _write_atomic(target, _format_suggestions(suggestions, output_format))
+                written += 1
+            progress("documents", min(start + batch_size, len(paths)), len(paths))
+    click.echo(f"indexed {written} documents into {out}"
+               + (f"; {skipped} already done (use --force to redo)" if skipped else ""), err=True)
+    for failure in failures:
+        click.echo(f"fahras: error: {failure}", err=True)
+    if failures:
+        click.echo(f"{len(failures)} documents failed", err=True)
+        sys.exit(InputError.exit_code)
+
+
+def _format_suggestions(suggestions, output_format: str) -> str:
+    if output_format == "json":
+        return json.dumps({"results": [s.to_dict() for s in suggestions]}, ensure_ascii=False) + "\n"
+    return "".join(f"<{s.uri}>\t{s.label}\t{s.score:.6f}\n" for s in suggestions)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+# ---------------------------------------------------------------------------- eval
+_METRIC_ROWS = [("documents", "documents"), ("precision@1", "P@1"), ("precision@3", "P@3"),
+                ("precision@5", "P@5"), ("recall@5", "R@5"), ("f1@5", "F1@5"), ("ndcg@5", "nDCG@5"),
+                ("ndcg@10", "nDCG@10"), ("lrap", "LRAP"), ("precision", "precision (rule)"),
+                ("recall", "recall (rule)"), ("f1", "F1 (rule)")]
+
+
+@cli.command(name="eval")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("corpus", type=click.Path(path_type=Path))
+@click.option("--format", "corpus_format", default="auto", show_default=True,
+              type=click.Choice(["auto", "un-export", "annif-dir", "annif-tsv", "jsonl"]))
+@click.option("--limit", type=click.IntRange(1, 10000), help="Override the decision rule's limit.")
+@click.option("--threshold", type=click.FloatRange(0, 1), help="Override the decision rule's threshold.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet):
+    """Measure suggestion quality on a CORPUS with known descriptors.
+
+    Ranking metrics (P@k, R@5, F1@5, nDCG, LRAP) use the full ranking; F1,
+    precision and recall are those of the model's decision rule.  All are
+    averaged over documents.
+    """
+    from fahras import Indexer, read_corpus
+
+    indexer = Indexer.load(model)
+    with _progress("eval", not quiet and not as_json) as progress:
+        result = indexer.evaluate(read_corpus(corpus, corpus_format), progress=progress,
+                                  limit=limit, threshold=threshold)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{model} on {corpus}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, name in _METRIC_ROWS:
+        value = result[key]
+        table.add_row(name, str(value) if isinstance(value, int) else f"{value:.4f}")
+    Console().print(table)
+    rule = result["decision_rule"]
+    click.echo(f"decision rule: at most {rule['limit']}, score >= {rule['threshold']:.2f}; "
+               f"{result['gold_subjects_unknown_to_model']} gold descriptors are unknown to the model")
+
+
+# ---------------------------------------------------------------------------- vocab
+@cli.group()
+def vocab() -> None:
+    """Inspect a thesaurus."""
+
+
+@vocab.command("show")
+@click.argument("vocab_path", metavar="VOCAB", type=click.Path(path_type=Path))
+@click.argument("descriptor")
+@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, help="Language shown first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the concept as JSON.")
+def vocab_show(vocab_path: Path, descriptor: str, lang: str, as_json: bool) -> None:
+    """Show a concept found by label (any language, case and accents ignored), URI or id."""
+    from fahras import load_vocabulary
+    from fahras.vocab import LANGUAGES
+
+    vocabulary = load_vocabulary(vocab_path)
+    concept = vocabulary.find(descriptor)
+    if concept is None:
+        raise InputError(f"no concept {descriptor!r} in this vocabulary", vocab_path)
+    if as_json:
+        click.echo(json.dumps(concept.to_dict(), ensure_ascii=False))
+        return
+    click.echo(concept.label(lang))
+    click.echo(f"  uri: {concept.uri}")
+    click.echo(f"  id:  {concept.identifier}")
+    for code in LANGUAGES:
+        if concept.labels.get(code):
+            click.echo(f"  {code}:  {concept.labels[code]}")
+    for group in concept.groups:
+        names = vocabulary.groups.get(group, {})
+        name = names.get(lang) or names.get("en", "")
+        click.echo(f"  group: {group} {name}".rstrip())
+    for uri in concept.related:
+        other = vocabulary.get(uri)
+        click.echo(f"  related: {other.label(lang) if other else uri}")
+    for kind in ("broader", "narrower"):
+        for uri in getattr(concept, kind):
+            other = vocabulary.get(uri)
+            click.echo(f"  {kind}: {other.label(lang) if other else uri}")
+
+
+# ---------------------------------------------------------------------------- info
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+def info(model: Path) -> None:
+    """Show what a model is: backend, analyzer, decision rule, training statistics."""
+    from fahras import Indexer
+
+    indexer = Indexer.load(model)
+    click.echo(json.dumps({k: v for k, v in indexer.manifest_.items()}, ensure_ascii=False, indent=2))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning Fahras errors into one-line messages."""
+    try:
+        cli.main(args=argv, prog_name="fahras", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("fahras: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except FahrasError as exc:
+        click.echo(f"fahras: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except KeyboardInterrupt:
+        click.echo("fahras: interrupted", err=True)
+        sys.exit(130)
+    except MemoryError:
+        click.echo("fahras: error: out of memory", err=True)
+        sys.exit(71)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""The UN library export format: one UTF-8 file per document.
+
+Line 1 is ``%%%DESCRIPTOR|DESCRIPTOR|`` (UNBIS English preferred labels or
+other headings, each followed by ``|``), line 2 is empty, then the full text.
+The file name without its extension is the document id.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from fahras.corpus.document import Document, decode_utf8
+from fahras.errors import InputError
+
+HEADER = "%%%"
+
+
+def looks_like_export(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(3) == HEADER.encode()
+    except OSError:
+        return False
+
+
+def parse_export(raw: bytes, path: str | Path, doc_id: str | None = None) -> Document:
+    """Parse one export-format document; errors name the file and line."""
+    text = decode_utf8(raw, path)
+    first, sep, rest = text.partition("\n")
+    first = first.rstrip("\r")
+    if not first.startswith(HEADER):
+        raise InputError('missing "%%%" subject header on line 1 (expected %%%DESCRIPTOR|DESCRIPTOR|)', path, 1)
+    second, _, body = rest.partition("\n")
+    if second.strip():
+        raise InputError("line 2 must be empty (a blank line separates the subject header from the text)",
+                         path, 2)
+    if not body.strip():
+        raise InputError("empty text: nothing after the subject header", path, 3)
+    subjects = tuple(s.strip() for s in first[len(HEADER):].split("|") if s.strip())
+    name = doc_id if doc_id is not None else Path(path).stem
+    return Document(id=name, text=body, subjects=subjects, metadata={"path": str(path)})
+
+
+def read_export_file(path: str | Path) -> Document:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path) from None
+    return parse_export(raw, path)
+
+
+def iter_export_dir(folder: Path) -> Iterator[Document]:
+    """Every regular, non-hidden file of the folder (sorted by name) as a document."""
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        yield read_export_file(path)
+
+
+def write_export(doc: Document, folder: str | Path) -> Path:
+    """Write a document in the export format (used to build corpora and tests)."""
+    path = Path(folder) / f"{doc.id}.txt"
+    header = HEADER + "".join(f"{s}|" for s in doc.subjects)
+    path.write_text(f"{header}\n\n{doc.text}", encoding="utf-8")
+    return path

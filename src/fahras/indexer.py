@@ -1,0 +1,298 @@
+"""The library's front door: train, suggest, evaluate, save and load a model.
+
+The command line and (later) the REST API are thin layers over
+:class:`Indexer`; a Python user calls it directly.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from fahras.corpus import Document
+from fahras.decision import DecisionRule, tune_rule
+from fahras.errors import InputError, ModelError, UsageError
+from fahras.models import AnalyzedText, Backend, Evidence, create_backend
+from fahras.store import atomic_directory, read_json, write_json
+from fahras.subjects import MatchStats, SubjectSpace, resolve_all
+from fahras.text import Analyzer, analyzer_from_config, get_analyzer
+from fahras.vocab import LANGUAGES, Vocabulary
+
+MODEL_FORMAT = "fahras-model"
+MODEL_FORMAT_VERSION = 1
+
+Progress = Callable[[str, int, int], None]
+"""A progress callback: ``(stage, done, total)``."""
+
+
+@dataclass
+class Suggestion:
+    """One suggested subject for one document."""
+
+    uri: str
+    label: str
+    score: float
+    identifier: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    local: bool = False
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def to_dict(self, all_labels: bool = False) -> dict:
+        data = {"uri": self.uri, "label": self.label, "score": round(float(self.score), 6)}
+        if all_labels:
+            data["labels"] = dict(self.labels)
+        if self.evidence:
+            data["evidence"] = [e.to_dict() for e in self.evidence]
+        return data
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def _versions() -> dict:
+    import numpy
+    import scipy
+    import sklearn
+
+    from fahras import __version__
+
+    return {"fahras": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
+            "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
+
+
+class Indexer:
+    """Suggests subjects for documents; learns from indexed documents.
+
+    Parameters
+    ----------
+    backend : name of the backend (see :func:`fahras.models.backend_names`).
+    backend_params : keyword parameters of the backend.
+    analyzer : analyzer spec (``"en"``, ``"fr"``, ...), see :func:`fahras.text.get_analyzer`.
+    cv_folds : folds of the cross-validation whose held-out predictions tune the
+        decision rule (0 = no tuning; keep the default rule).
+    max_limit : the largest number of subjects the tuned rule may assign.
+    random_state : seed of the cross-validation split.
+    """
+
+    def __init__(self, backend: str = "tfidf-linear", backend_params: dict | None = None,
+                 analyzer: str = "en", cv_folds: int = 5, max_limit: int = 10, random_state: int = 0):
+        self.backend = backend
+        self.backend_params = backend_params
+        self.analyzer = analyzer
+        self.cv_folds = cv_folds
+        self.max_limit = max_limit
+        self.random_state = random_state
+
+    # -- training --------------------------------------------------------------
+    def fit(self, documents: Iterable[Document], vocab: Vocabulary, progress: Progress = _noop) -> "Indexer":
+        """Learn from indexed documents; descriptors are matched against ``vocab``."""
+        started = time.perf_counter()
+        analyzer = get_analyzer(self.analyzer)
+        stats = MatchStats()
+        docs, gold, skipped = [], [], 0
+        for doc in documents:
+            uris = resolve_all(doc.subjects, vocab, stats)
+            if not uris:
+                skipped += 1
+                continue
+            docs.append(doc)
+            gold.append(uris)
+            progress("read", len(docs), 0)
+        if len(docs) < 2:
+            raise InputError(f"need at least 2 documents with subjects to train, found {len(docs)}")
+        self.vocab_ = _with_local_subjects(vocab, stats.local_concepts)
+        self.subjects_ = SubjectSpace.from_gold(gold)
+        analyzed = []
+        for i, doc in enumerate(docs, 1):
+            analyzed.append(AnalyzedText(doc.text, analyzer.tokens(doc.text)))
+            progress("analyse", i, len(docs))
+        y = self.subjects_.indicator(gold)
+
+        cv_f1 = None
+        self.rule_ = DecisionRule(limit=self.max_limit, threshold=0.0, min_one=True)
+        if self.cv_folds and len(docs) >= self.cv_folds * 2:
+            oof = self._out_of_fold_scores(analyzed, y, analyzer, progress)
+            self.rule_, cv_f1 = tune_rule(oof, y, max_limit=self.max_limit)
+        progress("fit", 0, 1)
+        self.backend_ = create_backend(self.backend, self.backend_params).fit(analyzed, y, analyzer)
+        progress("fit", 1, 1)
+        self.analyzer_ = analyzer
+        self.training_ = {
+            "documents": len(docs),
+            "documents_without_subjects": skipped,
+            "subjects": len(self.subjects_),
+            **stats.to_dict(),
+            "cv_folds": self.cv_folds,
+            "cv_f1": cv_f1,
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        return self
+
+    def _out_of_fold_scores(self, analyzed: list[AnalyzedText], y, analyzer: Analyzer,
+                            progress: Progress) -> np.ndarray:
+        from sklearn.model_selection import KFold
+
+        oof = np.zeros(y.shape, dtype=np.float32)
+        folds = KFold(self.cv_folds, shuffle=True, random_state=self.random_state)
+        for k, (train, held) in enumerate(folds.split(analyzed), 1):
+            backend = create_backend(self.backend, self.backend_params)
+            backend.fit([analyzed[i] for i in train], y[train], analyzer)
+            oof[held] = backend.predict_scores([analyzed[i] for i in held])
+            progress("tune", k, self.cv_folds)
+        return oof
+
+    # -- suggesting ------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "backend_"):
+            raise UsageError("this Indexer is not trained: call fit() or Indexer.load()")
+
+    def analyse(self, text: str) -> AnalyzedText:
+        self._check_fitted()
+        return AnalyzedText(text, self.analyzer_.tokens(text))
+
+    def scores(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """Documents x subjects scores (columns in ``self.subjects_.uris`` order)."""
+        self._check_fitted()
+        parts = []
+        for start in range(0, len(texts), batch_size):
+            chunk = [self.analyse(t) for t in texts[start:start + batch_size]]
+            parts.append(self.backend_.predict_scores(chunk))
+        return np.vstack(parts) if parts else np.zeros((0, len(self.subjects_)))
+
+    def rule(self, limit: int | None = None, threshold: float | None = None) -> DecisionRule:
+        """The model's rule with the user's overrides.
+
+        ``limit`` alone means "the top ``limit``" (threshold 0); ``threshold``
+        alone keeps the model's limit.
+        """
+        self._check_fitted()
+        if limit is None and threshold is None:
+            return self.rule_
+        if limit is not None and limit < 1:
+            raise UsageError("limit must be at least 1")
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise UsageError("threshold must be between 0 and 1")
+        return DecisionRule(limit=limit if limit is not None else self.rule_.limit,
+                            threshold=threshold if threshold is not None else (0.0 if limit else self.rule_.threshold),
+                            min_one=limit is not None or self.rule_.min_one)
+
+    def suggest_batch(self, texts: Sequence[str], limit: int | None = None, threshold: float | None = None,
+                      label_lang: str = "en", explain: bool = False) -> list[list[Suggestion]]:
+        """Suggestions for each text, best first, chosen by the decision rule."""
+        if label_lang not in LANGUAGES:
+            raise UsageError(f"unknown label language {label_lang!r}; choose one of {', '.join(LANGUAGES)}")
+        rule = self.rule(limit, threshold)
+        matrix = self.scores(texts)
+        results = []
+        for text, row in zip(texts, matrix):
+            order = np.argsort(-row, kind="stable")[: rule.limit]
+            keep = order[: rule.select(row[order])]
+            analysed = self.analyse(text) if explain else None
+            results.append([self._suggestion(int(j), float(row[j]), label_lang, analysed) for j in keep])
+        return results
+
+    def suggest(self, text: str, **options) -> list[Suggestion]:
+        return self.suggest_batch([text], **options)[0]
+
+    def _suggestion(self, column: int, score: float, lang: str, analysed: AnalyzedText | None) -> Suggestion:
+        uri = self.subjects_.uris[column]
+        concept = self.vocab_.get(uri)
+        evidence = self.backend_.explain(analysed, column) if analysed is not None else []
+        return Suggestion(uri=uri, label=concept.label(lang), score=score, identifier=concept.identifier,
+                          labels={code: concept.label(code) for code in LANGUAGES}, local=concept.local,
+                          evidence=evidence)
+
+    # -- evaluation --------------------------------------------------------------
+    def evaluate(self, documents: Iterable[Document], progress: Progress = _noop,
+                 limit: int | None = None, threshold: float | None = None) -> dict:
+        """Quality on indexed documents: ranking metrics and the decision rule's F1."""
+        from fahras.evaluate import evaluate
+
+        self._check_fitted()
+        rule = self.rule(limit, threshold)
+        stats = MatchStats()
+        ranked, gold, decided, unknown = [], [], [], 0
+        batch: list[Document] = []
+
+        def flush() -> None:
+            matrix = self.scores([d.text for d in batch])
+            for doc, row in zip(batch, matrix):
+                order = np.argsort(-row, kind="stable")
+                ranking = [self.subjects_.uris[j] for j in order]
+                ranked.append(ranking)
+                decided.append(set(ranking[: rule.select(row[order[: rule.limit]])]))
+            progress("evaluate", len(ranked), 0)
+            batch.clear()
+
+        for doc in documents:
+            truth = resolve_all(doc.subjects, self.vocab_, stats)
+            unknown += sum(1 for uri in truth if uri not in self.subjects_.index)
+            gold.append(truth)
+            batch.append(doc)
+            if len(batch) >= 64:
+                flush()
+        if batch:
+            flush()
+        result = evaluate(ranked, gold, decided, n_candidates=len(self.subjects_))
+        result["gold_subjects_unknown_to_model"] = unknown
+        result["decision_rule"] = rule.to_dict()
+        return result
+
+    # -- persistence -------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the model as one self-contained folder, atomically."""
+        self._check_fitted()
+        with atomic_directory(path) as tmp:
+            write_json(tmp / "vocab.json", self.vocab_.to_dict())
+            write_json(tmp / "subjects.json", self.subjects_.uris)
+            self.backend_.save(tmp / "backend")
+            write_json(tmp / "manifest.json", {
+                "format": MODEL_FORMAT,
+                "format_version": MODEL_FORMAT_VERSION,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "versions": _versions(),
+                "params": {"backend": self.backend, "backend_params": self.backend_params,
+                           "analyzer": self.analyzer, "cv_folds": self.cv_folds,
+                           "max_limit": self.max_limit, "random_state": self.random_state},
+                "analyzer": self.analyzer_.config(),
+                "decision_rule": self.rule_.to_dict(),
+                "training": self.training_,
+            })
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Indexer":
+        path = Path(path)
+        if not path.is_dir():
+            raise ModelError(f"{path}: model folder not found")
+        manifest = read_json(path / "manifest.json")
+        if manifest.get("format") != MODEL_FORMAT:
+            raise ModelError(f"{path}: not a Fahras model")
+        if manifest.get("format_version") != MODEL_FORMAT_VERSION:
+            raise ModelError(f"{path}: model format {manifest.get('format_version')} is not supported "
+                             f"by this Fahras (reads {MODEL_FORMAT_VERSION}); retrain the model")
+        params = manifest["params"]
+        indexer = cls(**params)
+        indexer.analyzer_ = analyzer_from_config(manifest["analyzer"])
+        indexer.rule_ = DecisionRule.from_dict(manifest["decision_rule"])
+        indexer.training_ = manifest.get("training", {})
+        indexer.manifest_ = manifest
+        indexer.vocab_ = Vocabulary.from_dict(read_json(path / "vocab.json"))
+        indexer.subjects_ = SubjectSpace(read_json(path / "subjects.json"))
+        missing = [u for u in indexer.subjects_.uris if u not in indexer.vocab_]
+        if missing:
+            raise ModelError(f"{path}: subjects missing from the vocabulary snapshot, e.g. {missing[0]}")
+        indexer.backend_ = Backend.load(path / "backend")
+        return indexer
+
+
+def _with_local_subjects(vocab: Vocabulary, local: dict) -> Vocabulary:
+    """A copy of the vocabulary that also holds the local subjects found in training."""
+    return Vocabulary([*vocab, *local.values()], groups=vocab.groups, source=vocab.source)

@@ -1,0 +1,163 @@
+"""Nearest neighbours: subjects of the most similar training documents.
+
+Documents are TF-IDF vectors over the analyser's terms and bigrams
+(:class:`fahras.models.features.TfidfFeatures`), so the dot product of two
+vectors is their cosine similarity.  A document's score for a subject is the
+similarity-weighted vote of its ``k`` most similar training documents::
+
+    vote(s) = sum_n sim_n ** exponent * [n has s] / sum_n sim_n ** exponent
+
+which lies in [0, 1] (the share of the neighbours' weight carried by
+``s``); a larger ``exponent`` lets the closest neighbours dominate.
+Optionally the cosine similarity to each subject's centroid (the normalised
+mean vector of its training documents) is mixed in with weight
+``centroid_weight``.
+
+Files: ``features.json`` and ``idf.npy`` (the features), ``train.npz``
+(training documents x features) and ``labels.npz`` (training documents x
+subjects).  The centroids are recomputed from these when loading.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from fahras.errors import UsageError
+from fahras.models.base import AnalyzedText, Backend, Evidence, register
+from fahras.models.features import TfidfFeatures, feature_spans, top_shared_features
+from fahras.text import Analyzer
+
+_TRAIN = "train.npz"
+_LABELS = "labels.npz"
+_CHUNK = 128  # documents scored at once (bounds the documents x training-documents matrix)
+
+
+@register
+class KnnBackend(Backend):
+    """Similarity-weighted vote of the nearest training documents.
+
+    Parameters
+    ----------
+    ngram_max, min_df, max_features : the TF-IDF features, as in ``tfidf-linear``.
+    k : number of nearest training documents that vote.
+    exponent : similarities are raised to this power before voting (sharpening;
+        0 = every neighbour counts the same).
+    centroid_weight : share of the score given to the cosine similarity between
+        the document and each subject's centroid (0 = neighbours only, 1 = centroids only).
+    """
+
+    name = "knn"
+
+    def __init__(self, ngram_max: int = 2, min_df: int = 2, max_features: int | None = 200_000,
+                 k: int = 20, exponent: float = 2.0, centroid_weight: float = 0.0):
+        self.ngram_max = ngram_max
+        self.min_df = min_df
+        self.max_features = max_features
+        self.k = k
+        self.exponent = exponent
+        self.centroid_weight = centroid_weight
+
+    def _check_params(self) -> None:
+        if int(self.k) < 1:
+            raise UsageError("k must be at least 1")
+        if self.exponent < 0:
+            raise UsageError("exponent must not be negative")
+        if not 0.0 <= self.centroid_weight <= 1.0:
+            raise UsageError("centroid_weight must be between 0 and 1")
+
+    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer) -> "KnnBackend":
+        self._check_params()
+        self.features_ = TfidfFeatures(self.ngram_max, self.min_df, self.max_features)
+        self.train_ = sp.csr_matrix(self.features_.fit_transform(docs), dtype=np.float32)
+        self.labels_ = sp.csr_matrix(y, dtype=np.float32)
+        self.centroids_ = _unit_centroids(self.train_, self.labels_)
+        return self
+
+    # -- scoring -------------------------------------------------------------------
+    def _neighbours(self, x: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and vote weights (docs x k', k' = min(k, training docs)) of the nearest documents."""
+        sims = np.asarray((x @ self.train_.T).todense(), dtype=np.float32)
+        k = min(int(self.k), sims.shape[1])
+        if k < sims.shape[1]:
+            nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        else:
+            nearest = np.tile(np.arange(sims.shape[1]), (sims.shape[0], 1))
+        weights = np.clip(np.take_along_axis(sims, nearest, axis=1), 0.0, None)
+        if self.exponent != 1:
+            weights = weights ** float(self.exponent)
+        return nearest, weights
+
+    def _votes(self, nearest: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        n_docs, k = nearest.shape
+        rows = np.repeat(np.arange(n_docs), k)
+        spread = sp.csr_matrix((weights.ravel(), (rows, nearest.ravel())),
+                               shape=(n_docs, self.train_.shape[0]))
+        votes = np.asarray((spread @ self.labels_).todense(), dtype=np.float64)
+        totals = weights.sum(axis=1, dtype=np.float64)[:, None]
+        return np.divide(votes, totals, out=np.zeros_like(votes), where=totals > 0)
+
+    def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
+        n_subjects = self.labels_.shape[1]
+        out = np.zeros((len(docs), n_subjects), dtype=np.float32)
+        c = float(self.centroid_weight)
+        for start in range(0, len(docs), _CHUNK):
+            x = self.features_.transform(docs[start:start + _CHUNK])
+            score = np.zeros((x.shape[0], n_subjects), dtype=np.float64)
+            if c < 1.0:
+                score += (1.0 - c) * self._votes(*self._neighbours(x))
+            if c > 0.0:
+                score += c * np.asarray((x @ self.centroids_.T).todense(), dtype=np.float64)
+            out[start:start + x.shape[0]] = score
+        return np.clip(out, 0.0, 1.0)
+
+    def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
+        """The document's terms that weigh most in its nearest neighbours that have ``subject``.
+
+        Each neighbour's TF-IDF vector counts with its vote weight (and the
+        subject centroid with ``centroid_weight``).
+        """
+        x = self.features_.transform([doc])
+        nearest, weights = self._neighbours(x)
+        nearest, weights = nearest[0], weights[0]
+        has_subject = np.asarray(self.labels_[nearest, subject].todense()).ravel() > 0
+        c = float(self.centroid_weight)
+        profile = sp.csr_matrix((1, self.train_.shape[1]), dtype=np.float64)
+        total = float(weights.sum())
+        if c < 1.0 and has_subject.any() and total > 0:
+            mix = sp.csr_matrix(weights[has_subject][None, :] / total)
+            profile = profile + (1.0 - c) * (mix @ self.train_[nearest[has_subject]])
+        if c > 0.0:
+            profile = profile + c * self.centroids_[subject]
+        names = self.features_.feature_names
+        return [Evidence("term", str(names[col]), weight, feature_spans(doc, str(names[col])))
+                for col, weight in top_shared_features(x, profile, top)]
+
+    # -- persistence -----------------------------------------------------------------
+    def save_state(self, folder: Path) -> None:
+        self.features_.save(folder)
+        sp.save_npz(folder / _TRAIN, self.train_, compressed=True)
+        sp.save_npz(folder / _LABELS, self.labels_, compressed=True)
+
+    def load_state(self, folder: Path) -> None:
+        self.features_ = TfidfFeatures.load(folder, self.ngram_max)
+        self.train_ = sp.csr_matrix(sp.load_npz(folder / _TRAIN), dtype=np.float32)
+        self.labels_ = sp.csr_matrix(sp.load_npz(folder / _LABELS), dtype=np.float32)
+        if self.train_.shape[1] != self.features_.n_features:
+            raise ValueError("feature count differs between files")
+        if self.train_.shape[0] != self.labels_.shape[0]:
+            raise ValueError("document count differs between train.npz and labels.npz")
+        self.centroids_ = _unit_centroids(self.train_, self.labels_)
+
+
+def _unit_centroids(x: sp.csr_matrix, y: sp.csr_matrix) -> sp.csr_matrix:
+    """Subjects x features: each subject's summed training vectors, scaled to unit length."""
+    sums = sp.csr_matrix(sp.csr_matrix(y, dtype=np.float32).T @ x, dtype=np.float32)
+    norms = np.sqrt(np.asarray(sums.multiply(sums).sum(axis=1)).ravel())
+    scale = sp.diags((1.0 / np.where(norms > 0, norms, 1.0)).astype(np.float32))
+    centroids = sp.csr_matrix(scale @ sums, dtype=np.float32)
+    centroids.sort_indices()
+    return centroids

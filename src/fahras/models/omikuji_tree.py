@@ -1,0 +1,282 @@
+"""Partitioned label trees (Parabel / Bonsai) over TF-IDF features, with omikuji.
+
+Documents are TF-IDF vectors over the analyser's terms and bigrams
+(:class:`fahras.models.features.TfidfFeatures`).  Omikuji recursively
+clusters the subjects into a tree and trains a linear classifier at every
+node; a document's score for a subject is the product of the node scores on
+the path to that subject's leaf, averaged over the trees.  Only the best
+``top_k`` subjects found by the beam search are scored; every other subject
+scores 0.
+
+The defaults give Parabel's settings (balanced 2-means clustering, deep
+trees).  :data:`PRESETS` ``["bonsai"]`` gives Bonsai's (unbalanced 100-means
+clustering, shallow trees)::
+
+    Indexer(backend="omikuji", backend_params=PRESETS["bonsai"])
+
+Omikuji keeps its weights to itself, so :meth:`OmikujiBackend.explain`
+points to the document's features that weigh most both in the document and
+in the mean TF-IDF vector (the centroid) of the subject's training documents.
+
+Files: ``features.json`` and ``idf.npy`` (the features), ``centroids.npz``
+(subjects x features), and ``omikuji/`` (omikuji's own model format).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from fahras.errors import UsageError
+from fahras.models.base import AnalyzedText, Backend, Evidence, register
+from fahras.models.features import TfidfFeatures, feature_spans, top_shared_features
+from fahras.text import Analyzer
+
+PRESETS: dict[str, dict] = {
+    "parabel": {},
+    "bonsai": {"cluster_balanced": False, "cluster_k": 100, "max_depth": 3},
+}
+"""Named parameter sets: ``parabel`` (the defaults) and ``bonsai``."""
+
+_MODEL_DIR = "omikuji"
+_CENTROIDS = "centroids.npz"
+_LOSSES = ("hinge", "log")
+
+
+@register
+class OmikujiBackend(Backend):
+    """Partitioned label trees (omikuji) on TF-IDF n-grams.
+
+    Parameters
+    ----------
+    ngram_max, min_df, max_features : the TF-IDF features, as in ``tfidf-linear``.
+    n_trees : number of trees; their scores are averaged.
+    max_depth : maximum depth of a tree.
+    min_branch_size : a node with fewer subjects than this becomes a leaf
+        holding one classifier per subject.
+    cluster_k : number of children of a node (2 = Parabel, ~100 = Bonsai).
+    cluster_balanced : split a node's subjects into equal-size clusters
+        (Parabel) or let k-means decide (Bonsai).
+    cluster_min_size : smallest cluster of an unbalanced split.
+    centroid_threshold : drop subject-centroid weights below this when clustering.
+    collapse_every_n_layers : collapse every n layers of a binary tree into one
+        wide layer (AttentionXML-style); 0 = never.
+    linear_loss : ``"hinge"`` (squared-hinge SVM) or ``"log"`` (logistic regression).
+    linear_c : inverse regularisation strength of the node classifiers.
+    linear_eps : stopping tolerance of the classifier solver.
+    linear_weight_threshold : classifier weights below this are dropped (pruning).
+    linear_max_iter : iteration cap of the classifier solver.
+    beam_size : how many nodes per tree level the prediction beam search keeps.
+    top_k : how many subjects each document is scored for (the rest score 0).
+    n_threads : worker threads for training and prediction (0 = all cores).
+    """
+
+    name = "omikuji"
+
+    def __init__(self, ngram_max: int = 2, min_df: int = 2, max_features: int | None = 200_000,
+                 n_trees: int = 3, max_depth: int = 20, min_branch_size: int = 100,
+                 cluster_k: int = 2, cluster_balanced: bool = True, cluster_min_size: int = 2,
+                 centroid_threshold: float = 0.0, collapse_every_n_layers: int = 0,
+                 linear_loss: str = "hinge", linear_c: float = 1.0, linear_eps: float = 0.1,
+                 linear_weight_threshold: float = 0.1, linear_max_iter: int = 20,
+                 beam_size: int = 10, top_k: int = 50, n_threads: int = 0):
+        self.ngram_max = ngram_max
+        self.min_df = min_df
+        self.max_features = max_features
+        self.n_trees = n_trees
+        self.max_depth = max_depth
+        self.min_branch_size = min_branch_size
+        self.cluster_k = cluster_k
+        self.cluster_balanced = cluster_balanced
+        self.cluster_min_size = cluster_min_size
+        self.centroid_threshold = centroid_threshold
+        self.collapse_every_n_layers = collapse_every_n_layers
+        self.linear_loss = linear_loss
+        self.linear_c = linear_c
+        self.linear_eps = linear_eps
+        self.linear_weight_threshold = linear_weight_threshold
+        self.linear_max_iter = linear_max_iter
+        self.beam_size = beam_size
+        self.top_k = top_k
+        self.n_threads = n_threads
+
+    # -- training ----------------------------------------------------------------
+    def _hyper_param(self):
+        omikuji = _omikuji()
+        if self.linear_loss not in _LOSSES:
+            raise UsageError(f"linear_loss must be one of {', '.join(_LOSSES)}, not {self.linear_loss!r}")
+        hp = omikuji.Model.default_hyper_param()
+        hp.n_trees = int(self.n_trees)
+        hp.max_depth = int(self.max_depth)
+        hp.min_branch_size = int(self.min_branch_size)
+        hp.cluster_k = int(self.cluster_k)
+        hp.cluster_balanced = bool(self.cluster_balanced)
+        hp.cluster_min_size = int(self.cluster_min_size)
+        hp.centroid_threshold = float(self.centroid_threshold)
+        hp.collapse_every_n_layers = int(self.collapse_every_n_layers)
+        hp.linear_loss_type = (omikuji.LossType.HINGE if self.linear_loss == "hinge" else omikuji.LossType.LOG).value
+        hp.linear_c = float(self.linear_c)
+        hp.linear_eps = float(self.linear_eps)
+        hp.linear_weight_threshold = float(self.linear_weight_threshold)
+        hp.linear_max_iter = int(self.linear_max_iter)
+        return hp
+
+    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer) -> "OmikujiBackend":
+        omikuji = _omikuji()
+        hp = self._hyper_param()
+        self.features_ = TfidfFeatures(self.ngram_max, self.min_df, self.max_features)
+        x = self.features_.fit_transform(docs)
+        y = sp.csr_matrix(y)
+        self.n_subjects_ = int(y.shape[1])
+        self.centroids_ = _centroids(x, y)
+        with tempfile.TemporaryDirectory(prefix="fahras-omikuji-") as tmp:
+            data = Path(tmp) / "train.txt"
+            _write_xc_file(data, x, y)
+            with _native_output(Path(tmp) / "omikuji.log") as log:
+                try:
+                    self.model_ = omikuji.Model.train_on_data(str(data), hp, n_threads=int(self.n_threads))
+                except RuntimeError as exc:
+                    raise RuntimeError(f"omikuji training failed: {exc}{log.tail()}") from None
+        return self
+
+    # -- scoring -------------------------------------------------------------------
+    def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
+        x = self.features_.transform(docs)
+        scores = np.zeros((len(docs), self.n_subjects_), dtype=np.float32)
+        top_k = max(1, min(int(self.top_k), self.n_subjects_))
+        for i in range(x.shape[0]):
+            start, end = x.indptr[i], x.indptr[i + 1]
+            pairs = list(zip(x.indices[start:end].tolist(), x.data[start:end].tolist()))
+            for label, score in self.model_.predict(pairs, beam_size=int(self.beam_size), top_k=top_k):
+                if label < self.n_subjects_:
+                    scores[i, label] = score
+        return np.clip(scores, 0.0, 1.0)
+
+    def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
+        x = self.features_.transform([doc])
+        names = self.features_.feature_names
+        return [Evidence("term", str(names[col]), weight, feature_spans(doc, str(names[col])))
+                for col, weight in top_shared_features(x, self.centroids_[subject], top)]
+
+    # -- persistence -----------------------------------------------------------------
+    def save_state(self, folder: Path) -> None:
+        self.features_.save(folder)
+        sp.save_npz(folder / _CENTROIDS, self.centroids_, compressed=True)
+        target = folder / _MODEL_DIR
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir()
+        with _native_output(None) as log:
+            try:
+                self.model_.save(str(target))
+            except RuntimeError as exc:
+                raise OSError(f"omikuji could not save its model: {exc}{log.tail()}") from None
+
+    def load_state(self, folder: Path) -> None:
+        omikuji = _omikuji()
+        self.features_ = TfidfFeatures.load(folder, self.ngram_max)
+        self.centroids_ = sp.csr_matrix(sp.load_npz(folder / _CENTROIDS), dtype=np.float32)
+        self.n_subjects_ = int(self.centroids_.shape[0])
+        target = folder / _MODEL_DIR
+        if not (target / "settings.json").is_file():
+            raise OSError(f"{target}: omikuji model not found")
+        with _native_output(None) as log:
+            try:
+                self.model_ = omikuji.Model.load(str(target))
+            except RuntimeError as exc:
+                raise ValueError(f"omikuji could not load its model: {exc}{log.tail()}") from None
+        if self.model_.n_features != self.features_.n_features or \
+                self.centroids_.shape[1] != self.features_.n_features:
+            raise ValueError("feature count differs between files")
+
+
+def _omikuji():
+    try:
+        import omikuji
+    except ImportError:
+        raise UsageError("the omikuji backend needs the omikuji package: pip install omikuji") from None
+    return omikuji
+
+
+def _centroids(x: sp.csr_matrix, y: sp.csr_matrix) -> sp.csr_matrix:
+    """Subjects x features: the mean TF-IDF vector of each subject's training documents."""
+    y = sp.csr_matrix(y, dtype=np.float32)
+    counts = np.asarray(y.sum(axis=0)).ravel()
+    sums = sp.csr_matrix(y.T @ x, dtype=np.float32)
+    inverse = sp.diags(1.0 / np.maximum(counts, 1.0)).astype(np.float32)
+    centroids = sp.csr_matrix(inverse @ sums, dtype=np.float32)
+    centroids.eliminate_zeros()
+    centroids.sort_indices()
+    return centroids
+
+
+def _write_xc_file(path: Path, x: sp.csr_matrix, y: sp.csr_matrix) -> None:
+    """Write documents in the Extreme Classification Repository format omikuji reads.
+
+    A header ``documents features labels``, then per document
+    ``label,label,... feature:value feature:value ...`` (0-based indices).
+    """
+    x = sp.csr_matrix(x)
+    x.sort_indices()
+    y = sp.csr_matrix(y)
+    y.sort_indices()
+    with open(path, "w", encoding="ascii") as out:
+        out.write(f"{x.shape[0]} {x.shape[1]} {y.shape[1]}\n")
+        for i in range(x.shape[0]):
+            labels = ",".join(map(str, y.indices[y.indptr[i]:y.indptr[i + 1]].tolist()))
+            start, end = x.indptr[i], x.indptr[i + 1]
+            cols, values = x.indices[start:end].tolist(), x.data[start:end].tolist()
+            features = " ".join(f"{c}:{v:.7g}" for c, v in zip(cols, values))
+            out.write(f"{labels} {features}\n" if features else f"{labels}\n")
+
+
+class _NativeLog:
+    def __init__(self, path: Path | None):
+        self.path = path
+
+    def tail(self, lines: int = 5) -> str:
+        if self.path is None or not self.path.is_file():
+            return ""
+        text = self.path.read_text(encoding="utf-8", errors="replace").replace("\r", "\n")
+        kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+        return ("; omikuji said: " + " | ".join(kept)) if kept else ""
+
+
+@contextlib.contextmanager
+def _native_output(path: Path | None) -> Iterator[_NativeLog]:
+    """Send the native library's log lines and progress bars to ``path`` (or nowhere).
+
+    Omikuji logs to the process's standard output, which would corrupt
+    output such as the command line's JSON.  File descriptors 1 and 2 are
+    process-wide, so output of other threads is redirected meanwhile too.
+    """
+    log = _NativeLog(path)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    try:
+        saved = (os.dup(1), os.dup(2))
+    except OSError:  # no standard streams to protect
+        saved = None
+    if saved is None:
+        yield log
+        return
+    sink = open(path if path is not None else os.devnull, "wb")
+    try:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        yield log
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+        sink.close()

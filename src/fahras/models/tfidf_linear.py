@@ -1,0 +1,89 @@
+"""TF-IDF features with one logistic-regression classifier per subject.
+
+Features are the analyser's terms plus adjacent-term bigrams, weighted by
+sublinear TF-IDF and L2-normalised (:class:`fahras.models.features.TfidfFeatures`).
+Each subject gets a binary L2-regularised logistic regression (liblinear),
+so scores are probabilities and every score can be explained as the sum of
+term weight x feature value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from fahras.models.base import AnalyzedText, Backend, Evidence, register
+from fahras.models.features import TfidfFeatures, feature_spans, top_shared_features
+from fahras.text import Analyzer
+
+
+@register
+class TfidfLinearBackend(Backend):
+    """One-vs-rest logistic regression on TF-IDF n-grams.
+
+    Parameters
+    ----------
+    ngram_max : longest term n-gram used as a feature (1 = single terms).
+    min_df : a feature must occur in at least this many training documents.
+    max_features : keep at most this many features (most frequent first); None = all.
+    C : inverse regularisation strength of each logistic regression.
+    class_weight : ``"balanced"`` to up-weight the rare positive documents, or None.
+    """
+
+    name = "tfidf-linear"
+
+    def __init__(self, ngram_max: int = 2, min_df: int = 2, max_features: int | None = 200_000,
+                 C: float = 20.0, class_weight: str | None = "balanced"):
+        self.ngram_max = ngram_max
+        self.min_df = min_df
+        self.max_features = max_features
+        self.C = C
+        self.class_weight = class_weight
+
+    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer) -> "TfidfLinearBackend":
+        from sklearn.linear_model import LogisticRegression
+
+        self.features_ = TfidfFeatures(self.ngram_max, self.min_df, self.max_features)
+        x = self.features_.fit_transform(docs)
+        y = sp.csc_matrix(y)
+        n_subjects = y.shape[1]
+        self.coef_ = np.zeros((n_subjects, x.shape[1]), dtype=np.float32)
+        self.intercept_ = np.zeros(n_subjects, dtype=np.float32)
+        for j in range(n_subjects):
+            target = y[:, j].toarray().ravel() > 0
+            positives = int(target.sum())
+            if positives == 0 or positives == len(target):
+                self.intercept_[j] = 10.0 if positives else -10.0
+                continue
+            model = LogisticRegression(C=self.C, solver="liblinear", class_weight=self.class_weight)
+            model.fit(x, target)
+            self.coef_[j] = model.coef_[0]
+            self.intercept_[j] = model.intercept_[0]
+        return self
+
+    def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
+        x = self.features_.transform(docs)
+        logits = np.asarray(x @ self.coef_.T) + self.intercept_
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -50, 50)))
+
+    def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
+        x = self.features_.transform([doc])
+        names = self.features_.feature_names
+        return [Evidence("term", str(names[col]), weight, feature_spans(doc, str(names[col])))
+                for col, weight in top_shared_features(x, self.coef_[subject], top)]
+
+    # -- persistence -----------------------------------------------------------
+    def save_state(self, folder: Path) -> None:
+        self.features_.save(folder)  # features.json, idf.npy
+        np.save(folder / "coef.npy", self.coef_)
+        np.save(folder / "intercept.npy", self.intercept_)
+
+    def load_state(self, folder: Path) -> None:
+        self.features_ = TfidfFeatures.load(folder, self.ngram_max)
+        self.coef_ = np.load(folder / "coef.npy", allow_pickle=False)
+        self.intercept_ = np.load(folder / "intercept.npy", allow_pickle=False)
+        if self.coef_.shape[1] != self.features_.n_features:
+            raise ValueError("feature count differs between files")

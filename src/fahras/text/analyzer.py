@@ -1,0 +1,202 @@
+"""Analyzers turn text into index terms, keeping offsets into the original text.
+
+An analyzer is named by a spec string such as ``"en"``, ``"ar"``, ``"zh"``,
+``"auto"`` or ``"snowball:fr"``; ``analyzer_from_config(a.config())`` rebuilds
+the same analyzer, which is how models store their analyzer settings.
+
+A bare language code picks that language's default analyzer:
+
+=========  ==========================================================
+``en``     :class:`SnowballAnalyzer` (unchanged: models depend on it)
+``fr``,    :class:`fahras.text.stemming.StemAnalyzer` (own stop words,
+``es``,    language-aware accent folding)
+``ru``
+``ar``     :class:`fahras.text.arabic.ArabicAnalyzer`
+``zh``     :class:`fahras.text.chinese.ChineseAnalyzer`
+``auto``   :class:`fahras.text.auto.AutoAnalyzer` (detects the language)
+=========  ==========================================================
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from abc import ABC, abstractmethod
+from typing import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from fahras.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Token:
+    """An index term and where it came from in the original text."""
+
+    term: str
+    start: int
+    end: int
+
+
+class Analyzer(ABC):
+    """Text -> index terms.  Stateless after construction, safe to share between threads."""
+
+    name: str = ""
+
+    @abstractmethod
+    def tokens(self, text: str) -> list[Token]:
+        """Index terms with character offsets into ``text``."""
+
+    def terms(self, text: str) -> list[str]:
+        return [t.term for t in self.tokens(text)]
+
+    @abstractmethod
+    def config(self) -> dict:
+        """JSON-serialisable settings; :func:`analyzer_from_config` rebuilds the analyzer."""
+
+    def __reduce__(self):
+        # Stemmers and thread-local caches do not pickle: rebuild from the settings instead.
+        return analyzer_from_config, (self.config(),)
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "name")
+        return f"{type(self).__name__}({settings})"
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+_SNOWBALL_NAMES = {"en": "english", "fr": "french", "es": "spanish", "ru": "russian", "ar": "arabic"}
+
+
+@lru_cache(maxsize=None)
+def _stop_words(lang: str) -> frozenset[str]:
+    if lang == "en":
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+        return frozenset(ENGLISH_STOP_WORDS)
+    return frozenset()
+
+
+class ThreadStemmers:
+    """One PyStemmer stemmer per thread: a ``Stemmer`` must not be used concurrently."""
+
+    def __init__(self, algorithm: str):
+        import Stemmer
+
+        self.algorithm = algorithm
+        self._local = threading.local()
+        Stemmer.Stemmer(algorithm)  # fail now, not on first use, if the algorithm is unknown
+
+    def get(self):
+        stemmer = getattr(self._local, "stemmer", None)
+        if stemmer is None:
+            import Stemmer
+
+            stemmer = self._local.stemmer = Stemmer.Stemmer(self.algorithm)
+        return stemmer
+
+
+class SnowballAnalyzer(Analyzer):
+    """Word tokens, lower-cased, stop words dropped, Snowball-stemmed (PyStemmer).
+
+    ``min_length`` drops shorter tokens; ``fold_accents`` removes diacritics
+    after stemming so that ``Côte`` and ``Cote`` meet.
+    """
+
+    name = "snowball"
+
+    def __init__(self, lang: str = "en", min_length: int = 2, fold_accents: bool = True):
+        if lang not in _SNOWBALL_NAMES:
+            raise UsageError(f"no Snowball stemmer for language {lang!r}; "
+                             f"choose one of {', '.join(sorted(_SNOWBALL_NAMES))}")
+        self.lang = lang
+        self.min_length = min_length
+        self.fold_accents = fold_accents
+        self._stemmers = ThreadStemmers(_SNOWBALL_NAMES[lang])
+        self._stop = _stop_words(lang)
+
+    def tokens(self, text: str) -> list[Token]:
+        matches = [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(text)]
+        keep = [(w, s, e) for w, s, e in matches
+                if len(w) >= self.min_length and w not in self._stop and "_" not in w]
+        stems = self._stemmers.get().stemWords([w for w, _, _ in keep])
+        if self.fold_accents:
+            stems = [strip_accents(s) for s in stems]
+        return [Token(stem, s, e) for stem, (_, s, e) in zip(stems, keep)]
+
+    def config(self) -> dict:
+        return {"name": self.name, "lang": self.lang, "min_length": self.min_length,
+                "fold_accents": self.fold_accents}
+
+
+_REGISTRY: dict[str, type[Analyzer]] = {SnowballAnalyzer.name: SnowballAnalyzer}
+
+#: Default analyzer of each language code (and ``auto``); filled by :func:`_load_builtins`.
+_LANGUAGE_DEFAULTS: dict[str, Callable[[], Analyzer]] = {"en": lambda: SnowballAnalyzer("en")}
+
+_BUILTINS_LOCK = threading.RLock()
+_builtins_loaded = False
+
+
+def _load_builtins() -> None:
+    """Import the modules that register the language analyzers (once, thread-safe)."""
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    with _BUILTINS_LOCK:
+        if not _builtins_loaded:
+            import fahras.text.languages  # noqa: F401  (registers analyzers on import)
+            _builtins_loaded = True
+
+
+def register_analyzer(cls: type[Analyzer]) -> type[Analyzer]:
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def register_language_default(code: str, factory: Callable[[], Analyzer]) -> None:
+    """Make ``get_analyzer(code)`` return ``factory()``."""
+    _LANGUAGE_DEFAULTS[code] = factory
+
+
+def get_analyzer(spec: str = "en") -> Analyzer:
+    """Build an analyzer from a spec.
+
+    ``"en"``, ``"fr"``, ``"es"``, ``"ru"``, ``"ar"``, ``"zh"``: the language's
+    default analyzer; ``"auto"``: detect each text's language and dispatch;
+    ``"snowball:fr"``: the plain Snowball analyzer; ``"NAME:ARG"``: the
+    registered analyzer ``NAME`` built from ``ARG`` (for example
+    ``"stem:ru"``, ``"arabic:lemmas"``, ``"auto:paragraph"``).
+    """
+    _load_builtins()
+    name, _, arg = spec.partition(":")
+    if not arg and name in _LANGUAGE_DEFAULTS:
+        return _LANGUAGE_DEFAULTS[name]()
+    if name in _SNOWBALL_NAMES and not arg:
+        return SnowballAnalyzer(name)
+    if name not in _REGISTRY:
+        choices = sorted(set(_LANGUAGE_DEFAULTS) | set(_REGISTRY))
+        raise UsageError(f"unknown analyzer {spec!r}; choose one of {', '.join(choices)}")
+    cls = _REGISTRY[name]
+    if not arg:
+        return cls()
+    from_spec = getattr(cls, "from_spec", None)
+    return from_spec(arg) if from_spec is not None else cls(arg)
+
+
+def analyzer_from_config(config: dict) -> Analyzer:
+    _load_builtins()
+    settings = dict(config)
+    name = settings.pop("name", None)
+    if name not in _REGISTRY:
+        raise UsageError(f"unknown analyzer {name!r} in model settings")
+    try:
+        return _REGISTRY[name](**settings)
+    except TypeError as exc:
+        raise UsageError(f"bad settings for analyzer {name!r}: {exc}") from None

@@ -1,0 +1,195 @@
+"""Plain text out of the files users give: .txt, UN export, .pdf, .docx, .html/.htm.
+
+:func:`extract` reads a file, :func:`extract_bytes` takes its bytes and name.
+Both return an :class:`ExtractedText`: the text with UN page furniture
+removed (see :mod:`fahras.text.furniture`), the document symbol found in it,
+its language (see :mod:`fahras.text.langid`) and where it came from.
+
+A ``.txt`` file whose first line starts with ``%%%`` is in the UN library
+export format: line 1 (the subject header) and the blank line 2 are not part
+of the text; the header's subjects are kept in ``subjects``.
+
+Whatever goes wrong (an unreadable, corrupt or encrypted file, a PDF without a
+text layer, bytes that are not UTF-8, an unsupported extension) raises
+:class:`fahras.errors.InputError` naming the file, and the line when there is
+one; never a traceback from a parser.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from fahras.errors import InputError
+from fahras.text.furniture import strip_furniture
+from fahras.text.langid import detect_language
+
+EXPORT_HEADER = "%%%"
+SUFFIXES = (".txt", ".pdf", ".docx", ".html", ".htm")
+
+
+@dataclass(frozen=True)
+class ExtractedText:
+    """The text of one document and what was learnt while extracting it."""
+
+    text: str
+    symbol: str | None
+    lang: str | None
+    source: str
+    subjects: tuple[str, ...] = ()
+
+
+def extract(path: str | Path, strip: bool = True) -> ExtractedText:
+    """Extract the text of the file at ``path`` (``strip=False`` keeps page furniture)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder, not a document", path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
+    return extract_bytes(data, str(path), strip=strip)
+
+
+def extract_bytes(data: bytes, filename: str, strip: bool = True) -> ExtractedText:
+    """Extract the text of a document given as bytes; ``filename`` picks the format and names errors."""
+    kind = _kind(data, filename)
+    subjects: tuple[str, ...] = ()
+    if kind == ".txt":
+        text, subjects = _from_text(data, filename)
+    elif kind == ".pdf":
+        text = _from_pdf(data, filename)
+    elif kind == ".docx":
+        text = _from_docx(data, filename)
+    else:
+        text = _from_html(data, filename)
+    symbol = None
+    if strip:
+        text, symbol = strip_furniture(text)
+    if not text.strip():
+        raise InputError("no text in the document", filename)
+    return ExtractedText(text=text, symbol=symbol, lang=detect_language(text), source=filename,
+                         subjects=subjects)
+
+
+def _kind(data: bytes, filename: str) -> str:
+    suffix = Path(filename).suffix.lower()
+    if suffix in SUFFIXES:
+        return ".html" if suffix == ".htm" else suffix
+    if suffix:
+        raise InputError(f"unsupported file type {suffix!r}; Fahras reads {', '.join(SUFFIXES)}",
+                         filename)
+    head = data[:512].lstrip()
+    if head.startswith(b"%PDF"):
+        return ".pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return ".docx"
+    if head[:15].lower().startswith((b"<!doctype html", b"<html")):
+        return ".html"
+    return ".txt"
+
+
+def decode_utf8(data: bytes, filename: str) -> str:
+    """UTF-8 bytes -> text (a leading BOM dropped), or InputError naming the line of the bad byte."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                         "save the file as UTF-8", filename, line) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _from_text(data: bytes, filename: str) -> tuple[str, tuple[str, ...]]:
+    text = decode_utf8(data, filename)
+    if not text.startswith(EXPORT_HEADER):
+        return text, ()
+    header, _, rest = text.partition("\n")
+    subjects = tuple(s.strip() for s in header.rstrip("\r")[len(EXPORT_HEADER):].split("|") if s.strip())
+    second, newline, body = rest.partition("\n")
+    if not second.strip():
+        rest = body if newline else ""
+    return rest, subjects
+
+
+def _from_pdf(data: bytes, filename: str) -> str:
+    # pypdf logs every repair it makes to a damaged file; a user cannot act on that.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    import pypdf
+
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise InputError("the PDF is encrypted; save an unencrypted copy", filename)
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except InputError:
+        raise
+    except Exception as exc:  # pypdf raises many kinds of errors on damaged files
+        raise InputError(f"cannot read PDF: {_reason(exc)}", filename) from None
+    text = "\n".join(pages)
+    if not text.strip():
+        raise InputError("the PDF has no text layer (a scanned image?); run OCR on it first", filename)
+    return text
+
+
+def _from_docx(data: bytes, filename: str) -> str:
+    import docx
+    from docx.table import Table
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+        parts = []
+        for block in document.iter_inner_content():
+            if isinstance(block, Table):
+                parts.extend(_table_rows(block))
+            else:
+                parts.append(block.text)
+    except Exception as exc:  # zipfile, lxml and python-docx errors alike
+        raise InputError(f"cannot read DOCX: {_reason(exc)}", filename) from None
+    return "\n".join(parts)
+
+
+def _table_rows(table) -> list[str]:
+    rows = []
+    for row in table.rows:
+        cells, seen = [], set()
+        for cell in row.cells:
+            if id(cell._tc) not in seen:  # a merged cell is listed once per grid column
+                seen.add(id(cell._tc))
+                cells.append(cell.text)
+        rows.append("\t".join(cells))
+    return rows
+
+
+_BLOCKS = ("address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption",
+           "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
+           "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul", "caption")
+_SPACES = re.compile(r"[ \t\u00a0]+")
+_BLANKS = re.compile(r"\n{3,}")
+
+
+def _from_html(data: bytes, filename: str) -> str:
+    from bs4 import BeautifulSoup
+
+    try:
+        soup = BeautifulSoup(data, "html.parser")
+        for tag in soup(["script", "style", "noscript", "template", "head"]):
+            tag.decompose()
+        for tag in soup.find_all("br"):
+            tag.replace_with("\n")
+        for tag in soup.find_all(_BLOCKS):
+            tag.insert_before("\n")
+            tag.insert_after("\n")
+        text = soup.get_text()
+    except Exception as exc:
+        raise InputError(f"cannot read HTML: {_reason(exc)}", filename) from None
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,170 @@
+"""Strip United Nations page furniture and recognise the document symbol.
+
+A UN document printed from its PDF carries, on every page, furniture that
+says nothing about its subject and would otherwise become index terms:
+
+* the job number and barcode: ``05-21201 (E)``, ``10-41557 (A)  180105``,
+  ``*0521201*``, often with the page number: ``2 13-31417``, ``3/5 13-31417``;
+* page marks alone on a line: ``2/5``, or a bare page number next to other
+  furniture or ending the text;
+* the running header repeating the document symbol: ``S/RES/2250 (2015)``;
+* the distribution line ``Distr.: General 18 January 2005`` and
+  ``Original: English``;
+* ``Please recycle``.
+
+Only whole lines are removed, except job numbers with their language code
+and barcodes, which are unmistakable and are cut out of a line too (text
+exported as one long line has them inline).  A mention such as ``resolution
+1503 (2003)`` or ``(S/2005/9)`` inside a sentence is never touched, and a
+line that is only a symbol is removed only when it is the document's own
+symbol (the masthead's) or repeats as a running header.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+_SEGMENT = r"[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*"
+_SYMBOL_BODY = rf"[A-Z]{{1,8}}(?:/{_SEGMENT})+"
+_YEAR = r"\s?\((?:19|20)\d\d\)"
+
+#: A document symbol: ``S/RES/2250 (2015)``, ``A/64/842``, ``E/CN.4/2005/L.10``...
+SYMBOL = re.compile(rf"(?<![\w/.])({_SYMBOL_BODY})({_YEAR})?(?![\w/])")
+
+_SYMBOL_LINE = re.compile(
+    rf"\s*{_SYMBOL_BODY}(?:{_YEAR})?(?:\s*[-\u2013\u2014]\s*{_SYMBOL_BODY}(?:{_YEAR})?)*\s*\**\)?\s*")
+
+_JOB = r"(?:[A-Z]{1,2}\.)?\d{2}-\d{5}[A-Z]?\*{0,2}(?:\s*\([AECFRS]\))?(?:\s+\d{6})?"
+_BARCODE = r"\*\d{7,9}\*"
+_PAGE_MARK = r"\d{1,3}/\d{1,3}"
+_NUMBER = r"\d{1,3}"
+
+_JOB_LINE = re.compile(
+    rf"\s*(?:(?:{_PAGE_MARK}|{_NUMBER})\s+)?(?:{_JOB}|{_BARCODE})"
+    rf"(?:\s+(?:{_JOB}|{_BARCODE}|{_PAGE_MARK}|{_NUMBER}))*\s*")
+_PAGE_MARK_LINE = re.compile(rf"\s*{_PAGE_MARK}\s*")
+_NUMBER_LINE = re.compile(rf"\s*{_NUMBER}\s*")
+_DISTR_LINE = re.compile(
+    r"\s*Distr\.?\s*:?\s*(?:general|générale|limited|limitée|limitada|restricted|restreinte|reservada)\b"
+    r"[^\n]{0,40}", re.IGNORECASE)
+_DISTR_DATE_LINE = re.compile(r"\s*\d{1,2}\s+\w+\s+\d{4}\s*")
+_ORIGINAL_LINE = re.compile(r"\s*Original\s*:\s*\w+(?:\s*/\s*\w+)?\s*")
+_RECYCLE_LINE = re.compile(r"\s*(?:\u2672\s*)?(?:Please\s+recycle\b[^\n]*|\u2672)\s*", re.IGNORECASE)
+
+_INLINE_ITEM = (rf"(?<![\w-])\d{{2}}-\d{{5}}[A-Z]?\*{{0,2}}\s*\([AECFRS]\)(?:\s+\d{{6}})?(?!\w)"
+                rf"|(?<![\w*]){_BARCODE}(?![\w*])")
+_INLINE = re.compile(rf"(?:[ \t]*(?:{_INLINE_ITEM}))+[ \t]*")
+
+#: How many non-blank lines at the top of a document make its masthead.
+MASTHEAD_LINES = 12
+_MASTHEAD_MARK = re.compile(f"{_DISTR_LINE.pattern}|{_ORIGINAL_LINE.pattern}|{_JOB_LINE.pattern}",
+                            re.IGNORECASE)
+
+
+def normalize_symbol(body: str, year: str | None = None) -> str:
+    """``S/RES/2250`` + ``(2015)`` -> ``S/RES/2250 (2015)``."""
+    return f"{body} {year.strip()}" if year else body
+
+
+def _symbols_of_line(line: str) -> list[str] | None:
+    """The symbols of a line that holds nothing but symbols (joint ones: ``A/64/842-S/2010/334``)."""
+    if not _SYMBOL_LINE.fullmatch(line):
+        return None
+    found = [normalize_symbol(m.group(1), m.group(2)) for m in SYMBOL.finditer(line)]
+    return found if found and all(any(ch.isdigit() for ch in s) for s in found) else None
+
+
+def _primary_symbol(lines: list[str]) -> tuple[str | None, set[str]]:
+    """The document symbol, and every symbol whose symbol-only lines are headers."""
+    symbol_lines = [(i, syms) for i, line in enumerate(lines) if (syms := _symbols_of_line(line))]
+    if not symbol_lines:
+        return None, set()
+    counts = Counter(s for _, syms in symbol_lines for s in syms)
+    headers = {s for s, n in counts.items() if n >= 2}
+    nonblank = [i for i, line in enumerate(lines) if line.strip()]
+    top = nonblank[:MASTHEAD_LINES]
+    # A symbol-only line in the masthead is the document's symbol when the
+    # masthead really is one: it opens the text, or carries a distribution
+    # line or a job number, or the symbol repeats as a running header.
+    looks_official = any(_MASTHEAD_MARK.fullmatch(lines[i]) for i in top)
+    for i, syms in symbol_lines:
+        if i > top[-1]:
+            break
+        if i == top[0] or looks_official or any(s in headers for s in syms):
+            headers.update(syms)
+            return syms[0], headers
+    if headers:
+        best = max(symbol_lines, key=lambda item: counts[item[1][0]])
+        return best[1][0], headers
+    return None, set()
+
+
+def find_symbol(text: str) -> str | None:
+    """The document symbol of ``text`` (from its masthead or running headers), or None."""
+    return _primary_symbol(_lines(text))[0]
+
+
+def _lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").split("\n")
+
+
+def _is_furniture(line: str, headers: set[str], after_distr: bool) -> bool:
+    if not line.strip():
+        return False
+    if (_JOB_LINE.fullmatch(line) or _PAGE_MARK_LINE.fullmatch(line) or _DISTR_LINE.fullmatch(line)
+            or _ORIGINAL_LINE.fullmatch(line) or _RECYCLE_LINE.fullmatch(line)):
+        return True
+    if after_distr and _DISTR_DATE_LINE.fullmatch(line):
+        return True
+    syms = _symbols_of_line(line)
+    return bool(syms) and all(s in headers for s in syms)
+
+
+def strip_furniture(text: str) -> tuple[str, str | None]:
+    """``(text without page furniture, document symbol or None)``.
+
+    Line ends become ``\\n``.  Where furniture is removed, the blank lines
+    around it go too, so a sentence cut by a page break is joined again by a
+    single line break.
+    """
+    lines = _lines(text)
+    symbol, headers = _primary_symbol(lines)
+    drop = [False] * len(lines)
+    previous = ""
+    for i, line in enumerate(lines):
+        drop[i] = _is_furniture(line, headers, after_distr=bool(_DISTR_LINE.fullmatch(previous)))
+        if line.strip():
+            previous = line
+    _drop_page_numbers(lines, drop)
+    out: list[str] = []
+    region: list[int] = []  # pending run of blank or dropped lines
+    for i, line in enumerate(lines):
+        if drop[i] or not line.strip():
+            region.append(i)
+            continue
+        if region and not any(drop[j] for j in region):
+            out.extend(lines[j] for j in region)
+        region = []
+        out.append(_INLINE.sub(" ", line).strip(" \t") if _INLINE.search(line) else line)
+    if region and not any(drop[j] for j in region):
+        out.extend(lines[j] for j in region)
+    clean = "\n".join(out)
+    if lines[-1] == "" and out and out[-1] != "":  # keep the final line break
+        clean += "\n"
+    return clean, symbol
+
+
+def _drop_page_numbers(lines: list[str], drop: list[bool]) -> None:
+    """A bare number is a page number when furniture is next to it, when a page gap
+    (two or more blank lines) follows or precedes it, or when it ends the text."""
+    nonblank = [i for i, line in enumerate(lines) if line.strip()]
+    for k, i in enumerate(nonblank):
+        if drop[i] or not _NUMBER_LINE.fullmatch(lines[i]):
+            continue
+        prev_i = nonblank[k - 1] if k > 0 else None
+        next_i = nonblank[k + 1] if k + 1 < len(nonblank) else None
+        before = prev_i is not None and (drop[prev_i] or i - prev_i > 2)
+        after = next_i is None or drop[next_i] or next_i - i > 2
+        if before or after:
+            drop[i] = True

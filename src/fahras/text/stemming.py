@@ -1,0 +1,67 @@
+"""Snowball analyzers for the Latin- and Cyrillic-script UN languages (fr, es, ru, en).
+
+Differences from :class:`fahras.text.analyzer.SnowballAnalyzer` (which stays
+the English default because trained models depend on it): words keep their
+combining marks (a decomposed ``é`` is not split), each language has its own
+stop words, and accent folding follows the language (see
+:mod:`fahras.text.normalize`: Spanish keeps ``ñ``, Russian folds only ``ё``).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from fahras.errors import UsageError
+from fahras.text.analyzer import Analyzer, ThreadStemmers, Token, register_analyzer
+from fahras.text.normalize import WORD, fold, fold_russian
+from fahras.text.stopwords import stop_words
+
+_ALGORITHMS = {"en": "english", "fr": "french", "es": "spanish", "ru": "russian"}
+
+
+@register_analyzer
+class StemAnalyzer(Analyzer):
+    """Words, lower-cased, stop words dropped, Snowball-stemmed, accents folded.
+
+    ``min_length`` drops shorter words; ``fold_accents`` applies the
+    language's folding to the stems; ``stop_words`` drops the language's
+    function words.
+    """
+
+    name = "stem"
+
+    def __init__(self, lang: str = "fr", min_length: int = 2, fold_accents: bool = True,
+                 stop_words: bool = True):
+        if lang not in _ALGORITHMS:
+            raise UsageError(f"no stemming analyzer for language {lang!r}; "
+                             f"choose one of {', '.join(sorted(_ALGORITHMS))}")
+        self.lang = lang
+        self.min_length = int(min_length)
+        self.fold_accents = bool(fold_accents)
+        self.stop_words = bool(stop_words)
+        self._stemmers = ThreadStemmers(_ALGORITHMS[lang])
+        self._stop = _stop_set(lang) if self.stop_words else frozenset()
+
+    def _surface(self, word: str) -> str:
+        word = unicodedata.normalize("NFC", word).lower()
+        return fold_russian(word) if self.lang == "ru" else word
+
+    def tokens(self, text: str) -> list[Token]:
+        keep = []
+        for m in WORD.finditer(text):
+            word = self._surface(m.group())
+            if len(word) >= self.min_length and word not in self._stop:
+                keep.append((word, m.start(), m.end()))
+        stems = self._stemmers.get().stemWords([w for w, _, _ in keep])
+        if self.fold_accents:
+            stems = [fold(s, self.lang) for s in stems]
+        return [Token(stem, s, e) for stem, (_, s, e) in zip(stems, keep)]
+
+    def config(self) -> dict:
+        return {"name": self.name, "lang": self.lang, "min_length": self.min_length,
+                "fold_accents": self.fold_accents, "stop_words": self.stop_words}
+
+
+def _stop_set(lang: str) -> frozenset[str]:
+    words = stop_words(lang)
+    return frozenset(fold_russian(w) for w in words) if lang == "ru" else words

@@ -1,0 +1,133 @@
+"""The command line, run as a user runs it: a subprocess, exit codes, no tracebacks."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ARABIC_EXAMPLE, UNBIS_JSON
+
+
+def fahras(*args, stdin: str | bytes | None = None):
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    return subprocess.run([sys.executable, "-m", "fahras", *map(str, args)], input=data,
+                          capture_output=True, timeout=300)
+
+
+def out(result) -> str:
+    return result.stdout.decode("utf-8")
+
+
+def err(result) -> str:
+    return result.stderr.decode("utf-8")
+
+
+def test_help_lists_commands():
+    result = fahras("--help")
+    assert result.returncode == 0
+    for command in ("train", "suggest", "index", "eval", "vocab"):
+        assert command in out(result)
+
+
+def test_train_small_corpus_and_suggest(tmp_path, time_split):
+    train_dir = tmp_path / "train"
+    train_dir.mkdir()
+    for path in sorted(time_split[0].iterdir())[::4]:
+        (train_dir / path.name).write_bytes(path.read_bytes())
+    result = fahras("train", "--vocab", UNBIS_JSON, "--out", tmp_path / "m", "--cv-folds", "2", "--quiet",
+                    train_dir)
+    assert result.returncode == 0, err(result)
+    assert "local" in err(result) and "thesaurus" in err(result)
+    assert (tmp_path / "m" / "manifest.json").is_file()
+
+
+def test_suggest_text_and_json(trained_model, time_split):
+    path = sorted(time_split[1].iterdir())[0]
+    result = fahras("suggest", trained_model, path, "--limit", "4")
+    assert result.returncode == 0, err(result)
+    lines = out(result).strip().splitlines()
+    assert len(lines) == 4 and all(line.count("\t") == 2 for line in lines)
+    scores = [float(line.split("\t")[0]) for line in lines]
+    assert scores == sorted(scores, reverse=True)
+
+    result = fahras("suggest", trained_model, "--json", stdin=path.read_bytes())
+    payload = json.loads(out(result))
+    assert set(payload) == {"results"}
+    assert payload["results"] and set(payload["results"][0]) == {"uri", "label", "score"}
+
+
+def test_suggest_label_language_all_labels_and_explain(trained_model):
+    text = "The Security Council extends the mandate of the United Nations Interim Force in Lebanon."
+    result = fahras("suggest", trained_model, "--json", "--all-labels", "--explain", "--label-lang", "fr",
+                    "--limit", "2", stdin=text)
+    assert result.returncode == 0, err(result)
+    first = json.loads(out(result))["results"][0]
+    assert first["label"] == first["labels"]["fr"]
+    assert first["evidence"] and first["evidence"][0]["kind"] == "term"
+
+
+def test_index_folder_with_a_bad_file(trained_model, time_split, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    names = sorted(time_split[1].iterdir())[:3]
+    for path in names:
+        (folder / path.name).write_bytes(path.read_bytes())
+    (folder / "broken.txt").write_bytes(b"\xff\xfe bad bytes")
+    result = fahras("index", trained_model, folder, "--out", tmp_path / "out", "--quiet")
+    assert result.returncode == 65
+    assert "broken.txt" in err(result) and "Traceback" not in err(result)
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == sorted(p.stem + ".annif" for p in names)
+    line = (tmp_path / "out" / written[0]).read_text().splitlines()[0]
+    uri, label, score = line.split("\t")
+    assert uri.startswith("<") and 0 <= float(score) <= 1
+    again = fahras("index", trained_model, folder, "--out", tmp_path / "out", "--quiet")
+    assert "already done" in err(again)
+
+
+def test_eval_json_keys(trained_model, time_split):
+    result = fahras("eval", trained_model, time_split[1], "--json")
+    assert result.returncode == 0, err(result)
+    metrics = json.loads(out(result))
+    for key in ("documents", "precision@1", "precision@3", "precision@5", "recall@5", "f1@5", "ndcg@5",
+                "lrap", "f1"):
+        assert key in metrics
+    assert metrics["documents"] == 100 and metrics["ndcg@5"] > 0.75
+    table = fahras("eval", trained_model, time_split[1], "--quiet")
+    assert "nDCG@5" in out(table)
+
+
+def test_vocab_show_arabic():
+    result = fahras("vocab", "show", UNBIS_JSON, "KYRGYZSTAN", "--lang", "ar")
+    assert result.returncode == 0
+    assert out(result).splitlines()[0] == "قيرغيزستان"
+    assert "http://metadata.un.org/thesaurus/1003543" in out(result)
+
+
+@pytest.mark.parametrize("make, args_of, code, words", [
+    (lambda d: (d / "x.txt").write_text("ARMED INCIDENTS|\n\ntext"), lambda d: ["eval", "{model}", d], 65,
+     "x.txt:1"),
+    (lambda d: (d / "x.txt").write_text("%%%IRAQ|\ntext\n"), lambda d: ["eval", "{model}", d], 65, "x.txt:2"),
+    (lambda d: (d / "x.txt").write_bytes(b"%%%IRAQ|\n\n\xc3"), lambda d: ["eval", "{model}", d], 65, "UTF-8"),
+    (lambda d: (d / "x.txt").write_text("%%%IRAQ|\n\n  "), lambda d: ["eval", "{model}", d], 65, "empty text"),
+    (lambda d: (d / "v.xlsx").write_text("x"),
+     lambda d: ["train", "--vocab", d / "v.xlsx", "--out", d / "m", d], 65, "unknown vocabulary format"),
+    (lambda d: None, lambda d: ["suggest", d / "no-model", d], 66, "model folder not found"),
+    (lambda d: None, lambda d: ["suggest", "{model}", d / "missing.txt"], 65, "missing.txt"),
+    (lambda d: None, lambda d: ["suggest", "{model}", "--threshold", "3"], 2, "threshold"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, trained_model, make, args_of, code, words):
+    make(tmp_path)
+    args = [str(a).replace("{model}", str(trained_model)) for a in args_of(tmp_path)]
+    result = fahras(*args, stdin="")
+    assert result.returncode == code, err(result)
+    assert words in err(result)
+    assert "Traceback" not in err(result)
+
+
+def test_arabic_example_reads_as_a_document(trained_model):
+    # The model is English, but the Arabic export file must still be accepted.
+    result = fahras("suggest", trained_model, ARABIC_EXAMPLE, "--json", "--label-lang", "ar")
+    assert result.returncode == 0, err(result)
+    assert "results" in json.loads(out(result))

@@ -1,0 +1,118 @@
+"""Train / suggest / evaluate / save / load on the real shared resolutions."""
+
+import json
+
+import numpy as np
+import pytest
+
+from fahras import Document, Indexer, InputError, read_corpus
+from fahras.errors import ModelError, UsageError
+
+
+@pytest.fixture(scope="module")
+def model(trained_model):
+    return Indexer.load(trained_model)
+
+
+def test_training_stats_count_thesaurus_and_local_subjects(model):
+    t = model.training_
+    assert t["documents"] == 429
+    assert t["thesaurus_subjects"] > 10 and t["local_subjects"] > 10
+    assert t["thesaurus_occurrences"] + t["local_occurrences"] >= t["documents"]
+    # ITP headings are kept as local subjects, thesaurus matches as UNBIS concepts.
+    assert model.vocab_.find("SUDAN--POLITICAL CONDITIONS").local
+    sudan = model.vocab_.find("SUDAN--POLITICAL CONDITIONS").uri
+    assert sudan in model.subjects_.index
+    assert "http://metadata.un.org/thesaurus/1004179" in model.subjects_.index or any(
+        not model.vocab_.get(u).local for u in model.subjects_.uris)
+
+
+def test_held_out_quality(model, time_split):
+    result = model.evaluate(read_corpus(time_split[1]))
+    assert result["documents"] == 100
+    # Well above chance (84 subjects); Annif's tfidf reaches ~0.7 nDCG@5 on this split.
+    assert result["ndcg@5"] > 0.75
+    assert result["precision@1"] > 0.7
+    assert result["f1"] > 0.65
+    assert 0 < result["decision_rule"]["threshold"] < 1
+
+
+def test_suggestions_on_a_cote_divoire_resolution(model, time_split):
+    doc = next(d for d in read_corpus(time_split[1]) if "UN OPERATION IN CÔTE D'IVOIRE" in d.subjects)
+    top = model.suggest(doc.text, limit=3)
+    assert len(top) == 3
+    assert top[0].score >= top[1].score >= top[2].score
+    assert "UN OPERATION IN CÔTE D'IVOIRE" in [s.label for s in top]
+    assert all(0 <= s.score <= 1 for s in top)
+
+
+def test_label_language_and_all_labels(model):
+    text = "The Security Council decides on the situation in Afghanistan and the Assistance Mission."
+    [first] = model.suggest(text, limit=1, label_lang="ar")
+    concept = model.vocab_.get(first.uri)
+    assert first.label == concept.label("ar")
+    assert set(first.to_dict(all_labels=True)["labels"]) == {"ar", "zh", "en", "fr", "ru", "es"}
+
+
+def test_explain_points_into_the_text(model):
+    text = "Recalling its resolutions on Somalia, the Council condemns piracy off the coast of Somalia."
+    [first] = model.suggest(text, limit=1, explain=True)
+    assert first.evidence
+    for ev in first.evidence:
+        for start, end in ev.spans:
+            assert text[start:end].lower().startswith(ev.text.split()[0][:3])
+
+
+def test_decision_rule_overrides(model):
+    text = "The situation in the Middle East, Lebanon and the Golan."
+    assert len(model.suggest(text, limit=7)) == 7
+    assert all(s.score >= 0.5 for s in model.suggest(text, threshold=0.5))
+    with pytest.raises(UsageError):
+        model.suggest(text, threshold=1.5)
+    with pytest.raises(UsageError):
+        model.suggest(text, label_lang="de")
+
+
+def test_save_load_round_trip_same_scores(model, tmp_path, time_split):
+    texts = [d.text for d in list(read_corpus(time_split[1]))[:5]]
+    model.save(tmp_path / "copy")
+    again = Indexer.load(tmp_path / "copy")
+    np.testing.assert_allclose(again.scores(texts), model.scores(texts), rtol=1e-6)
+    manifest = json.loads((tmp_path / "copy" / "manifest.json").read_text())
+    assert manifest["decision_rule"] == model.rule_.to_dict()
+    assert manifest["versions"]["fahras"]
+    assert not any(p.suffix in (".pkl", ".pickle", ".joblib") for p in (tmp_path / "copy").rglob("*"))
+
+
+def test_save_replaces_a_model_and_refuses_other_folders(model, tmp_path):
+    target = tmp_path / "m"
+    model.save(target)
+    model.save(target)  # replacing a model is fine
+    assert (target / "manifest.json").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".m.")]  # no temporary left over
+    other = tmp_path / "precious"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    with pytest.raises(ModelError):
+        model.save(other)
+    assert (other / "notes.txt").read_text() == "keep me"
+
+
+def test_load_errors(tmp_path, trained_model):
+    with pytest.raises(ModelError, match="not found"):
+        Indexer.load(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelError, match="missing manifest.json"):
+        Indexer.load(tmp_path / "empty")
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(trained_model, broken)
+    (broken / "backend" / "coef.npy").write_bytes(b"garbage")
+    with pytest.raises(ModelError, match="damaged"):
+        Indexer.load(broken)
+
+
+def test_too_few_documents(unbis):
+    with pytest.raises(InputError, match="at least 2"):
+        Indexer().fit([Document("a", "text", ("IRAQ",))], unbis)

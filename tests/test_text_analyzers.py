@@ -1,0 +1,221 @@
+"""Analyzers of the six UN languages: exact terms, offsets, registry, settings round trip."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fahras.errors import UsageError
+from fahras.text import (
+    ArabicAnalyzer,
+    AutoAnalyzer,
+    ChineseAnalyzer,
+    SnowballAnalyzer,
+    StemAnalyzer,
+    Token,
+    analyzer_from_config,
+    get_analyzer,
+)
+
+SENTENCES = {
+    "en": "The Security Council condemns the attacks on peacekeepers in Côte d'Ivoire.",
+    "fr": "Le Conseil de sécurité condamne les attaques contre les soldats de la paix en Côte d’Ivoire.",
+    "es": "Los niños y las niñas afectados por los conflictos armados necesitan más protección.",
+    "ru": "Организация Объединённых Наций осуждает нападения на мирных жителей.",
+    "ar": "أدان مجلسُ الأمـــن الهجماتِ على قوات حفظ السلام في جمهورية الكونغو الديمقراطية.",
+    "zh": "安全理事会谴责对联合国维持和平人员的袭击。",
+}
+
+EXPECTED_TERMS = {
+    "en": ["secur", "council", "condemn", "attack", "peacekeep", "cote", "ivoir"],
+    "fr": ["conseil", "secur", "condamn", "attaqu", "soldat", "paix", "cot", "ivoir"],
+    "es": ["niñ", "niñ", "afect", "conflict", "armad", "necesit", "proteccion"],
+    "ru": ["организац", "объединен", "нац", "осужда", "нападен", "мирн", "жител"],
+    "ar": ["ادان", "مجلس", "امن", "هجم", "قوا", "حفظ", "سلام", "جمهور", "كونغو", "ديمقراط"],
+    "zh": ["安全", "全理", "理事", "理事会", "事会", "会谴", "谴责", "责对", "对联", "联合", "联合国",
+           "合国", "国维", "维持", "持和", "和平", "平人", "人员", "员的", "的袭", "袭击"],
+}
+
+EXPECTED_SURFACES = {
+    "en": ["Security", "Council", "condemns", "attacks", "peacekeepers", "Côte", "Ivoire"],
+    "fr": ["Conseil", "sécurité", "condamne", "attaques", "soldats", "paix", "Côte", "Ivoire"],
+    "es": ["niños", "niñas", "afectados", "conflictos", "armados", "necesitan", "protección"],
+    "ru": ["Организация", "Объединённых", "Наций", "осуждает", "нападения", "мирных", "жителей"],
+    "ar": ["أدان", "مجلسُ", "الأمـــن", "الهجماتِ", "قوات", "حفظ", "السلام", "جمهورية", "الكونغو",
+           "الديمقراطية"],
+}
+
+
+@pytest.mark.parametrize("lang", sorted(SENTENCES))
+def test_each_language_gives_the_expected_terms(lang):
+    assert get_analyzer(lang).terms(SENTENCES[lang]) == EXPECTED_TERMS[lang]
+
+
+@pytest.mark.parametrize("lang", sorted(EXPECTED_SURFACES))
+def test_offsets_point_at_the_original_words(lang):
+    text = SENTENCES[lang]
+    tokens = get_analyzer(lang).tokens(text)
+    assert [text[t.start:t.end] for t in tokens] == EXPECTED_SURFACES[lang]
+
+
+def test_english_default_is_the_unchanged_snowball_analyzer():
+    analyzer = get_analyzer("en")
+    assert type(analyzer) is SnowballAnalyzer
+    assert analyzer.config() == {"name": "snowball", "lang": "en", "min_length": 2, "fold_accents": True}
+    # Behaviour models were trained with: \w+ words, sklearn stop words, stems folded after stemming.
+    assert analyzer.tokens("Women_peace and the Côte-d'Ivoire") == [
+        Token("cote", 20, 24), Token("ivoir", 27, 33)]
+
+
+def test_language_defaults():
+    assert isinstance(get_analyzer("fr"), StemAnalyzer)
+    assert isinstance(get_analyzer("es"), StemAnalyzer)
+    assert isinstance(get_analyzer("ru"), StemAnalyzer)
+    assert isinstance(get_analyzer("ar"), ArabicAnalyzer)
+    assert isinstance(get_analyzer("zh"), ChineseAnalyzer)
+    assert isinstance(get_analyzer("auto"), AutoAnalyzer)
+    # The plain Snowball analyzer stays reachable for any language it had.
+    assert get_analyzer("snowball:fr").config()["name"] == "snowball"
+    assert get_analyzer("snowball:ar").terms("الأمم المتحدة") == ["امم", "متحد"]
+
+
+@pytest.mark.parametrize("spec", ["en", "fr", "es", "ru", "ar", "zh", "auto", "auto:paragraph",
+                                  "arabic:lemmas", "stem:en", "snowball:ru"])
+def test_config_round_trips_and_pickles(spec):
+    analyzer = get_analyzer(spec)
+    rebuilt = analyzer_from_config(analyzer.config())
+    assert rebuilt.config() == analyzer.config()
+    assert type(rebuilt) is type(analyzer)
+    text = " ".join(SENTENCES.values())
+    assert rebuilt.tokens(text) == analyzer.tokens(text)
+    assert pickle.loads(pickle.dumps(analyzer)).tokens(text) == analyzer.tokens(text)
+
+
+@pytest.mark.parametrize("spec", ["xx", "stem:zh", "snowball:zh", "auto:sideways", "arabic:stems"])
+def test_bad_specs_are_usage_errors(spec):
+    with pytest.raises(UsageError):
+        get_analyzer(spec)
+
+
+def test_bad_config_is_a_usage_error():
+    with pytest.raises(UsageError):
+        analyzer_from_config({"name": "arabic", "colour": "blue"})
+    with pytest.raises(UsageError):
+        analyzer_from_config({"name": "auto", "analyzers": {"de": {"name": "snowball"}}})
+
+
+def test_french_drops_stop_words_and_elided_articles():
+    assert get_analyzer("fr").terms("l’Organisation et d'autres États qu'il a réunis") == [
+        "organis", "autr", "etat", "reun"]
+
+
+def test_french_decomposed_accents_are_one_word():
+    decomposed = "se\u0301curite\u0301"  # "sécurité" typed with combining accents
+    assert get_analyzer("fr").tokens(decomposed) == [Token("secur", 0, 10)]
+
+
+def test_spanish_keeps_enye_but_folds_other_accents():
+    assert get_analyzer("es").terms("año situación") == ["año", "situacion"]
+
+
+def test_russian_folds_yo_and_keeps_short_i():
+    analyzer = get_analyzer("ru")
+    assert analyzer.terms("объединённых") == analyzer.terms("объединенных") == ["объединен"]
+    assert analyzer.terms("район") == ["район"]
+    assert analyzer.terms("её и его") == []  # stop words, with ё folded
+
+
+def test_arabic_diacritics_and_tatweel_do_not_change_terms():
+    analyzer = get_analyzer("ar")
+    assert analyzer.terms("الأمـــن") == analyzer.terms("الأمن") == analyzer.terms("الامن") == ["امن"]
+    assert analyzer.terms("مُحَمَّد") == analyzer.terms("محمد") == ["محمد"]
+    assert analyzer.terms("مستشفى") == analyzer.terms("مستشفي")
+
+
+def test_arabic_stop_words_and_digits():
+    analyzer = get_analyzer("ar")
+    assert analyzer.terms("في على إلى من هذه التي") == []
+    # Snowball's light stemmer leaves the proclitic ل on (the lemma option recovers عام).
+    assert analyzer.terms("القرار ١٣٢٥ لعام ۲۰۰۰") == ["قرار", "1325", "لعام", "2000"]
+    assert "عام" in ArabicAnalyzer(lemmas=True).terms("لعام")
+
+
+def test_arabic_terms_never_contain_teh_marbuta():
+    text = "الجمعية العامة للأمم المتحدة والمساعدة الإنسانية"
+    terms = ArabicAnalyzer(lemmas=True).terms(text)
+    assert terms and not any("ة" in term for term in terms)
+
+
+def test_arabic_lemmas_are_extra_tokens_at_the_same_offsets():
+    text = SENTENCES["ar"]
+    plain = ArabicAnalyzer().tokens(text)
+    with_lemmas = ArabicAnalyzer(lemmas=True).tokens(text)
+    assert set(plain) <= set(with_lemmas)
+    extra = [t for t in with_lemmas if t not in plain]
+    assert [(t.term, text[t.start:t.end]) for t in extra] == [
+        ("هجمه", "الهجماتِ"), ("قوه", "قوات"), ("ديمقراطيه", "الديمقراطية")]
+
+
+def test_latin_words_inside_arabic_and_chinese_text():
+    assert get_analyzer("ar").terms("بعثة UNOCI في") == ["بعث", "unoci"]
+    assert "unoci" in get_analyzer("zh").terms("联科行动（UNOCI）")
+
+
+def test_auto_dispatches_on_the_detected_language():
+    auto = get_analyzer("auto")
+    for lang, text in SENTENCES.items():
+        assert auto.terms(text) == EXPECTED_TERMS[lang], lang
+    assert auto.detect("12 345") == "en"  # no letters: the fallback
+    assert AutoAnalyzer(fallback="fr").terms("2015") == ["2015"]
+
+
+def test_auto_paragraph_mode_analyses_each_language_with_its_own_analyzer():
+    parts = [SENTENCES["fr"], SENTENCES["ar"], SENTENCES["zh"], SENTENCES["en"]]
+    text = "\n\n".join(parts)
+    tokens = get_analyzer("auto:paragraph").tokens(text)
+    expected = EXPECTED_TERMS["fr"] + EXPECTED_TERMS["ar"] + EXPECTED_TERMS["zh"] + EXPECTED_TERMS["en"]
+    assert [t.term for t in tokens] == expected
+    # Offsets are into the whole text.
+    assert text[tokens[0].start:tokens[0].end] == "Conseil"
+    assert text[tokens[-1].start:tokens[-1].end] == "Ivoire"
+    # Document mode would have used one language for everything.
+    assert get_analyzer("auto").terms(text) != expected
+
+
+def test_auto_accepts_custom_analyzers_and_round_trips():
+    auto = AutoAnalyzer(analyzers={"ar": {"name": "arabic", "lemmas": True}, "fr": StemAnalyzer("fr", stop_words=False)})
+    config = auto.config()
+    assert config["analyzers"]["ar"]["lemmas"] is True
+    assert config["analyzers"]["fr"]["stop_words"] is False
+    assert analyzer_from_config(config).config() == config
+
+
+def test_analyzers_can_be_shared_between_threads():
+    text = "\n".join(SENTENCES.values()) * 20
+    analyzer = get_analyzer("auto:paragraph")
+    expected = analyzer.tokens(text)
+    results = []
+
+    def work():
+        results.append(analyzer.tokens(text) == expected)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [True] * 4
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aéz ё йЖ\u0301ـأة٣中国人 _-'\n\u064e"), max_size=40),
+       st.sampled_from(["en", "fr", "es", "ru", "ar", "zh", "auto", "auto:paragraph", "arabic:lemmas"]))
+def test_tokens_are_well_formed_for_any_text(text, spec):
+    for token in get_analyzer(spec).tokens(text):
+        assert 0 <= token.start < token.end <= len(text)
+        assert token.term
+        assert text[token.start:token.end].strip() == text[token.start:token.end]

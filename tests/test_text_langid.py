@@ -1,0 +1,114 @@
+"""Language identification among the six UN languages."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from fahras.text import LANGUAGES, detect_language, detect_paragraph_languages
+from fahras.text._lazy import Lazy
+from fahras.text.langid import DETECTOR, script_counts
+
+SAMPLE = Path(__file__).parent / "fixtures" / "text" / "langid"
+
+
+def paragraphs(lang: str) -> list[str]:
+    text = (SAMPLE / f"{lang}.txt").read_text(encoding="utf-8")
+    return [p.strip() for p in text.split("\n\n") if p.strip()]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_sample_paragraph_is_recognised(lang):
+    found = [detect_language(p) for p in paragraphs(lang)]
+    assert len(found) >= 10
+    assert found == [lang] * len(found)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_short_snippets_are_recognised(lang):
+    # The first five words of each sample sentence.
+    snippets = [" ".join(p.split()[:5]) for p in paragraphs(lang)]
+    if lang == "zh":
+        snippets = [p[:6] for p in paragraphs(lang)]
+    assert [detect_language(s) for s in snippets] == [lang] * len(snippets)
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("The Council decided to renew the mandate of the mission.", "en"),
+    ("Le Conseil a décidé de proroger le mandat de la mission.", "fr"),
+    ("El Consejo decidió prorrogar el mandato de la misión.", "es"),
+    ("Совет постановил продлить мандат миссии.", "ru"),
+    ("قرر المجلس تمديد ولاية البعثة.", "ar"),
+    ("安理会决定延长特派团的任务期限。", "zh"),
+    # A few foreign words do not change the language of a sentence.
+    ("Le Conseil salue le travail de la MONUSCO et de l'Union africaine (AU).", "fr"),
+    ("أشاد المجلس بعمل بعثة MONUSCO في جمهورية الكونغو الديمقراطية.", "ar"),
+    ("安理会欢迎联刚稳定团（MONUSCO）的工作。", "zh"),
+])
+def test_single_sentences(text, lang):
+    assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize("text", ["", "   \n", "12 345 678", "2/5 -- 15-21698 (%)", "…!?"])
+def test_no_letters_is_none(text):
+    assert detect_language(text) is None
+
+
+def test_long_text_is_sampled_and_still_right():
+    text = "\n".join(paragraphs("es")) * 40
+    assert len(text) > 20_000
+    start = time.perf_counter()
+    assert detect_language(text) == "es"
+    assert time.perf_counter() - start < 0.5
+
+
+def test_script_counts():
+    assert script_counts("Abc абв ابت 中文") == {"ar": 3, "zh": 2, "ru": 3, "latin": 3}
+
+
+def test_the_detector_knows_exactly_the_six_languages():
+    values = DETECTOR.get().compute_language_confidence_values("the mission")
+    assert {v.language.iso_code_639_1.name.lower() for v in values} == set(LANGUAGES)
+
+
+def test_mixed_document_is_split_by_language():
+    en, fr, ar, zh, ru, es = (paragraphs(lang) for lang in ("en", "fr", "ar", "zh", "ru", "es"))
+    blocks = ["Annex", en[0], en[1], "2", fr[2], "Public information", fr[3], ar[0], zh[0], ru[0], es[0], es[1]]
+    text = "\n\n".join(blocks)
+    spans = detect_paragraph_languages(text)
+    assert [lang for _, _, lang in spans] == ["en", "fr", "ar", "zh", "ru", "es"]
+    pieces = [text[start:end] for start, end, _ in spans]
+    assert pieces[0] == "\n\n".join(["Annex", en[0], en[1], "2"])  # short lines follow their context
+    assert pieces[1] == "\n\n".join([fr[2], "Public information", fr[3]])
+    assert pieces[2:] == [ar[0], zh[0], ru[0], "\n\n".join([es[0], es[1]])]
+
+
+def test_paragraph_languages_of_one_language_text_is_one_span():
+    text = "\n".join(paragraphs("ru"))
+    assert detect_paragraph_languages(text) == [(0, len(text), "ru")]
+
+
+def test_paragraph_languages_edge_cases():
+    assert detect_paragraph_languages("") == []
+    assert detect_paragraph_languages("\n 12 \n") == [(1, 5, None)]
+
+
+def test_lazy_builds_once_under_concurrency():
+    calls = []
+
+    def factory():
+        calls.append(1)
+        time.sleep(0.05)
+        return object()
+
+    lazy = Lazy(factory)
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(lazy.get())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and len({id(v) for v in seen}) == 1 and lazy.loaded

@@ -61,9 +61,12 @@ def langid_table() -> list[str]:
             cells, right, total, elapsed = [], 0, 0, 0.0
             for lang in LANGUAGES:
                 texts = [p if words is None else snippet(p, lang, words) for p in paragraphs(lang)]
-                start = time.perf_counter()
-                found = [detect_language(t) for t in texts]
-                elapsed += time.perf_counter() - start
+                best = float("inf")
+                for _ in range(5):  # best of five: a shared machine only slows rounds down
+                    start = time.perf_counter()
+                    found = [detect_language(t) for t in texts]
+                    best = min(best, time.perf_counter() - start)
+                elapsed += best
                 ok = sum(f == lang for f in found)
                 cells.append(f"{ok}/{len(texts)}")
                 right, total = right + ok, total + len(texts)
@@ -73,17 +76,24 @@ def langid_table() -> list[str]:
     return rows
 
 
-def measure(analyzer, text: str, min_seconds: float = 1.0) -> tuple[float, float, int]:
-    """(tokens per second, characters per second, tokens per pass)."""
+def measure(analyzer, text: str, min_seconds: float = 1.0, rounds: int = 5) -> tuple[float, float, int]:
+    """(tokens per second, characters per second, tokens per pass), best of ``rounds``.
+
+    The best round is reported because other processes on a shared machine
+    only ever slow a round down.
+    """
     tokens = len(analyzer.tokens(text))  # warm-up: loads lazy resources
-    passes, start = 0, time.perf_counter()
-    while True:
-        analyzer.tokens(text)
-        passes += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_seconds:
-            break
-    return tokens * passes / elapsed, len(text) * passes / elapsed, tokens
+    best = float("inf")
+    for _ in range(rounds):
+        passes, start = 0, time.perf_counter()
+        while True:
+            analyzer.tokens(text)
+            passes += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_seconds / rounds:
+                break
+        best = min(best, elapsed / passes)
+    return tokens / best, len(text) / best, tokens
 
 
 def repeated(text: str, size: int = 200_000) -> str:
@@ -110,10 +120,12 @@ def throughput_table(min_seconds: float) -> list[str]:
         resolutions = "\n\n".join(docs)
         add("en", f"{len(docs)} UNSC resolutions", resolutions)
         add("auto", f"{len(docs)} UNSC resolutions", resolutions)
-        start = time.perf_counter()
-        for doc in docs:
-            strip_furniture(doc)
-        per_doc = (time.perf_counter() - start) / len(docs)
+        per_doc = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            for doc in docs:
+                strip_furniture(doc)
+            per_doc = min(per_doc, (time.perf_counter() - start) / len(docs))
         rows.append(f"| `strip_furniture` | {len(docs)} UNSC resolutions | {len(resolutions):,} | | "
                     f"| {len(resolutions) / len(docs) / per_doc:,.0f} |")
     return rows
@@ -121,7 +133,7 @@ def throughput_table(min_seconds: float) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=1.0, help="minimum time per throughput row")
+    parser.add_argument("--seconds", type=float, default=2.0, help="minimum time per throughput row")
     args = parser.parse_args()
     print("## Language identification (correct / total)\n")
     print("\n".join(langid_table()))

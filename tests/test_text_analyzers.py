@@ -187,7 +187,8 @@ def test_auto_paragraph_mode_analyses_each_language_with_its_own_analyzer():
 
 
 def test_auto_accepts_custom_analyzers_and_round_trips():
-    auto = AutoAnalyzer(analyzers={"ar": {"name": "arabic", "lemmas": True}, "fr": StemAnalyzer("fr", stop_words=False)})
+    auto = AutoAnalyzer(analyzers={"ar": {"name": "arabic", "lemmas": True},
+                                   "fr": StemAnalyzer("fr", stop_words=False)})
     config = auto.config()
     assert config["analyzers"]["ar"]["lemmas"] is True
     assert config["analyzers"]["fr"]["stop_words"] is False

@@ -158,3 +158,18 @@ def test_real_resolution():
     assert "including\nthose who have previously advocated independence" in clean
     assert "resolution 2085 (2012)" in clean
     assert not any(line.strip().isdigit() for line in clean.split("\n"))
+
+
+def test_mask_furniture_keeps_offsets():
+    from fahras.text import mask_furniture
+
+    text = ("United Nations\r\nS/RES/1581 (2005)\r\nSecurity Council\n05-21201 (E)\nThe Council decides\f"
+            "2/5\nS/RES/1581 (2005)\nto remain seized. *0521201*\n")
+    masked, symbol = mask_furniture(text)
+    assert symbol == "S/RES/1581 (2005)"
+    assert len(masked) == len(text)
+    for word in ("United Nations", "Security Council", "The Council decides", "to remain seized."):
+        assert masked.index(word) == text.index(word)
+    for furniture in ("05-21201", "2/5", "S/RES/1581", "*0521201*"):
+        assert furniture not in masked
+    assert [i for i, ch in enumerate(masked) if ch in "\r\n\f"] == [i for i, ch in enumerate(text) if ch in "\r\n\f"]

@@ -132,8 +132,7 @@ class Annif:
                              f"(it lists: {proc.stdout.strip()[:200]})")
 
     def _extra_installed(self, extra: str) -> bool:
-        module = {"fasttext": "fasttext", "omikuji": "omikuji"}.get(extra, extra)
-        proc = subprocess.run([str(self.venv / "bin" / "python"), "-c", f"import {module}"],
+        proc = subprocess.run([str(self.venv / "bin" / "python"), "-c", f"import {extra}"],
                               capture_output=True)
         return proc.returncode == 0
 

@@ -36,9 +36,11 @@ class Measurement:
     returncode: int
     log: Path | None = None
     stdout: str = field(default="", repr=False)
+    cpu_seconds: float | None = None
 
     def to_dict(self) -> dict:
         return {"seconds": round(self.seconds, 3),
+                "cpu_seconds": None if self.cpu_seconds is None else round(self.cpu_seconds, 2),
                 "peak_rss_mb": None if self.peak_rss_mb is None else round(self.peak_rss_mb, 1),
                 "rss_source": self.rss_source, "log": str(self.log) if self.log else None}
 
@@ -56,6 +58,12 @@ _HAS_GNU_TIME: bool | None = None
 def _peak_from_gnu_time(report: str) -> float | None:
     match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report)
     return int(match.group(1)) / 1024 if match else None
+
+
+def _cpu_from_gnu_time(report: str) -> float | None:
+    """User plus system CPU seconds: steadier than wall clock on a busy machine."""
+    times = re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", report)
+    return sum(map(float, times)) if len(times) == 2 else None
 
 
 def run_measured(command: list[str], *, env: dict | None = None, cwd: Path | None = None,
@@ -78,8 +86,10 @@ def run_measured(command: list[str], *, env: dict | None = None, cwd: Path | Non
     start = time.perf_counter()
     proc = subprocess.run(wrapped, env=env, cwd=cwd, input=stdin_text, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    cpu = None
     if _HAS_GNU_TIME:
-        peak, source = _peak_from_gnu_time(time_report.read_text(errors="replace")), "gnu-time"
+        report = time_report.read_text(errors="replace")
+        peak, cpu, source = _peak_from_gnu_time(report), _cpu_from_gnu_time(report), "gnu-time"
     else:
         after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         peak, source = (after / 1024 if after > before else None), "getrusage-children"
@@ -88,7 +98,7 @@ def run_measured(command: list[str], *, env: dict | None = None, cwd: Path | Non
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(f"$ {' '.join(command)}\n--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}",
                        encoding="utf-8")
-    result = Measurement(command, seconds, peak, source, proc.returncode, log, proc.stdout)
+    result = Measurement(command, seconds, peak, source, proc.returncode, log, proc.stdout, cpu)
     if check and proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-8:]) or "(no error output)"
         where = f" (full output: {log})" if log else ""

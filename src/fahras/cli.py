@@ -20,13 +20,21 @@ from fahras.errors import FahrasError, InputError
 
 log = logging.getLogger("fahras")
 
-LANG_CHOICE = click.Choice(["ar", "zh", "en", "fr", "ru", "es"])
+LANGS = ("ar", "zh", "en", "fr", "ru", "es")
+LANG_CHOICE = click.Choice(LANGS)
 
 
 def _console():
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+def _language_options(func):
+    func = click.option("--label-lang", default=None, type=LANG_CHOICE,
+                        help="Language of the labels shown (default: --lang if given, else en).")(func)
+    return click.option("--lang", default="auto", show_default=True, type=click.Choice(["auto", *LANGS]),
+                        help="Language of the documents; auto detects each one.")(func)
 
 
 @contextmanager
@@ -70,23 +78,35 @@ def cli(verbose: int) -> None:
 
 # ---------------------------------------------------------------------------- train
 @cli.command()
-@click.argument("corpus", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("corpus", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--vocab", "vocab_path", required=True, type=click.Path(path_type=Path),
               help="Thesaurus: UNBIS all_topics.json, a SKOS file (.ttl/.rdf) or a .csv/.tsv table.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Model folder to write (replaced atomically).")
 @click.option("--format", "corpus_format", default="auto", show_default=True,
               type=click.Choice(["auto", "un-export", "annif-dir", "annif-tsv", "jsonl"]),
               help="Corpus format.")
-@click.option("--backend", default="tfidf-linear", show_default=True, help="Backend to train.")
+@click.option("--backend", default=None,
+              help="Backend to train (default: tfidf-linear with a corpus, zeroshot without one). "
+                   "See 'fahras backends'.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Backend parameter, e.g. --param C=10 (repeatable; values are JSON or text).")
-@click.option("--analyzer", default="en", show_default=True, help="Analyzer: en, fr, es, ru, ...")
+@click.option("--lang", "--analyzer", "analyzer", default="auto", show_default=True,
+              help="Document language / analyzer: auto (detect each document among the six UN "
+                   "languages), ar, zh, en, fr, ru, es.")
+@click.option("--subject-space", default="auto", show_default=True,
+              type=click.Choice(["auto", "training", "vocabulary"]),
+              help="Subjects the model can suggest: those of the training documents, or the whole "
+                   "thesaurus (auto: the whole thesaurus when no corpus is given).")
 @click.option("--cv-folds", default=5, show_default=True, type=click.IntRange(0, 20),
               help="Cross-validation folds used to tune the decision rule (0: no tuning).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: str, backend: str,
-          params: tuple[str, ...], analyzer: str, cv_folds: int, quiet: bool) -> None:
+def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: str, backend: str | None,
+          params: tuple[str, ...], analyzer: str, subject_space: str, cv_folds: int, quiet: bool) -> None:
     """Train a model on indexed documents (one or more CORPUS folders or files).
+
+    Without CORPUS, a zero-shot model is built from the thesaurus alone: it
+    matches the concepts' labels (in the document's language) and their
+    meaning (multilingual embeddings) against each document.
 
     Descriptors are matched to thesaurus concepts by preferred label, ignoring
     case and accents; descriptors the thesaurus lacks are kept as local
@@ -99,8 +119,9 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
 
     vocab = load_vocabulary(vocab_path)
     documents = itertools.chain.from_iterable(read_corpus(p, corpus_format) for p in corpus)
+    backend = backend or ("tfidf-linear" if corpus else "zeroshot")
     indexer = Indexer(backend=backend, backend_params=_parse_params(params) or None, analyzer=analyzer,
-                      cv_folds=cv_folds)
+                      subject_space=subject_space, cv_folds=cv_folds)
     with _progress("train", not quiet) as progress:
         indexer.fit(documents, vocab, progress=progress)
     indexer.save(out)
@@ -140,23 +161,25 @@ _RULE_HELP = ("Without --limit/--threshold the model's tuned decision rule choos
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--limit", type=click.IntRange(1, 10000), help="At most this many descriptors per document.")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Only descriptors scoring at least this.")
-@click.option("--lang", "--label-lang", "label_lang", default="en", show_default=True, type=LANG_CHOICE,
-              help="Language of the labels shown.")
+@_language_options
 @click.option("--json", "as_json", is_flag=True, help='Print {"results": [{"uri", "label", "score"}]} per document.')
 @click.option("--all-labels", is_flag=True, help="With --json: include labels in all six languages.")
 @click.option("--explain", is_flag=True, help="Show the words that led to each descriptor.")
-def suggest(model: Path, files: tuple[Path, ...], limit, threshold, label_lang, as_json, all_labels, explain):
+def suggest(model: Path, files: tuple[Path, ...], limit, threshold, lang, label_lang, as_json, all_labels,
+            explain):
     """Suggest descriptors for documents (FILES, or standard input if none).
 
-    Each file is plain UTF-8 text or a document in the UN library export
-    format (its %%% header is ignored).
+    Files may be plain UTF-8 text, UN export format (its %%% header is
+    ignored), PDF, DOCX or HTML.  UN page furniture (job numbers, page marks,
+    running headers) is ignored.
     """
     from fahras import Indexer
 
     indexer = Indexer.load(model)
     inputs = [(str(p), _read_document(p)) for p in files] or [("-", _read_stdin())]
+    doc_lang, label_lang = _languages(lang, label_lang)
     results = indexer.suggest_batch([text for _, text in inputs], limit=limit, threshold=threshold,
-                                    label_lang=label_lang, explain=explain)
+                                    label_lang=label_lang, explain=explain, lang=doc_lang)
     for (name, _), suggestions in zip(inputs, results):
         if as_json:
             payload = {"results": [s.to_dict(all_labels=all_labels) for s in suggestions]}
@@ -170,38 +193,31 @@ def suggest(model: Path, files: tuple[Path, ...], limit, threshold, label_lang, 
             click.echo(f"{s.score:.4f}\t{s.label}\t<{s.uri}>")
             for ev in s.evidence:
                 where = f" at {ev.spans[0][0]}-{ev.spans[0][1]}" if ev.spans else ""
-                click.echo(f"\t\t{ev.text!r} ({ev.weight:+.3f}{where})")
+                click.echo(f"\t\t{ev.kind}: {_shorten(ev.text)} ({ev.weight:+.3f}{where})")
+
+
+def _languages(lang: str, label_lang: str | None) -> tuple[str | None, str]:
+    """(document language or None for auto, label language)."""
+    doc_lang = None if lang == "auto" else lang
+    return doc_lang, label_lang or doc_lang or "en"
+
+
+def _shorten(text: str, width: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _read_document(path: Path) -> str:
-    from fahras.corpus.document import decode_utf8
-    from fahras.corpus.unexport import HEADER, parse_export
+    """The text of a document file (txt, UN export, PDF, DOCX, HTML), furniture kept."""
+    from fahras.text import extract
 
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise InputError("is a folder; use 'fahras index' for folders", path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path) from None
-    if raw.startswith(HEADER.encode()):
-        return parse_export(raw, path).text
-    text = decode_utf8(raw, path)
-    if not text.strip():
-        raise InputError("empty text", path)
-    return text
+    return extract(path, strip=False).text
 
 
 def _read_stdin() -> str:
-    from fahras.corpus.document import decode_utf8
-    from fahras.corpus.unexport import HEADER, parse_export
+    from fahras.text import extract_bytes
 
-    raw = sys.stdin.buffer.read()
-    if raw.startswith(HEADER.encode()):
-        return parse_export(raw, "<stdin>").text
-    text = decode_utf8(raw, "<stdin>")
-    if not text.strip():
-        raise InputError("empty text on standard input")
-    return text
+    return extract_bytes(sys.stdin.buffer.read(), "<stdin>", strip=False).text
 
 
 # ---------------------------------------------------------------------------- index
@@ -212,16 +228,16 @@ def _read_stdin() -> str:
               help="Folder for the suggestion files (created if missing).")
 @click.option("--limit", type=click.IntRange(1, 10000), help="At most this many descriptors per document.")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Only descriptors scoring at least this.")
-@click.option("--lang", "--label-lang", "label_lang", default="en", show_default=True, type=LANG_CHOICE,
-              help="Language of the labels written.")
+@_language_options
 @click.option("--output-format", type=click.Choice(["annif", "json"]), default="annif", show_default=True,
               help="annif: NAME.annif with <uri>TAB label TAB score lines; json: NAME.json.")
 @click.option("--force", is_flag=True, help="Overwrite existing suggestion files.")
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 100000))
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def index(model, folder, out, limit, threshold, label_lang, output_format, force, batch_size, quiet):
+def index(model, folder, out, limit, threshold, lang, label_lang, output_format, force, batch_size, quiet):
     """Suggest descriptors for every document in FOLDER, one output file each.
 
+    Documents may be text, UN export, PDF, DOCX or HTML files.
     A document that cannot be read is reported and skipped; the others are
     indexed.  The exit code is 65 if any document failed.
     """
@@ -231,8 +247,12 @@ def index(model, folder, out, limit, threshold, label_lang, output_format, force
     if not folder.is_dir():
         raise InputError("folder not found", folder)
     out.mkdir(parents=True, exist_ok=True)
-    paths = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    from fahras.text.extract import SUFFIXES
+
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                   and p.suffix.lower() in (*SUFFIXES, ""))
     suffix = ".annif" if output_format == "annif" else ".json"
+    doc_lang, label_lang = _languages(lang, label_lang)
     failures, written, skipped = [], 0, 0
     with _progress("index", not quiet) as progress:
         for start in range(0, len(paths), batch_size):
@@ -247,7 +267,7 @@ def index(model, folder, out, limit, threshold, label_lang, output_format, force
                 except InputError as exc:
                     failures.append(str(exc))
             results = indexer.suggest_batch([t for _, t in chunk], limit=limit, threshold=threshold,
-                                            label_lang=label_lang)
+                                            label_lang=label_lang, lang=doc_lang)
             for (target, _), suggestions in zip(chunk, results):
                 _write_atomic(target, _format_suggestions(suggestions, output_format))
                 written += 1
@@ -360,6 +380,24 @@ def vocab_show(vocab_path: Path, descriptor: str, lang: str, as_json: bool) -> N
         for uri in getattr(concept, kind):
             other = vocabulary.get(uri)
             click.echo(f"  {kind}: {other.label(lang) if other else uri}")
+
+
+# ---------------------------------------------------------------------------- backends
+@cli.command()
+def backends() -> None:
+    """List the backends 'fahras train --backend' accepts, with their parameters."""
+    import inspect
+
+    from fahras.models.base import _REGISTRY, backend_names
+
+    for name in backend_names():
+        cls = _REGISTRY[name]
+        doc = (inspect.getdoc(cls) or "").splitlines()
+        click.echo(f"{name}: {doc[0] if doc else ''}")
+        params = inspect.signature(cls.__init__).parameters
+        for pname, param in params.items():
+            if pname != "self":
+                click.echo(f"    --param {pname}={param.default!r}")
 
 
 # ---------------------------------------------------------------------------- info

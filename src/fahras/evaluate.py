@@ -81,7 +81,8 @@ def evaluate(ranked: Sequence[Sequence[str]], gold: Sequence[set[str]],
         for k in (1, 3, 5):
             sums[f"precision@{k}"] += precision_at(ranking, truth, k)
         sums["recall@5"] += recall_at(ranking, truth, 5)
-        sums["f1@5"] += f1_of_sets(set(ranking[:5]), truth)
+        p5, r5 = precision_at(ranking, truth, 5), recall_at(ranking, truth, 5)
+        sums["f1@5"] += 2 * p5 * r5 / (p5 + r5) if p5 + r5 else 0.0
         sums["ndcg@5"] += ndcg_at(ranking, truth, 5)
         sums["ndcg@10"] += ndcg_at(ranking, truth, 10)
         sums["lrap"] += average_precision(ranking, truth, n_candidates)

@@ -19,9 +19,10 @@ from fahras.corpus import Document
 from fahras.decision import DecisionRule, tune_rule
 from fahras.errors import InputError, ModelError, UsageError
 from fahras.models import AnalyzedText, Backend, Evidence, create_backend
+from fahras.models.base import fit_backend
 from fahras.store import atomic_directory, read_json, write_json
 from fahras.subjects import MatchStats, SubjectSpace, resolve_all
-from fahras.text import Analyzer, analyzer_from_config, get_analyzer
+from fahras.text import AutoAnalyzer, analyzer_from_config, get_analyzer, mask_furniture
 from fahras.vocab import LANGUAGES, Vocabulary
 
 MODEL_FORMAT = "fahras-model"
@@ -74,7 +75,15 @@ class Indexer:
     ----------
     backend : name of the backend (see :func:`fahras.models.backend_names`).
     backend_params : keyword parameters of the backend.
-    analyzer : analyzer spec (``"en"``, ``"fr"``, ...), see :func:`fahras.text.get_analyzer`.
+    analyzer : analyzer spec: ``"auto"`` (detect each document's language among the
+        six UN languages), ``"en"``, ``"ar"``, ... see :func:`fahras.text.get_analyzer`.
+    strip_furniture : ignore UN page furniture (job numbers, page marks, running
+        headers) when analysing; offsets still point into the original text.
+    subject_space : which subjects the model can suggest: ``"training"`` (those
+        of the training documents), ``"vocabulary"`` (every thesaurus concept,
+        plus the training documents' local subjects; what zero-shot backends
+        need), or ``"auto"`` (``"vocabulary"`` when there are no training
+        documents, else ``"training"``).
     cv_folds : folds of the cross-validation whose held-out predictions tune the
         decision rule (0 = no tuning; keep the default rule).
     max_limit : the largest number of subjects the tuned rule may assign.
@@ -82,10 +91,13 @@ class Indexer:
     """
 
     def __init__(self, backend: str = "tfidf-linear", backend_params: dict | None = None,
-                 analyzer: str = "en", cv_folds: int = 5, max_limit: int = 10, random_state: int = 0):
+                 analyzer: str = "auto", strip_furniture: bool = True, subject_space: str = "auto",
+                 cv_folds: int = 5, max_limit: int = 10, random_state: int = 0):
         self.backend = backend
         self.backend_params = backend_params
         self.analyzer = analyzer
+        self.strip_furniture = strip_furniture
+        self.subject_space = subject_space
         self.cv_folds = cv_folds
         self.max_limit = max_limit
         self.random_state = random_state
@@ -105,64 +117,73 @@ class Indexer:
             docs.append(doc)
             gold.append(uris)
             progress("read", len(docs), 0)
-        if len(docs) < 2:
-            raise InputError(f"need at least 2 documents with subjects to train, found {len(docs)}")
+        if self.subject_space not in ("auto", "training", "vocabulary"):
+            raise UsageError(f"unknown subject space {self.subject_space!r}; choose auto, training or vocabulary")
+        space = self.subject_space if self.subject_space != "auto" else ("training" if docs else "vocabulary")
+        backend = create_backend(self.backend, self.backend_params)
+        if len(docs) < 2 and not (space == "vocabulary" and getattr(backend, "zero_shot", False)):
+            raise InputError(f"need at least 2 documents with subjects to train the {self.backend!r} backend, "
+                             f"found {len(docs)} (without documents, use a zero-shot backend)")
         self.vocab_ = _with_local_subjects(vocab, stats.local_concepts)
-        self.subjects_ = SubjectSpace.from_gold(gold)
+        if space == "vocabulary":
+            self.subjects_ = SubjectSpace(sorted({c.uri for c in vocab} | set().union(*gold)))
+        else:
+            self.subjects_ = SubjectSpace.from_gold(gold)
+        self.analyzer_ = analyzer
         analyzed = []
         for i, doc in enumerate(docs, 1):
-            analyzed.append(AnalyzedText(doc.text, analyzer.tokens(doc.text)))
+            analyzed.append(self.analyse(doc.text))
             progress("analyse", i, len(docs))
         y = self.subjects_.indicator(gold)
 
         cv_f1 = None
         self.rule_ = DecisionRule(limit=self.max_limit, threshold=0.0, min_one=True)
+        concepts = [self.vocab_.get(uri) for uri in self.subjects_.uris]
         if self.cv_folds and len(docs) >= self.cv_folds * 2:
-            oof = self._out_of_fold_scores(analyzed, y, analyzer, progress)
+            from sklearn.model_selection import KFold
+
+            folds = list(KFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(analyzed))
+            oof = backend.fit_out_of_fold(analyzed, y, analyzer, folds, progress, concepts=concepts)
             self.rule_, cv_f1 = tune_rule(oof, y, max_limit=self.max_limit)
-        progress("fit", 0, 1)
-        self.backend_ = create_backend(self.backend, self.backend_params).fit(analyzed, y, analyzer)
-        progress("fit", 1, 1)
-        self.analyzer_ = analyzer
+        else:
+            progress("fit", 0, 1)
+            fit_backend(backend, analyzed, y, analyzer, concepts)
+            progress("fit", 1, 1)
+        self.backend_ = backend
         self.training_ = {
             "documents": len(docs),
             "documents_without_subjects": skipped,
             "subjects": len(self.subjects_),
             **stats.to_dict(),
+            "subject_space": space,
             "cv_folds": self.cv_folds,
             "cv_f1": cv_f1,
             "seconds": round(time.perf_counter() - started, 2),
         }
         return self
 
-    def _out_of_fold_scores(self, analyzed: list[AnalyzedText], y, analyzer: Analyzer,
-                            progress: Progress) -> np.ndarray:
-        from sklearn.model_selection import KFold
-
-        oof = np.zeros(y.shape, dtype=np.float32)
-        folds = KFold(self.cv_folds, shuffle=True, random_state=self.random_state)
-        for k, (train, held) in enumerate(folds.split(analyzed), 1):
-            backend = create_backend(self.backend, self.backend_params)
-            backend.fit([analyzed[i] for i in train], y[train], analyzer)
-            oof[held] = backend.predict_scores([analyzed[i] for i in held])
-            progress("tune", k, self.cv_folds)
-        return oof
-
     # -- suggesting ------------------------------------------------------------
     def _check_fitted(self) -> None:
         if not hasattr(self, "backend_"):
             raise UsageError("this Indexer is not trained: call fit() or Indexer.load()")
 
-    def analyse(self, text: str) -> AnalyzedText:
-        self._check_fitted()
-        return AnalyzedText(text, self.analyzer_.tokens(text))
+    def analyse(self, text: str, lang: str | None = None) -> AnalyzedText:
+        """Tokens of ``text`` (furniture masked), analysed in ``lang`` or the detected language."""
+        if not hasattr(self, "analyzer_"):
+            raise UsageError("this Indexer is not trained: call fit() or Indexer.load()")
+        masked = mask_furniture(text)[0] if self.strip_furniture else text
+        analyzer = self.analyzer_
+        if isinstance(analyzer, AutoAnalyzer) and analyzer.mode == "document":
+            lang = lang or analyzer.detect(masked)
+            return AnalyzedText(text, analyzer.analyzer_for(lang).tokens(masked), lang)
+        return AnalyzedText(text, analyzer.tokens(masked), lang or getattr(analyzer, "lang", None))
 
-    def scores(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+    def scores(self, texts: Sequence[str], batch_size: int = 256, lang: str | None = None) -> np.ndarray:
         """Documents x subjects scores (columns in ``self.subjects_.uris`` order)."""
         self._check_fitted()
         parts = []
         for start in range(0, len(texts), batch_size):
-            chunk = [self.analyse(t) for t in texts[start:start + batch_size]]
+            chunk = [self.analyse(t, lang) for t in texts[start:start + batch_size]]
             parts.append(self.backend_.predict_scores(chunk))
         return np.vstack(parts) if parts else np.zeros((0, len(self.subjects_)))
 
@@ -184,17 +205,24 @@ class Indexer:
                             min_one=limit is not None or self.rule_.min_one)
 
     def suggest_batch(self, texts: Sequence[str], limit: int | None = None, threshold: float | None = None,
-                      label_lang: str = "en", explain: bool = False) -> list[list[Suggestion]]:
-        """Suggestions for each text, best first, chosen by the decision rule."""
+                      label_lang: str = "en", explain: bool = False, lang: str | None = None
+                      ) -> list[list[Suggestion]]:
+        """Suggestions for each text, best first, chosen by the decision rule.
+
+        ``lang`` is the documents' language (None: detect each one);
+        ``label_lang`` the language of the labels returned.
+        """
+        if lang is not None and lang not in LANGUAGES:
+            raise UsageError(f"unsupported document language {lang!r}; choose one of {', '.join(LANGUAGES)}")
         if label_lang not in LANGUAGES:
             raise UsageError(f"unknown label language {label_lang!r}; choose one of {', '.join(LANGUAGES)}")
         rule = self.rule(limit, threshold)
-        matrix = self.scores(texts)
+        matrix = self.scores(texts, lang=lang)
         results = []
         for text, row in zip(texts, matrix):
             order = np.argsort(-row, kind="stable")[: rule.limit]
             keep = order[: rule.select(row[order])]
-            analysed = self.analyse(text) if explain else None
+            analysed = self.analyse(text, lang) if explain else None
             results.append([self._suggestion(int(j), float(row[j]), label_lang, analysed) for j in keep])
         return results
 
@@ -259,7 +287,9 @@ class Indexer:
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "versions": _versions(),
                 "params": {"backend": self.backend, "backend_params": self.backend_params,
-                           "analyzer": self.analyzer, "cv_folds": self.cv_folds,
+                           "analyzer": self.analyzer, "strip_furniture": self.strip_furniture,
+                           "subject_space": self.subject_space,
+                           "cv_folds": self.cv_folds,
                            "max_limit": self.max_limit, "random_state": self.random_state},
                 "analyzer": self.analyzer_.config(),
                 "decision_rule": self.rule_.to_dict(),

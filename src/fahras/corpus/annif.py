@@ -73,7 +73,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
     try:
         with opener(path, "rb") as handle:
             for number, raw in enumerate(handle, 1):
-                yield number, decode_utf8(raw, f"{path}:{number}").rstrip("\r\n")
+                yield number, decode_utf8(raw, path, number).rstrip("\r\n")
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
 

@@ -15,7 +15,7 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import Callable, ClassVar, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -57,14 +57,42 @@ class Backend(ABC):
     """Scores documents against a fixed subject space."""
 
     name: ClassVar[str]
+    #: True for backends that need the subjects' concepts (labels, groups,
+    #: relations): their ``fit`` then takes ``concepts=``, one Concept per column.
+    uses_concepts: ClassVar[bool] = False
 
     @abstractmethod
     def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer) -> "Backend":
-        """Learn from documents and their documents x subjects 0/1 matrix."""
+        """Learn from documents and their documents x subjects 0/1 matrix.
+
+        Backends with ``uses_concepts`` take a keyword ``concepts`` as well;
+        call them through :func:`fit_backend`, which passes it only to them.
+        """
 
     @abstractmethod
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
         """Documents x subjects scores in [0, 1], higher is better."""
+
+    def fit_out_of_fold(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer,
+                        folds: Sequence[tuple[np.ndarray, np.ndarray]],
+                        progress: Callable[[str, int, int], None] | None = None,
+                        concepts: Sequence | None = None) -> np.ndarray:
+        """Fit on all documents and return held-out scores for each of them.
+
+        ``folds`` are (train indices, held-out indices) pairs covering every
+        document once as held out.  The default refits a fresh copy of the
+        backend per fold; an ensemble overrides it to reuse its base models'
+        held-out scores instead of nesting cross-validations.
+        """
+        oof = np.zeros(y.shape, dtype=np.float32)
+        for k, (train, held) in enumerate(folds, 1):
+            copy = create_backend(self.name, self.get_params())
+            fit_backend(copy, [docs[i] for i in train], y[train], analyzer, concepts)
+            oof[held] = copy.predict_scores([docs[i] for i in held])
+            if progress:
+                progress("tune", k, len(folds))
+        fit_backend(self, docs, y, analyzer, concepts)
+        return oof
 
     def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
         """What in the document made ``subject`` score; empty if the backend cannot say."""
@@ -103,6 +131,14 @@ class Backend(ABC):
         return backend
 
 
+def fit_backend(backend: Backend, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer,
+                concepts: Sequence | None = None) -> Backend:
+    """Fit ``backend``, passing ``concepts`` only to backends that use them."""
+    if backend.uses_concepts:
+        return backend.fit(docs, y, analyzer, concepts=concepts)
+    return backend.fit(docs, y, analyzer)
+
+
 _REGISTRY: dict[str, type[Backend]] = {}
 
 
@@ -132,3 +168,4 @@ def _load_builtin() -> None:
     from fahras.models import tfidf_linear  # noqa: F401
     from fahras.models import omikuji_tree  # noqa: F401
     from fahras.models import knn  # noqa: F401
+    from fahras.models import ensemble  # noqa: F401

@@ -76,6 +76,8 @@ class TfidfFeatures:
 
     def transform(self, docs: Sequence[AnalyzedText]) -> sp.csr_matrix:
         """Documents x features, float32 CSR, each row of unit length (or empty)."""
+        if len(docs) == 0:
+            return sp.csr_matrix((0, self.n_features), dtype=np.float32)
         counts = self.vectorizer_.transform([d.terms for d in docs])
         return sp.csr_matrix(self.tfidf_.transform(counts).astype(np.float32))
 

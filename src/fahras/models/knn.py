@@ -53,7 +53,7 @@ class KnnBackend(Backend):
     name = "knn"
 
     def __init__(self, ngram_max: int = 2, min_df: int = 2, max_features: int | None = 200_000,
-                 k: int = 20, exponent: float = 2.0, centroid_weight: float = 0.0):
+                 k: int = 20, exponent: float = 4.0, centroid_weight: float = 0.0):
         self.ngram_max = ngram_max
         self.min_df = min_df
         self.max_features = max_features
@@ -86,9 +86,9 @@ class KnnBackend(Backend):
             nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         else:
             nearest = np.tile(np.arange(sims.shape[1]), (sims.shape[0], 1))
-        weights = np.clip(np.take_along_axis(sims, nearest, axis=1), 0.0, None)
-        if self.exponent != 1:
-            weights = weights ** float(self.exponent)
+        sims = np.take_along_axis(sims, nearest, axis=1)
+        # Neighbours sharing no feature carry no weight, whatever the exponent (0 ** 0 = 1).
+        weights = np.where(sims > 0, np.maximum(sims, 0.0) ** float(self.exponent), 0.0).astype(np.float32)
         return nearest, weights
 
     def _votes(self, nearest: np.ndarray, weights: np.ndarray) -> np.ndarray:

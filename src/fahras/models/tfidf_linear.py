@@ -58,7 +58,9 @@ class TfidfLinearBackend(Backend):
             if positives == 0 or positives == len(target):
                 self.intercept_[j] = 10.0 if positives else -10.0
                 continue
-            model = LogisticRegression(C=self.C, solver="liblinear", class_weight=self.class_weight)
+            # The dual problem is far cheaper when features outnumber documents (the usual case).
+            model = LogisticRegression(C=self.C, solver="liblinear", dual=x.shape[1] > x.shape[0],
+                                       class_weight=self.class_weight, max_iter=1000)
             model.fit(x, target)
             self.coef_[j] = model.coef_[0]
             self.intercept_[j] = model.intercept_[0]

@@ -26,7 +26,7 @@ from fahras.text.analyzer import (
 from fahras.text.languages import ArabicAnalyzer, AutoAnalyzer, ChineseAnalyzer, StemAnalyzer
 from fahras.text.langid import LANGUAGES, detect_language, detect_paragraph_languages
 from fahras.text.normalize import normalize, normalize_arabic
-from fahras.text.furniture import find_symbol, strip_furniture
+from fahras.text.furniture import find_symbol, mask_furniture, strip_furniture
 from fahras.text.extract import ExtractedText, extract, extract_bytes
 
 __all__ = [
@@ -49,5 +49,6 @@ __all__ = [
     "normalize",
     "normalize_arabic",
     "register_analyzer",
+    "mask_furniture",
     "strip_furniture",
 ]

@@ -23,9 +23,9 @@ import re
 import threading
 import unicodedata
 from abc import ABC, abstractmethod
-from typing import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 from fahras.errors import UsageError
 
@@ -55,9 +55,12 @@ class Analyzer(ABC):
     def config(self) -> dict:
         """JSON-serialisable settings; :func:`analyzer_from_config` rebuilds the analyzer."""
 
-    def __reduce__(self):
-        # Stemmers and thread-local caches do not pickle: rebuild from the settings instead.
-        return analyzer_from_config, (self.config(),)
+    def __reduce_ex__(self, protocol):
+        # Stemmers and thread-local caches do not pickle: a registered analyzer
+        # is rebuilt from its settings instead.
+        if _REGISTRY.get(self.name) is type(self):
+            return analyzer_from_config, (self.config(),)
+        return super().__reduce_ex__(protocol)
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "name")

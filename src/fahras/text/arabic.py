@@ -63,7 +63,7 @@ class ArabicAnalyzer(Analyzer):
                 keep.append((raw, word, m.start(), m.end()))
         stems = self._stemmers.get().stemWords([w for _, w, _, _ in keep])
         out = []
-        for stem, (raw, _, start, end) in zip(stems, keep):
+        for stem, (raw, _, start, end) in zip(stems, keep, strict=True):
             stem = stem.replace("ة", "ه")
             out.append(Token(stem, start, end))
             if self.lemmas:

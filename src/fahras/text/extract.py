@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from fahras.corpus.document import decode_utf8
 from fahras.errors import InputError
 from fahras.text.furniture import strip_furniture
 from fahras.text.langid import detect_language
@@ -90,17 +91,6 @@ def _kind(data: bytes, filename: str) -> str:
     if head[:15].lower().startswith((b"<!doctype html", b"<html")):
         return ".html"
     return ".txt"
-
-
-def decode_utf8(data: bytes, filename: str) -> str:
-    """UTF-8 bytes -> text (a leading BOM dropped), or InputError naming the line of the bad byte."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-                         "save the file as UTF-8", filename, line) from None
-    return text[1:] if text.startswith("\ufeff") else text
 
 
 def _from_text(data: bytes, filename: str) -> tuple[str, tuple[str, ...]]:

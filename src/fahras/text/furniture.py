@@ -121,14 +121,8 @@ def _is_furniture(line: str, headers: set[str], after_distr: bool) -> bool:
     return bool(syms) and all(s in headers for s in syms)
 
 
-def strip_furniture(text: str) -> tuple[str, str | None]:
-    """``(text without page furniture, document symbol or None)``.
-
-    Line ends become ``\\n``.  Where furniture is removed, the blank lines
-    around it go too, so a sentence cut by a page break is joined again by a
-    single line break.
-    """
-    lines = _lines(text)
+def _furniture(lines: list[str]) -> tuple[list[bool], str | None]:
+    """Which lines are furniture, and the document symbol."""
     symbol, headers = _primary_symbol(lines)
     drop = [False] * len(lines)
     previous = ""
@@ -137,6 +131,18 @@ def strip_furniture(text: str) -> tuple[str, str | None]:
         if line.strip():
             previous = line
     _drop_page_numbers(lines, drop)
+    return drop, symbol
+
+
+def strip_furniture(text: str) -> tuple[str, str | None]:
+    """``(text without page furniture, document symbol or None)``.
+
+    Line ends become ``\\n``.  Where furniture is removed, the blank lines
+    around it go too, so a sentence cut by a page break is joined again by a
+    single line break.
+    """
+    lines = _lines(text)
+    drop, symbol = _furniture(lines)
     out: list[str] = []
     region: list[int] = []  # pending run of blank or dropped lines
     for i, line in enumerate(lines):
@@ -153,6 +159,27 @@ def strip_furniture(text: str) -> tuple[str, str | None]:
     if lines[-1] == "" and out and out[-1] != "":  # keep the final line break
         clean += "\n"
     return clean, symbol
+
+
+_LINE_BREAK = re.compile(r"(\r\n|\r|\n|\f)")
+
+
+def mask_furniture(text: str) -> tuple[str, str | None]:
+    """Like :func:`strip_furniture`, but furniture is overwritten with spaces.
+
+    The result has exactly the length of ``text`` and every character that is
+    not furniture stays at its offset, so tokens found in the masked text
+    point into the original (what evidence offsets need).
+    """
+    parts = _LINE_BREAK.split(text)
+    lines = parts[0::2]
+    drop, symbol = _furniture(lines)
+    for k, line in enumerate(lines):
+        if drop[k]:
+            parts[2 * k] = " " * len(line)
+        elif _INLINE.search(line):
+            parts[2 * k] = _INLINE.sub(lambda m: " " * len(m.group()), line)
+    return "".join(parts), symbol
 
 
 def _drop_page_numbers(lines: list[str], drop: list[bool]) -> None:

@@ -61,9 +61,12 @@ def normalize_arabic(text: str, *, teh_marbuta: bool = True) -> str:
 
 
 def strip_diacritics(text: str, keep: str = "") -> str:
-    """Remove combining diacritics, except from the characters in ``keep``."""
+    """Remove combining diacritics, except from the (precomposed) characters in ``keep``."""
+    if text.isascii():
+        return text
     if keep:
-        return "".join(ch if ch in keep else strip_diacritics(ch) for ch in text)
+        parts = re.split(f"([{re.escape(keep)}])", text)
+        return "".join(part if i % 2 else strip_diacritics(part) for i, part in enumerate(parts))
     decomposed = unicodedata.normalize("NFKD", text)
     return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 

@@ -55,7 +55,7 @@ class StemAnalyzer(Analyzer):
         stems = self._stemmers.get().stemWords([w for w, _, _ in keep])
         if self.fold_accents:
             stems = [fold(s, self.lang) for s in stems]
-        return [Token(stem, s, e) for stem, (_, s, e) in zip(stems, keep)]
+        return [Token(stem, s, e) for stem, (_, s, e) in zip(stems, keep, strict=True)]
 
     def config(self) -> dict:
         return {"name": self.name, "lang": self.lang, "min_length": self.min_length,

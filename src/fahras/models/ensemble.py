@@ -1,0 +1,155 @@
+"""A learned ensemble: base backends combined by a stacking model.
+
+Each base backend is cross-validated once; its held-out scores train a
+logistic-regression *stacker* over (document, candidate subject) pairs.  The
+stacker sees each backend's score, log-odds and rank, and the subject's
+training frequency, so it learns how much to trust each backend and returns
+calibrated probabilities ("how likely is this descriptor right").
+
+Candidates are the union of each backend's top ``candidates`` subjects; every
+other subject scores 0.  That keeps prediction linear in documents x
+candidates, not documents x thesaurus.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from fahras.models.base import AnalyzedText, Backend, Evidence, create_backend, register
+from fahras.text import Analyzer
+
+DEFAULT_BASES = ({"name": "tfidf-linear"}, {"name": "omikuji"}, {"name": "knn"})
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+@register
+class EnsembleBackend(Backend):
+    """Stacked ensemble of base backends.
+
+    Parameters
+    ----------
+    backends : base backends as ``{"name": ..., "params": {...}}`` dicts.
+    cv_folds : folds used to get the base backends' held-out scores when the
+        ensemble is fitted on its own (inside :class:`~fahras.Indexer` the
+        indexer's folds are reused).
+    candidates : how many top subjects of each base backend are re-scored.
+    C : inverse regularisation of the stacker.
+    random_state : seed of the folds.
+    """
+
+    name = "ensemble"
+    uses_concepts = True  # passed on to the base backends that use them
+
+    def __init__(self, backends: Sequence[dict] = DEFAULT_BASES, cv_folds: int = 5, candidates: int = 20,
+                 C: float = 1.0, random_state: int = 0):
+        self.backends = [dict(b) for b in backends]
+        self.cv_folds = cv_folds
+        self.candidates = candidates
+        self.C = C
+        self.random_state = random_state
+
+    # -- fitting -------------------------------------------------------------
+    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer,
+            concepts: Sequence | None = None) -> "EnsembleBackend":
+        from sklearn.model_selection import KFold
+
+        folds = list(KFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(docs))
+        self.fit_out_of_fold(docs, y, analyzer, folds, concepts=concepts)
+        return self
+
+    def fit_out_of_fold(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer,
+                        folds: Sequence[tuple[np.ndarray, np.ndarray]],
+                        progress: Callable[[str, int, int], None] | None = None,
+                        concepts: Sequence | None = None) -> np.ndarray:
+        if not self.backends:
+            raise ValueError("an ensemble needs at least one base backend")
+        y = sp.csr_matrix(y)
+        self.prior_ = np.log1p(np.asarray(y.sum(axis=0)).ravel()).astype(np.float32)
+        self.bases_: list[Backend] = []
+        base_oof = []
+        for n, spec in enumerate(self.backends, 1):
+            base = create_backend(spec["name"], spec.get("params"))
+            stage = f"base {n}/{len(self.backends)} ({spec['name']})"
+            report = (lambda s, d, t, stage=stage: progress(stage, d, t)) if progress else None
+            base_oof.append(base.fit_out_of_fold(docs, y, analyzer, folds, report, concepts=concepts))
+            self.bases_.append(base)
+        # Held-out ensemble scores: the stacker is itself cross-fitted on the same folds.
+        oof = np.zeros(y.shape, dtype=np.float32)
+        for train, held in folds:
+            stacker = self._fit_stacker([s[train] for s in base_oof], y[train])
+            oof[held] = self._stack(stacker, [s[held] for s in base_oof])
+        self.coef_, self.intercept_ = self._fit_stacker(base_oof, y)
+        return oof
+
+    def _features(self, base_scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, columns and features of the candidate (document, subject) pairs."""
+        n_docs, n_subjects = base_scores[0].shape
+        k = min(self.candidates, n_subjects)
+        mask = np.zeros((n_docs, n_subjects), dtype=bool)
+        ranks = []
+        for scores in base_scores:
+            order = np.argsort(-scores, axis=1, kind="stable")
+            rank = np.empty_like(order)
+            np.put_along_axis(rank, order, np.arange(n_subjects)[None, :].repeat(n_docs, 0), axis=1)
+            ranks.append(rank)
+            np.put_along_axis(mask, order[:, :k], True, axis=1)
+        rows, cols = np.nonzero(mask)
+        columns = []
+        for scores, rank in zip(base_scores, ranks):
+            s = scores[rows, cols]
+            columns += [s, _logit(s) / 10.0, 1.0 / (1.0 + rank[rows, cols])]
+        columns.append(self.prior_[cols] / 5.0)
+        return rows, cols, np.column_stack(columns).astype(np.float64)
+
+    def _fit_stacker(self, base_scores: list[np.ndarray], y: sp.csr_matrix) -> tuple[np.ndarray, float]:
+        from sklearn.linear_model import LogisticRegression
+
+        rows, cols, x = self._features(base_scores)
+        target = np.asarray(y[rows, cols]).ravel() > 0
+        if target.all() or not target.any():
+            return np.zeros(x.shape[1]), (10.0 if target.all() else -10.0)
+        model = LogisticRegression(C=self.C, max_iter=1000).fit(x, target)
+        return model.coef_[0], float(model.intercept_[0])
+
+    def _stack(self, stacker: tuple[np.ndarray, float], base_scores: list[np.ndarray]) -> np.ndarray:
+        coef, intercept = stacker
+        rows, cols, x = self._features(base_scores)
+        out = np.zeros(base_scores[0].shape, dtype=np.float32)
+        out[rows, cols] = 1.0 / (1.0 + np.exp(-np.clip(x @ coef + intercept, -50, 50)))
+        return out
+
+    # -- prediction ------------------------------------------------------------
+    def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
+        return self._stack((self.coef_, self.intercept_), [b.predict_scores(docs) for b in self.bases_])
+
+    def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
+        merged: dict[str, Evidence] = {}
+        for base in self.bases_:
+            for ev in base.explain(doc, subject, top):
+                if ev.text not in merged or merged[ev.text].weight < ev.weight:
+                    merged[ev.text] = ev
+        return sorted(merged.values(), key=lambda e: -e.weight)[:top]
+
+    # -- persistence -----------------------------------------------------------
+    def save_state(self, folder: Path) -> None:
+        for n, base in enumerate(self.bases_):
+            base.save(folder / f"base{n}")
+        np.save(folder / "prior.npy", self.prior_)
+        (folder / "stacker.json").write_text(json.dumps({"coef": [float(c) for c in self.coef_],
+                                                         "intercept": self.intercept_}), encoding="utf-8")
+
+    def load_state(self, folder: Path) -> None:
+        self.bases_ = [Backend.load(folder / f"base{n}") for n in range(len(self.backends))]
+        self.prior_ = np.load(folder / "prior.npy", allow_pickle=False)
+        stacker = json.loads((folder / "stacker.json").read_text(encoding="utf-8"))
+        self.coef_ = np.asarray(stacker["coef"], dtype=np.float64)
+        self.intercept_ = float(stacker["intercept"])

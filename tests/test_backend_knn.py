@@ -1,0 +1,190 @@
+"""The nearest-neighbour backend on a small synthetic corpus."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fahras import Document, Indexer
+from fahras.errors import UsageError
+from fahras.models import AnalyzedText, Backend, create_backend
+from fahras.text import get_analyzer
+from fahras.vocab.concept import Concept, Vocabulary
+
+SUBJECTS = {
+    "WATER": "river irrigation drought reservoir rainfall aquifer flooding wells",
+    "HEALTH": "vaccine hospital malaria clinic nurses epidemic medicine cholera",
+    "EDUCATION": "school teachers pupils curriculum literacy classroom textbooks university",
+    "MINING": "mine copper diamonds quarry miners gold excavation mineral",
+}
+NAMES = list(SUBJECTS)
+FILLER = "the council notes the report of the committee and welcomes the efforts of member states".split()
+
+
+def make_corpus(n_docs: int = 40, seed: int = 11) -> tuple[list[str], list[list[int]]]:
+    """Short documents: filler words plus distinctive words of one (sometimes two) subjects."""
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for i in range(n_docs):
+        main = i % len(NAMES)
+        words = rng.sample(FILLER, 8) + rng.sample(SUBJECTS[NAMES[main]].split(), 4)
+        subjects = [main]
+        if i % 5 == 0:
+            other = (main + 1 + i // 5) % len(NAMES)
+            if other != main:
+                words += rng.sample(SUBJECTS[NAMES[other]].split(), 3)
+                subjects.append(other)
+        rng.shuffle(words)
+        texts.append(" ".join(words) + ".")
+        labels.append(subjects)
+    return texts, labels
+
+
+ANALYZER = get_analyzer("en")
+
+
+def analyse(texts: list[str]) -> list[AnalyzedText]:
+    return [AnalyzedText(t, ANALYZER.tokens(t)) for t in texts]
+
+
+def indicator(labels: list[list[int]]) -> sp.csr_matrix:
+    y = np.zeros((len(labels), len(NAMES)), dtype=np.float32)
+    for i, subjects in enumerate(labels):
+        y[i, subjects] = 1
+    return sp.csr_matrix(y)
+
+
+PROBES = [
+    ("The committee discussed drought, irrigation and the rainfall in the reservoir.", 0),
+    ("Member states reported malaria and cholera in every clinic and hospital.", 1),
+    ("Teachers and pupils need textbooks and a new literacy curriculum.", 2),
+    ("The miners at the copper mine and the diamonds quarry went on strike.", 3),
+]
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    texts, labels = make_corpus()
+    return analyse(texts), indicator(labels)
+
+
+@pytest.fixture(scope="module")
+def fitted(corpus):
+    docs, y = corpus
+    return create_backend("knn", {"k": 5}).fit(docs, y, ANALYZER)
+
+
+@pytest.mark.parametrize("params", [{}, {"k": 5}, {"k": 1}, {"exponent": 0.0},
+                                    {"centroid_weight": 0.5}, {"centroid_weight": 1.0}, {"k": 1000}])
+def test_ranks_the_right_subject_first(corpus, params):
+    docs, y = corpus
+    backend = create_backend("knn", params).fit(docs, y, ANALYZER)
+    scores = backend.predict_scores(analyse([text for text, _ in PROBES]))
+    assert scores.shape == (len(PROBES), len(NAMES))
+    assert list(scores.argmax(axis=1)) == [subject for _, subject in PROBES]
+    assert scores.min() >= 0.0 and scores.max() <= 1.0
+
+
+def test_scores_are_in_unit_interval_with_the_right_shape(fitted, corpus):
+    docs, _ = corpus
+    scores = fitted.predict_scores(docs[:7] + analyse(["", "nothing known here at all"]))
+    assert scores.shape == (9, len(NAMES))
+    assert np.isfinite(scores).all() and scores.min() >= 0.0 and scores.max() <= 1.0
+    assert not scores[7].any()  # no known term: no neighbour carries any weight
+    assert fitted.predict_scores([]).shape == (0, len(NAMES))
+
+
+def test_vote_is_the_weighted_share_of_the_neighbours(corpus):
+    docs, y = corpus
+    # k=1: a training document's own subjects score 1, all others 0.
+    one = create_backend("knn", {"k": 1}).fit(docs, y, ANALYZER)
+    assert np.array_equal(one.predict_scores(docs[:10]), y[:10].toarray())
+    # A vote: each neighbour's weight is similarity ** exponent; scores sum to the mean label count.
+    backend = create_backend("knn", {"k": 3, "exponent": 2.0}).fit(docs, y, ANALYZER)
+    x = backend.features_.transform(docs[:1])
+    sims = (x @ backend.train_.T).toarray().ravel()
+    nearest = np.argsort(-sims)[:3]
+    weights = sims[nearest] ** 2
+    expected = weights @ y[nearest].toarray() / weights.sum()
+    assert np.allclose(backend.predict_scores(docs[:1])[0], expected, atol=1e-6)
+
+
+def test_centroid_weight_mixes_in_centroid_similarity(corpus):
+    docs, y = corpus
+    only = create_backend("knn", {"centroid_weight": 1.0}).fit(docs, y, ANALYZER)
+    probes = analyse([text for text, _ in PROBES])
+    x = only.features_.transform(probes).toarray()
+    centroids = y.toarray().T @ only.train_.toarray()
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    assert np.allclose(only.predict_scores(probes), x @ centroids.T, atol=1e-5)
+    votes = create_backend("knn", {"centroid_weight": 0.0}).fit(docs, y, ANALYZER).predict_scores(probes)
+    half = create_backend("knn", {"centroid_weight": 0.5}).fit(docs, y, ANALYZER).predict_scores(probes)
+    assert np.allclose(half, 0.5 * votes + 0.5 * (x @ centroids.T), atol=1e-5)
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    fitted.save(tmp_path / "backend")
+    loaded = Backend.load(tmp_path / "backend")
+    probes = analyse([text for text, _ in PROBES])
+    assert np.array_equal(loaded.predict_scores(probes), fitted.predict_scores(probes))
+    assert loaded.get_params() == fitted.get_params()
+    doc = probes[3]
+    assert [e.to_dict() for e in loaded.explain(doc, 3)] == [e.to_dict() for e in fitted.explain(doc, 3)]
+
+
+def test_saved_files_are_plain(fitted, tmp_path):
+    folder = tmp_path / "backend"
+    fitted.save(folder)
+    names = {p.name for p in folder.rglob("*") if p.is_file()}
+    assert names == {"params.json", "features.json", "idf.npy", "train.npz", "labels.npz"}
+    for path in folder.rglob("*"):
+        assert not path.read_bytes().startswith(b"\x80"), f"{path.name} looks like a pickle"
+    np.load(folder / "idf.npy", allow_pickle=False)
+    assert sp.load_npz(folder / "train.npz").shape[0] == 40  # loads with allow_pickle=False
+    assert sp.load_npz(folder / "labels.npz").shape == (40, len(NAMES))
+    json.loads((folder / "params.json").read_text(encoding="utf-8"))
+
+
+def test_params_round_trip():
+    params = {"ngram_max": 1, "min_df": 1, "max_features": 5000, "k": 7, "exponent": 3.0,
+              "centroid_weight": 0.25}
+    backend = create_backend("knn", params)
+    assert backend.get_params() == params
+    assert create_backend("knn", backend.get_params()).get_params() == params
+    assert set(create_backend("knn").get_params()) == set(params)
+
+
+def test_bad_params(corpus):
+    docs, y = corpus
+    for params in ({"k": 0}, {"exponent": -1.0}, {"centroid_weight": 1.5}):
+        with pytest.raises(UsageError):
+            create_backend("knn", params).fit(docs, y, ANALYZER)
+
+
+def test_explain_points_at_shared_terms(fitted):
+    text = PROBES[3][0]
+    evidence = fitted.explain(analyse([text])[0], 3, top=3)
+    assert evidence and len(evidence) <= 3
+    assert all(e.kind == "term" and e.weight > 0 for e in evidence)
+    assert [e.weight for e in evidence] == sorted((e.weight for e in evidence), reverse=True)
+    found = {text[s:e].lower() for ev in evidence for s, e in ev.spans}
+    assert found & set(SUBJECTS["MINING"].split())
+    # A subject no neighbour has: nothing to show.
+    assert fitted.explain(analyse(["copper mine quarry miners diamonds"])[0], 2) == []
+
+
+def test_indexer_end_to_end(tmp_path):
+    vocab = Vocabulary([Concept(uri=f"http://example.org/{name.lower()}", identifier=name.lower(),
+                                labels={"en": name}) for name in NAMES])
+    texts, labels = make_corpus()
+    documents = [Document(f"d{i}", text, tuple(NAMES[j] for j in subjects))
+                 for i, (text, subjects) in enumerate(zip(texts, labels))]
+    indexer = Indexer(backend="knn", cv_folds=3).fit(documents, vocab)
+    loaded = Indexer.load(indexer.save(tmp_path / "model"))
+    [top] = loaded.suggest(PROBES[0][0], limit=1, explain=True)
+    assert top.label == "WATER" and top.evidence
+    assert np.array_equal(loaded.scores([PROBES[1][0]]), indexer.scores([PROBES[1][0]]))

@@ -1,0 +1,198 @@
+"""The omikuji (partitioned label tree) backend on a small synthetic corpus."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+pytest.importorskip("omikuji")
+
+from fahras import Document, Indexer  # noqa: E402
+from fahras.errors import UsageError  # noqa: E402
+from fahras.models import AnalyzedText, Backend, create_backend  # noqa: E402
+from fahras.models.omikuji_tree import PRESETS  # noqa: E402
+from fahras.text import get_analyzer  # noqa: E402
+from fahras.vocab.concept import Concept, Vocabulary  # noqa: E402
+
+SUBJECTS = {
+    "WATER": "river irrigation drought reservoir rainfall aquifer flooding wells",
+    "HEALTH": "vaccine hospital malaria clinic nurses epidemic medicine cholera",
+    "EDUCATION": "school teachers pupils curriculum literacy classroom textbooks university",
+    "MINING": "mine copper diamonds quarry miners gold excavation mineral",
+}
+NAMES = list(SUBJECTS)
+FILLER = "the council notes the report of the committee and welcomes the efforts of member states".split()
+
+
+def make_corpus(n_docs: int = 40, seed: int = 7) -> tuple[list[str], list[list[int]]]:
+    """Short documents: filler words plus distinctive words of one (sometimes two) subjects."""
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for i in range(n_docs):
+        main = i % len(NAMES)
+        words = rng.sample(FILLER, 8) + rng.sample(SUBJECTS[NAMES[main]].split(), 4)
+        subjects = [main]
+        if i % 5 == 0:
+            other = (main + 1 + i // 5) % len(NAMES)
+            if other != main:
+                words += rng.sample(SUBJECTS[NAMES[other]].split(), 3)
+                subjects.append(other)
+        rng.shuffle(words)
+        texts.append(" ".join(words) + ".")
+        labels.append(subjects)
+    return texts, labels
+
+
+ANALYZER = get_analyzer("en")
+
+
+def analyse(texts: list[str]) -> list[AnalyzedText]:
+    return [AnalyzedText(t, ANALYZER.tokens(t)) for t in texts]
+
+
+def indicator(labels: list[list[int]]) -> sp.csr_matrix:
+    y = np.zeros((len(labels), len(NAMES)), dtype=np.float32)
+    for i, subjects in enumerate(labels):
+        y[i, subjects] = 1
+    return sp.csr_matrix(y)
+
+
+PROBES = [
+    ("The committee discussed drought, irrigation and the rainfall in the reservoir.", 0),
+    ("Member states reported malaria and cholera in every clinic and hospital.", 1),
+    ("Teachers and pupils need textbooks and a new literacy curriculum.", 2),
+    ("The miners at the copper mine and the diamonds quarry went on strike.", 3),
+]
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    texts, labels = make_corpus()
+    return analyse(texts), indicator(labels)
+
+
+@pytest.fixture(scope="module")
+def fitted(corpus):
+    docs, y = corpus
+    return create_backend("omikuji", {"n_threads": 1}).fit(docs, y, ANALYZER)
+
+
+def test_ranks_the_right_subject_first(fitted):
+    scores = fitted.predict_scores(analyse([text for text, _ in PROBES]))
+    assert scores.shape == (len(PROBES), len(NAMES))
+    assert list(scores.argmax(axis=1)) == [subject for _, subject in PROBES]
+
+
+def test_scores_are_in_unit_interval_with_the_right_shape(fitted, corpus):
+    docs, _ = corpus
+    scores = fitted.predict_scores(docs[:7] + analyse(["", "nothing known here at all"]))
+    assert scores.shape == (9, len(NAMES))
+    assert np.isfinite(scores).all() and scores.min() >= 0.0 and scores.max() <= 1.0
+    assert fitted.predict_scores([]).shape == (0, len(NAMES))
+
+
+def test_top_k_limits_the_scored_subjects(corpus):
+    docs, y = corpus
+    backend = create_backend("omikuji", {"top_k": 2, "n_threads": 1}).fit(docs, y, ANALYZER)
+    scores = backend.predict_scores(analyse([text for text, _ in PROBES]))
+    assert ((scores > 0).sum(axis=1) <= 2).all()
+    assert list(scores.argmax(axis=1)) == [subject for _, subject in PROBES]
+
+
+@pytest.mark.parametrize("params", [
+    PRESETS["bonsai"],
+    {"min_branch_size": 2, "cluster_k": 2},  # a real tree: 4 subjects -> 2 -> 1
+    {"min_branch_size": 2, "cluster_k": 2, "cluster_balanced": False, "max_depth": 2},
+    {"linear_loss": "log", "linear_c": 10.0},
+])
+def test_other_tree_settings_rank_right(corpus, params):
+    docs, y = corpus
+    backend = create_backend("omikuji", {**params, "n_threads": 1}).fit(docs, y, ANALYZER)
+    scores = backend.predict_scores(analyse([text for text, _ in PROBES]))
+    assert list(scores.argmax(axis=1)) == [subject for _, subject in PROBES]
+    assert scores.min() >= 0.0 and scores.max() <= 1.0
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    fitted.save(tmp_path / "backend")
+    loaded = Backend.load(tmp_path / "backend")
+    probes = analyse([text for text, _ in PROBES])
+    assert np.array_equal(loaded.predict_scores(probes), fitted.predict_scores(probes))
+    assert loaded.get_params() == fitted.get_params()
+    doc = probes[1]
+    assert [e.to_dict() for e in loaded.explain(doc, 1)] == [e.to_dict() for e in fitted.explain(doc, 1)]
+
+
+def test_saved_files_are_plain(fitted, tmp_path):
+    folder = tmp_path / "backend"
+    fitted.save(folder)
+    names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert {"params.json", "features.json", "idf.npy", "centroids.npz", "omikuji/settings.json"} <= names
+    assert not [n for n in names if n.endswith((".pkl", ".pickle", ".joblib"))]
+    for path in folder.rglob("*"):
+        if path.is_file():
+            assert not path.read_bytes().startswith(b"\x80"), f"{path.name} looks like a pickle"
+    np.load(folder / "idf.npy", allow_pickle=False)
+    sp.load_npz(folder / "centroids.npz")  # loads with allow_pickle=False
+    json.loads((folder / "params.json").read_text(encoding="utf-8"))
+
+
+def test_params_round_trip():
+    params = {"ngram_max": 1, "min_df": 1, "max_features": 5000, "n_trees": 2, "max_depth": 4,
+              "min_branch_size": 10, "cluster_k": 10, "cluster_balanced": False, "cluster_min_size": 3,
+              "centroid_threshold": 0.05, "collapse_every_n_layers": 1, "linear_loss": "log",
+              "linear_c": 3.0, "linear_eps": 0.05, "linear_weight_threshold": 0.02,
+              "linear_max_iter": 30, "beam_size": 5, "top_k": 7, "n_threads": 1}
+    backend = create_backend("omikuji", params)
+    assert backend.get_params() == params
+    assert create_backend("omikuji", backend.get_params()).get_params() == params
+    assert set(create_backend("omikuji").get_params()) == set(params)
+
+
+def test_bad_params_fail_before_training(corpus):
+    docs, y = corpus
+    # More clusters than a node may hold would abort the process inside omikuji.
+    with pytest.raises(UsageError, match="cluster_k"):
+        create_backend("omikuji", {"cluster_k": 100, "min_branch_size": 10}).fit(docs, y, ANALYZER)
+    with pytest.raises(UsageError, match="linear_loss"):
+        create_backend("omikuji", {"linear_loss": "squared"}).fit(docs, y, ANALYZER)
+    with pytest.raises(UsageError):
+        create_backend("omikuji", {"no_such_param": 1})
+
+
+def test_explain_points_at_distinctive_words(fitted):
+    text = PROBES[1][0]
+    evidence = fitted.explain(analyse([text])[0], 1, top=3)
+    assert evidence and len(evidence) <= 3
+    assert all(e.kind == "term" and e.weight > 0 for e in evidence)
+    assert [e.weight for e in evidence] == sorted((e.weight for e in evidence), reverse=True)
+    found = {text[s:e].lower() for ev in evidence for s, e in ev.spans}
+    assert found & set(SUBJECTS["HEALTH"].split())
+
+
+def test_native_output_stays_off_stdout(corpus, tmp_path, capfd):
+    docs, y = corpus
+    capfd.readouterr()
+    backend = create_backend("omikuji", {"n_threads": 1}).fit(docs, y, ANALYZER)
+    backend.save(tmp_path / "b")
+    Backend.load(tmp_path / "b").predict_scores(docs[:2])
+    out, _ = capfd.readouterr()
+    assert out == ""
+
+
+def test_indexer_end_to_end(tmp_path):
+    vocab = Vocabulary([Concept(uri=f"http://example.org/{name.lower()}", identifier=name.lower(),
+                                labels={"en": name}) for name in NAMES])
+    texts, labels = make_corpus()
+    documents = [Document(f"d{i}", text, tuple(NAMES[j] for j in subjects))
+                 for i, (text, subjects) in enumerate(zip(texts, labels))]
+    indexer = Indexer(backend="omikuji", backend_params={"n_threads": 1}, cv_folds=3).fit(documents, vocab)
+    path = indexer.save(tmp_path / "model")
+    loaded = Indexer.load(path)
+    [top] = loaded.suggest(PROBES[2][0], limit=1, explain=True)
+    assert top.label == "EDUCATION" and top.evidence
+    assert loaded.backend_.get_params() == indexer.backend_.get_params()

@@ -1,0 +1,125 @@
+"""The shared TF-IDF feature helper, and that tfidf-linear uses it unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fahras.models import AnalyzedText, Backend, create_backend
+from fahras.models.features import TfidfFeatures, feature_spans, ngrams, top_shared_features
+from fahras.text import get_analyzer
+
+ANALYZER = get_analyzer("en")
+TEXTS = [
+    "The Security Council condemns piracy off the coast of Somalia.",
+    "Piracy and armed robbery at sea off the coast of Somalia threaten shipping.",
+    "The Council extends the mandate of the mission in Liberia.",
+    "Elections in Liberia were held peacefully; the mission supported them.",
+    "Humanitarian access in Darfur remains a concern of the Council.",
+    "The Council welcomes the peace agreement for Darfur and the Sudan.",
+]
+
+
+def analyse(texts):
+    return [AnalyzedText(t, ANALYZER.tokens(t)) for t in texts]
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return analyse(TEXTS)
+
+
+def test_ngrams():
+    assert ngrams(["a", "b", "c"], 1) == ["a", "b", "c"]
+    assert ngrams(["a", "b", "c"], 2) == ["a", "b", "c", "a b", "b c"]
+    assert ngrams(["a", "b", "c"], 3) == ["a", "b", "c", "a b", "b c", "a b c"]
+    assert ngrams([], 2) == []
+
+
+def test_vectors_are_unit_length_float32(docs):
+    features = TfidfFeatures(ngram_max=2, min_df=2)
+    x = features.fit_transform(docs)
+    assert isinstance(x, sp.csr_matrix) and x.dtype == np.float32
+    assert x.shape == (len(docs), features.n_features) == (len(docs), len(features.feature_names))
+    assert np.allclose(sp.linalg.norm(x, axis=1), 1.0, atol=1e-6)
+    names = set(features.feature_names)
+    assert "piraci" in names and "somalia" in names and "coast somalia" in names
+    assert "elect" not in names  # min_df=2: occurs in one document only
+    assert np.allclose(features.transform(docs).toarray(), x.toarray())
+    assert features.transform([]).shape == (0, features.n_features)
+    empty = features.transform(analyse(["zebra quokka"]))
+    assert empty.shape == (1, features.n_features) and empty.nnz == 0
+
+
+def test_same_as_scikit_learn_pipeline(docs):
+    """The helper is CountVectorizer on n-grams + sublinear TfidfTransformer, as tfidf-linear always did."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
+    vectorizer = CountVectorizer(analyzer=lambda terms: ngrams(terms, 2), min_df=2, max_features=200_000)
+    counts = vectorizer.fit_transform([d.terms for d in docs])
+    expected = TfidfTransformer(sublinear_tf=True).fit_transform(counts).astype(np.float32)
+    features = TfidfFeatures(2, 2, 200_000)
+    x = features.fit_transform(docs)
+    assert list(features.feature_names) == list(vectorizer.get_feature_names_out())
+    assert np.array_equal(x.toarray(), expected.toarray())
+
+
+def test_min_df_relaxed_for_tiny_corpora_and_max_features(docs):
+    assert TfidfFeatures(1, min_df=5).fit(docs[:3]).n_features == len({t for d in docs[:3] for t in d.terms})
+    assert TfidfFeatures(2, min_df=1, max_features=7).fit(docs).n_features == 7
+    assert TfidfFeatures(1, min_df=1).fit(docs).n_features < TfidfFeatures(2, min_df=1).fit(docs).n_features
+
+
+def test_save_load_round_trip(docs, tmp_path):
+    features = TfidfFeatures(ngram_max=2, min_df=1)
+    x = features.fit_transform(docs)
+    features.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["features.json", "idf.npy"]
+    loaded = TfidfFeatures.load(tmp_path, ngram_max=2)
+    assert list(loaded.feature_names) == list(features.feature_names)
+    assert np.array_equal(loaded.transform(docs).toarray(), x.toarray())
+    probe = analyse(["Piracy off Somalia and the mission in Liberia."])
+    assert np.array_equal(loaded.transform(probe).toarray(), features.transform(probe).toarray())
+
+
+def test_load_rejects_mismatched_files(docs, tmp_path):
+    features = TfidfFeatures(1, 1).fit(docs)
+    features.save(tmp_path)
+    np.save(tmp_path / "idf.npy", np.ones(3))
+    with pytest.raises(ValueError):
+        TfidfFeatures.load(tmp_path, 1)
+
+
+def test_feature_spans():
+    text = "Piracy off the coast of Somalia; the coast of Somalia again."
+    doc = analyse([text])[0]
+    spans = feature_spans(doc, "coast somalia")
+    assert [text[s:e] for s, e in spans] == ["coast of Somalia", "coast of Somalia"]
+    assert [text[s:e] for s, e in feature_spans(doc, "piraci")] == ["Piracy"]
+    assert feature_spans(doc, "liberia") == []
+    assert len(feature_spans(doc, "coast", limit=1)) == 1
+
+
+def test_top_shared_features_dense_and_sparse():
+    row = sp.csr_matrix(np.array([[0.5, 0.0, 0.3, 0.2]], dtype=np.float32))
+    weights = np.array([1.0, 9.0, 2.0, -1.0])
+    assert top_shared_features(row, weights, 5) == [(2, pytest.approx(0.6)), (0, pytest.approx(0.5))]
+    assert top_shared_features(row, sp.csr_matrix(weights), 1) == [(2, pytest.approx(0.6))]
+    assert top_shared_features(row, np.zeros(4), 3) == []
+
+
+def test_tfidf_linear_uses_the_helper_and_keeps_its_files(docs, tmp_path):
+    y = sp.csr_matrix(np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1]]))
+    backend = create_backend("tfidf-linear", {"min_df": 1}).fit(docs, y, ANALYZER)
+    reference = TfidfFeatures(2, 1, 200_000).fit_transform(docs)
+    assert np.array_equal(backend.features_.transform(docs).toarray(), reference.toarray())
+    backend.save(tmp_path / "b")
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
+        "coef.npy", "features.json", "idf.npy", "intercept.npy", "params.json"]
+    loaded = Backend.load(tmp_path / "b")
+    probe = analyse(["Piracy off the coast of Somalia."])
+    assert np.array_equal(loaded.predict_scores(probe), backend.predict_scores(probe))
+    assert loaded.predict_scores(probe).argmax() == 0
+    [first, *_] = loaded.explain(probe[0], 0)
+    assert first.kind == "term" and first.spans

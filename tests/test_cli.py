@@ -131,3 +131,37 @@ def test_arabic_example_reads_as_a_document(trained_model):
     result = fahras("suggest", trained_model, ARABIC_EXAMPLE, "--json", "--label-lang", "ar")
     assert result.returncode == 0, err(result)
     assert "results" in json.loads(out(result))
+
+
+def test_suggest_reads_docx_and_rejects_corrupt_pdf(trained_model, time_split, tmp_path):
+    import docx
+
+    source = next(p for p in sorted(time_split[1].iterdir()) if "SOMALIA" in p.read_text().splitlines()[0])
+    text = source.read_text().split("\n", 2)[2]
+    document = docx.Document()
+    for paragraph in text.split("\n")[:200]:
+        document.add_paragraph(paragraph)
+    document.save(tmp_path / "resolution.docx")
+    result = fahras("suggest", trained_model, tmp_path / "resolution.docx", "--limit", "3", "--json")
+    assert result.returncode == 0, err(result)
+    labels = [r["label"] for r in json.loads(out(result))["results"]]
+    assert "SOMALIA SITUATION" in labels
+
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4\n this is not a real pdf")
+    result = fahras("suggest", trained_model, tmp_path / "broken.pdf")
+    assert result.returncode == 65 and "broken.pdf" in err(result) and "Traceback" not in err(result)
+
+
+def test_document_language_option(trained_model):
+    text = "The Security Council decides to extend the mandate of the mission in Liberia."
+    result = fahras("suggest", trained_model, "--lang", "en", "--limit", "2", stdin=text)
+    assert result.returncode == 0, err(result)
+    assert len(out(result).strip().splitlines()) == 2
+    result = fahras("suggest", trained_model, "--lang", "de", stdin=text)
+    assert result.returncode == 2 and "--lang" in err(result)
+
+
+def test_backends_lists_parameters():
+    result = fahras("backends")
+    assert result.returncode == 0
+    assert "tfidf-linear:" in out(result) and "--param C=" in out(result)

@@ -1,13 +1,24 @@
-"""The UNSC resolutions corpus: time-based splits, gold subjects, Annif inputs.
+"""The UNSC resolutions corpus: splits, gold subjects, Annif inputs.
 
 Every heading becomes a subject URI the way Fahras itself maps it: the UNBIS
 concept when the thesaurus knows the label, otherwise a stable local concept
 (``urn:fahras:local:...``).  Both tools are trained and scored on these URIs.
+
+A split is one or more *runs*, each with the parts ``train``, optionally
+``validate``, and ``test``:
+
+- ``time``: train 2005-2011, test 2012-2013 (one run, no validation part);
+- ``time3``: train 2005-2011, validate 2012, test 2013 (one run);
+- ``cv5``: 5-fold cross-validation over all documents.  The documents, in
+  file-name order, are shuffled with a fixed seed and dealt round-robin into 5
+  folds; run ``cv5-fN`` tests on fold N and trains on the other four, of which
+  a random 15% (fixed seed per fold) is held out as the validation part.
 """
 
 from __future__ import annotations
 
 import csv
+import random
 import re
 import shutil
 from dataclasses import dataclass
@@ -18,11 +29,16 @@ from fahras.vocab import LANGUAGES, Concept, Vocabulary, load_vocabulary, local_
 
 _YEAR = re.compile(r"_(\d{4})_\.txt$")
 
-#: split name -> part name -> years it holds.  Parts are used in this order.
-SPLITS: dict[str, dict[str, range]] = {
+#: year-based splits: split name -> part name -> years it holds.  Parts are used in this order.
+YEAR_SPLITS: dict[str, dict[str, range]] = {
     "time": {"train": range(2005, 2012), "test": range(2012, 2014)},
     "time3": {"train": range(2005, 2012), "validate": range(2012, 2013), "test": range(2013, 2014)},
 }
+#: cross-validation splits: split name -> number of folds
+CV_SPLITS: dict[str, int] = {"cv5": 5}
+SPLITS = sorted([*YEAR_SPLITS, *CV_SPLITS])
+CV_SEED = 20240529
+VALIDATION_SHARE = 0.15
 
 
 @dataclass
@@ -60,12 +76,41 @@ def read_documents(folder: Path, vocab: Vocabulary) -> list[Doc]:
 
 
 def split_documents(docs: list[Doc], split: str) -> dict[str, list[Doc]]:
-    parts = {name: [d for d in docs if d.year in years] for name, years in SPLITS[split].items()}
+    """The parts of a year-based split."""
+    parts = {name: [d for d in docs if d.year in years] for name, years in YEAR_SPLITS[split].items()}
     for name, members in parts.items():
         if not members:
             raise ValueError(f"split {split!r}: no documents for part {name!r} "
-                             f"(years {SPLITS[split][name].start}-{SPLITS[split][name].stop - 1})")
+                             f"(years {YEAR_SPLITS[split][name].start}-{YEAR_SPLITS[split][name].stop - 1})")
     return parts
+
+
+def cv_folds(docs: list[Doc], n_folds: int, seed: int = CV_SEED) -> list[list[Doc]]:
+    """``n_folds`` disjoint folds covering ``docs``: shuffled with ``seed``, dealt round-robin."""
+    order = sorted(docs, key=lambda d: d.path.name)
+    random.Random(seed).shuffle(order)
+    return [order[i::n_folds] for i in range(n_folds)]
+
+
+def make_runs(docs: list[Doc], split: str) -> list[tuple[str, dict[str, list[Doc]]]]:
+    """``(run name, parts)`` for every run of ``split`` (one for year splits, one per fold)."""
+    if split in YEAR_SPLITS:
+        return [(split, split_documents(docs, split))]
+    if split not in CV_SPLITS:
+        raise ValueError(f"unknown split {split!r} (known: {', '.join(SPLITS)})")
+    folds = cv_folds(docs, CV_SPLITS[split])
+    runs = []
+    for k, test in enumerate(folds, start=1):
+        rest = sorted((d for j, fold in enumerate(folds, start=1) if j != k for d in fold),
+                      key=lambda d: d.path.name)
+        shuffled = list(rest)
+        random.Random(CV_SEED + k).shuffle(shuffled)
+        held = {d.id for d in shuffled[:round(VALIDATION_SHARE * len(rest))]}
+        parts = {"train": [d for d in rest if d.id not in held],
+                 "validate": [d for d in rest if d.id in held],
+                 "test": sorted(test, key=lambda d: d.path.name)}
+        runs.append((f"{split}-f{k}", parts))
+    return runs
 
 
 def _fresh_dir(folder: Path) -> Path:
@@ -110,5 +155,6 @@ def write_annif_vocabulary(vocab: Vocabulary, docs: list[Doc], path: Path) -> in
     return len(concepts)
 
 
-__all__ = ["SPLITS", "Doc", "load_vocabulary", "read_documents", "split_documents",
+__all__ = ["SPLITS", "YEAR_SPLITS", "CV_SPLITS", "Doc", "load_vocabulary", "read_documents",
+           "split_documents", "cv_folds", "make_runs",
            "link_export_folder", "write_annif_folder", "write_annif_vocabulary"]

@@ -24,7 +24,6 @@ import threading
 import unicodedata
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable
 
 from fahras.errors import UsageError
@@ -78,12 +77,10 @@ def strip_accents(text: str) -> str:
 _SNOWBALL_NAMES = {"en": "english", "fr": "french", "es": "spanish", "ru": "russian", "ar": "arabic"}
 
 
-@lru_cache(maxsize=None)
 def _stop_words(lang: str) -> frozenset[str]:
-    if lang == "en":
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-        return frozenset(ENGLISH_STOP_WORDS)
-    return frozenset()
+    from fahras.text.stopwords import stop_words
+
+    return stop_words(lang)
 
 
 class ThreadStemmers:

@@ -1,7 +1,6 @@
 """Short stop-word lists: the common function words of each language.
 
-English uses scikit-learn's list (as the English analyzer always has).  The
-other lists are this project's own, deliberately short: articles,
+All lists are this project's own, deliberately short: articles,
 prepositions, conjunctions, pronouns, auxiliaries and particles, nothing that
 could name a subject.  Words are stored in the form the analyzer compares them
 in: lower case, NFC; Russian with ``ё`` folded to ``е``; Arabic normalised with
@@ -55,15 +54,27 @@ _CHINESE = """
 根据 按照
 """
 
-_LISTS = {"fr": _FRENCH, "es": _SPANISH, "ru": _RUSSIAN, "ar": _ARABIC, "zh": _CHINESE}
+_ENGLISH = """
+a an the this that these those some any each every either neither no nor not only own same such
+and or but if then else than so as because while whereas although though unless until since
+of to in on at by for with without within into onto from up down out over under above below
+about against among amongst between through throughout during before after upon via per
+again further once here there when where why how all both few more most other very too
+i me my mine myself we us our ours ourselves you your yours yourself yourselves he him his
+himself she her hers herself it its itself they them their theirs themselves
+what which who whom whose whatever whichever whoever
+am is are was were be been being have has had having do does did doing done
+can could may might must shall should will would ought
+also just yet still even ever never always often however therefore thus hence
+its it's
+"""
+
+_LISTS = {"en": _ENGLISH, "fr": _FRENCH, "es": _SPANISH, "ru": _RUSSIAN, "ar": _ARABIC, "zh": _CHINESE}
 
 
 @lru_cache(maxsize=None)
 def stop_words(lang: str) -> frozenset[str]:
     """The stop words of ``lang`` (``ar zh en fr ru es``); empty for other codes."""
-    if lang == "en":
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-        return frozenset(ENGLISH_STOP_WORDS)
     if lang == "ar":
         from fahras.text.normalize import normalize_arabic
         return frozenset(normalize_arabic(w, teh_marbuta=False) for w in _ARABIC.split())

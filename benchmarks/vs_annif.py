@@ -6,31 +6,47 @@ What it does
    concept exactly as Fahras does: the UNBIS concept whose label matches, or
    a stable local concept (``urn:fahras:local:...``) for the library's own
    headings.  These URIs are the gold standard for both tools.
-2. Splits by year: ``time`` trains on 2005-2011 and tests on 2012-2013;
-   ``time3`` trains on 2005-2011, validates on 2012 and tests on 2013.
-3. Installs Annif 1.4.3 in a virtual environment of its own (once), loads a
-   vocabulary of all UNBIS concepts plus the local ones, trains each requested
-   Annif backend and lets it rank up to 100 subjects for every test document.
-4. Trains and evaluates Fahras through its own command line.
-5. Prints one table and writes it to ``benchmarks/results/<split>.md`` and
-   ``.json``, with the command line and date.
+2. Splits them (see ``harness/data.py``):
+
+   - ``time``: train 2005-2011, test 2012-2013 (no validation part);
+   - ``time3``: train 2005-2011, validate 2012, test 2013 (the issue's split);
+   - ``cv5``: 5-fold cross-validation over all documents; in each fold a
+     random 15% of the four training folds is the validation part.  The
+     table reports the mean over the folds.
+
+3. Annif (1.4.3, installed once in a virtual environment of its own, with
+   the pip extras the requested backends need): every *base* backend
+   (``tfidf``, ``svc``, ``mllm``, ``omikuji-parabel``, ``omikuji-bonsai``,
+   ``fasttext``) is trained on the training part and ranks up to 100
+   subjects per test document.  ``ensemble`` and ``nn_ensemble`` combine the
+   three base backends with the best nDCG@5 on the validation part (never the
+   test part); ``nn_ensemble`` is trained on the validation part.  Every
+   project's limit and threshold come from ``annif optimize`` on the
+   validation part and are applied unchanged to the test rankings for the
+   "tuned F1" column.
+4. Fahras: one row per ``--fahras-backend``, trained through its command line
+   (``fahras train --backend B ... TRAIN [VALIDATE]``) and scored with
+   ``fahras eval``.  Fahras gets the validation part as extra training data,
+   since Annif uses it too (optimize, ensemble choice, nn_ensemble); Fahras
+   tunes its own decision rule by cross-validation inside that data.
+5. Prints one table, the issue's accuracy target and a speed comparison under
+   it, and writes them to ``benchmarks/results/<split>.md`` and ``.json``
+   with the command line and date.  A failing row (a backend that cannot be
+   installed, crashes, ...) is reported and does not stop the others.
 
 Why the scoring is fair
 -----------------------
 Both tools are scored by the same code, :func:`fahras.evaluate.evaluate`,
-against the same gold URIs, on the same documents: Annif's rankings are read
-from its ``.annif`` output files and passed to that function; ``fahras eval``
-calls it internally.  Ranking metrics (P@k, R@5, F1@5, nDCG, LRAP) use the
-full ranking of each tool.  For the set-based F1 ("tuned F1"), Annif has no
-decision rule of its own, so one is chosen for it with the search of
-``annif optimize`` (at most ``limit`` subjects scoring at least
-``threshold``): on the ``time`` split on the test set itself, an oracle that
-flatters Annif, and on ``time3`` on the validation year, applied unchanged to
-the test year.  Fahras's F1 is that of the decision rule it learnt when
-training, which never sees the test documents.
+against the same gold URIs, on the same test documents: Annif's rankings are
+read from its ``.annif`` output files and passed to that function; ``fahras
+eval`` calls it internally.  Neither tool's decision rule sees the test
+documents, except on ``time``, which has no validation part: there Annif's
+rule is tuned on the test documents themselves (an oracle that flatters
+Annif, marked "oracle") and its ensemble sources are chosen there too.
 
 Run from the repository root with the project's virtual environment, e.g.
-``.venv/bin/python benchmarks/vs_annif.py --split time``.
+``.venv/bin/python benchmarks/vs_annif.py --split time3 --annif-backends all
+--fahras-backend tfidf-linear --fahras-backend ensemble``.
 """
 
 from __future__ import annotations
@@ -54,13 +70,14 @@ except ImportError:
 from fahras.errors import FahrasError  # noqa: E402
 from fahras.evaluate import evaluate  # noqa: E402
 from harness import data as corpus_data  # noqa: E402
-from harness.annif_runner import ANNIF_VERSION, BACKENDS, Annif, project_id, read_rankings  # noqa: E402
+from harness.annif_runner import ALIASES, ANNIF_VERSION, BACKENDS, Annif, read_rankings  # noqa: E402
 from harness.fahras_runner import Fahras  # noqa: E402
 from harness.measure import Measurement, StepFailed  # noqa: E402
-from harness.report import SystemResult, print_table, write_results  # noqa: E402
-from harness.tuning import decide, tune  # noqa: E402
+from harness.report import SystemResult, average, print_table, speed_lines, target_lines, write_results  # noqa: E402
+from harness.tuning import decide  # noqa: E402
 
-ORACLE_MARK, VALIDATED_MARK = " (oracle)", " (val)"
+ORACLE_MARK, VALIDATED_MARK, OWN_RULE_MARK = " (oracle)", " (val)", " (own rule)"
+N_SOURCES = 3
 _T0 = time.perf_counter()
 
 
@@ -74,10 +91,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="vs_annif.py",
         description="Benchmark Fahras against Annif on the UNSC resolutions, with one scoring code "
                     "for both. Results go to benchmarks/results/<split>.md and .json.",
-        epilog="Splits: time = train 2005-2011, test 2012-2013 (Annif's tuned F1 is an oracle on the "
-               "test set); time3 = train 2005-2011, validate 2012, test 2013 (Annif tuned on 2012). "
-               f"Annif backends known: {', '.join(BACKENDS)}.")
-    parser.add_argument("--split", choices=sorted(corpus_data.SPLITS), default="time",
+        epilog="Splits: time = train 2005-2011, test 2012-2013 (no validation part: Annif's rule is an "
+               "oracle tuned on the test set); time3 = train 2005-2011, validate 2012, test 2013; cv5 = "
+               "5-fold cross-validation, validation = random 15%% of the training folds, mean over folds. "
+               f"Annif backends: {', '.join(BACKENDS)}; 'omikuji' = both omikuji settings, 'all' = all.")
+    parser.add_argument("--split", choices=corpus_data.SPLITS, default="time",
                         help="which split to run (default: time)")
     parser.add_argument("--data", type=Path, default=None,
                         help="shared data folder holding unsc-resolutions/ and unbis/ "
@@ -85,8 +103,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--annif-backends", default="tfidf", metavar="LIST",
                         help="comma-separated Annif backends to run (default: tfidf)")
     parser.add_argument("--annif-param", action="append", default=[], metavar="BACKEND.KEY=VALUE",
-                        help="override one projects.cfg setting of a backend, e.g. tfidf.limit=50 "
-                             "(repeatable)")
+                        help="override one projects.cfg setting of an Annif backend, e.g. "
+                             "tfidf.limit=50 (repeatable)")
+    parser.add_argument("--fahras-backend", action="append", default=[], metavar="NAME",
+                        help="a Fahras backend to train (repeatable, or comma-separated), each one a row "
+                             "'Fahras NAME'; see 'fahras backends' (default: Fahras's default backend)")
+    parser.add_argument("--fahras-param", action="append", default=[], metavar="NAME.KEY=VALUE",
+                        help="a parameter of Fahras backend NAME, passed as 'fahras train --param "
+                             "KEY=VALUE' (repeatable)")
     parser.add_argument("--work", type=Path, default=None,
                         help="scratch folder for the Annif venv, corpora and models "
                              "(default: benchmarks/.work, git-ignored)")
@@ -101,12 +125,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.data = (args.data or REPO.parent / "shared" / "data").resolve()
     args.work = (args.work or REPO / "benchmarks" / ".work").resolve()
     args.results = (args.results or REPO / "benchmarks" / "results").resolve()
-    args.backends = [b.strip() for b in args.annif_backends.split(",") if b.strip()]
-    unknown = [b for b in args.backends if b not in BACKENDS]
-    if unknown:
-        parser.error(f"unknown Annif backend(s): {', '.join(unknown)} (known: {', '.join(BACKENDS)})")
+    args.backends = _annif_backends(parser, args.annif_backends)
     args.overrides = _parse_overrides(parser, args.annif_param)
+    args.fahras_backends = [b.strip() for item in args.fahras_backend for b in item.split(",") if b.strip()]
+    args.fahras_params = _parse_fahras_params(parser, args.fahras_param, args.fahras_backends)
     return args
+
+
+def _annif_backends(parser: argparse.ArgumentParser, text: str) -> list[str]:
+    chosen: list[str] = []
+    for name in (b.strip() for b in text.split(",") if b.strip()):
+        for backend in ALIASES.get(name, [name]):
+            if backend not in BACKENDS:
+                parser.error(f"unknown Annif backend {backend!r} (known: {', '.join(BACKENDS)}, "
+                             f"{', '.join(ALIASES)})")
+            if backend not in chosen:
+                chosen.append(backend)
+    return sorted(chosen, key=list(BACKENDS).index)  # base backends first, then the ensembles
 
 
 def _parse_overrides(parser: argparse.ArgumentParser, items: list[str]) -> dict[str, dict[str, str]]:
@@ -120,9 +155,51 @@ def _parse_overrides(parser: argparse.ArgumentParser, items: list[str]) -> dict[
     return overrides
 
 
+def _parse_fahras_params(parser: argparse.ArgumentParser, items: list[str],
+                         backends: list[str]) -> dict[str, list[str]]:
+    params: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        backend, dot, name = key.partition(".")
+        if not sep or not dot or not name:
+            parser.error(f"--fahras-param {item!r}: expected NAME.KEY=VALUE")
+        if backend not in backends:
+            parser.error(f"--fahras-param {item!r}: {backend!r} is not among the --fahras-backend values "
+                         f"({', '.join(backends) or 'none given'})")
+        params.setdefault(backend, []).append(f"{name}={value}")
+    return params
+
+
 # ---------------------------------------------------------------------------- data
+class RunData:
+    """One run of a split (the split itself, or one cross-validation fold), on disk in both
+    tools' input formats."""
+
+    def __init__(self, name: str, parts: dict[str, list[corpus_data.Doc]], work: Path):
+        self.name, self.parts = name, parts
+        self.export_dirs = {part: corpus_data.link_export_folder(docs, work / "splits" / name / part)
+                            for part, docs in parts.items()}
+        self.annif_dirs = {part: corpus_data.write_annif_folder(docs, work / "annif" / "corpora" / name / part)
+                           for part, docs in parts.items()}
+        #: subjects a trained Annif model can rank: those of its training documents
+        self.n_candidates = len({uri for d in parts["train"] for uri in d.gold})
+
+    @property
+    def has_validation(self) -> bool:
+        return "validate" in self.parts
+
+    def gold(self, part: str) -> list[set[str]]:
+        return [d.gold for d in self.parts[part]]
+
+    def ids(self, part: str) -> list[str]:
+        return [d.id for d in self.parts[part]]
+
+    def probe_text(self) -> str:
+        return self.parts["test"][0].text[:1000]
+
+
 class Prepared:
-    """The split, on disk in both tools' input formats."""
+    """The split: its documents, runs and the Annif vocabulary file."""
 
     def __init__(self, args: argparse.Namespace):
         self.split = args.split
@@ -134,35 +211,31 @@ class Prepared:
         log(f"reading {source} and the thesaurus")
         vocab = corpus_data.load_vocabulary(self.thesaurus)
         self.all_docs = corpus_data.read_documents(source, vocab)
-        self.parts = corpus_data.split_documents(self.all_docs, args.split)
-        self.export_dirs = {name: corpus_data.link_export_folder(docs, args.work / "splits" / args.split / name)
-                            for name, docs in self.parts.items()}
-        self.annif_dirs = {name: corpus_data.write_annif_folder(docs, args.work / "annif" / args.split / name)
-                           for name, docs in self.parts.items()}
+        self.runs = [RunData(name, parts, args.work) for name, parts in corpus_data.make_runs(self.all_docs,
+                                                                                             args.split)]
         self.annif_vocab = args.work / "annif" / "vocab.csv"
         self.vocab_size = corpus_data.write_annif_vocabulary(vocab, self.all_docs, self.annif_vocab)
-        #: subjects a trained model can rank: those of the training documents
-        self.n_candidates = len({uri for d in self.parts["train"] for uri in d.gold})
         headings = [c for d in self.all_docs for c in d.subjects]
         self.local_share = sum(c.local for c in headings) / len(headings)
 
-    def gold(self, part: str) -> list[set[str]]:
-        return [d.gold for d in self.parts[part]]
-
-    def ids(self, part: str) -> list[str]:
-        return [d.id for d in self.parts[part]]
+    @property
+    def test_docs(self) -> int:
+        return sum(len(run.parts["test"]) for run in self.runs)
 
     def summary(self) -> str:
-        pieces = []
-        for name, docs in self.parts.items():
-            years = sorted({d.year for d in docs})
-            span = f"{years[0]}" if len(years) == 1 else f"{years[0]}-{years[-1]}"
-            pieces.append(f"{name} {len(docs)} docs ({span})")
-        return (", ".join(pieces) + f"; {self.vocab_size} subjects in the vocabulary, "
+        if len(self.runs) == 1:
+            pieces = []
+            for name, docs in self.runs[0].parts.items():
+                years = sorted({d.year for d in docs})
+                span = f"{years[0]}" if len(years) == 1 else f"{years[0]}-{years[-1]}"
+                pieces.append(f"{name} {len(docs)} docs ({span})")
+            text = ", ".join(pieces)
+        else:
+            sizes = {part: sorted(len(run.parts[part]) for run in self.runs) for part in self.runs[0].parts}
+            text = (f"{len(self.runs)}-fold cross-validation over {len(self.all_docs)} docs; per fold "
+                    + ", ".join(f"{part} {s[0]}-{s[-1]} docs" for part, s in sizes.items()))
+        return (text + f"; {self.vocab_size} subjects in the vocabulary, "
                 f"{self.local_share:.0%} of headings are local (not UNBIS) concepts")
-
-    def probe_text(self) -> str:
-        return self.parts["test"][0].text[:1000]
 
 
 # ---------------------------------------------------------------------------- timing helpers
@@ -177,116 +250,229 @@ def peak(*runs: Measurement | None) -> float | None:
     return max(values) if values else None
 
 
+class Failures:
+    """Rows that could not be produced, with the reason; the run goes on without them."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, run: str, system: str, reason: str) -> None:
+        log(f"{run}: {system} failed, skipped: {reason}")
+        self.items.append(f"{system} [{run}]: {reason}")
+
+
 # ---------------------------------------------------------------------------- Annif
-def run_annif(args: argparse.Namespace, prep: Prepared, steps: dict) -> list[SystemResult]:
+def start_annif(args: argparse.Namespace, prep: Prepared, steps: dict) -> tuple[Annif, dict[str, str]]:
     annif = Annif(args.work)
     started = time.perf_counter()
-    annif.install(args.backends, log)
+    unavailable = annif.install(args.backends, log)
     steps["annif install check"] = time.perf_counter() - started
-    annif.write_projects(args.backends, [args.split], args.overrides)
     log(f"annif load-vocab ({prep.vocab_size} subjects)")
-    vocab_run = annif.load_vocab(prep.annif_vocab)
-    steps["annif load-vocab"] = vocab_run.seconds
-    results = []
-    for backend in args.backends:
+    steps["annif load-vocab"] = annif.load_vocab(prep.annif_vocab).seconds
+    return annif, unavailable
+
+
+def run_annif(annif: Annif, unavailable: dict[str, str], args: argparse.Namespace, run: RunData,
+              steps: dict, failures: Failures) -> list[SystemResult]:
+    results: dict[str, SystemResult] = {}
+    selection: dict[str, float] = {}  # base backend -> nDCG@5 used to choose the ensemble sources
+    for backend in (b for b in args.backends if not BACKENDS[b].combines):
+        if backend in unavailable:
+            failures.add(run.name, BACKENDS[backend].label, unavailable[backend])
+            continue
         try:
-            results.append(_run_annif_backend(annif, backend, args, prep, steps))
+            result = annif_project(annif, backend, args, run, steps, train_part="train")
         except StepFailed as exc:
-            log(f"Annif {backend} failed, skipped: {exc}")
-            steps[f"annif {backend} error"] = str(exc)
-    return results
+            failures.add(run.name, BACKENDS[backend].label, str(exc))
+            continue
+        results[backend] = result
+        scored_on = result.details.get("validation_metrics") or result.metrics
+        selection[backend] = scored_on["ndcg@5"]
+
+    combiners = [b for b in args.backends if BACKENDS[b].combines]
+    if combiners:
+        sources = sorted(selection, key=lambda b: -selection[b])[:N_SOURCES]
+        chosen_on = "validation" if run.has_validation else "test (oracle: this split has no validation part)"
+        if sources:
+            log(f"{run.name}: ensemble sources by nDCG@5 on {chosen_on}: "
+                + ", ".join(f"{b} {selection[b]:.3f}" for b in sources))
+        for backend in combiners:
+            label = BACKENDS[backend].label
+            if backend in unavailable:
+                failures.add(run.name, label, unavailable[backend])
+                continue
+            if len(sources) < 2:
+                failures.add(run.name, label, f"needs at least two working base backends, has {sources or 'none'}")
+                continue
+            nn = BACKENDS[backend].kind == "nn_ensemble"
+            if nn and not run.has_validation:
+                failures.add(run.name, label, "nn_ensemble trains on a validation part; this split has none")
+                continue
+            try:
+                result = annif_project(annif, backend, args, run, steps,
+                                       train_part="validate" if nn else None, sources=sources)
+            except StepFailed as exc:
+                failures.add(run.name, label, str(exc))
+                continue
+            result.details["sources"] = ", ".join(sources)
+            result.details["source_selection"] = {"by": f"nDCG@5 on {chosen_on}",
+                                                  "ndcg@5": {b: round(v, 4) for b, v in selection.items()}}
+            result.extras["sources_train_s"] = sum(results[b].train_s or 0.0 for b in sources)
+            result.extras["sources_train_cpu_s"] = sum(results[b].train_cpu_s or 0.0 for b in sources)
+            results[backend] = result
+    return [results[b] for b in args.backends if b in results]
 
 
-def _run_annif_backend(annif: Annif, backend: str, args, prep: Prepared, steps: dict) -> SystemResult:
-    project = project_id(backend, args.split)
+def annif_project(annif: Annif, backend: str, args: argparse.Namespace, run: RunData, steps: dict,
+                  train_part: str | None, sources: list[str] | None = None) -> SystemResult:
+    """Train (unless ``train_part`` is None), rank the test part, tune with ``annif optimize``."""
+    spec = BACKENDS[backend]
+    project = annif.add_project(backend, run.name, args.overrides, sources)
+    key = f"{run.name} annif {backend}"
     train_run = None
-    if BACKENDS[backend].trainable:
-        log(f"annif train {project} on {len(prep.parts['train'])} docs")
-        train_run = annif.train(project, prep.annif_dirs["train"])
-        steps[f"annif train {backend}"] = train_run.seconds
-    log(f"annif index {project} on {len(prep.parts['test'])} test docs")
-    index_run = annif.index(project, prep.annif_dirs["test"])
-    steps[f"annif index {backend} test"] = index_run.seconds
-    load_run = annif.suggest_one(project, prep.probe_text())
-    steps[f"annif suggest-one {backend}"] = load_run.seconds
+    if train_part:
+        log(f"annif train {project} on {len(run.parts[train_part])} {train_part} docs")
+        train_run = annif.train(project, run.annif_dirs[train_part])
+        steps[f"{key} train"] = train_run.seconds
+    log(f"annif index {project} on {len(run.parts['test'])} test docs")
+    index_run = annif.index(project, run.annif_dirs["test"])
+    steps[f"{key} index test"] = index_run.seconds
+    load_run = annif.suggest_one(project, run.probe_text())
+    steps[f"{key} suggest-one"] = load_run.seconds
+    rankings = read_rankings(run.annif_dirs["test"], run.ids("test"))
 
-    rankings = read_rankings(prep.annif_dirs["test"], prep.ids("test"))
-    gold = prep.gold("test")
-    if "validate" in prep.parts:
-        log(f"annif index {project} on {len(prep.parts['validate'])} validation docs; tuning there")
-        val_run = annif.index(project, prep.annif_dirs["validate"])
-        steps[f"annif index {backend} validate"] = val_run.seconds
-        rule = tune(read_rankings(prep.annif_dirs["validate"], prep.ids("validate")), prep.gold("validate"))
-        mark, tuned_on = VALIDATED_MARK, "validate"
-    else:
-        rule = tune(rankings, gold)
-        mark, tuned_on = ORACLE_MARK, "test (oracle)"
-    decided = [decide(r, rule.limit, rule.threshold) for r in rankings]
-    metrics = evaluate([[uri for uri, _ in r] for r in rankings], gold, decided, n_candidates=prep.n_candidates)
-    details = {"project": project, "settings": {**BACKENDS[backend].settings, **args.overrides.get(backend, {})},
-               "decision_rule": {**rule.to_dict(), "tuned_on": tuned_on},
+    val_metrics, val_run = None, None
+    if run.has_validation and not spec.combines:  # base backends: scored there to choose ensemble sources
+        val_run = annif.index(project, run.annif_dirs["validate"])
+        steps[f"{key} index validate"] = val_run.seconds
+        val_rankings = read_rankings(run.annif_dirs["validate"], run.ids("validate"))
+        val_metrics = evaluate([[u for u, _ in r] for r in val_rankings], run.gold("validate"),
+                               n_candidates=run.n_candidates)
+
+    tune_part = "validate" if run.has_validation else "test"
+    log(f"annif optimize {project} on the {tune_part} docs")
+    limit, threshold, f1_there, optimize_run = annif.optimize(project, run.annif_dirs[tune_part])
+    steps[f"{key} optimize {tune_part}"] = optimize_run.seconds
+
+    decided = [decide(r, limit, threshold) for r in rankings]
+    metrics = evaluate([[uri for uri, _ in r] for r in rankings], run.gold("test"), decided,
+                       n_candidates=run.n_candidates)
+    details = {"project": project, "settings": annif.settings(backend, args.overrides),
+               "decision_rule": {"limit": limit, "threshold": threshold, "tuned_by": "annif optimize",
+                                 "tuned_on": tune_part if run.has_validation else "test (oracle)",
+                                 "annif_f1_where_tuned": f1_there},
                "mean_suggestions_per_doc": sum(map(len, rankings)) / len(rankings),
-               "lrap_n_candidates": prep.n_candidates,
-               "runs": {"train": train_run.to_dict() if train_run else None, "index_test": index_run.to_dict(),
-                        "suggest_one_doc": load_run.to_dict()}}
-    return SystemResult(name=BACKENDS[backend].label, metrics=metrics, tuned_f1=metrics["f1"], tuned_mark=mark,
+               "lrap_n_candidates": run.n_candidates,
+               "runs": {name: m.to_dict() for name, m in (("train", train_run), ("index_test", index_run),
+                                                           ("index_validate", val_run),
+                                                           ("optimize", optimize_run),
+                                                           ("suggest_one_doc", load_run)) if m is not None}}
+    if val_metrics is not None:
+        details["validation_metrics"] = {k: round(v, 4) if isinstance(v, float) else v
+                                         for k, v in val_metrics.items()}
+    return SystemResult(name=spec.label, metrics=metrics, tuned_f1=metrics["f1"],
+                        tuned_mark=VALIDATED_MARK if run.has_validation else ORACLE_MARK,
                         train_s=train_run.seconds if train_run else None,
-                        peak_rss_mb=peak(train_run, index_run, load_run),
+                        train_cpu_s=train_run.cpu_seconds if train_run else None,
+                        peak_rss_mb=peak(train_run, index_run, load_run, val_run, optimize_run),
                         docs_per_s=throughput(len(rankings), index_run, load_run),
                         load_s=load_run.seconds, details=details)
 
 
 # ---------------------------------------------------------------------------- Fahras
-def run_fahras(args: argparse.Namespace, prep: Prepared, steps: dict) -> SystemResult:
-    tool = Fahras(REPO, args.work / "logs")
-    model = args.work / "models" / f"fahras-{args.split}"
-    log(f"fahras train on {len(prep.parts['train'])} docs -> {model}")
-    train_run = tool.train(prep.thesaurus, model, prep.export_dirs["train"])
-    steps["fahras train"] = train_run.seconds
-    log(f"fahras eval on {len(prep.parts['test'])} test docs")
-    metrics, eval_run = tool.evaluate(model, prep.export_dirs["test"])
-    steps["fahras eval test"] = eval_run.seconds
-    load_run = tool.suggest_one(model, prep.probe_text())
-    steps["fahras suggest-one"] = load_run.seconds
-    expected = len(prep.parts["test"])
+def fahras_label(backend: str | None, params: list[str]) -> str:
+    name = f"Fahras {backend}" if backend else "Fahras"
+    return f"{name} ({', '.join(params)})" if params else name
+
+
+def run_fahras(tool: Fahras, backend: str | None, args: argparse.Namespace, prep: Prepared, run: RunData,
+               steps: dict) -> SystemResult:
+    params = args.fahras_params.get(backend or "", [])
+    model = args.work / "models" / f"fahras-{backend or 'default'}-{run.name}"
+    corpora = [run.export_dirs["train"]] + ([run.export_dirs["validate"]] if run.has_validation else [])
+    n_train = sum(len(run.parts[p]) for p in ("train", "validate") if p in run.parts)
+    key = f"{run.name} fahras {backend or 'default'}"
+    log(f"fahras train --backend {backend or '(default)'} on {n_train} docs -> {model}")
+    train_run = tool.train(prep.thesaurus, model, corpora, backend, params)
+    steps[f"{key} train"] = train_run.seconds
+    log(f"fahras eval {model.name} on {len(run.parts['test'])} test docs")
+    metrics, eval_run = tool.evaluate(model, run.export_dirs["test"])
+    steps[f"{key} eval test"] = eval_run.seconds
+    load_run = tool.suggest_one(model, run.probe_text())
+    steps[f"{key} suggest-one"] = load_run.seconds
+    expected = len(run.parts["test"])
     if metrics.get("documents") != expected:
-        log(f"warning: fahras eval scored {metrics.get('documents')} documents, the split has {expected}")
+        log(f"warning: fahras eval scored {metrics.get('documents')} documents, the test part has {expected}")
     scored = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
     details = {k: v for k, v in metrics.items() if not isinstance(v, (int, float))}
+    details.update(backend=backend or "(default)", params=params, trained_on=[p.name for p in corpora])
     details["runs"] = {"train": train_run.to_dict(), "eval_test": eval_run.to_dict(),
                        "suggest_one_doc": load_run.to_dict()}
-    return SystemResult(name="Fahras", metrics=scored, tuned_f1=metrics.get("f1"), tuned_mark=" (own rule)",
-                        train_s=train_run.seconds, peak_rss_mb=peak(train_run, eval_run, load_run),
+    return SystemResult(name=fahras_label(backend, params), metrics=scored, tuned_f1=metrics.get("f1"),
+                        tuned_mark=OWN_RULE_MARK, train_s=train_run.seconds, train_cpu_s=train_run.cpu_seconds,
+                        peak_rss_mb=peak(train_run, eval_run, load_run),
                         docs_per_s=throughput(expected, eval_run, load_run), load_s=load_run.seconds,
                         details=details)
 
 
 # ---------------------------------------------------------------------------- report
-def notes_for(args: argparse.Namespace) -> list[str]:
-    tuned = ("Annif's tuned F1 uses the limit (1-10) and threshold (0.00-1.00, step 0.05) that maximise "
-             "document-averaged F1 on the test set itself: an oracle, optimistic for Annif"
-             if args.split == "time" else
-             "Annif's tuned F1 uses the limit (1-10) and threshold (0.00-1.00, step 0.05) that maximise "
-             "document-averaged F1 on the validation year (2012), applied unchanged to the test year")
-    return [
+def notes_for(args: argparse.Namespace, prep: Prepared) -> list[str]:
+    if args.split == "time":
+        tuning = ("Annif's tuned F1: the limit and threshold `annif optimize` finds best (document-averaged "
+                  "F1, limits 1-15, thresholds 0.00-0.95) on the test set itself, an oracle that flatters "
+                  "Annif (the `time` split has no validation part; its ensemble sources are chosen on the "
+                  "test set too, and nn_ensemble cannot run).")
+    else:
+        part = "the validation year (2012)" if args.split == "time3" else "each fold's validation part"
+        tuning = (f"Annif's tuned F1: the limit and threshold `annif optimize` finds best (document-averaged "
+                  f"F1, limits 1-15, thresholds 0.00-0.95) on {part}, applied unchanged to the test "
+                  f"rankings (Annif's filter: top `limit` suggestions scoring >= `threshold`).")
+    notes = [
         "All metrics are averaged over test documents and computed by fahras.evaluate.evaluate for "
         "both tools, against the same gold URIs (headings mapped to UNBIS concepts or to "
         "urn:fahras:local: concepts, as Fahras maps them).",
         "Annif rankings: `annif index --limit 100 --threshold 0` (scores rounded to 4 decimals in its "
         "output files; equal scores keep Annif's order); Fahras: `fahras eval --json`. For LRAP a gold "
-        "subject missing from a ranking counts as ranked after all subjects of the training documents "
-        "(n_candidates), for both tools.",
-        tuned + " (ties go to the larger limit, then the higher threshold, as in `annif optimize`). "
-        "Fahras's F1 is that of the decision rule it chose while training (marked own rule)"
-        + ("; Fahras does not see the validation year." if args.split == "time3" else "."),
-        "train s: wall clock of the train command (process start included). load s: wall clock of a "
-        "cold `suggest` for one short text (interpreter start, imports, model load). docs/s: test "
-        "documents divided by the wall clock of the batch command minus load s.",
-        "peak RSS MB: largest maximum resident set size over the train, batch and suggest commands "
-        "(GNU time -v).",
-        "Annif runs with NLTK's Punkt sentence splitter untrained (empty parameter files; no NLTK "
-        "data can be downloaded here); bag-of-words backends do not use sentence boundaries.",
+        "subject missing from a ranking counts as ranked after all subjects the model could suggest "
+        "(Annif: subjects of its training documents; Fahras: its subject space).",
+        tuning,
+        "Fahras's tuned F1 is that of the decision rule it chose while training, by cross-validation "
+        "inside its training data (marked own rule); it never sees the test documents.",
     ]
+    if args.split == "cv5":
+        notes.append(f"cv5: the {len(prep.all_docs)} documents, in file-name order, are shuffled with seed "
+                     f"{corpus_data.CV_SEED} and dealt round-robin into 5 folds. Each fold is tested once; "
+                     f"the other four are split into train (85%) and validation (a random "
+                     f"{corpus_data.VALIDATION_SHARE:.0%}, seed {corpus_data.CV_SEED}+fold). Every number is "
+                     "the mean over the folds (peak RSS: the maximum); per-fold values and standard "
+                     "deviations are in the JSON file. A row marked (k/5 folds) failed on the other folds.")
+    if args.split != "time":
+        notes.append("Validation documents: Annif base backends train on the training part only; the "
+                     "validation part chooses the ensemble sources, tunes every project's limit/threshold "
+                     "(`annif optimize`) and trains nn_ensemble. Fahras trains on training + validation "
+                     "documents (`fahras train ... TRAIN_DIR VALIDATION_DIR`) and needs no separate "
+                     "tuning set, so both tools use exactly the same labelled documents.")
+    notes += [
+        f"Annif ensemble and nn_ensemble combine the {N_SOURCES} base backends with the best nDCG@5 on the "
+        "validation part, with equal weights (Annif's default); nn_ensemble uses Annif's default "
+        "settings (nodes 100, dropout 0.2, 10 epochs) and is tuned by `annif optimize` on the same "
+        "validation documents it was trained on. Its train s counts only its own training, not its sources'.",
+        "Annif omikuji: Parabel = Annif's defaults (cluster_balanced=True, cluster_k=2, max_depth=20); Bonsai "
+        "= the settings Annif's omikuji documentation gives for Bonsai (cluster_balanced=False, "
+        "cluster_k=100, max_depth=3). fasttext: dim 300, lr 0.25, 50 epochs, loss hs, chunksize 24 (more "
+        "epochs than Annif's example, for a corpus of a few hundred documents). svc trains on one "
+        "subject per document (Annif's svc backend picks one when a document has several).",
+        "train s / train CPU s: wall clock and user+system CPU seconds of the train command (process "
+        "start included; CPU from GNU time, steadier than wall clock on this shared 2-core machine). "
+        "load s: wall clock of a cold `suggest` for one short text (interpreter start, imports, model "
+        "load). docs/s: test documents divided by the wall clock of the batch command minus load s.",
+        "peak RSS MB: largest maximum resident set size over the train, batch, optimize and suggest "
+        "commands (GNU time -v).",
+        "Annif runs with NLTK's Punkt sentence splitter untrained (empty parameter files; no NLTK "
+        "data can be downloaded here); bag-of-words backends do not use sentence boundaries, fasttext's "
+        "chunks of 24 sentences do.",
+    ]
+    return notes
 
 
 def machine_summary() -> str:
@@ -298,47 +484,79 @@ def machine_summary() -> str:
     return f"{os.cpu_count()} cores{memory}, {platform.system()} {platform.machine()}, Python {platform.python_version()}"
 
 
+def collect(per_run: list[list[SystemResult]], n_runs: int) -> list[SystemResult]:
+    """One row per system, in order of first appearance, averaged over the runs it completed."""
+    by_name: dict[str, list[SystemResult]] = {}
+    for results in per_run:
+        for result in results:
+            by_name.setdefault(result.name, []).append(result)
+    return [average(rows, n_runs) for rows in by_name.values()]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.write_docs:
         log("--write-docs is not implemented yet; results go to " + str(args.results))
     steps: dict = {}
-    results: list[SystemResult] = []
-    failures = []
+    failures = Failures()
+    per_run: list[list[SystemResult]] = []
     try:
         started = time.perf_counter()
         prep = Prepared(args)
         steps["prepare data"] = time.perf_counter() - started
         log(prep.summary())
-        if not args.skip_fahras:
-            try:
-                results.append(run_fahras(args, prep, steps))
-            except (StepFailed, OSError) as exc:
-                failures.append(f"Fahras: {exc}")
-                log(f"the Fahras side failed: {exc}")
+        tool = Fahras(REPO, args.work / "logs")
+        fahras_backends: list[str | None] = list(args.fahras_backends) or [None]
+        if not args.skip_fahras and args.fahras_backends:
+            known = tool.backends()
+            unknown = [b for b in args.fahras_backends if known is not None and b not in known]
+            if unknown:
+                log(f"warning: 'fahras backends' does not list {', '.join(unknown)} (it lists "
+                    f"{', '.join(known or [])}); trying anyway")
+        annif, unavailable = None, {}
         if not args.skip_annif:
             try:
-                results.extend(run_annif(args, prep, steps))
+                annif, unavailable = start_annif(args, prep, steps)
             except (StepFailed, OSError) as exc:
-                failures.append(f"Annif: {exc}")
-                log(f"the Annif side failed: {exc}")
-            failures += [f"Annif {k.split()[1]}: {v}" for k, v in steps.items() if k.endswith(" error")]
+                failures.add("all", "Annif", str(exc))
+        for run in prep.runs:
+            log(f"=== run {run.name}: " + ", ".join(f"{p} {len(d)}" for p, d in run.parts.items()))
+            results: list[SystemResult] = []
+            if not args.skip_fahras:
+                for backend in fahras_backends:
+                    label = fahras_label(backend, args.fahras_params.get(backend or "", []))
+                    try:
+                        results.append(run_fahras(tool, backend, args, prep, run, steps))
+                    except (StepFailed, OSError) as exc:
+                        failures.add(run.name, label, str(exc))
+            if annif is not None:
+                try:
+                    results += run_annif(annif, unavailable, args, run, steps, failures)
+                except (StepFailed, OSError) as exc:
+                    failures.add(run.name, "Annif", str(exc))
+            per_run.append(results)
     except (StepFailed, FahrasError, ValueError) as exc:
         print(f"vs_annif: error: {exc}", file=sys.stderr)
         return 1
-    if not results:
+    rows = collect(per_run, len(prep.runs))
+    if not rows:
         print("vs_annif: error: no system produced results", file=sys.stderr)
+        for item in failures.items:
+            print(f"  FAILED: {item}", file=sys.stderr)
         return 1
+    below = target_lines(rows) + speed_lines(rows)
     header = {"command": shlex.join(getattr(sys, "orig_argv", sys.argv)),
               "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-              "split": args.split, "data_summary": prep.summary(), "machine": machine_summary(),
-              "annif_version": ANNIF_VERSION,
+              "split": args.split, "runs": [run.name for run in prep.runs],
+              "data_summary": prep.summary(), "machine": machine_summary(), "annif_version": ANNIF_VERSION,
+              "run_seconds": round(time.perf_counter() - _T0, 1),
               "step_seconds": {k: (round(v, 2) if isinstance(v, float) else v) for k, v in steps.items()}}
-    notes = notes_for(args) + [f"FAILED: {f}" for f in failures]
-    print_table(f"Fahras vs Annif, {args.split} split ({len(prep.parts['test'])} test documents)", results)
-    json_path, md_path = write_results(args.results, args.split, header, results, notes)
+    notes = notes_for(args, prep) + [f"FAILED: {item}" for item in failures.items]
+    folds = f", mean over {len(prep.runs)} folds" if len(prep.runs) > 1 else ""
+    print_table(f"Fahras vs Annif, {args.split} split ({prep.test_docs} test documents{folds})", rows, below)
+    json_path, md_path = write_results(args.results, args.split, header, rows, notes, below)
     log(f"wrote {md_path} and {json_path}")
-    return 2 if failures else 0
+    return 2 if failures.items else 0
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-pytest.importorskip("omikuji")
 
 from fahras import Document, Indexer  # noqa: E402
 from fahras.errors import UsageError  # noqa: E402

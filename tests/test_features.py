@@ -123,3 +123,25 @@ def test_tfidf_linear_uses_the_helper_and_keeps_its_files(docs, tmp_path):
     assert loaded.predict_scores(probe).argmax() == 0
     [first, *_] = loaded.explain(probe[0], 0)
     assert first.kind == "term" and first.spans
+
+
+def test_transform_matches_scikit_learn_tfidf():
+    """The hand-computed transform is scikit-learn's sublinear, smoothed, L2 TF-IDF."""
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
+    from fahras.models.base import AnalyzedText
+    from fahras.models.features import TfidfFeatures, ngrams
+    from fahras.text import Token
+
+    texts = ["peace peace security council", "council decides peace", "somalia piracy piracy piracy",
+             "security council somalia", "unknown words only here"]
+    docs = [AnalyzedText(t, [Token(w, 0, 0) for w in t.split()]) for t in texts]
+    features = TfidfFeatures(ngram_max=2, min_df=1)
+    ours = features.fit_transform(docs).toarray()
+    counts = CountVectorizer(analyzer=lambda terms: ngrams(terms, 2), vocabulary=features.vocabulary_)
+    x = counts.transform([d.terms for d in docs])
+    expected = TfidfTransformer(sublinear_tf=True).fit(x).transform(x).toarray()
+    np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-6)
+    empty = features.transform([AnalyzedText("", [])])
+    assert empty.shape == (1, features.n_features) and empty.nnz == 0

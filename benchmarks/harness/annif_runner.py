@@ -13,14 +13,16 @@ for bag-of-words backends the only effect is on sentence boundaries, which
 they do not use.
 
 Backends are configuration: :data:`BACKENDS` maps a name to the keys of its
-``projects.cfg`` section and the pip extra it needs.  ``{split}`` and
-``{sources}`` in values are filled in per split (``ensemble`` combines the
-other backends requested in the same run).
+``projects.cfg`` section, the pip extra it needs and its kind: a *base*
+backend trains on the training part; an *ensemble* combines base projects
+(``{sources}`` in its settings) and trains on nothing; an *nn_ensemble*
+combines base projects and trains on the validation part.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,27 +40,43 @@ class BackendSpec:
 
     settings: dict[str, str]
     pip_extra: str | None = None
-    trainable: bool = True
+    kind: str = "base"  # "base", "ensemble" or "nn_ensemble"
     label: str = ""
 
+    @property
+    def combines(self) -> bool:
+        return self.kind != "base"
+
+
+#: pip extra -> module whose import proves the extra works
+EXTRA_MODULES = {"omikuji": "omikuji", "fasttext": "fasttext", "nn": "tensorflow"}
 
 BACKENDS: dict[str, BackendSpec] = {
     "tfidf": BackendSpec({"backend": "tfidf", "analyzer": _ANALYZER, "limit": "100"}, label="Annif tfidf"),
     "svc": BackendSpec({"backend": "svc", "analyzer": _ANALYZER, "limit": "100"}, label="Annif svc"),
     "mllm": BackendSpec({"backend": "mllm", "analyzer": _ANALYZER, "limit": "100"}, label="Annif mllm"),
-    "omikuji": BackendSpec({"backend": "omikuji", "analyzer": _ANALYZER, "limit": "100",
-                            "cluster_balanced": "False", "cluster_k": "2", "max_depth": "3"},
-                           pip_extra="omikuji", label="Annif omikuji (Bonsai-like)"),
+    # Annif's omikuji defaults emulate Parabel (cluster_balanced=True, cluster_k=2, max_depth=20);
+    # its documentation's Bonsai emulation is cluster_balanced=False, cluster_k=100, max_depth=3.
+    "omikuji-parabel": BackendSpec({"backend": "omikuji", "analyzer": _ANALYZER, "limit": "100",
+                                    "cluster_balanced": "True", "cluster_k": "2", "max_depth": "20"},
+                                   pip_extra="omikuji", label="Annif omikuji Parabel"),
+    "omikuji-bonsai": BackendSpec({"backend": "omikuji", "analyzer": _ANALYZER, "limit": "100",
+                                   "cluster_balanced": "False", "cluster_k": "100", "max_depth": "3"},
+                                  pip_extra="omikuji", label="Annif omikuji Bonsai"),
     "fasttext": BackendSpec({"backend": "fasttext", "analyzer": _ANALYZER, "limit": "100", "dim": "300",
                              "lr": "0.25", "epoch": "50", "loss": "hs", "chunksize": "24"},
                             pip_extra="fasttext", label="Annif fasttext"),
     "ensemble": BackendSpec({"backend": "ensemble", "sources": "{sources}", "limit": "100"},
-                            trainable=False, label="Annif ensemble"),
+                            kind="ensemble", label="Annif ensemble"),
+    "nn_ensemble": BackendSpec({"backend": "nn_ensemble", "sources": "{sources}", "limit": "100"},
+                               pip_extra="nn", kind="nn_ensemble", label="Annif nn_ensemble"),
 }
+#: names accepted by --annif-backends that stand for several backends
+ALIASES = {"omikuji": ["omikuji-parabel", "omikuji-bonsai"], "all": list(BACKENDS)}
 
 
-def project_id(backend: str, split: str) -> str:
-    return f"{backend}-{split}"
+def project_id(backend: str, run: str) -> str:
+    return f"{backend}-{run}"
 
 
 @dataclass
@@ -94,8 +112,12 @@ class Annif:
                               env=self.env)
         return proc.stdout.strip().split()[-1] if proc.returncode == 0 and proc.stdout.strip() else None
 
-    def install(self, backends: list[str], log) -> None:
-        """Create the venv and install Annif (plus the extras of ``backends``) if needed."""
+    def install(self, backends: list[str], log) -> dict[str, str]:
+        """Create the venv and install Annif (plus the extras of ``backends``) if needed.
+
+        A failing extra is not fatal: returns ``{backend: why it cannot run}``
+        for the backends whose extra could not be installed or imported.
+        """
         extras = sorted({BACKENDS[b].pip_extra for b in backends if BACKENDS[b].pip_extra})
         version = self.installed_version()
         if version is not None and version != ANNIF_VERSION:
@@ -104,13 +126,23 @@ class Annif:
         if version is None:
             log(f"installing Annif {ANNIF_VERSION} into {self.venv} (one time, about a minute)")
             self._run_pip_setup()
-        if extras:
-            missing = [e for e in extras if not self._extra_installed(e)]
-            if missing:
-                log(f"installing Annif extras: {', '.join(missing)}")
-                spec = f"annif[{','.join(missing)}]=={ANNIF_VERSION}"
+        broken: dict[str, str] = {}
+        for extra in extras:
+            if self._import_error(extra) is None:
+                continue
+            spec = f"annif[{extra}]=={ANNIF_VERSION}"
+            log(f"installing Annif extra {extra}: pip install {spec}")
+            try:
                 self._pip(["install", spec], f"pip install {spec}")
+            except StepFailed as exc:
+                broken[extra] = str(exc)
+                continue
+            error = self._import_error(extra)
+            if error is not None:
+                broken[extra] = f"{spec} installed, but 'import {EXTRA_MODULES[extra]}' fails: {error}"
         self._write_punkt_stub()
+        return {b: f"Annif extra [{BACKENDS[b].pip_extra}] unavailable: {broken[BACKENDS[b].pip_extra]}"
+                for b in backends if BACKENDS[b].pip_extra in broken}
 
     def _run_pip_setup(self) -> None:
         if not (self.venv / "bin" / "python").exists():
@@ -131,10 +163,15 @@ class Annif:
             raise StepFailed(f"the package index does not offer Annif {expect} "
                              f"(it lists: {proc.stdout.strip()[:200]})")
 
-    def _extra_installed(self, extra: str) -> bool:
-        proc = subprocess.run([str(self.venv / "bin" / "python"), "-c", f"import {extra}"],
-                              capture_output=True)
-        return proc.returncode == 0
+    def _import_error(self, extra: str) -> str | None:
+        """None when the extra's module imports in Annif's venv, else the last error line."""
+        module = EXTRA_MODULES.get(extra, extra)
+        proc = subprocess.run([str(self.venv / "bin" / "python"), "-c", f"import {module}"],
+                              capture_output=True, text=True, env=self.env)
+        if proc.returncode == 0:
+            return None
+        lines = proc.stderr.strip().splitlines()
+        return lines[-1] if lines else f"exit code {proc.returncode}"
 
     def _write_punkt_stub(self) -> None:
         folder = self.work / "nltk_data" / "tokenizers" / "punkt_tab" / "english"
@@ -143,22 +180,28 @@ class Annif:
             (folder / name).touch()
 
     # -- configuration ----------------------------------------------------------------------
-    def write_projects(self, backends: list[str], splits: list[str],
-                       overrides: dict[str, dict[str, str]]) -> Path:
-        """Write ``projects.cfg`` with one project per backend and split."""
+    _sections: dict[str, str] = field(init=False, default_factory=dict)
+
+    def add_project(self, backend: str, run: str, overrides: dict[str, dict[str, str]],
+                    sources: list[str] | None = None) -> str:
+        """Add (or replace) the project of ``backend`` for ``run`` in ``projects.cfg``.
+
+        ``sources`` are the base backends an ensemble combines (equal weights).
+        Returns the project id.
+        """
+        project = project_id(backend, run)
+        source_ids = ",".join(project_id(b, run) for b in sources or [])
+        settings = self.settings(backend, overrides)
+        lines = [f"[{project}]", f"name={BACKENDS[backend].label} ({run})", "language=en", f"vocab={VOCAB_ID}"]
+        lines += [f"{k}={v.format(run=run, sources=source_ids)}" for k, v in settings.items()]
+        self._sections[project] = "\n".join(lines)
         self.home.mkdir(parents=True, exist_ok=True)
-        sections = []
-        for split in splits:
-            sources = ",".join(project_id(b, split) for b in backends if BACKENDS[b].trainable)
-            for backend in backends:
-                settings = {**BACKENDS[backend].settings, **overrides.get(backend, {})}
-                lines = [f"[{project_id(backend, split)}]", f"name={BACKENDS[backend].label} ({split} split)",
-                         "language=en", f"vocab={VOCAB_ID}"]
-                lines += [f"{k}={v.format(split=split, sources=sources)}" for k, v in settings.items()]
-                sections.append("\n".join(lines))
-        path = self.home / "projects.cfg"
-        path.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
-        return path
+        (self.home / "projects.cfg").write_text("\n\n".join(self._sections.values()) + "\n", encoding="utf-8")
+        return project
+
+    @staticmethod
+    def settings(backend: str, overrides: dict[str, dict[str, str]]) -> dict[str, str]:
+        return {**BACKENDS[backend].settings, **overrides.get(backend, {})}
 
     # -- commands -------------------------------------------------------------------------------
     def _call(self, args: list[str], what: str, log_name: str, stdin_text: str | None = None) -> Measurement:
@@ -172,6 +215,17 @@ class Annif:
     def train(self, project: str, corpus: Path) -> Measurement:
         return self._call(["train", project, str(corpus)], f"annif train {project}", f"train-{project}")
 
+    def optimize(self, project: str, corpus: Path) -> tuple[int, float, float, Measurement]:
+        """``annif optimize``: the limit and threshold with the best document-averaged F1
+        on ``corpus``; returns ``(limit, threshold, F1 there, measurement)``."""
+        run = self._call(["optimize", project, str(corpus)], f"annif optimize {project}",
+                         f"optimize-{project}-{corpus.name}")
+        match = _BEST_F1.search(run.stdout)
+        if not match:
+            raise StepFailed(f"annif optimize {project}: no 'Best F1 score (doc avg)' line in its output "
+                             f"(see {run.log})")
+        return int(match.group(2)), float(match.group(3)), float(match.group(1)), run
+
     def index(self, project: str, corpus: Path, limit: int = 100) -> Measurement:
         """Write ``<doc>.annif`` (``<uri><TAB>label<TAB>score`` lines) beside each ``<doc>.txt``."""
         return self._call(["index", project, str(corpus), "--limit", str(limit), "--threshold", "0",
@@ -182,6 +236,9 @@ class Annif:
         """A cold start: new process, load the model, suggest for one short text."""
         return self._call(["suggest", project, "--limit", "1"], f"annif suggest {project}",
                           f"suggest-{project}", stdin_text=text)
+
+
+_BEST_F1 = re.compile(r"Best\s+F1 score \(doc avg\):\s*([\d.]+)\s+Limit:\s*(\d+)\s+Threshold:\s*([\d.]+)")
 
 
 def read_rankings(corpus: Path, doc_ids: list[str], suffix: str = ".annif") -> list[list[tuple[str, float]]]:

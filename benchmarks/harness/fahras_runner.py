@@ -43,9 +43,23 @@ class Fahras:
         return run_measured([*self.command(), *args], env=self.env, cwd=self.repo,
                             log=self.logs / f"{log_name}.log", stdin_text=stdin_text, what=what)
 
-    def train(self, vocab: Path, model: Path, corpus: Path) -> Measurement:
-        return self._call(["train", "--quiet", "--vocab", str(vocab), "--out", str(model), str(corpus)],
-                          "fahras train", f"train-{model.name}")
+    def train(self, vocab: Path, model: Path, corpora: list[Path], backend: str | None = None,
+              params: list[str] = ()) -> Measurement:
+        """``fahras train [--backend B] [--param K=V ...] --vocab V --out M CORPUS...``"""
+        options = ["--backend", backend] if backend else []
+        for param in params:
+            options += ["--param", param]
+        return self._call(["train", "--quiet", *options, "--vocab", str(vocab), "--out", str(model),
+                           *map(str, corpora)], "fahras train", f"train-{model.name}")
+
+    def backends(self) -> list[str] | None:
+        """Backend names listed by ``fahras backends`` (None if that command fails)."""
+        try:
+            run = self._call(["backends"], "fahras backends", "backends")
+        except StepFailed:
+            return None
+        return [line.split(":")[0].strip() for line in run.stdout.splitlines()
+                if line and not line[0].isspace() and ":" in line]
 
     def evaluate(self, model: Path, corpus: Path) -> tuple[dict, Measurement]:
         run = self._call(["eval", str(model), str(corpus), "--json", "--quiet"],

@@ -169,3 +169,4 @@ def _load_builtin() -> None:
     from fahras.models import omikuji_tree  # noqa: F401
     from fahras.models import knn  # noqa: F401
     from fahras.models import ensemble  # noqa: F401
+    from fahras.models import zeroshot  # noqa: F401

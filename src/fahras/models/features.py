@@ -63,23 +63,42 @@ class TfidfFeatures:
         from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
         min_df = self.min_df if len(docs) >= 2 * self.min_df else 1
-        self.vectorizer_ = CountVectorizer(analyzer=self._analyzer(), min_df=min_df,
-                                           max_features=self.max_features)
-        counts = self.vectorizer_.fit_transform([d.terms for d in docs])
-        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
-        self.feature_names_ = self.vectorizer_.get_feature_names_out()
-        return self.tfidf_.transform(counts).astype(np.float32)
+        vectorizer = CountVectorizer(analyzer=self._analyzer(), min_df=min_df, max_features=self.max_features)
+        counts = vectorizer.fit_transform([d.terms for d in docs])
+        self.feature_names_ = vectorizer.get_feature_names_out()
+        self.vocabulary_ = {str(t): i for i, t in enumerate(self.feature_names_)}
+        self.idf_ = TfidfTransformer(sublinear_tf=True).fit(counts).idf_.astype(np.float64)
+        return self.transform(docs)
 
     def fit(self, docs: Sequence[AnalyzedText]) -> "TfidfFeatures":
         self.fit_transform(docs)
         return self
 
     def transform(self, docs: Sequence[AnalyzedText]) -> sp.csr_matrix:
-        """Documents x features, float32 CSR, each row of unit length (or empty)."""
-        if len(docs) == 0:
-            return sp.csr_matrix((0, self.n_features), dtype=np.float32)
-        counts = self.vectorizer_.transform([d.terms for d in docs])
-        return sp.csr_matrix(self.tfidf_.transform(counts).astype(np.float32))
+        """Documents x features, float32 CSR, each row of unit length (or empty).
+
+        Sublinear TF (1 + log tf) x IDF, L2-normalised: scikit-learn's
+        ``TfidfTransformer(sublinear_tf=True)``, computed here so that
+        suggesting needs no scikit-learn import.
+        """
+        vocabulary, indptr, indices, values = self.vocabulary_, [0], [], []
+        for doc in docs:
+            counts: dict[int, int] = {}
+            for feature in ngrams(doc.terms, self.ngram_max):
+                column = vocabulary.get(feature)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            columns = np.fromiter(sorted(counts), dtype=np.int64, count=len(counts))
+            weights = (1.0 + np.log([counts[c] for c in columns])) * self.idf_[columns] if len(columns) else \
+                np.zeros(0)
+            norm = np.sqrt(np.dot(weights, weights))
+            indices.append(columns)
+            values.append(weights / norm if norm > 0 else weights)
+            indptr.append(indptr[-1] + len(columns))
+        return sp.csr_matrix(
+            (np.concatenate(values).astype(np.float32) if values else np.zeros(0, np.float32),
+             np.concatenate(indices) if indices else np.zeros(0, np.int64), np.asarray(indptr)),
+            shape=(len(docs), len(self.feature_names_)))
 
     @property
     def feature_names(self) -> np.ndarray:
@@ -95,21 +114,17 @@ class TfidfFeatures:
         """Write ``features.json`` and ``idf.npy`` into ``folder``."""
         (folder / FEATURES_FILE).write_text(
             json.dumps({"terms": [str(t) for t in self.feature_names_]}, ensure_ascii=False), encoding="utf-8")
-        np.save(folder / IDF_FILE, self.tfidf_.idf_.astype(np.float64))
+        np.save(folder / IDF_FILE, self.idf_.astype(np.float64))
 
     @classmethod
     def load(cls, folder: Path, ngram_max: int = 2) -> "TfidfFeatures":
         """Read what :meth:`save` wrote; ``ngram_max`` must be the one used in training."""
-        from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
-
         terms = json.loads((folder / FEATURES_FILE).read_text(encoding="utf-8"))["terms"]
         features = cls(ngram_max=ngram_max)
         features.feature_names_ = np.asarray(terms, dtype=object)
-        features.vectorizer_ = CountVectorizer(analyzer=features._analyzer(),
-                                               vocabulary={t: i for i, t in enumerate(terms)})
-        features.tfidf_ = TfidfTransformer(sublinear_tf=True)
-        features.tfidf_.idf_ = np.load(folder / IDF_FILE, allow_pickle=False)
-        if features.tfidf_.idf_.shape != (len(terms),):
+        features.vocabulary_ = {t: i for i, t in enumerate(terms)}
+        features.idf_ = np.load(folder / IDF_FILE, allow_pickle=False)
+        if features.idf_.shape != (len(terms),):
             raise ValueError("feature count differs between features.json and idf.npy")
         return features
 

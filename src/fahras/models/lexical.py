@@ -1,0 +1,339 @@
+"""Find thesaurus labels in a document's terms: a phrase matcher over every concept's labels.
+
+:class:`LabelIndex` analyses every label (preferred and alternative) of every
+concept once per language, with the analyzer that the documents of that
+language get, and indexes the labels by each of their terms.  Matching a
+document is then:
+
+1. its terms are mapped to label terms -- exactly, or (``variant_chars`` > 0)
+   as a *variant*: both share a prefix of at least ``min_variant_prefix``
+   characters and neither has more than ``variant_chars`` characters beyond it
+   (Arabic light stems such as ``مشاورا``/``مشاور`` meet that way);
+2. the inverted index (label term -> labels) counts, per label, how many of
+   its distinct terms occur anywhere in the document (one ``bincount``);
+3. labels whose terms all occur are checked for *phrase occurrences*: every
+   term within a window of ``n_terms + max_gap`` consecutive tokens, in any
+   order (``SOMALIA SITUATION`` matches "the situation in Somalia");
+4. per concept the best of its labels gives the features listed in
+   :data:`FEATURES`.
+
+Label *specificity* is the mean inverse document frequency of the label's
+terms over the labels of the same language, scaled to [0, 1]: "SECURITY"
+terms are common among labels and weigh less than "KYRGYZSTAN".
+
+The index is saved as one JSON file (terms and labels per language); the
+inverted index and the IDFs are rebuilt when loading.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from fahras.models.base import AnalyzedText
+
+LABEL_INDEX_FILE = "labels.json"
+
+#: Names of the per (document, concept) features :meth:`LabelIndex.features` returns, in column order.
+FEATURES = (
+    "lex_full",     # 1 when a whole label occurs as a phrase, else 0
+    "lex_count",    # log(1 + number of phrase occurrences of the best label)
+    "lex_tf",       # occurrences / occurrences of the most frequent matched concept in the document
+    "lex_cover",    # share of the best label's term weight (IDF) found anywhere in the document
+    "lex_first",    # 1 - relative position of the first occurrence (1 = at the start); 0 if none
+    "lex_spread",   # (last - first occurrence) / document length in tokens; 0 if none
+    "lex_spec",     # specificity of the best label: mean IDF of its terms, scaled to [0, 1]
+    "lex_words",    # number of terms of the best label, / 4, capped at 1
+)
+
+_NO_VARIANTS = frozenset({"zh"})  # languages whose terms are character n-grams: no prefix variants
+
+
+@dataclass
+class Occurrence:
+    """One phrase occurrence of a label: token positions and character span in the original text."""
+
+    label: int
+    first: int
+    last: int
+    start: int
+    end: int
+
+
+@dataclass
+class _LangIndex:
+    """The analysed labels of one language."""
+
+    terms: list[str]
+    label_concept: np.ndarray     # label -> concept column
+    label_ptr: np.ndarray         # label -> slice of label_terms
+    label_terms: np.ndarray       # term ids of every label, in label order
+    term_id: dict[str, int] = field(init=False)
+    idf: np.ndarray = field(init=False)
+    uniq: list[np.ndarray] = field(init=False)      # distinct term ids per label
+    n_uniq: np.ndarray = field(init=False)
+    idf_sum: np.ndarray = field(init=False)
+    spec: np.ndarray = field(init=False)
+    inv_ptr: np.ndarray = field(init=False)         # term -> slice of inv_labels
+    inv_labels: np.ndarray = field(init=False)
+    variants: dict[str, list[int]] = field(init=False)
+
+    def build(self, variant_chars: int, min_prefix: int, lang: str) -> "_LangIndex":
+        self.term_id = {t: i for i, t in enumerate(self.terms)}
+        n_labels, n_terms = len(self.label_concept), len(self.terms)
+        self.uniq = [np.unique(self.label_terms[self.label_ptr[i]:self.label_ptr[i + 1]]) for i in range(n_labels)]
+        self.n_uniq = np.array([len(u) for u in self.uniq], dtype=np.int32)
+        df = np.zeros(n_terms, dtype=np.float64)
+        for u in self.uniq:
+            df[u] += 1
+        self.idf = np.log((n_labels + 1) / (df + 1)) + 1.0
+        self.idf_sum = np.array([self.idf[u].sum() for u in self.uniq])
+        top = math.log(n_labels + 1) + 1.0
+        self.spec = np.array([self.idf[u].mean() / top if len(u) else 0.0 for u in self.uniq])
+        pairs = sorted((t, i) for i, u in enumerate(self.uniq) for t in u.tolist())
+        self.inv_labels = np.array([i for _, i in pairs], dtype=np.int32)
+        counts = np.bincount(np.array([t for t, _ in pairs], dtype=np.int64), minlength=n_terms)
+        self.inv_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.variants = {}
+        if variant_chars > 0 and lang not in _NO_VARIANTS:
+            for tid, term in enumerate(self.terms):
+                for key in _variant_keys(term, variant_chars, min_prefix):
+                    self.variants.setdefault(key, []).append(tid)
+        return self
+
+    def label_term_list(self, label: int) -> np.ndarray:
+        return self.label_terms[self.label_ptr[label]:self.label_ptr[label + 1]]
+
+
+def _variant_keys(term: str, variant_chars: int, min_prefix: int) -> list[str]:
+    if term.isdigit():
+        return []
+    return [term[:len(term) - k] for k in range(variant_chars + 1) if len(term) - k >= min_prefix]
+
+
+@dataclass
+class LexicalMatches:
+    """What the matcher found in one document (one language's labels)."""
+
+    features: np.ndarray                          # concepts x len(FEATURES)
+    occurrences: dict[int, list[Occurrence]]      # concept -> phrase occurrences of its labels
+    partial: dict[int, list[tuple[int, int]]]     # concept -> spans of matched terms of partial labels
+
+
+class LabelIndex:
+    """Every concept's labels, analysed per language, indexed for phrase matching.
+
+    Parameters
+    ----------
+    max_gap : extra tokens allowed inside a phrase occurrence (0 = the label's
+        terms must be adjacent; stop words are already gone).
+    variant_chars : a document term also matches a label term when both share a
+        prefix of ``min_variant_prefix`` characters or more and neither has more
+        than this many characters beyond it (0 = exact terms only).
+    min_variant_prefix : shortest shared prefix for a variant match.
+    variant_weight : weight of a term matched only as a variant (vs 1 for an exact match).
+    """
+
+    def __init__(self, max_gap: int = 1, variant_chars: int = 2, min_variant_prefix: int = 4,
+                 variant_weight: float = 0.8):
+        self.max_gap = max_gap
+        self.variant_chars = variant_chars
+        self.min_variant_prefix = min_variant_prefix
+        self.variant_weight = variant_weight
+        self.n_concepts = 0
+        self.langs: dict[str, _LangIndex] = {}
+
+    # -- building ------------------------------------------------------------------
+    def build(self, concepts: Sequence, analyzer_for: Callable[[str], object], langs: Sequence[str]) -> "LabelIndex":
+        """Analyse the labels of ``concepts`` (column order) in each of ``langs``.
+
+        ``analyzer_for(lang)`` returns the analyzer for that language's labels.
+        Concepts without a label in a language are not matched in it (no fallback:
+        an English label is not looked for in an Arabic text).
+        """
+        self.n_concepts = len(concepts)
+        for lang in langs:
+            analyzer = analyzer_for(lang)
+            terms: dict[str, int] = {}
+            owner, ptr, flat = [], [0], []
+            for col, concept in enumerate(concepts):
+                if concept is None:
+                    continue
+                labels = [concept.labels.get(lang)] + list(concept.alt_labels.get(lang, ()))
+                seen = set()
+                for label in labels:
+                    if not label or label in seen:
+                        continue
+                    seen.add(label)
+                    ids = [terms.setdefault(t.term, len(terms)) for t in analyzer.tokens(label)]
+                    if not ids:
+                        continue
+                    owner.append(col)
+                    flat.extend(ids)
+                    ptr.append(len(flat))
+            self.langs[lang] = _LangIndex(
+                terms=list(terms), label_concept=np.array(owner, dtype=np.int32),
+                label_ptr=np.array(ptr, dtype=np.int64), label_terms=np.array(flat, dtype=np.int32),
+            ).build(self.variant_chars, self.min_variant_prefix, lang)
+        return self
+
+    # -- saving --------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"n_concepts": self.n_concepts, "langs": {
+            lang: {"terms": idx.terms, "concept": idx.label_concept.tolist(),
+                   "ptr": idx.label_ptr.tolist(), "label_terms": idx.label_terms.tolist()}
+            for lang, idx in self.langs.items()}}
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+    def load_dict(self, data: dict) -> "LabelIndex":
+        self.n_concepts = int(data["n_concepts"])
+        self.langs = {}
+        for lang, d in data["langs"].items():
+            self.langs[lang] = _LangIndex(
+                terms=list(d["terms"]), label_concept=np.array(d["concept"], dtype=np.int32),
+                label_ptr=np.array(d["ptr"], dtype=np.int64), label_terms=np.array(d["label_terms"], dtype=np.int32),
+            ).build(self.variant_chars, self.min_variant_prefix, lang)
+        return self
+
+    def load(self, path: Path) -> "LabelIndex":
+        return self.load_dict(json.loads(path.read_text(encoding="utf-8")))
+
+    # -- matching ------------------------------------------------------------------
+    def language_of(self, doc: AnalyzedText) -> str | None:
+        """The indexed language used for ``doc``: its own, else the only one, else English."""
+        if doc.lang in self.langs:
+            return doc.lang
+        if len(self.langs) == 1:
+            return next(iter(self.langs))
+        return "en" if "en" in self.langs else None
+
+    def match(self, doc: AnalyzedText) -> LexicalMatches:
+        """Features (concepts x :data:`FEATURES`) and occurrences of the labels in ``doc``."""
+        feats = np.zeros((self.n_concepts, len(FEATURES)), dtype=np.float32)
+        lang = self.language_of(doc)
+        if lang is None or not doc.tokens:
+            return LexicalMatches(feats, {}, {})
+        idx = self.langs[lang]
+        n_tokens = len(doc.tokens)
+
+        # 1. document positions of each label term (exact, or as a variant)
+        positions: dict[int, list[int]] = {}
+        weight: dict[int, float] = {}
+        by_term: dict[str, list[int]] = {}
+        for pos, tok in enumerate(doc.tokens):
+            by_term.setdefault(tok.term, []).append(pos)
+        for term, pos_list in by_term.items():
+            tid = idx.term_id.get(term)
+            if tid is not None:
+                positions.setdefault(tid, []).extend(pos_list)
+                weight[tid] = 1.0
+            if idx.variants:
+                found: set[int] = set()
+                for key in _variant_keys(term, self.variant_chars, self.min_variant_prefix):
+                    found.update(idx.variants.get(key, ()))
+                for vid in found:
+                    if vid == tid:
+                        continue
+                    positions.setdefault(vid, []).extend(pos_list)
+                    weight.setdefault(vid, self.variant_weight)
+        if not positions:
+            return LexicalMatches(feats, {}, {})
+        for pos_list in positions.values():
+            pos_list.sort()
+
+        # 2. distinct matched terms per label
+        tids = np.fromiter(positions, dtype=np.int64, count=len(positions))
+        chunks = [idx.inv_labels[idx.inv_ptr[t]:idx.inv_ptr[t + 1]] for t in tids]
+        hit_labels = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int32)
+        n_hit = np.bincount(hit_labels, minlength=len(idx.label_concept))
+        candidates = np.flatnonzero(n_hit)
+
+        # 3. per label: coverage, phrase occurrences
+        best: dict[int, tuple] = {}
+        occurrences: dict[int, list[Occurrence]] = {}
+        partial: dict[int, list[tuple[int, int]]] = {}
+        for label in candidates.tolist():
+            uniq = idx.uniq[label]
+            col = int(idx.label_concept[label])
+            cover = sum(idx.idf[t] * weight.get(int(t), 0.0) for t in uniq) / idx.idf_sum[label]
+            occ: list[Occurrence] = []
+            if n_hit[label] == len(uniq):
+                occ = self._phrases(label, [positions[int(t)] for t in uniq], len(idx.label_term_list(label)),
+                                    doc)
+            key = (1 if occ else 0, len(occ), cover, float(idx.spec[label]))
+            if col not in best or key > best[col][0]:
+                best[col] = (key, label)
+            if occ:
+                occurrences.setdefault(col, []).extend(occ)
+            else:
+                spans = partial.setdefault(col, [])
+                for t in uniq:
+                    for p in positions.get(int(t), ())[:3]:
+                        spans.append((doc.tokens[p].start, doc.tokens[p].end))
+
+        max_count = max((len(v) for v in occurrences.values()), default=0)
+        for col, ((full, count, cover, spec), label) in best.items():
+            row = feats[col]
+            row[0] = full
+            row[1] = math.log1p(count)
+            row[2] = count / max_count if max_count else 0.0
+            row[3] = min(cover, 1.0)
+            if full:
+                occ = occurrences[col]
+                first = min(o.first for o in occ)
+                last = max(o.last for o in occ)
+                row[4] = 1.0 - first / n_tokens
+                row[5] = (last - first) / n_tokens
+            row[6] = spec
+            row[7] = min(len(idx.label_term_list(label)) / 4.0, 1.0)
+        return LexicalMatches(feats, occurrences, partial)
+
+    def _phrases(self, label: int, pos_lists: list[list[int]], n_terms: int, doc: AnalyzedText) -> list[Occurrence]:
+        """Non-overlapping windows of at most ``n_terms + max_gap`` tokens holding every term."""
+        if len(pos_lists) == 1:
+            return [Occurrence(label, p, p, doc.tokens[p].start, doc.tokens[p].end) for p in pos_lists[0]]
+        width = max(n_terms, len(pos_lists)) - 1 + self.max_gap
+        anchor = min(range(len(pos_lists)), key=lambda k: len(pos_lists[k]))
+        found: list[Occurrence] = []
+        last_end = -1
+        for p in pos_lists[anchor]:
+            lo, hi = p, p
+            ok = True
+            for k, plist in enumerate(pos_lists):
+                if k == anchor:
+                    continue
+                q = _nearest(plist, p, lo, hi)
+                if q is None:
+                    ok = False
+                    break
+                lo, hi = min(lo, q), max(hi, q)
+                if hi - lo > width:
+                    ok = False
+                    break
+            if ok and lo > last_end:
+                found.append(Occurrence(label, lo, hi, doc.tokens[lo].start,
+                                        max(doc.tokens[i].end for i in range(lo, hi + 1))))
+                last_end = hi
+        return found
+
+
+def _nearest(plist: list[int], p: int, lo: int, hi: int) -> int | None:
+    """The position in ``plist`` that widens the window [lo, hi] least."""
+    i = bisect.bisect_left(plist, p)
+    best, cost = None, None
+    for j in (i - 1, i):
+        if 0 <= j < len(plist):
+            q = plist[j]
+            c = max(hi, q) - min(lo, q)
+            if cost is None or c < cost:
+                best, cost = q, c
+    return best
+

@@ -1,0 +1,314 @@
+"""Zero-shot indexing from the thesaurus alone: label matching plus multilingual semantic similarity.
+
+The backend needs no training document: ``Indexer(backend="zeroshot").fit([], vocab)``
+makes every thesaurus concept a subject.  For each (document, concept) pair it
+computes
+
+* lexical features (:mod:`fahras.models.lexical`): does a label of the concept,
+  analysed like the document, occur as a phrase; how often, how early, how
+  spread out; how much of the label was found; how specific the label is;
+* semantic features (:mod:`fahras.models.semantic`): cosine similarity of the
+  document's passages to the concept's multilingual label vector and to its
+  context vector (related concepts, groups), with Universal Sentence Encoder
+  multilingual v3;
+* a *group share*: the concept's label occurrences over those of the most
+  frequent concept of the same group (micro-thesaurus) in the document -- of
+  the five Central Asian states a letter names, the one it is about is named
+  most;
+* thesaurus propagation (:func:`fahras.models.semantic.propagate`) of a first
+  score built from the features above: support from group-mates and related
+  concepts.
+
+The score is a logistic function of a weighted sum of these features, in
+[0, 1].  Without training documents the weights are the hand-set
+:data:`DEFAULT_WEIGHTS` (overridable with ``weights=``); with training
+documents (and ``learn=True``) the second-stage weights are learned by a
+logistic regression over (document, candidate concept) pairs: every gold
+concept of a document and its ``negatives`` best-scoring wrong concepts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from fahras.errors import UsageError
+from fahras.models import lexical, semantic
+from fahras.models.base import AnalyzedText, Backend, Evidence, register
+from fahras.text import Analyzer
+
+WEIGHTS_FILE = "weights.json"
+
+#: Features of the first stage (lexical, semantic, group share), in column order.
+BASE_FEATURES = lexical.FEATURES + semantic.FEATURES + ("lex_cover_spec", "group_share")
+#: All features of the final score, in column order.
+FEATURES = BASE_FEATURES + ("prop_group", "prop_related")
+
+#: Hand-set weights of the zero-shot score (logits).  Semantic features are
+#: standardised over all concepts per document (mean 0, standard deviation 1).
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "bias": -6.0,
+    "lex_full": 1.0,
+    "lex_count": 0.8,
+    "lex_tf": 0.5,
+    "lex_cover": 0.5,
+    "lex_first": 0.8,
+    "lex_spread": 0.5,
+    "lex_spec": 0.0,
+    "lex_words": 0.5,
+    "sem_top": 0.5,
+    "sem_z": 0.3,
+    "sem_ctx": 0.3,
+    "sem_doc": 0.3,
+    "lex_cover_spec": 2.0,
+    "group_share": 1.0,
+    "prop_group": 1.0,
+    "prop_related": 0.5,
+}
+
+
+@register
+class ZeroShotBackend(Backend):
+    """Suggests thesaurus concepts from their labels and meaning, with or without training documents.
+
+    Parameters
+    ----------
+    max_gap : extra tokens allowed inside a label's phrase occurrence (any term order).
+    variant_chars : a document term matches a label term sharing a prefix of at
+        least ``min_variant_prefix`` characters when neither has more than this
+        many characters beyond it (catches light-stemming differences; 0 = exact only).
+    min_variant_prefix : shortest shared prefix of a variant match.
+    variant_weight : weight of a label term found only as a variant (exact = 1).
+    semantic : use the multilingual sentence encoder (False = label matching only;
+        no encoder needed, much faster).
+    passage_chars : sentences are merged into passages of at most this many characters.
+    max_passages : at most this many passages per document are embedded (evenly spread).
+    top_passages : a concept's semantic score is the mean over its best this-many passages.
+    related_weight, group_weight : weights of the related concepts' mean vector and
+        of the groups' centroid in a concept's context vector.
+    propagation_top : group support is the mean of the group's this-many best first-stage scores.
+    weights : feature -> weight overrides of :data:`DEFAULT_WEIGHTS` (``"bias"`` too);
+        used as given when there are no training documents or ``learn`` is False.
+    learn : learn the final weights from training documents when there are some.
+    negatives : wrong concepts per training document (the best-scoring ones) used to learn.
+    C : inverse regularisation strength of the learned logistic regression.
+    threads : BLAS threads of the sentence encoder (1 is fastest for its small matrices).
+    """
+
+    name = "zeroshot"
+    uses_concepts = True
+    zero_shot = True
+
+    def __init__(self, max_gap: int = 1, variant_chars: int = 2, min_variant_prefix: int = 4,
+                 variant_weight: float = 0.8, semantic: bool = True, passage_chars: int = 400,
+                 max_passages: int = 48, top_passages: int = 3, related_weight: float = 0.5,
+                 group_weight: float = 0.5, propagation_top: int = 3, weights: dict | None = None,
+                 learn: bool = True, negatives: int = 30, C: float = 1.0, threads: int = 1):
+        self.max_gap = max_gap
+        self.variant_chars = variant_chars
+        self.min_variant_prefix = min_variant_prefix
+        self.variant_weight = variant_weight
+        self.semantic = semantic
+        self.passage_chars = passage_chars
+        self.max_passages = max_passages
+        self.top_passages = top_passages
+        self.related_weight = related_weight
+        self.group_weight = group_weight
+        self.propagation_top = propagation_top
+        self.weights = weights
+        self.learn = learn
+        self.negatives = negatives
+        self.C = C
+        self.threads = threads
+
+    # -- parts ---------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if int(self.max_gap) < 0 or int(self.variant_chars) < 0:
+            raise UsageError("max_gap and variant_chars must not be negative")
+        if int(self.min_variant_prefix) < 2:
+            raise UsageError("min_variant_prefix must be at least 2")
+        if int(self.max_passages) < 1 or int(self.top_passages) < 1 or int(self.propagation_top) < 1:
+            raise UsageError("max_passages, top_passages and propagation_top must be at least 1")
+        if int(self.passage_chars) < 20:
+            raise UsageError("passage_chars must be at least 20")
+        unknown = sorted(set(self.weights or {}) - set(DEFAULT_WEIGHTS))
+        if unknown:
+            raise UsageError(f"unknown feature weight(s) {', '.join(unknown)}; known: {', '.join(DEFAULT_WEIGHTS)}")
+
+    def _new_index(self) -> lexical.LabelIndex:
+        return lexical.LabelIndex(int(self.max_gap), int(self.variant_chars), int(self.min_variant_prefix),
+                                  float(self.variant_weight))
+
+    def _hand_weights(self) -> tuple[np.ndarray, float]:
+        merged = {**DEFAULT_WEIGHTS, **(self.weights or {})}
+        return np.array([merged[f] for f in FEATURES], dtype=np.float64), float(merged["bias"])
+
+    # -- fitting -------------------------------------------------------------------
+    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer,
+            concepts: Sequence | None = None) -> "ZeroShotBackend":
+        self._check_params()
+        if concepts is None:
+            raise UsageError("the zeroshot backend needs the subjects' concepts (fit it through an Indexer)")
+        concepts = list(concepts)
+        if y.shape[1] != len(concepts):
+            raise UsageError(f"{y.shape[1]} subject columns but {len(concepts)} concepts")
+        if hasattr(analyzer, "analyzer_for"):
+            langs, analyzer_for = list(semantic.LANGS), analyzer.analyzer_for
+        else:
+            langs, analyzer_for = [getattr(analyzer, "lang", None) or "en"], (lambda lang: analyzer)
+        self.labels_ = self._new_index().build(concepts, analyzer_for, langs)
+        self.concepts_ = semantic.ConceptVectors(float(self.related_weight), float(self.group_weight))
+        if self.semantic:
+            self.concepts_.build(concepts, int(self.threads))
+        else:
+            self.concepts_.vectors = np.zeros((len(concepts), semantic.DIM), dtype=np.float32)
+            col_of = {c.uri: i for i, c in enumerate(concepts) if c is not None}
+            self.concepts_.groups = [list(c.groups) if c is not None else [] for c in concepts]
+            self.concepts_.related = [sorted({col_of[u] for u in (c.related + c.broader + c.narrower)
+                                              if u in col_of} - {i}) if c is not None else []
+                                      for i, c in enumerate(concepts)]
+            self.concepts_._derive()
+        self.n_subjects_ = len(concepts)
+        coef, bias = self._hand_weights()
+        self.coef_, self.intercept_ = coef, bias
+        self.learned_ = False
+        y = sp.csr_matrix(y)
+        if self.learn and len(docs) and y.nnz:
+            self._learn(docs, y)
+        return self
+
+    def _learn(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        rows, labels = [], []
+        for i, doc in enumerate(docs):
+            feats = self._features(doc)[0]
+            gold = y.indices[y.indptr[i]:y.indptr[i + 1]]
+            if not len(gold):
+                continue
+            first = feats @ self.coef_ + self.intercept_
+            first[gold] = -np.inf
+            wrong = np.argpartition(-first, min(int(self.negatives), len(first) - 1))[:int(self.negatives)]
+            wrong = wrong[np.isfinite(first[wrong])]
+            rows.append(feats[gold])
+            labels.append(np.ones(len(gold)))
+            rows.append(feats[wrong])
+            labels.append(np.zeros(len(wrong)))
+        if not rows:
+            return
+        x, t = np.vstack(rows), np.concatenate(labels)
+        if len(np.unique(t)) < 2:
+            return
+        model = LogisticRegression(C=float(self.C), max_iter=2000)
+        model.fit(x, t)
+        self.coef_ = model.coef_[0].astype(np.float64)
+        self.intercept_ = float(model.intercept_[0])
+        self.learned_ = True
+
+    # -- scoring -------------------------------------------------------------------
+    def _features(self, doc: AnalyzedText):
+        """Concepts x FEATURES for one document, with the lexical matches and passages behind them."""
+        matches = self.labels_.match(doc)
+        lex = matches.features
+        n = self.n_subjects_
+        if self.semantic and doc.tokens:
+            spans, pvecs = _PASSAGES.get(doc, int(self.passage_chars), int(self.max_passages), int(self.threads))
+            sem = semantic.semantic_features(pvecs, self.concepts_, int(self.top_passages))
+            sem = _standardise(sem)
+        else:
+            spans, pvecs = [], np.zeros((0, semantic.DIM), dtype=np.float32)
+            sem = np.zeros((n, len(semantic.FEATURES)), dtype=np.float32)
+        cover_spec = lex[:, 3] * lex[:, 6]
+        share = _group_share(lex[:, 1], self.concepts_)
+        base = np.hstack([lex, sem, cover_spec[:, None], share[:, None]])
+        hand, bias = self._hand_weights()
+        first = _sigmoid(base @ hand[:len(BASE_FEATURES)] + bias)
+        prop = semantic.propagate(first.astype(np.float32), self.concepts_, int(self.propagation_top))
+        return np.hstack([base, prop]).astype(np.float64), matches, spans, pvecs
+
+    def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
+        out = np.zeros((len(docs), self.n_subjects_), dtype=np.float32)
+        for i, doc in enumerate(docs):
+            feats = self._features(doc)[0]
+            out[i] = _sigmoid(feats @ self.coef_ + self.intercept_)
+        return out
+
+    def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
+        feats, matches, spans, pvecs = self._features(doc)
+        evidence: list[Evidence] = []
+        occ = matches.occurrences.get(subject, [])
+        if occ:
+            by_text: dict[str, list[tuple[int, int]]] = {}
+            for o in occ:
+                by_text.setdefault(doc.text[o.start:o.end], []).append((o.start, o.end))
+            for text, where in sorted(by_text.items(), key=lambda kv: (-len(kv[1]), kv[1][0])):
+                evidence.append(Evidence("term", text, len(where) / len(occ), where))
+        else:
+            partial = matches.partial.get(subject, [])
+            by_text = {}
+            for a, b in partial:
+                by_text.setdefault(doc.text[a:b], []).append((a, b))
+            cover = float(feats[subject, lexical.FEATURES.index("lex_cover")])
+            for text, where in by_text.items():
+                evidence.append(Evidence("term", text, cover * len(where) / max(len(partial), 1), sorted(where)))
+        evidence = evidence[:top]
+        for k, sim in semantic.best_passages(pvecs, self.concepts_, subject, top):
+            if sim <= 0:
+                break
+            a, b = spans[k]
+            evidence.append(Evidence("passage", doc.text[a:b], sim, [(a, b)]))
+        return evidence
+
+    # -- saving --------------------------------------------------------------------
+    def save_state(self, folder: Path) -> None:
+        self.labels_.save(folder / lexical.LABEL_INDEX_FILE)
+        self.concepts_.save(folder)
+        (folder / WEIGHTS_FILE).write_text(json.dumps({
+            "features": list(FEATURES), "coef": [float(c) for c in self.coef_], "intercept": self.intercept_,
+            "learned": self.learned_, "n_subjects": self.n_subjects_}, indent=1), encoding="utf-8")
+
+    def load_state(self, folder: Path) -> None:
+        meta = json.loads((folder / WEIGHTS_FILE).read_text(encoding="utf-8"))
+        if list(meta["features"]) != list(FEATURES):
+            raise ValueError("the model's features differ from this version's")
+        self.coef_ = np.array(meta["coef"], dtype=np.float64)
+        self.intercept_ = float(meta["intercept"])
+        self.learned_ = bool(meta["learned"])
+        self.n_subjects_ = int(meta["n_subjects"])
+        self.labels_ = self._new_index().load(folder / lexical.LABEL_INDEX_FILE)
+        self.concepts_ = semantic.ConceptVectors(float(self.related_weight), float(self.group_weight)).load(folder)
+        if self.labels_.n_concepts != self.n_subjects_ or len(self.concepts_.vectors) != self.n_subjects_:
+            raise ValueError("the model's files disagree on the number of subjects")
+
+
+_PASSAGES = semantic.PassageCache()
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    """Columns to mean 0 and standard deviation 1 over the concepts."""
+    std = x.std(axis=0, keepdims=True)
+    return ((x - x.mean(axis=0, keepdims=True)) / np.where(std > 0, std, 1.0)).astype(np.float32)
+
+
+def _group_share(counts: np.ndarray, concepts: semantic.ConceptVectors) -> np.ndarray:
+    """A matched concept's occurrences over the best of its groups' (1 = the most frequent of a group)."""
+    out = np.zeros(len(counts), dtype=np.float32)
+    coo = concepts.membership.tocoo()
+    matched = counts > 0
+    if not matched.any():
+        return out
+    group_max = np.zeros(concepts.membership.shape[1], dtype=np.float32)
+    np.maximum.at(group_max, coo.col, counts[coo.row])
+    share = np.where(group_max[coo.col] > 0, counts[coo.row] / np.maximum(group_max[coo.col], 1e-9), 0.0)
+    np.maximum.at(out, coo.row, share.astype(np.float32))
+    no_group = matched & (np.asarray(concepts.membership.sum(axis=1)).ravel() == 0)
+    out[no_group] = 1.0
+    return out

@@ -165,3 +165,15 @@ def test_backends_lists_parameters():
     result = fahras("backends")
     assert result.returncode == 0
     assert "tfidf-linear:" in out(result) and "--param C=" in out(result)
+
+
+def test_unsupported_language_is_refused_unless_forced(trained_model):
+    german = ("Der Sicherheitsrat beschließt, das Mandat der Mission der Vereinten Nationen in Liberia bis "
+              "zum 30. September zu verlängern, und fordert alle Parteien auf, die Waffenruhe einzuhalten "
+              "und mit der Mission uneingeschränkt zusammenzuarbeiten. Er ersucht den Generalsekretär, "
+              "ihm regelmäßig Bericht zu erstatten.")
+    result = fahras("suggest", trained_model, stdin=german)
+    assert result.returncode == 65 and "six UN languages" in err(result) and "Traceback" not in err(result)
+    assert fahras("suggest", trained_model, "--lang", "en", stdin=german).returncode == 0
+    result = fahras("suggest", trained_model, stdin="12345 67890 --- 2/5")
+    assert result.returncode == 65 and "no words" in err(result)

@@ -112,3 +112,19 @@ def test_lazy_builds_once_under_concurrency():
     for thread in threads:
         thread.join()
     assert len(calls) == 1 and len({id(v) for v in seen}) == 1 and lazy.loaded
+
+
+def test_unsupported_language_heuristic():
+    from fahras.text.langid import unsupported_language
+
+    english = ("The Security Council decides to extend the mandate of the United Nations Mission in Liberia "
+               "until 30 September, and calls upon all parties to respect the ceasefire and to cooperate "
+               "fully with the Mission. It requests the Secretary-General to report regularly.")
+    dutch = ("De Veiligheidsraad besluit het mandaat van de missie van de Verenigde Naties in Liberia te "
+             "verlengen tot 30 september en roept alle partijen op het staakt-het-vuren te eerbiedigen en "
+             "volledig samen te werken met de missie. Hij verzoekt de secretaris-generaal geregeld verslag "
+             "uit te brengen over de uitvoering.")
+    assert unsupported_language(english) is None
+    assert unsupported_language("قرر مجلس الأمن تمديد ولاية البعثة") is None
+    assert "six UN languages" in unsupported_language(dutch)
+    assert "no words" in unsupported_language("2/5 12-34567 ***")

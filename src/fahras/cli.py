@@ -176,8 +176,8 @@ def suggest(model: Path, files: tuple[Path, ...], limit, threshold, lang, label_
     from fahras import Indexer
 
     indexer = Indexer.load(model)
-    inputs = [(str(p), _read_document(p)) for p in files] or [("-", _read_stdin())]
     doc_lang, label_lang = _languages(lang, label_lang)
+    inputs = [(str(p), _read_document(p, doc_lang)) for p in files] or [("-", _read_stdin(doc_lang))]
     results = indexer.suggest_batch([text for _, text in inputs], limit=limit, threshold=threshold,
                                     label_lang=label_lang, explain=explain, lang=doc_lang)
     for (name, _), suggestions in zip(inputs, results):
@@ -207,17 +207,28 @@ def _shorten(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _read_document(path: Path) -> str:
-    """The text of a document file (txt, UN export, PDF, DOCX, HTML), furniture kept."""
+def _read_document(path: Path, lang: str | None = None) -> str:
+    """The text of a document file (txt, UN export, PDF, DOCX, HTML), furniture kept.
+
+    Without a ``lang`` the text must be in one of the six UN languages.
+    """
     from fahras.text import extract
 
-    return extract(path, strip=False).text
+    return _checked(extract(path, strip=False).text, str(path), lang)
 
 
-def _read_stdin() -> str:
+def _read_stdin(lang: str | None = None) -> str:
     from fahras.text import extract_bytes
 
-    return extract_bytes(sys.stdin.buffer.read(), "<stdin>", strip=False).text
+    return _checked(extract_bytes(sys.stdin.buffer.read(), "<stdin>", strip=False).text, "<stdin>", lang)
+
+
+def _checked(text: str, name: str, lang: str | None) -> str:
+    from fahras.text.langid import unsupported_language
+
+    if lang is None and (problem := unsupported_language(text)):
+        raise InputError(problem, name)
+    return text
 
 
 # ---------------------------------------------------------------------------- index
@@ -263,7 +274,7 @@ def index(model, folder, out, limit, threshold, lang, label_lang, output_format,
                     skipped += 1
                     continue
                 try:
-                    chunk.append((target, _read_document(path)))
+                    chunk.append((target, _read_document(path, doc_lang)))
                 except InputError as exc:
                     failures.append(str(exc))
             results = indexer.suggest_batch([t for _, t in chunk], limit=limit, threshold=threshold,

@@ -124,11 +124,12 @@ class Indexer:
         if len(docs) < 2 and not (space == "vocabulary" and getattr(backend, "zero_shot", False)):
             raise InputError(f"need at least 2 documents with subjects to train the {self.backend!r} backend, "
                              f"found {len(docs)} (without documents, use a zero-shot backend)")
-        self.vocab_ = _with_local_subjects(vocab, stats.local_concepts)
+        extra = {c.uri: c for c in backend.extra_subjects(vocab, gold) if vocab.get(c.uri) is None}
+        self.vocab_ = _with_local_subjects(vocab, {**extra, **stats.local_concepts})
+        uris = set().union(*gold) | set(extra)
         if space == "vocabulary":
-            self.subjects_ = SubjectSpace(sorted({c.uri for c in vocab} | set().union(*gold)))
-        else:
-            self.subjects_ = SubjectSpace.from_gold(gold)
+            uris |= {c.uri for c in vocab}
+        self.subjects_ = SubjectSpace(sorted(uris))
         self.analyzer_ = analyzer
         analyzed = []
         for i, doc in enumerate(docs, 1):
@@ -175,6 +176,7 @@ class Indexer:
         analyzer = self.analyzer_
         if isinstance(analyzer, AutoAnalyzer) and analyzer.mode == "document":
             lang = lang or analyzer.detect(masked)
+
             return AnalyzedText(text, analyzer.analyzer_for(lang).tokens(masked), lang)
         return AnalyzedText(text, analyzer.tokens(masked), lang or getattr(analyzer, "lang", None))
 

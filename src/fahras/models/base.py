@@ -73,6 +73,16 @@ class Backend(ABC):
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
         """Documents x subjects scores in [0, 1], higher is better."""
 
+    def extra_subjects(self, vocab, gold: Sequence[set[str]]) -> list:
+        """Concepts this backend can suggest beyond the training subjects.
+
+        Called before the subject space is built, with the vocabulary and the
+        training documents' gold URIs; returns :class:`~fahras.vocab.Concept`
+        objects (e.g. headings composed from thesaurus concepts) to add to the
+        space.  Most backends add none.
+        """
+        return []
+
     def fit_out_of_fold(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer,
                         folds: Sequence[tuple[np.ndarray, np.ndarray]],
                         progress: Callable[[str, int, int], None] | None = None,

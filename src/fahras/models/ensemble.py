@@ -127,6 +127,13 @@ class EnsembleBackend(Backend):
         out[rows, cols] = 1.0 / (1.0 + np.exp(-np.clip(x @ coef + intercept, -50, 50)))
         return out
 
+    def extra_subjects(self, vocab, gold):
+        extra = {}
+        for spec in self.backends:
+            for concept in create_backend(spec["name"], spec.get("params")).extra_subjects(vocab, gold):
+                extra.setdefault(concept.uri, concept)
+        return list(extra.values())
+
     # -- prediction ------------------------------------------------------------
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
         return self._stack((self.coef_, self.intercept_), [b.predict_scores(docs) for b in self.bases_])

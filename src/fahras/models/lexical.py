@@ -52,7 +52,11 @@ FEATURES = (
     "lex_words",    # number of terms of the best label, / 4, capped at 1
 )
 
-_NO_VARIANTS = frozenset({"zh"})  # languages whose terms are character n-grams: no prefix variants
+_NO_VARIANTS = frozenset({"zh"})  # languages whose terms are character n-grams: no variants
+#: Languages whose derived words differ at the start (Arabic verbal nouns and
+#: participles: مشاورة / تشاور): there a variant may also drop up to
+#: ``variant_chars`` leading characters, the rest being equal.
+_LEADING_VARIANTS = frozenset({"ar"})
 
 
 @dataclass
@@ -102,8 +106,9 @@ class _LangIndex:
         self.inv_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.variants = {}
         if variant_chars > 0 and lang not in _NO_VARIANTS:
+            leading = lang in _LEADING_VARIANTS
             for tid, term in enumerate(self.terms):
-                for key in _variant_keys(term, variant_chars, min_prefix):
+                for key in _variant_keys(term, variant_chars, min_prefix, leading):
                     self.variants.setdefault(key, []).append(tid)
         return self
 
@@ -111,10 +116,15 @@ class _LangIndex:
         return self.label_terms[self.label_ptr[label]:self.label_ptr[label + 1]]
 
 
-def _variant_keys(term: str, variant_chars: int, min_prefix: int) -> list[str]:
+def _variant_keys(term: str, variant_chars: int, min_prefix: int, leading: bool = False) -> list[str]:
+    """Keys under which two variants of a word meet: the word less up to ``variant_chars``
+    final characters (and, with ``leading``, less up to that many first characters, marked)."""
     if term.isdigit():
         return []
-    return [term[:len(term) - k] for k in range(variant_chars + 1) if len(term) - k >= min_prefix]
+    keys = [term[:len(term) - k] for k in range(variant_chars + 1) if len(term) - k >= min_prefix]
+    if leading:
+        keys += ["\x00" + term[k:] for k in range(1, variant_chars + 1) if len(term) - k >= min_prefix]
+    return keys
 
 
 @dataclass
@@ -207,20 +217,34 @@ class LabelIndex:
         return self.load_dict(json.loads(path.read_text(encoding="utf-8")))
 
     # -- matching ------------------------------------------------------------------
-    def language_of(self, doc: AnalyzedText) -> str | None:
-        """The indexed language used for ``doc``: its own, else the only one, else English."""
+    def languages_of(self, doc: AnalyzedText) -> list[str]:
+        """The indexed languages whose labels are looked for in ``doc``: its own language;
+        every indexed one when its language is unknown (an analyser that mixes languages)."""
         if doc.lang in self.langs:
-            return doc.lang
-        if len(self.langs) == 1:
-            return next(iter(self.langs))
-        return "en" if "en" in self.langs else None
+            return [doc.lang]
+        if doc.lang is None or len(self.langs) == 1:
+            return list(self.langs)
+        return ["en"] if "en" in self.langs else []
 
     def match(self, doc: AnalyzedText) -> LexicalMatches:
         """Features (concepts x :data:`FEATURES`) and occurrences of the labels in ``doc``."""
+        result = LexicalMatches(np.zeros((self.n_concepts, len(FEATURES)), dtype=np.float32), {}, {})
+        if not doc.tokens:
+            return result
+        for k, lang in enumerate(self.languages_of(doc)):
+            found = self._match_lang(doc, lang)
+            if k == 0:
+                result = found
+                continue
+            np.maximum(result.features, found.features, out=result.features)
+            for col, occ in found.occurrences.items():
+                result.occurrences.setdefault(col, []).extend(occ)
+            for col, spans in found.partial.items():
+                result.partial.setdefault(col, []).extend(spans)
+        return result
+
+    def _match_lang(self, doc: AnalyzedText, lang: str) -> LexicalMatches:
         feats = np.zeros((self.n_concepts, len(FEATURES)), dtype=np.float32)
-        lang = self.language_of(doc)
-        if lang is None or not doc.tokens:
-            return LexicalMatches(feats, {}, {})
         idx = self.langs[lang]
         n_tokens = len(doc.tokens)
 
@@ -237,7 +261,8 @@ class LabelIndex:
                 weight[tid] = 1.0
             if idx.variants:
                 found: set[int] = set()
-                for key in _variant_keys(term, self.variant_chars, self.min_variant_prefix):
+                for key in _variant_keys(term, self.variant_chars, self.min_variant_prefix,
+                                         lang in _LEADING_VARIANTS):
                     found.update(idx.variants.get(key, ()))
                 for vid in found:
                     if vid == tid:

@@ -223,7 +223,7 @@ class ZeroShotBackend(Backend):
             spans, pvecs = [], np.zeros((0, semantic.DIM), dtype=np.float32)
             sem = np.zeros((n, len(semantic.FEATURES)), dtype=np.float32)
         cover_spec = lex[:, 3] * lex[:, 6]
-        share = _group_share(lex[:, 1], self.concepts_)
+        share = _group_share(np.expm1(lex[:, 1]), self.concepts_)
         base = np.hstack([lex, sem, cover_spec[:, None], share[:, None]])
         hand, bias = self._hand_weights()
         first = _sigmoid(base @ hand[:len(BASE_FEATURES)] + bias)

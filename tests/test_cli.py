@@ -177,3 +177,18 @@ def test_unsupported_language_is_refused_unless_forced(trained_model):
     assert fahras("suggest", trained_model, "--lang", "en", stdin=german).returncode == 0
     result = fahras("suggest", trained_model, stdin="12345 67890 --- 2/5")
     assert result.returncode == 65 and "no words" in err(result)
+
+
+def test_optimize_rewrites_the_rule(trained_model, time_split, tmp_path):
+    import shutil
+
+    copy = tmp_path / "m"
+    shutil.copytree(trained_model, copy)
+    result = fahras("optimize", copy, time_split[1], "--dry-run")
+    assert result.returncode == 0, err(result)
+    assert out(result).startswith("best on 100 documents")
+    assert (copy / "manifest.json").read_bytes() == (trained_model / "manifest.json").read_bytes()
+    result = fahras("optimize", copy, time_split[1])
+    assert result.returncode == 0, err(result)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    assert manifest["training"]["optimized_on"] == 100

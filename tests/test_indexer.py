@@ -116,3 +116,19 @@ def test_load_errors(tmp_path, trained_model):
 def test_too_few_documents(unbis):
     with pytest.raises(InputError, match="at least 2"):
         Indexer().fit([Document("a", "text", ("IRAQ",))], unbis)
+
+
+def test_optimize_retunes_on_held_out_documents(model, time_split):
+    import copy
+
+    tuned = copy.copy(model)
+    docs = list(read_corpus(time_split[1]))
+    result = tuned.optimize(docs[:60])
+    assert result["documents"] == 60 and 0 < result["f1"] <= 1
+    # The rule it picked is at least as good on those documents as the training rule.
+    before = model.evaluate(docs[:60])["f1"]
+    after = tuned.evaluate(docs[:60])["f1"]
+    assert after >= before - 1e-9 and after == pytest.approx(result["f1"])
+    assert tuned.rule_.to_dict() == result["decision_rule"]
+    with pytest.raises(InputError):
+        tuned.optimize([Document("x", "text without subjects")])

@@ -351,6 +351,33 @@ def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet):
                f"{result['gold_subjects_unknown_to_model']} gold descriptors are unknown to the model")
 
 
+# ---------------------------------------------------------------------------- optimize
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("corpus", type=click.Path(path_type=Path))
+@click.option("--format", "corpus_format", default="auto", show_default=True,
+              type=click.Choice(["auto", "un-export", "annif-dir", "annif-tsv", "jsonl"]))
+@click.option("--max-limit", type=click.IntRange(1, 100), help="Largest limit tried (default: the model's).")
+@click.option("--dry-run", is_flag=True, help="Report the best rule without saving it.")
+def optimize(model, corpus, corpus_format, max_limit, dry_run):
+    """Re-tune MODEL's decision rule (limit, threshold) on an indexed CORPUS.
+
+    The rule that maximises document-averaged F1 on CORPUS replaces the one
+    chosen at training (the model folder is rewritten atomically).
+    """
+    from fahras import Indexer, read_corpus
+
+    indexer = Indexer.load(model)
+    result = indexer.optimize(read_corpus(corpus, corpus_format), max_limit=max_limit)
+    rule, old = result["decision_rule"], result["previous_rule"]
+    click.echo(f"best on {result['documents']} documents: at most {rule['limit']}, score >= "
+               f"{rule['threshold']:.2f} (F1 {result['f1']:.4f}); was at most {old['limit']}, "
+               f"score >= {old['threshold']:.2f}")
+    if not dry_run:
+        indexer.save(model)
+        click.echo(f"saved {model}", err=True)
+
+
 # ---------------------------------------------------------------------------- vocab
 @cli.group()
 def vocab() -> None:

@@ -275,6 +275,31 @@ class Indexer:
         result["decision_rule"] = rule.to_dict()
         return result
 
+    def optimize(self, documents: Iterable[Document], max_limit: int | None = None) -> dict:
+        """Re-tune the decision rule on indexed documents (e.g. a validation set).
+
+        Gold descriptors unknown to the model count as misses.  Returns the new
+        rule with the F1 it reaches on ``documents``; the Indexer keeps it
+        (save the model to persist it).
+        """
+        self._check_fitted()
+        texts, gold = [], []
+        for doc in documents:
+            truth = resolve_all(doc.subjects, self.vocab_)
+            if truth:
+                texts.append(doc.text)
+                gold.append(truth)
+        if not texts:
+            raise InputError("no documents with descriptors to tune the decision rule on")
+        scores = self.scores(texts)
+        n_gold = np.array([len(g) for g in gold])
+        previous = self.rule_
+        self.rule_, f1 = tune_rule(scores, self.subjects_.indicator(gold), n_gold=n_gold,
+                                   max_limit=max_limit or self.max_limit)
+        self.training_ = {**self.training_, "optimized_on": len(texts), "optimized_f1": f1}
+        return {"documents": len(texts), "f1": f1, "decision_rule": self.rule_.to_dict(),
+                "previous_rule": previous.to_dict()}
+
     # -- persistence -------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write the model as one self-contained folder, atomically."""

@@ -23,8 +23,8 @@ The score is a logistic function of a weighted sum of these features, in
 [0, 1].  Without training documents the weights are the hand-set
 :data:`DEFAULT_WEIGHTS` (overridable with ``weights=``); with training
 documents (and ``learn=True``) the second-stage weights are learned by a
-logistic regression over (document, candidate concept) pairs: every gold
-concept of a document and its ``negatives`` best-scoring wrong concepts.
+logistic regression over (document, concept) pairs: every gold concept of a
+document, its ``negatives`` best-scoring wrong concepts and as many random ones.
 """
 
 from __future__ import annotations
@@ -94,7 +94,9 @@ class ZeroShotBackend(Backend):
     weights : feature -> weight overrides of :data:`DEFAULT_WEIGHTS` (``"bias"`` too);
         used as given when there are no training documents or ``learn`` is False.
     learn : learn the final weights from training documents when there are some.
-    negatives : wrong concepts per training document (the best-scoring ones) used to learn.
+    negatives : wrong concepts per training document used to learn: this many of the
+        best-scoring ones, and as many drawn at random (so that the learned weights
+        also rank the many obviously wrong concepts low).
     C : inverse regularisation strength of the learned logistic regression.
     threads : BLAS threads of the sentence encoder (1 is fastest for its small matrices).
     """
@@ -185,14 +187,18 @@ class ZeroShotBackend(Backend):
         from sklearn.linear_model import LogisticRegression
 
         rows, labels = [], []
+        rng = np.random.default_rng(0)
+        n_neg = int(self.negatives)
         for i, doc in enumerate(docs):
-            feats = self._features(doc)[0]
             gold = y.indices[y.indptr[i]:y.indptr[i + 1]]
             if not len(gold):
                 continue
+            feats = self._features(doc)[0]
             first = feats @ self.coef_ + self.intercept_
             first[gold] = -np.inf
-            wrong = np.argpartition(-first, min(int(self.negatives), len(first) - 1))[:int(self.negatives)]
+            hard = np.argsort(-first, kind="stable")[:n_neg]
+            rand = rng.choice(len(first), size=min(n_neg, len(first)), replace=False)
+            wrong = np.unique(np.concatenate([hard, rand]))
             wrong = wrong[np.isfinite(first[wrong])]
             rows.append(feats[gold])
             labels.append(np.ones(len(gold)))
@@ -285,7 +291,7 @@ class ZeroShotBackend(Backend):
             raise ValueError("the model's files disagree on the number of subjects")
 
 
-_PASSAGES = semantic.PassageCache()
+_PASSAGES = semantic.PassageCache(size=512)  # ~0.1 MB per document
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

@@ -23,7 +23,8 @@ What it does
    test part); ``nn_ensemble`` is trained on the validation part.  Every
    project's limit and threshold come from ``annif optimize`` on the
    validation part and are applied unchanged to the test rankings for the
-   "tuned F1" column.
+   "tuned F1" column; the ensemble's source weights come from ``annif
+   hyperopt`` on the validation part (``--annif-hyperopt-trials``).
 4. Fahras: one row per ``--fahras-backend``, trained through its command line
    (``fahras train --backend B ... TRAIN [VALIDATE]``) and scored with
    ``fahras eval``.  Fahras gets the validation part as extra training data,
@@ -105,6 +106,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--annif-param", action="append", default=[], metavar="BACKEND.KEY=VALUE",
                         help="override one projects.cfg setting of an Annif backend, e.g. "
                              "tfidf.limit=50 (repeatable)")
+    parser.add_argument("--annif-hyperopt-trials", type=int, default=50, metavar="N",
+                        help="weigh the Annif ensemble's sources with 'annif hyperopt --trials N --metric "
+                             "NDCG@5' on the validation part (0: equal weights; default: 50)")
     parser.add_argument("--fahras-backend", action="append", default=[], metavar="NAME",
                         help="a Fahras backend to train (repeatable, or comma-separated), each one a row "
                              "'Fahras NAME'; see 'fahras backends' (default: Fahras's default backend)")
@@ -183,6 +187,13 @@ class RunData:
                            for part, docs in parts.items()}
         #: subjects a trained Annif model can rank: those of its training documents
         self.n_candidates = len({uri for d in parts["train"] for uri in d.gold})
+        #: the test documents, repeated, as plain text: one folder per tool (each writes its
+        #: output files beside or into it); throughput is measured on these batches
+        self.speed_copies = corpus_data.speed_copies(len(parts["test"]))
+        self.speed_docs = self.speed_copies * len(parts["test"])
+        self.speed_dirs = {tool: corpus_data.write_speed_folder(parts["test"], work / "speed" / name / tool,
+                                                                self.speed_copies)
+                           for tool in ("annif", "fahras")}
 
     @property
     def has_validation(self) -> bool:
@@ -329,17 +340,25 @@ def annif_project(annif: Annif, backend: str, args: argparse.Namespace, run: Run
     spec = BACKENDS[backend]
     project = annif.add_project(backend, run.name, args.overrides, sources)
     key = f"{run.name} annif {backend}"
-    train_run = None
+    train_run, hyperopt = None, None
+    if spec.kind == "ensemble" and args.annif_hyperopt_trials > 0 and run.has_validation:
+        log(f"annif hyperopt {project} on {len(run.parts['validate'])} validate docs "
+            f"({args.annif_hyperopt_trials} trials)")
+        weights, best, train_run = annif.hyperopt(project, run.annif_dirs["validate"], args.annif_hyperopt_trials)
+        steps[f"{key} hyperopt"] = train_run.seconds
+        project = annif.add_project(backend, run.name, args.overrides, sources, weights)
+        hyperopt = {"trials": args.annif_hyperopt_trials, "metric": "NDCG@5", "best_score": best,
+                    "weights": weights}
     if train_part:
         log(f"annif train {project} on {len(run.parts[train_part])} {train_part} docs")
         train_run = annif.train(project, run.annif_dirs[train_part])
         steps[f"{key} train"] = train_run.seconds
-    log(f"annif index {project} on {len(run.parts['test'])} test docs")
-    index_run = annif.index(project, run.annif_dirs["test"])
-    steps[f"{key} index test"] = index_run.seconds
+    log(f"annif index {project} on {len(run.parts['test'])} test docs x {run.speed_copies}")
+    index_run = annif.index(project, run.speed_dirs["annif"])
+    steps[f"{key} index test x{run.speed_copies}"] = index_run.seconds
     load_run = annif.suggest_one(project, run.probe_text())
     steps[f"{key} suggest-one"] = load_run.seconds
-    rankings = read_rankings(run.annif_dirs["test"], run.ids("test"))
+    rankings = read_rankings(run.speed_dirs["annif"], run.ids("test"))  # the first copy of each
 
     val_metrics, val_run = None, None
     if run.has_validation and not spec.combines:  # base backends: scored there to choose ensemble sources
@@ -367,6 +386,9 @@ def annif_project(annif: Annif, backend: str, args: argparse.Namespace, run: Run
                                                            ("index_validate", val_run),
                                                            ("optimize", optimize_run),
                                                            ("suggest_one_doc", load_run)) if m is not None}}
+    if hyperopt is not None:
+        details["hyperopt"] = hyperopt
+        details["runs"]["hyperopt"] = details["runs"].pop("train")
     if val_metrics is not None:
         details["validation_metrics"] = {k: round(v, 4) if isinstance(v, float) else v
                                          for k, v in val_metrics.items()}
@@ -375,7 +397,7 @@ def annif_project(annif: Annif, backend: str, args: argparse.Namespace, run: Run
                         train_s=train_run.seconds if train_run else None,
                         train_cpu_s=train_run.cpu_seconds if train_run else None,
                         peak_rss_mb=peak(train_run, index_run, load_run, val_run, optimize_run),
-                        docs_per_s=throughput(len(rankings), index_run, load_run),
+                        docs_per_s=throughput(run.speed_docs, index_run, load_run),
                         load_s=load_run.seconds, details=details)
 
 
@@ -398,6 +420,9 @@ def run_fahras(tool: Fahras, backend: str | None, args: argparse.Namespace, prep
     log(f"fahras eval {model.name} on {len(run.parts['test'])} test docs")
     metrics, eval_run = tool.evaluate(model, run.export_dirs["test"])
     steps[f"{key} eval test"] = eval_run.seconds
+    log(f"fahras index {model.name} on {len(run.parts['test'])} test docs x {run.speed_copies}")
+    index_run = tool.index(model, run.speed_dirs["fahras"], args.work / "speed" / run.name / "fahras-out")
+    steps[f"{key} index test x{run.speed_copies}"] = index_run.seconds
     load_run = tool.suggest_one(model, run.probe_text())
     steps[f"{key} suggest-one"] = load_run.seconds
     expected = len(run.parts["test"])
@@ -407,11 +432,11 @@ def run_fahras(tool: Fahras, backend: str | None, args: argparse.Namespace, prep
     details = {k: v for k, v in metrics.items() if not isinstance(v, (int, float))}
     details.update(backend=backend or "(default)", params=params, trained_on=[p.name for p in corpora])
     details["runs"] = {"train": train_run.to_dict(), "eval_test": eval_run.to_dict(),
-                       "suggest_one_doc": load_run.to_dict()}
+                       "index_test_copies": index_run.to_dict(), "suggest_one_doc": load_run.to_dict()}
     return SystemResult(name=fahras_label(backend, params), metrics=scored, tuned_f1=metrics.get("f1"),
                         tuned_mark=OWN_RULE_MARK, train_s=train_run.seconds, train_cpu_s=train_run.cpu_seconds,
-                        peak_rss_mb=peak(train_run, eval_run, load_run),
-                        docs_per_s=throughput(expected, eval_run, load_run), load_s=load_run.seconds,
+                        peak_rss_mb=peak(train_run, eval_run, index_run, load_run),
+                        docs_per_s=throughput(run.speed_docs, index_run, load_run), load_s=load_run.seconds,
                         details=details)
 
 
@@ -452,11 +477,17 @@ def notes_for(args: argparse.Namespace, prep: Prepared) -> list[str]:
                      "(`annif optimize`) and trains nn_ensemble. Fahras trains on training + validation "
                      "documents (`fahras train ... TRAIN_DIR VALIDATION_DIR`) and needs no separate "
                      "tuning set, so both tools use exactly the same labelled documents.")
+    if args.annif_hyperopt_trials > 0 and args.split != "time":
+        weighting = (f"weighted by `annif hyperopt --trials {args.annif_hyperopt_trials} --metric NDCG@5` on "
+                     "the validation part (the ensemble row's train s is that hyperopt run)")
+    else:
+        weighting = "with equal weights"
     notes += [
         f"Annif ensemble and nn_ensemble combine the {N_SOURCES} base backends with the best nDCG@5 on the "
-        "validation part, with equal weights (Annif's default); nn_ensemble uses Annif's default "
-        "settings (nodes 100, dropout 0.2, 10 epochs) and is tuned by `annif optimize` on the same "
-        "validation documents it was trained on. Its train s counts only its own training, not its sources'.",
+        f"validation part; the ensemble's sources are {weighting}. nn_ensemble uses Annif's default "
+        "settings (nodes 100, dropout 0.2, 10 epochs), trains on the validation part only (few documents "
+        "for a neural network) and is tuned by `annif optimize` on those same documents. Its train s "
+        "counts only its own training, not its sources'.",
         "Annif omikuji: Parabel = Annif's defaults (cluster_balanced=True, cluster_k=2, max_depth=20); Bonsai "
         "= the settings Annif's omikuji documentation gives for Bonsai (cluster_balanced=False, "
         "cluster_k=100, max_depth=3). fasttext: dim 300, lr 0.25, 50 epochs, loss hs, chunksize 24 (more "
@@ -465,7 +496,9 @@ def notes_for(args: argparse.Namespace, prep: Prepared) -> list[str]:
         "train s / train CPU s: wall clock and user+system CPU seconds of the train command (process "
         "start included; CPU from GNU time, steadier than wall clock on this shared 2-core machine). "
         "load s: wall clock of a cold `suggest` for one short text (interpreter start, imports, model "
-        "load). docs/s: test documents divided by the wall clock of the batch command minus load s.",
+        "load). docs/s: throughput of `annif index` / `fahras index` (limit 100, threshold 0) on the test "
+        "documents as plain text, repeated to at least 200 documents, i.e. that many documents divided "
+        "by the batch command's wall clock minus load s (single process for both tools).",
         "peak RSS MB: largest maximum resident set size over the train, batch, optimize and suggest "
         "commands (GNU time -v).",
         "Annif runs with NLTK's Punkt sentence splitter untrained (empty parameter files; no NLTK "

@@ -183,14 +183,15 @@ class Annif:
     _sections: dict[str, str] = field(init=False, default_factory=dict)
 
     def add_project(self, backend: str, run: str, overrides: dict[str, dict[str, str]],
-                    sources: list[str] | None = None) -> str:
+                    sources: list[str] | None = None, weights: dict[str, float] | None = None) -> str:
         """Add (or replace) the project of ``backend`` for ``run`` in ``projects.cfg``.
 
-        ``sources`` are the base backends an ensemble combines (equal weights).
-        Returns the project id.
+        ``sources`` are the base backends an ensemble combines, with ``weights``
+        (by project id; default: equal weights).  Returns the project id.
         """
         project = project_id(backend, run)
-        source_ids = ",".join(project_id(b, run) for b in sources or [])
+        source_ids = ",".join(project_id(b, run) + (f":{weights[project_id(b, run)]:.4f}" if weights else "")
+                              for b in sources or [])
         settings = self.settings(backend, overrides)
         lines = [f"[{project}]", f"name={BACKENDS[backend].label} ({run})", "language=en", f"vocab={VOCAB_ID}"]
         lines += [f"{k}={v.format(run=run, sources=source_ids)}" for k, v in settings.items()]
@@ -214,6 +215,18 @@ class Annif:
 
     def train(self, project: str, corpus: Path) -> Measurement:
         return self._call(["train", project, str(corpus)], f"annif train {project}", f"train-{project}")
+
+    def hyperopt(self, project: str, corpus: Path, trials: int, metric: str = "NDCG@5"
+                 ) -> tuple[dict[str, float], float | None, Measurement]:
+        """``annif hyperopt`` of an ensemble: the source weights with the best ``metric`` on
+        ``corpus``; returns ``(weights by project id, best score, measurement)``."""
+        run = self._call(["hyperopt", project, str(corpus), "--trials", str(trials), "--metric", metric],
+                         f"annif hyperopt {project}", f"hyperopt-{project}-{corpus.name}")
+        weights = parse_hyperopt_sources(run.stdout)
+        if not weights:
+            raise StepFailed(f"annif hyperopt {project}: no 'sources=' line in its output (see {run.log})")
+        score = re.search(r"Got best \S+ score ([\d.]+)", run.stdout)
+        return weights, float(score.group(1)) if score else None, run
 
     def optimize(self, project: str, corpus: Path) -> tuple[int, float, float, Measurement]:
         """``annif optimize``: the limit and threshold with the best document-averaged F1
@@ -239,6 +252,18 @@ class Annif:
 
 
 _BEST_F1 = re.compile(r"Best\s+F1 score \(doc avg\):\s*([\d.]+)\s+Limit:\s*(\d+)\s+Threshold:\s*([\d.]+)")
+
+
+def parse_hyperopt_sources(stdout: str) -> dict[str, float] | None:
+    """The ``sources=a:w,b:w`` line ``annif hyperopt`` recommends for an ensemble."""
+    for line in stdout.splitlines():
+        if line.strip().startswith("sources="):
+            weights = {}
+            for item in line.strip()[len("sources="):].split(","):
+                name, _, weight = item.partition(":")
+                weights[name.strip()] = float(weight) if weight else 1.0
+            return weights
+    return None
 
 
 def read_rankings(corpus: Path, doc_ids: list[str], suffix: str = ".annif") -> list[list[tuple[str, float]]]:

@@ -139,6 +139,23 @@ def write_annif_folder(docs: list[Doc], folder: Path) -> Path:
     return folder
 
 
+def speed_copies(n_docs: int, at_least: int = 200) -> int:
+    """How many copies of a test part make a batch of at least ``at_least`` documents."""
+    return max(1, -(-at_least // n_docs))
+
+
+def write_speed_folder(docs: list[Doc], folder: Path, copies: int) -> Path:
+    """The test documents as plain text for ``annif index`` / ``fahras index``: ``id.txt``
+    (body text only, as in :func:`write_annif_folder`) plus ``copies - 1`` more copies named
+    ``id~rK.txt``, so that the batch is long enough for a throughput figure that start-up noise
+    does not swamp.  No subject files: nothing is trained or scored on it."""
+    _fresh_dir(folder)
+    for k in range(copies):
+        for doc in docs:
+            (folder / f"{doc.id}{f'~r{k}' if k else ''}.txt").write_text(doc.text, encoding="utf-8")
+    return folder
+
+
 def write_annif_vocabulary(vocab: Vocabulary, docs: list[Doc], path: Path) -> int:
     """Write a CSV vocabulary (``uri,label_ar,...,label_es``) for ``annif load-vocab``:
     every thesaurus concept plus the local concepts the corpus uses.  Returns the size."""
@@ -157,4 +174,5 @@ def write_annif_vocabulary(vocab: Vocabulary, docs: list[Doc], path: Path) -> in
 
 __all__ = ["SPLITS", "YEAR_SPLITS", "CV_SPLITS", "Doc", "load_vocabulary", "read_documents",
            "split_documents", "cv_folds", "make_runs",
-           "link_export_folder", "write_annif_folder", "write_annif_vocabulary"]
+           "link_export_folder", "write_annif_folder", "write_annif_vocabulary", "speed_copies",
+           "write_speed_folder"]

@@ -66,6 +66,11 @@ class Fahras:
                          "fahras eval", f"eval-{model.name}")
         return parse_json_output(run.stdout, "fahras eval --json"), run
 
+    def index(self, model: Path, folder: Path, out: Path) -> Measurement:
+        """``fahras index``: rank up to 100 subjects for every document of ``folder``."""
+        return self._call(["index", str(model), str(folder), "--out", str(out), "--limit", "100",
+                           "--threshold", "0", "--force", "--quiet"], "fahras index", f"index-{model.name}")
+
     def suggest_one(self, model: Path, text: str) -> Measurement:
         return self._call(["suggest", str(model), "--limit", "1"], "fahras suggest",
                           f"suggest-{model.name}", stdin_text=text)

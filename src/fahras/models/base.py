@@ -180,3 +180,4 @@ def _load_builtin() -> None:
     from fahras.models import knn  # noqa: F401
     from fahras.models import ensemble  # noqa: F401
     from fahras.models import zeroshot  # noqa: F401
+    from fahras.models import headings  # noqa: F401

@@ -8,7 +8,10 @@ document is then:
 1. its terms are mapped to label terms -- exactly, or (``variant_chars`` > 0)
    as a *variant*: both share a prefix of at least ``min_variant_prefix``
    characters and neither has more than ``variant_chars`` characters beyond it
-   (Arabic light stems such as ``مشاورا``/``مشاور`` meet that way);
+   (Arabic light stems such as ``مشاورا``/``مشاور`` meet that way; in Arabic,
+   whose derived nouns differ at the start, the shared part may also be a
+   suffix: ``تشاور``/``مشاور``); Chinese terms (character n-grams) have no
+   variants;
 2. the inverted index (label term -> labels) counts, per label, how many of
    its distinct terms occur anywhere in the document (one ``bincount``);
 3. labels whose terms all occur are checked for *phrase occurrences*: every
@@ -22,7 +25,8 @@ terms over the labels of the same language, scaled to [0, 1]: "SECURITY"
 terms are common among labels and weigh less than "KYRGYZSTAN".
 
 The index is saved as one JSON file (terms and labels per language); the
-inverted index and the IDFs are rebuilt when loading.
+inverted index, the IDFs and the variant keys are rebuilt when loading
+(under a second for the whole UNBIS thesaurus in six languages).
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ FEATURES = BASE_FEATURES + ("prop_group", "prop_related")
 #: Hand-set weights of the zero-shot score (logits).  Semantic features are
 #: standardised over all concepts per document (mean 0, standard deviation 1).
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "bias": -6.0,
+    "bias": -13.0,
     "lex_full": 1.0,
     "lex_count": 0.8,
     "lex_tf": 0.5,

@@ -1,0 +1,758 @@
+"""Composite headings: learn heading *patterns* and score their instances, seen or not.
+
+Index-to-Proceedings headings are mostly a thesaurus concept set in a fixed
+pattern: ``SUDAN--POLITICAL CONDITIONS``, ``SOMALIA SITUATION``, ``UN MISSION
+IN LIBERIA``.  A backend that only learns from the headings it has seen cannot
+suggest ``MALI--POLITICAL CONDITIONS`` before the first resolution on Mali is
+indexed.  This one learns the patterns instead:
+
+1. :meth:`HeadingsBackend.extra_subjects` splits every local training heading
+   at each English label of a thesaurus concept it contains, giving a
+   *template* (``{X}--POLITICAL CONDITIONS``) and a *filler* (``SUDAN``).  A
+   template seen with at least ``min_pattern_count`` distinct fillers of one
+   domain (``17`` = geographical descriptors) is kept, and instantiated for
+   every concept of its fillers' micro-thesauri (``filler_scope="group"``) or
+   of the whole domain (``"domain"``).  The instances are local subjects;
+   ``broader`` holds the template (``urn:fahras:pattern:...``), ``related``
+   the filler concept.
+2. :meth:`HeadingsBackend.fit` finds the templates again in the subject space
+   (from those ``broader`` links), parses every subject's English label
+   against them, and learns **one** logistic regression over (document,
+   instance) pairs from features that say how strongly the filler is present
+   in the document -- how often its labels are mentioned, relative to the other
+   fillers, how early, whether the template's own words occur near the
+   mentions -- and how the pattern, the filler and the instance fared in
+   training.  Training-set counts are leave-one-document-out, so that headings
+   used once look new, as headings on new topics will.
+3. Documents are scanned once: label terms are indexed by their first term and
+   matched as phrases against the document's terms (longest match first);
+   derived forms meet as *variants* (``malian``/``mali``, ``lebanes``/``lebanon``,
+   ``syria``/``syrian``: a shared prefix of ``variant_prefix`` characters, at
+   most ``variant_chars`` more in the document's term and 2 in the label's, 1
+   if the document's term is a prefix of the label's), and a term that belongs to a single filler's label and
+   is rare in the training documents counts as a *partial* mention of it
+   ("Syria" for SYRIAN ARAB REPUBLIC).  Each filler's counts then serve all of
+   its instances.
+
+Subjects that are not pattern instances score 0: the backend is meant to be
+stacked with the others by the ``ensemble`` backend.
+
+Filler labels: the English label comes from the headings themselves; labels in
+other languages are used when the filler concept is itself in the subject
+space (a ``"vocabulary"`` subject space), as ``fit`` sees no other concepts.
+
+Files: ``headings.json`` (templates, fillers, analysed labels, counts, the
+model's coefficients).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Sequence
+from urllib.parse import quote, unquote
+
+import numpy as np
+import scipy.sparse as sp
+
+from fahras.errors import UsageError
+from fahras.models.base import AnalyzedText, Backend, Evidence, register
+from fahras.text import Analyzer
+from fahras.vocab.concept import LANGUAGES, LOCAL_URI_PREFIX, local_concept
+from fahras.vocab.normalize import label_key
+
+PATTERN_URI_PREFIX = "urn:fahras:pattern:"
+SLOT = "{X}"
+_STATE = "headings.json"
+_FORMAT = 1
+_ANY_LANG = "*"          # analysed labels used for every document (a single-language analyzer)
+_RAW_LANGS = frozenset({"zh"})  # overlapping n-gram terms: labels are found in the raw text instead
+
+#: What the document says about the filler (per document, filler and template).
+MENTION_FEATURES = (
+    "full",          # log(1 + phrase mentions of a whole filler label)
+    "partial",       # log(1 + mentions of a term unique to the filler's label, outside whole mentions)
+    "share",         # mentions / mentions of the document's most mentioned filler
+    "top",           # 1 if no filler is mentioned more often
+    "first",         # 1 - relative position of the first mention
+    "first_rank",    # 1 / (1 + rank of the first mention among the mentioned fillers)
+    "near",          # best share of the template's words found within ``window`` terms of a mention
+    "near_count",    # log(1 + mentions with all of the template's words nearby)
+)
+#: How the template fared in training.
+PATTERN_FEATURES = (
+    "pattern_prior",    # log(1 + training documents with the template) / log(1 + documents)
+    "pattern_fillers",  # log(1 + distinct fillers of the template in training) / log(1 + documents)
+)
+#: How the filler and the instance fared in training.
+HISTORY_FEATURES = (
+    "seen",            # 1 if this instance is a training heading
+    "instance_prior",  # log(1 + training documents with this instance) / log(1 + documents)
+    "filler_prior",    # log(1 + training documents with the filler in some instance) / log(1 + documents)
+)
+#: The model's features, in column order: mention and template features get
+#: separate weights for fillers known from training and for new ones.
+FEATURES = (
+    tuple(f"{f}:known" for f in MENTION_FEATURES) + tuple(f"{f}:new" for f in MENTION_FEATURES)
+    + PATTERN_FEATURES + tuple(f"{f}:new" for f in PATTERN_FEATURES) + HISTORY_FEATURES + ("new_filler",)
+)
+
+_WORD_CHAR = re.compile(r"\w", re.UNICODE)
+
+
+def _key(label: str) -> str:
+    """The matching key of a heading or label, upper-cased as local subject URIs are."""
+    return label_key(label).upper()
+
+
+def pattern_uri(template: str) -> str:
+    return PATTERN_URI_PREFIX + quote(template, safe="")
+
+
+def _template_of(uri: str) -> str | None:
+    return unquote(uri[len(PATTERN_URI_PREFIX):]) if uri.startswith(PATTERN_URI_PREFIX) else None
+
+
+def _split(template: str) -> tuple[str, str]:
+    prefix, _, suffix = template.partition(SLOT)
+    return prefix, suffix
+
+
+def _parse(key: str, template: str) -> str | None:
+    """The filler of ``key`` (a heading key) under ``template``, or None if it does not fit."""
+    prefix, suffix = _split(template)
+    if len(key) <= len(prefix) + len(suffix) or not key.startswith(prefix) or not key.endswith(suffix):
+        return None
+    filler = key[len(prefix):len(key) - len(suffix)]
+    if not _is_word(filler[0]) or not _is_word(filler[-1]):
+        return None
+    if (prefix and _is_word(prefix[-1])) or (suffix and _is_word(suffix[0])):
+        return None
+    return filler
+
+
+def _is_word(ch: str) -> bool:
+    return bool(_WORD_CHAR.match(ch))
+
+
+def _decompositions(key: str, fillers: dict[str, list]) -> list[tuple[str, str]]:
+    """(template, filler key) for every label of ``fillers`` found in ``key`` at word boundaries."""
+    starts = [i for i in range(len(key)) if _is_word(key[i]) and (i == 0 or not _is_word(key[i - 1]))]
+    ends = [j for j in range(1, len(key) + 1) if _is_word(key[j - 1]) and (j == len(key) or not _is_word(key[j]))]
+    out = []
+    for i in starts:
+        for j in ends:
+            if j <= i or (i == 0 and j == len(key)):
+                continue
+            part = key[i:j]
+            if part in fillers:
+                out.append((key[:i] + SLOT + key[j:], part))
+    return out
+
+
+def _domain(group: str) -> str:
+    return group.split(".")[0]
+
+
+# ---------------------------------------------------------------------------------- matching
+@dataclass
+class _LangIndex:
+    """Analysed filler labels of one language, indexed by first term."""
+
+    terms: dict[str, int]                       # label term -> id
+    labels: list[tuple[int, tuple[int, ...]]]   # (filler, term ids)
+    raw: list[tuple[int, str]]                  # (filler, casefolded label) for raw-text languages
+    key_terms: dict[int, int] = field(default_factory=dict)  # term id -> filler (partial mentions)
+    by_first: dict[int, list[int]] = field(default_factory=dict)
+    by_prefix: dict[str, list[str]] = field(default_factory=dict)
+    variants: dict[str, int] = field(default_factory=dict)  # cache: document term -> label term id or -1
+
+    def build(self, variant_prefix: int) -> "_LangIndex":
+        self.by_first = defaultdict(list)
+        for n, (_, ids) in enumerate(self.labels):
+            self.by_first[ids[0]].append(n)
+        for first in self.by_first:  # longest labels first
+            self.by_first[first].sort(key=lambda n: (-len(self.labels[n][1]), n))
+        self.by_first = dict(self.by_first)
+        self.by_prefix = defaultdict(list)
+        if variant_prefix > 0:
+            for term in self.terms:
+                if len(term) >= variant_prefix:
+                    self.by_prefix[term[:variant_prefix]].append(term)
+        self.by_prefix = dict(self.by_prefix)
+        self.variants = {}
+        return self
+
+    def term_id(self, term: str, variant_prefix: int, variant_chars: int) -> int:
+        found = self.terms.get(term)
+        if found is not None:
+            return found
+        cached = self.variants.get(term)
+        if cached is not None:
+            return cached
+        best, best_rank = -1, None
+        if variant_prefix > 0 and variant_chars > 0 and len(term) >= variant_prefix:
+            for cand in self.by_prefix.get(term[:variant_prefix], ()):
+                common = _common_prefix(term, cand)
+                extra, missing = len(term) - common, len(cand) - common
+                # Derived forms add letters (malian, sudanes, lebanes); a document term
+                # that is a mere prefix of the label's may drop one letter only
+                # (syria/syrian, not liber/liberia).
+                if extra > variant_chars or missing > min(variant_chars, 2 if extra else 1):
+                    continue
+                rank = (-common, abs(len(term) - len(cand)), cand)
+                if best_rank is None or rank < best_rank:
+                    best, best_rank = self.terms[cand], rank
+        if len(self.variants) < 200_000:
+            self.variants[term] = best
+        return best
+
+    def to_dict(self) -> dict:
+        names = sorted(self.terms, key=self.terms.get)
+        return {"terms": names, "labels": [[f, list(ids)] for f, ids in self.labels],
+                "raw": [[f, text] for f, text in self.raw],
+                "key_terms": [[t, f] for t, f in sorted(self.key_terms.items())]}
+
+    @classmethod
+    def from_dict(cls, data: dict, variant_prefix: int) -> "_LangIndex":
+        index = cls(terms={t: i for i, t in enumerate(data["terms"])},
+                    labels=[(int(f), tuple(int(i) for i in ids)) for f, ids in data["labels"]],
+                    raw=[(int(f), str(text)) for f, text in data["raw"]],
+                    key_terms={int(t): int(f) for t, f in data["key_terms"]})
+        return index.build(variant_prefix)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+@dataclass
+class _Mentions:
+    """What one document says about one filler."""
+
+    full: int = 0
+    partial: int = 0
+    first: int = -1                               # token position of the first mention
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    windows: list[frozenset] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return self.full + self.partial
+
+
+# ---------------------------------------------------------------------------------- backend
+@register
+class HeadingsBackend(Backend):
+    """Pattern headings (``{X} SITUATION``) scored for the fillers a document mentions.
+
+    Parameters
+    ----------
+    min_pattern_count : a template is kept when seen with at least this many
+        distinct fillers of one domain in the training headings.
+    filler_scope : ``"group"`` instantiates a template for every concept of its
+        fillers' micro-thesauri, ``"domain"`` for every concept of their domain.
+    max_instances : at most this many instances are generated (templates with
+        more distinct fillers first).
+    variant_prefix, variant_chars : a document term and a label term are
+        variants when they share the first ``variant_prefix`` characters and
+        neither has more than ``variant_chars`` characters beyond their common
+        prefix (0 = exact terms only).
+    key_max_df : a term unique to one filler's label counts as a partial mention
+        of it only if at most this share of the training documents has it.
+    window : terms either side of a mention searched for the template's words.
+    novel_weight : weight of a second copy of the training pairs in which the
+        filler counts as never seen in training (0 = no copy): what teaches the
+        model to suggest headings on new topics.
+    C : inverse regularisation of the logistic regression.
+    unknown_fillers : also treat subjects that fit a template around text that
+        is not a known filler (``FORMER YUGOSLAVIA SITUATION``) as instances.
+    """
+
+    name = "headings"
+    uses_concepts = True
+
+    def __init__(self, min_pattern_count: int = 2, filler_scope: str = "group", max_instances: int = 3000,
+                 variant_prefix: int = 4, variant_chars: int = 3, key_max_df: float = 0.2, window: int = 5,
+                 novel_weight: float = 1.0, C: float = 1.0, unknown_fillers: bool = False):
+        self.min_pattern_count = min_pattern_count
+        self.filler_scope = filler_scope
+        self.max_instances = max_instances
+        self.variant_prefix = variant_prefix
+        self.variant_chars = variant_chars
+        self.key_max_df = key_max_df
+        self.window = window
+        self.novel_weight = novel_weight
+        self.C = C
+        self.unknown_fillers = unknown_fillers
+
+    def _check_params(self) -> None:
+        if int(self.min_pattern_count) < 1:
+            raise UsageError("min_pattern_count must be at least 1")
+        if self.filler_scope not in ("group", "domain"):
+            raise UsageError("filler_scope must be 'group' or 'domain'")
+        if int(self.max_instances) < 0:
+            raise UsageError("max_instances must not be negative")
+        if int(self.variant_prefix) < 0 or int(self.variant_chars) < 0 or int(self.window) < 0:
+            raise UsageError("variant_prefix, variant_chars and window must not be negative")
+        if not 0.0 <= self.key_max_df <= 1.0:
+            raise UsageError("key_max_df must be between 0 and 1")
+        if self.novel_weight < 0:
+            raise UsageError("novel_weight must not be negative")
+        if self.C <= 0:
+            raise UsageError("C must be positive")
+
+    # -- patterns ---------------------------------------------------------------
+    def extra_subjects(self, vocab, gold: Sequence[set[str]]) -> list:
+        """Instances of the templates learned from the training documents' local headings."""
+        self._check_params()
+        by_label: dict[str, list] = defaultdict(list)
+        for concept in vocab:
+            if not concept.local and concept.labels.get("en"):
+                by_label[_key(concept.labels["en"])].append(concept)
+        fillers = {k: sorted(cs, key=lambda c: c.uri) for k, cs in by_label.items()}
+        headings = sorted({u for uris in gold for u in uris})
+        seen: dict[tuple[str, str], set[str]] = defaultdict(set)   # (template, domain) -> filler keys
+        groups: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for uri in headings:
+            concept = vocab.get(uri)
+            if concept is not None:
+                key = _key(concept.labels.get("en", ""))
+            elif uri.startswith(LOCAL_URI_PREFIX):
+                key = unquote(uri[len(LOCAL_URI_PREFIX):])
+            else:
+                continue
+            if not key:
+                continue
+            for template, part in _decompositions(key, fillers):
+                for filler in fillers[part]:
+                    for group in filler.groups:
+                        seen[(template, _domain(group))].add(part)
+                        groups[(template, _domain(group))].add(group)
+        kept = sorted(((t, d) for (t, d), parts in seen.items() if len(parts) >= int(self.min_pattern_count)),
+                      key=lambda td: (-len(seen[td]), td))
+        members: dict[str, list] = defaultdict(list)
+        for concept in sorted(vocab, key=lambda c: c.uri):
+            if concept.local or not concept.labels.get("en"):
+                continue
+            for group in concept.groups:
+                members[group].append(concept)
+                if group != _domain(group):
+                    members[_domain(group)].append(concept)
+        out: dict[str, object] = {}
+        for template, domain in kept:
+            scope = sorted(groups[(template, domain)]) if self.filler_scope == "group" else [domain]
+            candidates = {c.uri: c for g in scope for c in members.get(g, ())}
+            prefix, suffix = _split(template)
+            for uri in sorted(candidates):
+                if len(out) >= int(self.max_instances):
+                    return list(out.values())
+                filler = candidates[uri]
+                heading = prefix + filler.labels["en"].strip() + suffix
+                known = vocab.find(heading)
+                if known is not None and not known.local:
+                    # A thesaurus concept already (SOMALIA SITUATION): offered as it is.
+                    out.setdefault(known.uri, known)
+                    continue
+                concept = local_concept(heading)
+                if concept.uri not in out:
+                    out[concept.uri] = replace(concept, broader=(pattern_uri(template),), related=(filler.uri,))
+        return list(out.values())
+
+    # -- fitting ---------------------------------------------------------------
+    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer,
+            concepts: Sequence | None = None) -> "HeadingsBackend":
+        from sklearn.linear_model import LogisticRegression
+
+        self._check_params()
+        if concepts is None:
+            raise UsageError("the headings backend needs the subjects' concepts (fit(..., concepts=...))")
+        y = sp.csr_matrix(y)
+        if len(concepts) != y.shape[1]:
+            raise UsageError(f"{len(concepts)} concepts for {y.shape[1]} subject columns")
+        self.n_subjects_ = int(y.shape[1])
+        self.n_docs_ = int(y.shape[0])
+        self._learn_instances(concepts)
+        self._learn_labels(concepts, analyzer)
+        scanned = [self._scan(doc, partial=False) for doc in docs]
+        self._learn_key_terms(scanned)
+        scanned = [self._scan(doc) for doc in docs]  # again, now with partial mentions
+        self._learn_counts(y)
+        rows, mention = self._mentions(scanned)
+        target = (np.asarray(y[rows[:, 0], self.instance_col_[rows[:, 1]]]).ravel() > 0
+                  if len(rows) else np.zeros(0, dtype=bool))
+        known = self._features(rows, mention, y)
+        parts, targets, weights = [known], [target], [np.ones(len(target))]
+        if self.novel_weight > 0:  # the same pairs as if the filler had never been seen
+            parts.append(self._features(rows, mention, y, novel=True))
+            targets.append(target)
+            weights.append(np.full(len(target), float(self.novel_weight)))
+        x, target, weight = np.vstack(parts), np.concatenate(targets), np.concatenate(weights)
+        if len(x):
+            self.mean_ = np.average(x, axis=0, weights=weight)
+            self.scale_ = np.sqrt(np.average((x - self.mean_) ** 2, axis=0, weights=weight))
+        else:
+            self.mean_, self.scale_ = np.zeros(len(FEATURES)), np.ones(len(FEATURES))
+        self.scale_ = np.where(self.scale_ > 1e-9, self.scale_, 1.0)
+        if len(x) == 0 or target.all() or not target.any():
+            self.coef_ = np.zeros(len(FEATURES))
+            self.intercept_ = 10.0 if len(x) and target.all() else -10.0
+        else:
+            model = LogisticRegression(C=float(self.C), max_iter=5000)
+            model.fit((x - self.mean_) / self.scale_, target, sample_weight=weight)
+            self.coef_ = model.coef_[0].astype(np.float64)
+            self.intercept_ = float(model.intercept_[0])
+        return self
+
+    def _learn_instances(self, concepts: Sequence) -> None:
+        """Templates, fillers and the subject columns that are instances of them."""
+        templates = sorted({t for c in concepts if c is not None for t in map(_template_of, c.broader) if t})
+        self.templates_ = templates
+        filler_uri: dict[str, str] = {}
+        for c in concepts:
+            if c is None:
+                continue
+            for t in (t for t in map(_template_of, c.broader) if t):
+                part = _parse(_key(c.label("en")), t)
+                if part is not None:
+                    filler_uri.setdefault(part, c.related[0] if c.related else "")
+        parsed: list[tuple[int, int, str]] = []   # (column, template, filler key)
+        for col, c in enumerate(concepts):
+            if c is None or not c.labels.get("en"):
+                continue
+            key = _key(c.labels["en"])
+            own = [t for t in map(_template_of, c.broader) if t]
+            options = []
+            for t_index, t in enumerate(templates):
+                part = _parse(key, t)
+                if part is None or (part not in filler_uri and not self.unknown_fillers):
+                    continue
+                options.append((t not in own, part not in filler_uri, -len(t), t_index, part))
+            if options:
+                best = min(options)
+                parsed.append((col, best[3], best[4]))
+        keys = sorted({part for _, _, part in parsed})
+        self.fillers_ = [{"key": k, "uri": filler_uri.get(k, "")} for k in keys]
+        index = {k: i for i, k in enumerate(keys)}
+        self.instance_col_ = np.asarray([col for col, _, _ in parsed], dtype=np.int64)
+        self.instance_template_ = np.asarray([t for _, t, _ in parsed], dtype=np.int64)
+        self.instance_filler_ = np.asarray([index[part] for _, _, part in parsed], dtype=np.int64)
+        self._index_instances()
+
+    def _index_instances(self) -> None:
+        self.by_filler_ = defaultdict(list)
+        for n, f in enumerate(self.instance_filler_):
+            self.by_filler_[int(f)].append(n)
+        self.col_instance_ = {int(c): n for n, c in enumerate(self.instance_col_)}
+
+    def _learn_labels(self, concepts: Sequence, analyzer: Analyzer) -> None:
+        """Analyse every filler's labels (and the templates' words) once per language."""
+        by_uri = {c.uri: c for c in concepts if c is not None}
+        analyzers = _analyzers(analyzer)
+        self.langs_ = {}
+        self.template_terms_ = {}
+        for lang, lang_analyzer in analyzers.items():
+            texts: list[tuple[int, str]] = []
+            for f, filler in enumerate(self.fillers_):
+                own = by_uri.get(filler["uri"])
+                labels = []
+                if own is not None and lang in LANGUAGES and own.labels.get(lang):
+                    labels.append(own.labels[lang])
+                labels.append(filler["key"])
+                for text in dict.fromkeys(labels):
+                    texts.append((f, text))
+            terms: dict[str, int] = {}
+            labels_out, raw = [], []
+            for f, text in texts:
+                if lang in _RAW_LANGS:
+                    raw.append((f, text.casefold()))
+                    continue
+                ids = tuple(terms.setdefault(t, len(terms)) for t in lang_analyzer.terms(text))
+                if ids and (f, ids) not in labels_out:
+                    labels_out.append((f, ids))
+            self.langs_[lang] = _LangIndex(terms, labels_out, raw).build(int(self.variant_prefix))
+            self.template_terms_[lang] = [sorted(set(lang_analyzer.terms(t.replace(SLOT, " "))))
+                                          for t in self.templates_]
+
+    def _learn_key_terms(self, scanned: list) -> None:
+        """Terms of a single filler's label, rare in the training documents: partial mentions."""
+        for lang, index in self.langs_.items():
+            owners: dict[int, set[int]] = defaultdict(set)
+            label_len: dict[int, int] = defaultdict(int)
+            for f, ids in index.labels:
+                for t in ids:
+                    owners[t].add(f)
+            for f, ids in index.labels:
+                label_len[f] = max(label_len[f], len(ids))
+            df = np.zeros(len(index.terms), dtype=np.int64)
+            n = 0
+            for _, _, present, doc_lang in scanned:
+                if doc_lang != lang:
+                    continue
+                n += 1
+                for t in present:
+                    df[t] += 1
+            index.key_terms = {}
+            for f, ids in index.labels:
+                if len(ids) < 2:
+                    continue
+                for t in ids:
+                    if len(owners[t]) == 1 and (n == 0 or df[t] <= float(self.key_max_df) * n):
+                        index.key_terms[t] = f
+
+    def _learn_counts(self, y: sp.csr_matrix) -> None:
+        """How often each instance, template and filler was a training heading."""
+        n_inst = len(self.instance_col_)
+        sub = sp.csr_matrix(y[:, self.instance_col_]) if n_inst else sp.csr_matrix((y.shape[0], 0))
+        sub.data = (sub.data > 0).astype(np.float64)
+        self.instance_count_ = np.asarray(sub.sum(axis=0)).ravel().astype(np.int64)
+        to_template = sp.csr_matrix((np.ones(n_inst), (np.arange(n_inst), self.instance_template_)),
+                                    shape=(n_inst, len(self.templates_)))
+        to_filler = sp.csr_matrix((np.ones(n_inst), (np.arange(n_inst), self.instance_filler_)),
+                                  shape=(n_inst, len(self.fillers_)))
+        self._doc_templates = sp.csr_matrix((sub @ to_template) > 0, dtype=np.float64)
+        self._doc_fillers = sp.csr_matrix((sub @ to_filler) > 0, dtype=np.float64)
+        self.template_docs_ = np.asarray(self._doc_templates.sum(axis=0)).ravel().astype(np.int64)
+        self.filler_docs_ = np.asarray(self._doc_fillers.sum(axis=0)).ravel().astype(np.int64)
+        self.template_fillers_ = np.zeros(len(self.templates_), dtype=np.int64)
+        for n in np.nonzero(self.instance_count_)[0]:
+            self.template_fillers_[self.instance_template_[n]] += 1
+        self._doc_instances = sub
+
+    # -- features ---------------------------------------------------------------
+    def _scan(self, doc: AnalyzedText, partial: bool = True) -> tuple[dict[int, _Mentions], int, set[int], str]:
+        """Mentions per filler, the number of tokens, the label terms present, the language key."""
+        lang = _lang_key(doc, self.langs_)
+        index = self.langs_[lang]
+        tokens = doc.tokens
+        found: dict[int, _Mentions] = {}
+        present: set[int] = set()
+        w = int(self.window)
+        terms = [t.term for t in tokens]
+
+        def add(f: int, first: int, last: int, partial: bool) -> None:
+            m = found.setdefault(f, _Mentions())
+            if partial:
+                m.partial += 1
+            else:
+                m.full += 1
+            if m.first < 0:
+                m.first = first
+            m.spans.append((tokens[first].start, tokens[last].end))
+            if len(m.windows) < 64:
+                m.windows.append(frozenset(terms[max(0, first - w):last + 1 + w]))
+
+        if lang in _RAW_LANGS:
+            text = doc.text.casefold()
+            starts = [t.start for t in tokens]
+            for f, label in index.raw:
+                pos = text.find(label)
+                while pos >= 0 and label:
+                    i = min(max(bisect.bisect_right(starts, pos) - 1, 0), len(tokens) - 1) if tokens else 0
+                    if tokens:
+                        m = found.setdefault(f, _Mentions())
+                        m.full += 1
+                        m.first = i if m.first < 0 else min(m.first, i)
+                        m.spans.append((pos, pos + len(label)))
+                        j = bisect.bisect_left(starts, pos + len(label))
+                        if len(m.windows) < 64:
+                            m.windows.append(frozenset(terms[max(0, i - w):j + w]))
+                    pos = text.find(label, pos + len(label))
+            for m in found.values():
+                m.spans.sort()
+            return found, len(tokens), present, lang
+
+        vp, vc = int(self.variant_prefix), int(self.variant_chars)
+        ids = [index.term_id(t, vp, vc) for t in terms]
+        present.update(i for i in ids if i >= 0)
+        i, n = 0, len(ids)
+        while i < n:
+            t = ids[i]
+            if t < 0:
+                i += 1
+                continue
+            matched = False
+            for label in index.by_first.get(t, ()):
+                f, seq = index.labels[label]
+                if i + len(seq) <= n and all(ids[i + k] == seq[k] for k in range(1, len(seq))):
+                    add(f, i, i + len(seq) - 1, partial=False)
+                    i += len(seq)
+                    matched = True
+                    break
+            if matched:
+                continue
+            if partial and t in index.key_terms:
+                add(index.key_terms[t], i, i, partial=True)
+            i += 1
+        return found, n, present, lang
+
+    def _mentions(self, scanned: list) -> tuple[np.ndarray, np.ndarray]:
+        """(document, instance) rows for every instance of a mentioned filler, and their mention features."""
+        rows, feats = [], []
+        for d, (found, n_tokens, _, lang) in enumerate(scanned):
+            mentioned = [(f, m) for f, m in found.items() if m.count > 0 and f in self.by_filler_]
+            if not mentioned:
+                continue
+            top = max(m.count for _, m in mentioned)
+            order = sorted(mentioned, key=lambda fm: (fm[1].first, fm[0]))
+            first_rank = {f: r for r, (f, _) in enumerate(order)}
+            words_of = self.template_terms_.get(lang) or next(iter(self.template_terms_.values()))
+            for f, m in sorted(mentioned):
+                base = (math.log1p(m.full), math.log1p(m.partial), m.count / top, float(m.count == top),
+                        1.0 - m.first / max(n_tokens, 1), 1.0 / (1.0 + first_rank[f]))
+                for inst in self.by_filler_[f]:
+                    words = words_of[int(self.instance_template_[inst])]
+                    near, near_count = 0.0, 0
+                    if words:
+                        for window in m.windows:
+                            hit = sum(1 for w in words if w in window) / len(words)
+                            near = max(near, hit)
+                            near_count += hit == 1.0
+                    rows.append((d, inst))
+                    feats.append(base + (near, math.log1p(near_count)))
+        if not rows:
+            return np.zeros((0, 2), dtype=np.int64), np.zeros((0, len(MENTION_FEATURES)))
+        return np.asarray(rows, dtype=np.int64), np.asarray(feats, dtype=np.float64)
+
+    def _features(self, rows: np.ndarray, mention: np.ndarray, loo: sp.csr_matrix | None = None,
+                  novel: bool = False) -> np.ndarray:
+        """The model's features of (document, instance) rows.
+
+        With ``loo`` (the training documents' subjects) the training counts
+        leave the row's own document out; with ``novel`` as well, they leave
+        out the row's filler altogether (its instances count as never seen).
+        """
+        if not len(rows):
+            return np.zeros((0, len(FEATURES)))
+        d, inst = rows[:, 0], rows[:, 1]
+        tpl, fil = self.instance_template_[inst], self.instance_filler_[inst]
+        inst_count = self.instance_count_[inst].astype(np.float64)
+        tmpl_docs = self.template_docs_[tpl].astype(np.float64)
+        tmpl_fillers = self.template_fillers_[tpl].astype(np.float64)
+        fill_docs = self.filler_docs_[fil].astype(np.float64)
+        n_docs = self.n_docs_
+        if loo is not None:
+            n_docs = loo.shape[0]
+            own = np.asarray(self._doc_instances[d, inst]).ravel()
+            inst_count -= own
+            tmpl_fillers -= own * (inst_count == 0)
+            tmpl_docs -= np.asarray(self._doc_templates[d, tpl]).ravel()
+            fill_docs -= np.asarray(self._doc_fillers[d, fil]).ravel()
+            if novel:
+                tmpl_docs = np.maximum(tmpl_docs - inst_count, 0.0)
+                tmpl_fillers = np.maximum(tmpl_fillers - (inst_count > 0), 0.0)
+                inst_count = np.zeros_like(inst_count)
+                fill_docs = np.zeros_like(fill_docs)
+        log_n = math.log1p(max(n_docs, 1))
+        known = (fill_docs > 0).astype(np.float64)[:, None]
+        pattern = np.column_stack([np.log1p(tmpl_docs) / log_n, np.log1p(tmpl_fillers) / log_n])
+        history = np.column_stack([(inst_count > 0).astype(np.float64), np.log1p(inst_count) / log_n,
+                                   np.log1p(fill_docs) / log_n])
+        return np.hstack([mention * known, mention * (1 - known), pattern, pattern * (1 - known), history,
+                          1 - known])
+
+    # -- prediction ------------------------------------------------------------
+    def _score_pairs(self, x: np.ndarray) -> np.ndarray:
+        z = ((x - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+    def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
+        out = np.zeros((len(docs), self.n_subjects_), dtype=np.float32)
+        if not len(self.instance_col_):
+            return out
+        rows, mention = self._mentions([self._scan(doc) for doc in docs])
+        if len(rows):
+            out[rows[:, 0], self.instance_col_[rows[:, 1]]] = self._score_pairs(self._features(rows, mention))
+        return np.clip(out, 0.0, 1.0)
+
+    def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
+        """The mentions of the subject's filler, grouped by their wording."""
+        inst = self.col_instance_.get(int(subject))
+        if inst is None:
+            return []
+        found = self._scan(doc)[0]
+        m = found.get(int(self.instance_filler_[inst]))
+        if m is None or m.count == 0:
+            return []
+        groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for start, end in m.spans:
+            groups[" ".join(doc.text[start:end].split())].append((start, end))
+        total = sum(len(s) for s in groups.values())
+        ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))
+        return [Evidence("term", text, len(spans) / total, spans) for text, spans in ranked[:top]]
+
+    # -- persistence -----------------------------------------------------------
+    def save_state(self, folder: Path) -> None:
+        state = {
+            "format": _FORMAT,
+            "n_subjects": self.n_subjects_,
+            "n_docs": self.n_docs_,
+            "templates": self.templates_,
+            "fillers": self.fillers_,
+            "instances": {"column": self.instance_col_.tolist(), "template": self.instance_template_.tolist(),
+                          "filler": self.instance_filler_.tolist(), "count": self.instance_count_.tolist()},
+            "template_docs": self.template_docs_.tolist(),
+            "template_fillers": self.template_fillers_.tolist(),
+            "filler_docs": self.filler_docs_.tolist(),
+            "languages": {lang: index.to_dict() for lang, index in sorted(self.langs_.items())},
+            "template_terms": self.template_terms_,
+            "features": list(FEATURES),
+            "mean": self.mean_.tolist(),
+            "scale": self.scale_.tolist(),
+            "coef": [float(c) for c in self.coef_],
+            "intercept": float(self.intercept_),
+        }
+        (folder / _STATE).write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+
+    def load_state(self, folder: Path) -> None:
+        state = json.loads((folder / _STATE).read_text(encoding="utf-8"))
+        if state.get("format") != _FORMAT or state.get("features") != list(FEATURES):
+            raise ValueError("headings model written by another version")
+        self.n_subjects_ = int(state["n_subjects"])
+        self.n_docs_ = int(state["n_docs"])
+        self.templates_ = list(state["templates"])
+        self.fillers_ = [dict(f) for f in state["fillers"]]
+        inst = state["instances"]
+        self.instance_col_ = np.asarray(inst["column"], dtype=np.int64)
+        self.instance_template_ = np.asarray(inst["template"], dtype=np.int64)
+        self.instance_filler_ = np.asarray(inst["filler"], dtype=np.int64)
+        self.instance_count_ = np.asarray(inst["count"], dtype=np.int64)
+        self.template_docs_ = np.asarray(state["template_docs"], dtype=np.int64)
+        self.template_fillers_ = np.asarray(state["template_fillers"], dtype=np.int64)
+        self.filler_docs_ = np.asarray(state["filler_docs"], dtype=np.int64)
+        self.langs_ = {lang: _LangIndex.from_dict(d, int(self.variant_prefix))
+                       for lang, d in state["languages"].items()}
+        self.template_terms_ = {lang: [list(t) for t in ts] for lang, ts in state["template_terms"].items()}
+        self.mean_ = np.asarray(state["mean"], dtype=np.float64)
+        self.scale_ = np.asarray(state["scale"], dtype=np.float64)
+        self.coef_ = np.asarray(state["coef"], dtype=np.float64)
+        self.intercept_ = float(state["intercept"])
+        if len(self.coef_) != len(FEATURES) or self.instance_col_.size and self.instance_col_.max() >= self.n_subjects_:
+            raise ValueError("inconsistent headings model")
+        self._index_instances()
+
+
+def _analyzers(analyzer: Analyzer) -> dict[str, Analyzer]:
+    """Language -> analyzer: every UN language for an auto analyzer, else one for all documents."""
+    from fahras.text import AutoAnalyzer
+
+    if isinstance(analyzer, AutoAnalyzer):
+        return {lang: analyzer.analyzer_for(lang) for lang in LANGUAGES}
+    return {_ANY_LANG: analyzer}
+
+
+def _lang_key(doc: AnalyzedText, langs: dict) -> str:
+    if doc.lang in langs:
+        return doc.lang
+    if _ANY_LANG in langs:
+        return _ANY_LANG
+    return "en" if "en" in langs else next(iter(langs))

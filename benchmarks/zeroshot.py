@@ -16,8 +16,9 @@ What it does
    out), over ``--resolutions`` documents spread evenly over the folder; and
    the mean rank per gold descriptor.
 4. Optionally (``--learned N``), fits the same backend on N other
-   resolutions (learned feature weights, ``subject_space="vocabulary"``) and
-   reports the same recall on the same evaluation documents.
+   resolutions with their thesaurus-label gold (learned feature weights,
+   ``subject_space="vocabulary"``) and reports the same recall on the same
+   evaluation documents.
 
 Run from the repository root with the project's virtual environment::
 
@@ -41,7 +42,7 @@ SHARED = ROOT.parent / "shared" / "data"
 
 sys.path.insert(0, str(ROOT / "src"))
 
-from fahras import Indexer, load_vocabulary  # noqa: E402
+from fahras import Document, Indexer, load_vocabulary  # noqa: E402
 from fahras.corpus.unexport import iter_export_dir, read_export_file  # noqa: E402
 
 
@@ -158,7 +159,11 @@ def main() -> None:
             for k, v in result["mean_rank_per_descriptor"].items()))
         if args.learned:
             ids = {d.id for d in evaluation}
-            train = [d for d in everything if d.id not in ids][:args.learned]
+            # learn from the thesaurus-label gold only (the ITP headings are not in the subject space
+            # a vocabulary-only comparison ranks)
+            train = [Document(d.id, d.text, tuple(s for s in d.subjects if vocab.find(s) is not None))
+                     for d in everything if d.id not in ids]
+            train = [d for d in train if d.subjects][:args.learned]
             started = time.perf_counter()
             learned = Indexer(backend="zeroshot", backend_params=args.params or None,
                               subject_space="vocabulary", cv_folds=0).fit(train, vocab)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,8 +87,13 @@ def average(results: list[SystemResult], runs_expected: int) -> SystemResult:
     extras = {k: _mean(r.extras.get(k) for r in results) for k in first.extras}
     peaks = [r.peak_rss_mb for r in results if r.peak_rss_mb is not None]
     averaged = {name: _mean(getattr(r, name) for r in results) for name in _AVERAGED}
-    details = {"averaged_over": len(results), "std_over_folds": {k: round(v, 4) for k, v in spread.items()},
-               "folds": [r.to_dict() for r in results]}
+    details = {"averaged_over": len(results), "std_over_folds": {k: round(v, 4) for k, v in spread.items()}}
+    sources = [r.details.get("sources") for r in results]
+    if all(sources):  # an ensemble: its sources may differ from fold to fold
+        counts = Counter(sources)
+        details["sources"] = sources[0] if len(counts) == 1 else "; ".join(
+            f"{combo} in {n} folds" for combo, n in counts.most_common())
+    details["folds"] = [r.to_dict() for r in results]
     return SystemResult(name=first.name, metrics=metrics, tuned_mark=first.tuned_mark,
                         peak_rss_mb=max(peaks) if peaks else None, details=details, extras=extras,
                         runs=len(results), runs_expected=runs_expected, **averaged)
@@ -130,7 +136,7 @@ def target_lines(results: list[SystemResult]) -> list[str]:
 def speed_lines(results: list[SystemResult]) -> list[str]:
     """Fahras ensemble's train time vs the train time of Annif's ensemble sources, and
     both ensembles' throughput."""
-    fahras = next((r for r in results if not r.is_annif and r.name.split()[-1] == "ensemble"), None)
+    fahras = next((r for r in results if not r.is_annif and r.name.startswith("Fahras ensemble")), None)
     annif = next((r for r in results if r.name == "Annif ensemble"), None)
     nn = next((r for r in results if r.name == "Annif nn_ensemble"), None)
     if fahras is None or annif is None:

@@ -50,8 +50,12 @@ FEATURES = BASE_FEATURES + ("prop_group", "prop_related")
 
 #: Hand-set weights of the zero-shot score (logits).  Semantic features are
 #: standardised over all concepts per document (mean 0, standard deviation 1).
+#: ``bias`` calibrates the final score; ``first_bias`` is the bias of the
+#: first-stage score (the base features with these same weights) from which
+#: :func:`~fahras.models.semantic.propagate` computes the support features.
 DEFAULT_WEIGHTS: dict[str, float] = {
     "bias": -13.0,
+    "first_bias": -6.0,  # bias of the first-stage score that propagation spreads
     "lex_full": 1.0,
     "lex_count": 0.8,
     "lex_tf": 0.5,
@@ -231,8 +235,9 @@ class ZeroShotBackend(Backend):
         cover_spec = lex[:, 3] * lex[:, 6]
         share = _group_share(np.expm1(lex[:, 1]), self.concepts_)
         base = np.hstack([lex, sem, cover_spec[:, None], share[:, None]])
-        hand, bias = self._hand_weights()
-        first = _sigmoid(base @ hand[:len(BASE_FEATURES)] + bias)
+        hand, _ = self._hand_weights()
+        first_bias = float({**DEFAULT_WEIGHTS, **(self.weights or {})}["first_bias"])
+        first = _sigmoid(base @ hand[:len(BASE_FEATURES)] + first_bias)
         prop = semantic.propagate(first.astype(np.float32), self.concepts_, int(self.propagation_top))
         return np.hstack([base, prop]).astype(np.float64), matches, spans, pvecs
 

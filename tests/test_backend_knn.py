@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 
 import numpy as np
 import pytest
@@ -11,59 +10,10 @@ import scipy.sparse as sp
 
 from fahras import Document, Indexer
 from fahras.errors import UsageError
-from fahras.models import AnalyzedText, Backend, create_backend
-from fahras.text import get_analyzer
+from fahras.models import Backend, create_backend
 from fahras.vocab.concept import Concept, Vocabulary
 
-SUBJECTS = {
-    "WATER": "river irrigation drought reservoir rainfall aquifer flooding wells",
-    "HEALTH": "vaccine hospital malaria clinic nurses epidemic medicine cholera",
-    "EDUCATION": "school teachers pupils curriculum literacy classroom textbooks university",
-    "MINING": "mine copper diamonds quarry miners gold excavation mineral",
-}
-NAMES = list(SUBJECTS)
-FILLER = "the council notes the report of the committee and welcomes the efforts of member states".split()
-
-
-def make_corpus(n_docs: int = 40, seed: int = 11) -> tuple[list[str], list[list[int]]]:
-    """Short documents: filler words plus distinctive words of one (sometimes two) subjects."""
-    rng = random.Random(seed)
-    texts, labels = [], []
-    for i in range(n_docs):
-        main = i % len(NAMES)
-        words = rng.sample(FILLER, 8) + rng.sample(SUBJECTS[NAMES[main]].split(), 4)
-        subjects = [main]
-        if i % 5 == 0:
-            other = (main + 1 + i // 5) % len(NAMES)
-            if other != main:
-                words += rng.sample(SUBJECTS[NAMES[other]].split(), 3)
-                subjects.append(other)
-        rng.shuffle(words)
-        texts.append(" ".join(words) + ".")
-        labels.append(subjects)
-    return texts, labels
-
-
-ANALYZER = get_analyzer("en")
-
-
-def analyse(texts: list[str]) -> list[AnalyzedText]:
-    return [AnalyzedText(t, ANALYZER.tokens(t)) for t in texts]
-
-
-def indicator(labels: list[list[int]]) -> sp.csr_matrix:
-    y = np.zeros((len(labels), len(NAMES)), dtype=np.float32)
-    for i, subjects in enumerate(labels):
-        y[i, subjects] = 1
-    return sp.csr_matrix(y)
-
-
-PROBES = [
-    ("The committee discussed drought, irrigation and the rainfall in the reservoir.", 0),
-    ("Member states reported malaria and cholera in every clinic and hospital.", 1),
-    ("Teachers and pupils need textbooks and a new literacy curriculum.", 2),
-    ("The miners at the copper mine and the diamonds quarry went on strike.", 3),
-]
+from synthetic import ANALYZER, NAMES, PROBES, SUBJECTS, analyse, indicator, make_corpus  # noqa: F401
 
 
 @pytest.fixture(scope="module")

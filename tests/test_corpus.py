@@ -50,7 +50,7 @@ def test_export_invalid_utf8_names_line(tmp_path):
     path = write(tmp_path / "bad.txt", b"%%%IRAQ|\n\nline three\nline \xff four")
     with pytest.raises(InputError) as info:
         list(read_corpus(tmp_path))
-    assert info.value.line == 4 and "UTF-8" in str(info.value)
+    assert info.value.line == 4 and "UTF-8" in str(info.value) and info.value.path == str(path)
 
 
 def test_export_reader_streams(tmp_path):

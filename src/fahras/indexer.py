@@ -124,8 +124,9 @@ class Indexer:
         if len(docs) < 2 and not (space == "vocabulary" and getattr(backend, "zero_shot", False)):
             raise InputError(f"need at least 2 documents with subjects to train the {self.backend!r} backend, "
                              f"found {len(docs)} (without documents, use a zero-shot backend)")
-        extra = {c.uri: c for c in backend.extra_subjects(vocab, gold) if vocab.get(c.uri) is None}
-        self.vocab_ = _with_local_subjects(vocab, {**extra, **stats.local_concepts})
+        extra = {c.uri: c for c in backend.extra_subjects(vocab, gold)}
+        new_concepts = {uri: c for uri, c in extra.items() if vocab.get(uri) is None}
+        self.vocab_ = _with_local_subjects(vocab, {**new_concepts, **stats.local_concepts})
         uris = set().union(*gold) | set(extra)
         if space == "vocabulary":
             uris |= {c.uri for c in vocab}

@@ -7,7 +7,9 @@ training frequency, so it learns how much to trust each backend and returns
 calibrated probabilities ("how likely is this descriptor right").
 
 Candidates are the union of each backend's top ``candidates`` subjects; every
-other subject scores 0.  That keeps prediction linear in documents x
+other subject scores 0.  Subjects that no training document has (composed
+headings, zero-shot concepts) get the best base score instead: the stacker
+has no held-out evidence to weigh them.  That keeps prediction linear in documents x
 candidates, not documents x thesaurus.
 """
 
@@ -23,7 +25,7 @@ import scipy.sparse as sp
 from fahras.models.base import AnalyzedText, Backend, Evidence, create_backend, register
 from fahras.text import Analyzer
 
-DEFAULT_BASES = ({"name": "tfidf-linear"}, {"name": "omikuji"}, {"name": "knn"})
+DEFAULT_BASES = ({"name": "tfidf-linear"}, {"name": "omikuji"}, {"name": "knn"}, {"name": "headings"})
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -87,6 +89,9 @@ class EnsembleBackend(Backend):
         for train, held in folds:
             stacker = self._fit_stacker([s[train] for s in base_oof], y[train])
             oof[held] = self._stack(stacker, [s[held] for s in base_oof])
+            unseen = np.flatnonzero(np.asarray(y[train].sum(axis=0)).ravel() == 0)
+            if unseen.size:
+                oof[np.ix_(held, unseen)] = self._pass_through([s[held] for s in base_oof], unseen)
         self.coef_, self.intercept_ = self._fit_stacker(base_oof, y)
         return oof
 
@@ -136,7 +141,22 @@ class EnsembleBackend(Backend):
 
     # -- prediction ------------------------------------------------------------
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
-        return self._stack((self.coef_, self.intercept_), [b.predict_scores(docs) for b in self.bases_])
+        base = [b.predict_scores(docs) for b in self.bases_]
+        out = self._stack((self.coef_, self.intercept_), base)
+        unseen = np.flatnonzero(self.prior_ == 0)
+        if unseen.size:
+            out[:, unseen] = self._pass_through(base, unseen)
+        return out
+
+    @staticmethod
+    def _pass_through(base_scores: list[np.ndarray], columns: np.ndarray) -> np.ndarray:
+        """Scores of subjects no training document has: the best base score, unstacked.
+
+        The stacker cannot learn how far to trust a backend on such subjects
+        (held-out folds hardly contain any), while the backends that can
+        suggest them (composed headings, zero-shot) score them as probabilities.
+        """
+        return np.max([s[:, columns] for s in base_scores], axis=0)
 
     def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
         merged: dict[str, Evidence] = {}

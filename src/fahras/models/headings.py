@@ -6,30 +6,40 @@ IN LIBERIA``.  A backend that only learns from the headings it has seen cannot
 suggest ``MALI--POLITICAL CONDITIONS`` before the first resolution on Mali is
 indexed.  This one learns the patterns instead:
 
-1. :meth:`HeadingsBackend.extra_subjects` splits every local training heading
-   at each English label of a thesaurus concept it contains, giving a
+1. :meth:`HeadingsBackend.extra_subjects` splits every training heading (local
+   subject or thesaurus concept) at each English label of a thesaurus concept
+   it contains, giving a
    *template* (``{X}--POLITICAL CONDITIONS``) and a *filler* (``SUDAN``).  A
    template seen with at least ``min_pattern_count`` distinct fillers of one
    domain (``17`` = geographical descriptors) is kept, and instantiated for
    every concept of its fillers' micro-thesauri (``filler_scope="group"``) or
    of the whole domain (``"domain"``).  The instances are local subjects;
-   ``broader`` holds the template (``urn:fahras:pattern:...``), ``related``
-   the filler concept.
+   ``broader`` names the template and its domain
+   (``urn:fahras:pattern:17:%7BX%7D%20SITUATION``), ``related`` the filler
+   concept.  An instance that is a thesaurus concept already (``SOMALIA
+   SITUATION``) is returned as it is.
 2. :meth:`HeadingsBackend.fit` finds the templates again in the subject space
    (from those ``broader`` links), parses every subject's English label
    against them, and learns **one** logistic regression over (document,
    instance) pairs from features that say how strongly the filler is present
    in the document -- how often its labels are mentioned, relative to the other
-   fillers, how early, whether the template's own words occur near the
-   mentions -- and how the pattern, the filler and the instance fared in
-   training.  Training-set counts are leave-one-document-out, so that headings
-   used once look new, as headings on new topics will.
-3. Documents are scanned once: label terms are indexed by their first term and
-   matched as phrases against the document's terms (longest match first);
+   fillers of its class (domain), how early, whether the template's own words
+   occur near the mentions -- and how the pattern, the filler and the instance
+   fared in training.  The filler's and the instance's training counts leave
+   the pair's own document out; every pair of a known filler is also learnt
+   a second time (weight ``novel_weight``) as if its filler had never been
+   seen, and the mention and template features have separate weights for
+   known and new fillers: that is what lets a new topic's heading (``LIBYA
+   SITUATION`` in 2011) outscore the headings of the countries that are
+   merely mentioned.
+3. Documents are scanned once per filler class: label terms are indexed by
+   their first term and matched as phrases against the document's terms
+   (longest match first, so "South Sudan" is not a mention of SUDAN);
    derived forms meet as *variants* (``malian``/``mali``, ``lebanes``/``lebanon``,
    ``syria``/``syrian``: a shared prefix of ``variant_prefix`` characters, at
    most ``variant_chars`` more in the document's term and 2 in the label's, 1
-   if the document's term is a prefix of the label's), and a term that belongs to a single filler's label and
+   if the document's term is a prefix of the label's; a longer shared prefix
+   when both differ), and a term that belongs to a single filler's label and
    is rare in the training documents counts as a *partial* mention of it
    ("Syria" for SYRIAN ARAB REPUBLIC).  Each filler's counts then serve all of
    its instances.
@@ -110,12 +120,17 @@ def _key(label: str) -> str:
     return label_key(label).upper()
 
 
-def pattern_uri(template: str) -> str:
-    return PATTERN_URI_PREFIX + quote(template, safe="")
+def pattern_uri(template: str, domain: str) -> str:
+    """The URI naming a template whose fillers come from ``domain`` (``broader`` of its instances)."""
+    return f"{PATTERN_URI_PREFIX}{quote(domain, safe='')}:{quote(template, safe='')}"
 
 
-def _template_of(uri: str) -> str | None:
-    return unquote(uri[len(PATTERN_URI_PREFIX):]) if uri.startswith(PATTERN_URI_PREFIX) else None
+def _pattern_of(uri: str) -> tuple[str, str] | None:
+    """(domain, template) of a pattern URI, None for other URIs."""
+    if not uri.startswith(PATTERN_URI_PREFIX):
+        return None
+    domain, sep, template = uri[len(PATTERN_URI_PREFIX):].partition(":")
+    return (unquote(domain), unquote(template)) if sep and SLOT in unquote(template) else None
 
 
 def _split(template: str) -> tuple[str, str]:
@@ -205,7 +220,9 @@ class _LangIndex:
                 # (syria/syrian, not liber/liberia).
                 if extra > variant_chars or missing > min(variant_chars, 2 if extra else 1):
                     continue
-                rank = (-common, abs(len(term) - len(cand)), cand)
+                if extra and missing and common <= variant_prefix:  # condemn/condom
+                    continue
+                rank = (-common, missing, extra, cand)
                 if best_rank is None or rank < best_rank:
                     best, best_rank = self.terms[cand], rank
         if len(self.variants) < 200_000:
@@ -265,8 +282,9 @@ class HeadingsBackend(Backend):
         more distinct fillers first).
     variant_prefix, variant_chars : a document term and a label term are
         variants when they share the first ``variant_prefix`` characters and
-        neither has more than ``variant_chars`` characters beyond their common
-        prefix (0 = exact terms only).
+        the document's term has at most ``variant_chars`` characters beyond
+        their common prefix (the label's term at most 2, see above; 0 = exact
+        terms only).
     key_max_df : a term unique to one filler's label counts as a partial mention
         of it only if at most this share of the training documents has it.
     window : terms either side of a mention searched for the template's words.
@@ -281,7 +299,7 @@ class HeadingsBackend(Backend):
     name = "headings"
     uses_concepts = True
 
-    def __init__(self, min_pattern_count: int = 2, filler_scope: str = "group", max_instances: int = 3000,
+    def __init__(self, min_pattern_count: int = 2, filler_scope: str = "domain", max_instances: int = 3000,
                  variant_prefix: int = 4, variant_chars: int = 3, key_max_df: float = 0.2, window: int = 5,
                  novel_weight: float = 1.0, C: float = 1.0, unknown_fillers: bool = False):
         self.min_pattern_count = min_pattern_count
@@ -313,7 +331,11 @@ class HeadingsBackend(Backend):
 
     # -- patterns ---------------------------------------------------------------
     def extra_subjects(self, vocab, gold: Sequence[set[str]]) -> list:
-        """Instances of the templates learned from the training documents' local headings."""
+        """Instances of the templates learned from the training documents' headings.
+
+        Deterministic: templates are ordered by their number of distinct
+        fillers, then alphabetically; fillers by URI.
+        """
         self._check_params()
         by_label: dict[str, list] = defaultdict(list)
         for concept in vocab:
@@ -365,7 +387,8 @@ class HeadingsBackend(Backend):
                     continue
                 concept = local_concept(heading)
                 if concept.uri not in out:
-                    out[concept.uri] = replace(concept, broader=(pattern_uri(template),), related=(filler.uri,))
+                    out[concept.uri] = replace(concept, broader=(pattern_uri(template, domain),),
+                                               related=(filler.uri,))
         return list(out.values())
 
     # -- fitting ---------------------------------------------------------------
@@ -390,12 +413,13 @@ class HeadingsBackend(Backend):
         rows, mention = self._mentions(scanned)
         target = (np.asarray(y[rows[:, 0], self.instance_col_[rows[:, 1]]]).ravel() > 0
                   if len(rows) else np.zeros(0, dtype=bool))
-        known = self._features(rows, mention, y)
-        parts, targets, weights = [known], [target], [np.ones(len(target))]
-        if self.novel_weight > 0:  # the same pairs as if the filler had never been seen
-            parts.append(self._features(rows, mention, y, novel=True))
-            targets.append(target)
-            weights.append(np.full(len(target), float(self.novel_weight)))
+        x = self._features(rows, mention, y)
+        parts, targets, weights = [x], [target], [np.ones(len(target))]
+        again = x[:, FEATURES.index("new_filler")] == 0
+        if self.novel_weight > 0 and again.any():  # the pairs of known fillers, as if never seen
+            parts.append(self._features(rows[again], mention[again], y, novel=True))
+            targets.append(target[again])
+            weights.append(np.full(int(again.sum()), float(self.novel_weight)))
         x, target, weight = np.vstack(parts), np.concatenate(targets), np.concatenate(weights)
         if len(x):
             self.mean_ = np.average(x, axis=0, weights=weight)
@@ -411,28 +435,29 @@ class HeadingsBackend(Backend):
             model.fit((x - self.mean_) / self.scale_, target, sample_weight=weight)
             self.coef_ = model.coef_[0].astype(np.float64)
             self.intercept_ = float(model.intercept_[0])
+        del self._doc_instances, self._doc_fillers  # the training documents' headings: not kept
         return self
 
     def _learn_instances(self, concepts: Sequence) -> None:
-        """Templates, fillers and the subject columns that are instances of them."""
-        templates = sorted({t for c in concepts if c is not None for t in map(_template_of, c.broader) if t})
-        self.templates_ = templates
+        """Templates, fillers (with their class: the domain they come from) and the instance columns."""
+        patterns = [[p for p in map(_pattern_of, c.broader) if p] if c is not None else [] for c in concepts]
+        self.templates_ = sorted({t for ps in patterns for _, t in ps})
         filler_uri: dict[str, str] = {}
-        for c in concepts:
-            if c is None:
-                continue
-            for t in (t for t in map(_template_of, c.broader) if t):
+        filler_class: dict[str, str] = {}
+        for c, ps in zip(concepts, patterns):
+            for domain, t in ps:
                 part = _parse(_key(c.label("en")), t)
                 if part is not None:
                     filler_uri.setdefault(part, c.related[0] if c.related else "")
+                    filler_class[part] = min(filler_class.get(part, domain), domain)
         parsed: list[tuple[int, int, str]] = []   # (column, template, filler key)
-        for col, c in enumerate(concepts):
+        for col, (c, ps) in enumerate(zip(concepts, patterns)):
             if c is None or not c.labels.get("en"):
                 continue
             key = _key(c.labels["en"])
-            own = [t for t in map(_template_of, c.broader) if t]
+            own = {t for _, t in ps}
             options = []
-            for t_index, t in enumerate(templates):
+            for t_index, t in enumerate(self.templates_):
                 part = _parse(key, t)
                 if part is None or (part not in filler_uri and not self.unknown_fillers):
                     continue
@@ -441,7 +466,8 @@ class HeadingsBackend(Backend):
                 best = min(options)
                 parsed.append((col, best[3], best[4]))
         keys = sorted({part for _, _, part in parsed})
-        self.fillers_ = [{"key": k, "uri": filler_uri.get(k, "")} for k in keys]
+        # Fillers of unknown text (``unknown_fillers``) form a class of their own.
+        self.fillers_ = [{"key": k, "uri": filler_uri.get(k, ""), "class": filler_class.get(k, "")} for k in keys]
         index = {k: i for i, k in enumerate(keys)}
         self.instance_col_ = np.asarray([col for col, _, _ in parsed], dtype=np.int64)
         self.instance_template_ = np.asarray([t for _, t, _ in parsed], dtype=np.int64)
@@ -453,53 +479,52 @@ class HeadingsBackend(Backend):
         for n, f in enumerate(self.instance_filler_):
             self.by_filler_[int(f)].append(n)
         self.col_instance_ = {int(c): n for n, c in enumerate(self.instance_col_)}
+        self.classes_ = sorted({f["class"] for f in self.fillers_})
 
     def _learn_labels(self, concepts: Sequence, analyzer: Analyzer) -> None:
-        """Analyse every filler's labels (and the templates' words) once per language."""
+        """Analyse every filler's labels (and the templates' words) once per language.
+
+        Fillers of different classes do not compete for the same words
+        ("Syrian" names the country for geographical fillers, and the people
+        for fillers that are population groups): each class has its own index.
+        """
         by_uri = {c.uri: c for c in concepts if c is not None}
-        analyzers = _analyzers(analyzer)
         self.langs_ = {}
         self.template_terms_ = {}
-        for lang, lang_analyzer in analyzers.items():
-            texts: list[tuple[int, str]] = []
-            for f, filler in enumerate(self.fillers_):
-                own = by_uri.get(filler["uri"])
-                labels = []
-                if own is not None and lang in LANGUAGES and own.labels.get(lang):
-                    labels.append(own.labels[lang])
-                labels.append(filler["key"])
-                for text in dict.fromkeys(labels):
-                    texts.append((f, text))
-            terms: dict[str, int] = {}
-            labels_out, raw = [], []
-            for f, text in texts:
-                if lang in _RAW_LANGS:
-                    raw.append((f, text.casefold()))
-                    continue
-                ids = tuple(terms.setdefault(t, len(terms)) for t in lang_analyzer.terms(text))
-                if ids and (f, ids) not in labels_out:
-                    labels_out.append((f, ids))
-            self.langs_[lang] = _LangIndex(terms, labels_out, raw).build(int(self.variant_prefix))
+        for lang, lang_analyzer in _analyzers(analyzer).items():
+            for cls in self.classes_:
+                terms: dict[str, int] = {}
+                labels_out, raw = [], []
+                for f, filler in enumerate(self.fillers_):
+                    if filler["class"] != cls:
+                        continue
+                    own = by_uri.get(filler["uri"])
+                    texts = [own.labels[lang]] if own is not None and own.labels.get(lang) else []
+                    for text in dict.fromkeys(texts + [filler["key"]]):
+                        if lang in _RAW_LANGS:
+                            raw.append((f, text.casefold()))
+                            continue
+                        ids = tuple(terms.setdefault(t, len(terms)) for t in lang_analyzer.terms(text))
+                        if ids and (f, ids) not in labels_out:
+                            labels_out.append((f, ids))
+                self.langs_[_index_key(lang, cls)] = _LangIndex(terms, labels_out, raw).build(int(self.variant_prefix))
             self.template_terms_[lang] = [sorted(set(lang_analyzer.terms(t.replace(SLOT, " "))))
                                           for t in self.templates_]
 
     def _learn_key_terms(self, scanned: list) -> None:
-        """Terms of a single filler's label, rare in the training documents: partial mentions."""
-        for lang, index in self.langs_.items():
+        """Terms of a single filler's label (in its class), rare in the training documents: partial mentions."""
+        for name, index in self.langs_.items():
             owners: dict[int, set[int]] = defaultdict(set)
-            label_len: dict[int, int] = defaultdict(int)
             for f, ids in index.labels:
                 for t in ids:
                     owners[t].add(f)
-            for f, ids in index.labels:
-                label_len[f] = max(label_len[f], len(ids))
             df = np.zeros(len(index.terms), dtype=np.int64)
             n = 0
             for _, _, present, doc_lang in scanned:
-                if doc_lang != lang:
+                if doc_lang != name.split("|")[0]:
                     continue
                 n += 1
-                for t in present:
+                for t in present.get(name, ()):
                     df[t] += 1
             index.key_terms = {}
             for f, ids in index.labels:
@@ -519,9 +544,8 @@ class HeadingsBackend(Backend):
                                     shape=(n_inst, len(self.templates_)))
         to_filler = sp.csr_matrix((np.ones(n_inst), (np.arange(n_inst), self.instance_filler_)),
                                   shape=(n_inst, len(self.fillers_)))
-        self._doc_templates = sp.csr_matrix((sub @ to_template) > 0, dtype=np.float64)
         self._doc_fillers = sp.csr_matrix((sub @ to_filler) > 0, dtype=np.float64)
-        self.template_docs_ = np.asarray(self._doc_templates.sum(axis=0)).ravel().astype(np.int64)
+        self.template_docs_ = np.asarray(((sub @ to_template) > 0).sum(axis=0)).ravel().astype(np.int64)
         self.filler_docs_ = np.asarray(self._doc_fillers.sum(axis=0)).ravel().astype(np.int64)
         self.template_fillers_ = np.zeros(len(self.templates_), dtype=np.int64)
         for n in np.nonzero(self.instance_count_)[0]:
@@ -529,71 +553,68 @@ class HeadingsBackend(Backend):
         self._doc_instances = sub
 
     # -- features ---------------------------------------------------------------
-    def _scan(self, doc: AnalyzedText, partial: bool = True) -> tuple[dict[int, _Mentions], int, set[int], str]:
-        """Mentions per filler, the number of tokens, the label terms present, the language key."""
-        lang = _lang_key(doc, self.langs_)
-        index = self.langs_[lang]
+    def _scan(self, doc: AnalyzedText, partial: bool = True
+              ) -> tuple[dict[int, _Mentions], int, dict[str, set[int]], str]:
+        """Mentions per filler, the number of tokens, the label terms present per index, the language."""
+        lang = _lang_of(doc, self.template_terms_)
         tokens = doc.tokens
-        found: dict[int, _Mentions] = {}
-        present: set[int] = set()
-        w = int(self.window)
         terms = [t.term for t in tokens]
+        found: dict[int, _Mentions] = {}
+        present: dict[str, set[int]] = {}
+        w = int(self.window)
 
-        def add(f: int, first: int, last: int, partial: bool) -> None:
+        def add(f: int, first: int, last: int, span: tuple[int, int], is_partial: bool) -> None:
             m = found.setdefault(f, _Mentions())
-            if partial:
+            if is_partial:
                 m.partial += 1
             else:
                 m.full += 1
-            if m.first < 0:
-                m.first = first
-            m.spans.append((tokens[first].start, tokens[last].end))
+            m.first = first if m.first < 0 else min(m.first, first)
+            m.spans.append(span)
             if len(m.windows) < 64:
                 m.windows.append(frozenset(terms[max(0, first - w):last + 1 + w]))
 
-        if lang in _RAW_LANGS:
-            text = doc.text.casefold()
-            starts = [t.start for t in tokens]
-            for f, label in index.raw:
-                pos = text.find(label)
-                while pos >= 0 and label:
-                    i = min(max(bisect.bisect_right(starts, pos) - 1, 0), len(tokens) - 1) if tokens else 0
-                    if tokens:
-                        m = found.setdefault(f, _Mentions())
-                        m.full += 1
-                        m.first = i if m.first < 0 else min(m.first, i)
-                        m.spans.append((pos, pos + len(label)))
-                        j = bisect.bisect_left(starts, pos + len(label))
-                        if len(m.windows) < 64:
-                            m.windows.append(frozenset(terms[max(0, i - w):j + w]))
-                    pos = text.find(label, pos + len(label))
-            for m in found.values():
-                m.spans.sort()
-            return found, len(tokens), present, lang
-
-        vp, vc = int(self.variant_prefix), int(self.variant_chars)
-        ids = [index.term_id(t, vp, vc) for t in terms]
-        present.update(i for i in ids if i >= 0)
-        i, n = 0, len(ids)
-        while i < n:
-            t = ids[i]
-            if t < 0:
+        for cls in self.classes_:
+            name = _index_key(lang, cls)
+            index = self.langs_[name]
+            if lang in _RAW_LANGS:
+                if not tokens:
+                    continue
+                text = doc.text.casefold()
+                starts = [t.start for t in tokens]
+                for f, label in index.raw:
+                    pos = text.find(label) if label else -1
+                    while pos >= 0:
+                        first = max(bisect.bisect_right(starts, pos) - 1, 0)
+                        last = max(bisect.bisect_left(starts, pos + len(label)) - 1, first)
+                        add(f, first, last, (pos, pos + len(label)), False)
+                        pos = text.find(label, pos + len(label))
+                continue
+            vp, vc = int(self.variant_prefix), int(self.variant_chars)
+            ids = [index.term_id(t, vp, vc) for t in terms]
+            present[name] = {i for i in ids if i >= 0}
+            i, n = 0, len(ids)
+            while i < n:
+                t = ids[i]
+                if t < 0:
+                    i += 1
+                    continue
+                length = 0
+                for label in index.by_first.get(t, ()):
+                    f, seq = index.labels[label]
+                    if i + len(seq) <= n and all(ids[i + k] == seq[k] for k in range(1, len(seq))):
+                        length = len(seq)
+                        add(f, i, i + length - 1, (tokens[i].start, tokens[i + length - 1].end), False)
+                        break
+                if length:
+                    i += length
+                    continue
+                if partial and t in index.key_terms:
+                    add(index.key_terms[t], i, i, (tokens[i].start, tokens[i].end), True)
                 i += 1
-                continue
-            matched = False
-            for label in index.by_first.get(t, ()):
-                f, seq = index.labels[label]
-                if i + len(seq) <= n and all(ids[i + k] == seq[k] for k in range(1, len(seq))):
-                    add(f, i, i + len(seq) - 1, partial=False)
-                    i += len(seq)
-                    matched = True
-                    break
-            if matched:
-                continue
-            if partial and t in index.key_terms:
-                add(index.key_terms[t], i, i, partial=True)
-            i += 1
-        return found, n, present, lang
+        for m in found.values():
+            m.spans.sort()
+        return found, len(tokens), present, lang
 
     def _mentions(self, scanned: list) -> tuple[np.ndarray, np.ndarray]:
         """(document, instance) rows for every instance of a mentioned filler, and their mention features."""
@@ -602,12 +623,18 @@ class HeadingsBackend(Backend):
             mentioned = [(f, m) for f, m in found.items() if m.count > 0 and f in self.by_filler_]
             if not mentioned:
                 continue
-            top = max(m.count for _, m in mentioned)
-            order = sorted(mentioned, key=lambda fm: (fm[1].first, fm[0]))
-            first_rank = {f: r for r, (f, _) in enumerate(order)}
+            top: dict[str, int] = defaultdict(int)
+            first_rank: dict[int, int] = {}
+            rank_in: dict[str, int] = defaultdict(int)
+            for f, m in sorted(mentioned, key=lambda fm: (fm[1].first, fm[0])):
+                cls = self.fillers_[f]["class"]
+                top[cls] = max(top[cls], m.count)
+                first_rank[f] = rank_in[cls]
+                rank_in[cls] += 1
             words_of = self.template_terms_.get(lang) or next(iter(self.template_terms_.values()))
             for f, m in sorted(mentioned):
-                base = (math.log1p(m.full), math.log1p(m.partial), m.count / top, float(m.count == top),
+                best = top[self.fillers_[f]["class"]]
+                base = (math.log1p(m.full), math.log1p(m.partial), m.count / best, float(m.count == best),
                         1.0 - m.first / max(n_tokens, 1), 1.0 / (1.0 + first_rank[f]))
                 for inst in self.by_filler_[f]:
                     words = words_of[int(self.instance_template_[inst])]
@@ -627,9 +654,12 @@ class HeadingsBackend(Backend):
                   novel: bool = False) -> np.ndarray:
         """The model's features of (document, instance) rows.
 
-        With ``loo`` (the training documents' subjects) the training counts
-        leave the row's own document out; with ``novel`` as well, they leave
-        out the row's filler altogether (its instances count as never seen).
+        With ``loo`` (the training documents' subjects) the instance's and the
+        filler's training counts leave the row's own document out; with
+        ``novel`` as well, the filler and the instance count as never seen.
+        The templates' counts stay whole: leaving the document (or the
+        filler) out of them would make the right template look rarer than
+        the others, a bias the model would learn.
         """
         if not len(rows):
             return np.zeros((0, len(FEATURES)))
@@ -642,14 +672,9 @@ class HeadingsBackend(Backend):
         n_docs = self.n_docs_
         if loo is not None:
             n_docs = loo.shape[0]
-            own = np.asarray(self._doc_instances[d, inst]).ravel()
-            inst_count -= own
-            tmpl_fillers -= own * (inst_count == 0)
-            tmpl_docs -= np.asarray(self._doc_templates[d, tpl]).ravel()
+            inst_count -= np.asarray(self._doc_instances[d, inst]).ravel()
             fill_docs -= np.asarray(self._doc_fillers[d, fil]).ravel()
             if novel:
-                tmpl_docs = np.maximum(tmpl_docs - inst_count, 0.0)
-                tmpl_fillers = np.maximum(tmpl_fillers - (inst_count > 0), 0.0)
                 inst_count = np.zeros_like(inst_count)
                 fill_docs = np.zeros_like(fill_docs)
         log_n = math.log1p(max(n_docs, 1))
@@ -750,9 +775,14 @@ def _analyzers(analyzer: Analyzer) -> dict[str, Analyzer]:
     return {_ANY_LANG: analyzer}
 
 
-def _lang_key(doc: AnalyzedText, langs: dict) -> str:
+def _lang_of(doc: AnalyzedText, langs: dict) -> str:
+    """The language whose analysed labels a document is matched against."""
     if doc.lang in langs:
         return doc.lang
     if _ANY_LANG in langs:
         return _ANY_LANG
     return "en" if "en" in langs else next(iter(langs))
+
+
+def _index_key(lang: str, cls: str) -> str:
+    return f"{lang}|{cls}"

@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from fahras.errors import UsageError
 from fahras.models.base import AnalyzedText, Backend, Evidence, create_backend, register
 from fahras.text import Analyzer
 
@@ -73,7 +74,7 @@ class EnsembleBackend(Backend):
                         progress: Callable[[str, int, int], None] | None = None,
                         concepts: Sequence | None = None) -> np.ndarray:
         if not self.backends:
-            raise ValueError("an ensemble needs at least one base backend")
+            raise UsageError("an ensemble needs at least one base backend")
         y = sp.csr_matrix(y)
         self.prior_ = np.log1p(np.asarray(y.sum(axis=0)).ravel()).astype(np.float32)
         self.bases_: list[Backend] = []

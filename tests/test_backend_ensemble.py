@@ -1,0 +1,80 @@
+"""The stacked ensemble on the synthetic corpus."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fahras.errors import UsageError
+from fahras.models import Backend, create_backend
+from synthetic import ANALYZER, NAMES, PROBES, analyse, indicator, make_corpus
+
+BASES = [{"name": "tfidf-linear"}, {"name": "knn", "params": {"k": 5}}]
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    texts, labels = make_corpus(n_docs=60, seed=3)
+    return analyse(texts), indicator(labels)
+
+
+@pytest.fixture(scope="module")
+def fitted(corpus):
+    docs, y = corpus
+    return create_backend("ensemble", {"backends": BASES, "cv_folds": 3}).fit(docs, y, ANALYZER)
+
+
+def test_ranks_the_right_subject_first_with_probabilities(fitted):
+    scores = fitted.predict_scores(analyse([text for text, _ in PROBES]))
+    assert scores.shape == (len(PROBES), len(NAMES))
+    assert list(scores.argmax(axis=1)) == [subject for _, subject in PROBES]
+    assert np.all((scores >= 0) & (scores <= 1))
+    assert scores.max(axis=1).min() > 0.5  # calibrated: the right subject is likely
+
+
+def test_out_of_fold_scores_cover_every_document(corpus):
+    from sklearn.model_selection import KFold
+
+    docs, y = corpus
+    folds = list(KFold(3, shuffle=True, random_state=0).split(docs))
+    backend = create_backend("ensemble", {"backends": BASES})
+    oof = backend.fit_out_of_fold(docs, y, ANALYZER, folds)
+    assert oof.shape == y.shape
+    # Held-out predictions are informative: the gold subject outranks the others on average.
+    gold = y.toarray() > 0
+    assert oof[gold].mean() > oof[~gold].mean() + 0.3
+    assert len(backend.bases_) == 2
+
+
+def test_subjects_without_training_documents_take_the_best_base_score(corpus):
+    docs, y = corpus
+    # A fifth subject nobody has: the stacker cannot weigh it, so the best base score passes through.
+    wider = sp.hstack([y, sp.csr_matrix((y.shape[0], 1))]).tocsr()
+    backend = create_backend("ensemble", {"backends": BASES, "cv_folds": 3}).fit(docs, wider, ANALYZER)
+    probes = analyse([text for text, _ in PROBES])
+    scores = backend.predict_scores(probes)
+    base_best = np.max([b.predict_scores(probes)[:, 4] for b in backend.bases_], axis=0)
+    np.testing.assert_allclose(scores[:, 4], base_best)
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    fitted.save(tmp_path / "e")
+    loaded = Backend.load(tmp_path / "e")
+    probes = analyse([text for text, _ in PROBES])
+    np.testing.assert_allclose(loaded.predict_scores(probes), fitted.predict_scores(probes), rtol=1e-6)
+    assert not [p for p in (tmp_path / "e").rglob("*") if p.suffix in (".pkl", ".pickle", ".joblib")]
+    assert loaded.get_params()["backends"] == BASES
+
+
+def test_explain_merges_base_evidence(fitted):
+    text = PROBES[3][0]
+    evidence = fitted.explain(analyse([text])[0], 3, top=3)
+    assert evidence and all(text[s:e] for ev in evidence for s, e in ev.spans)
+    assert evidence == sorted(evidence, key=lambda ev: -ev.weight)
+
+
+def test_empty_ensemble_is_refused(corpus):
+    docs, y = corpus
+    with pytest.raises(UsageError):
+        create_backend("ensemble", {"backends": []}).fit(docs, y, ANALYZER)

@@ -86,7 +86,7 @@ def cli(verbose: int) -> None:
               type=click.Choice(["auto", "un-export", "annif-dir", "annif-tsv", "jsonl"]),
               help="Corpus format.")
 @click.option("--backend", default=None,
-              help="Backend to train (default: tfidf-linear with a corpus, zeroshot without one). "
+              help="Backend to train (default: ensemble with a corpus, zeroshot without one). "
                    "See 'fahras backends'.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Backend parameter, e.g. --param C=10 (repeatable; values are JSON or text).")
@@ -119,7 +119,7 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
 
     vocab = load_vocabulary(vocab_path)
     documents = itertools.chain.from_iterable(read_corpus(p, corpus_format) for p in corpus)
-    backend = backend or ("tfidf-linear" if corpus else "zeroshot")
+    backend = backend or ("ensemble" if corpus else "zeroshot")
     indexer = Indexer(backend=backend, backend_params=_parse_params(params) or None, analyzer=analyzer,
                       subject_space=subject_space, cv_folds=cv_folds)
     with _progress("train", not quiet) as progress:

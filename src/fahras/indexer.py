@@ -90,7 +90,7 @@ class Indexer:
     random_state : seed of the cross-validation split.
     """
 
-    def __init__(self, backend: str = "tfidf-linear", backend_params: dict | None = None,
+    def __init__(self, backend: str = "ensemble", backend_params: dict | None = None,
                  analyzer: str = "auto", strip_furniture: bool = True, subject_space: str = "auto",
                  cv_folds: int = 5, max_limit: int = 10, random_state: int = 0):
         self.backend = backend

@@ -133,6 +133,16 @@ def target_lines(results: list[SystemResult]) -> list[str]:
     return lines
 
 
+def spread_lines(results: list[SystemResult]) -> list[str]:
+    """For rows averaged over folds: the standard deviation over folds of nDCG@5 and tuned F1."""
+    parts = []
+    for r in results:
+        std = r.details.get("std_over_folds") or {}
+        if "ndcg@5" in std:
+            parts.append(f"{r.label()} {_fmt(std['ndcg@5'])} / {_fmt(std.get('tuned_f1'))}")
+    return ["Spread over folds (standard deviation of nDCG@5 / tuned F1): " + "; ".join(parts) + "."] if parts else []
+
+
 def speed_lines(results: list[SystemResult]) -> list[str]:
     """Fahras ensemble's train time vs the train time of Annif's ensemble sources, and
     both ensembles' throughput."""

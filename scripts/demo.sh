@@ -22,3 +22,7 @@ echo "== suggestions for $first (labels in French)"
 fahras suggest models/unsc "out/split/test/$first" --limit 5 --label-lang fr
 fahras index models/unsc out/split/test --out out/suggestions --force --quiet
 fahras vocab show "$DATA/unbis/all_topics.json" KYRGYZSTAN --lang ar
+
+# Zero-shot: a model from the thesaurus alone, on the Arabic example (labels in Arabic).
+fahras train --vocab "$DATA/unbis/all_topics.json" --out models/unbis-zeroshot --quiet
+fahras suggest models/unbis-zeroshot "$DATA/examples/000_5a894c35c2768328.txt" --limit 10 --label-lang ar

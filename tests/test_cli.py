@@ -192,3 +192,28 @@ def test_optimize_rewrites_the_rule(trained_model, time_split, tmp_path):
     assert result.returncode == 0, err(result)
     manifest = json.loads((copy / "manifest.json").read_text())
     assert manifest["training"]["optimized_on"] == 100
+
+
+def test_zero_shot_model_from_a_vocabulary_alone(tmp_path):
+    """`fahras train` without a corpus: a thesaurus-only model (labels matched, no embeddings here)."""
+    import csv
+
+    from conftest import ROOT
+
+    vocab = json.loads((ROOT / "tests" / "fixtures" / "zeroshot" / "vocab.json").read_text(encoding="utf-8"))
+    langs = ["en", "fr", "ar"]
+    with (tmp_path / "v.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["uri", *[f"label_{lang}" for lang in langs]])
+        for concept in vocab["concepts"]:
+            writer.writerow([concept["uri"], *[concept["labels"].get(lang, "") for lang in langs]])
+    result = fahras("train", "--vocab", tmp_path / "v.csv", "--out", tmp_path / "m", "--param", "semantic=false",
+                    "--quiet")
+    assert result.returncode == 0, err(result)
+    assert "no training documents" in err(result)
+    concept = vocab["concepts"][0]
+    text = f"The Council discussed {concept['labels']['en'].lower()} at length, and {concept['labels']['en'].lower()} again."
+    result = fahras("suggest", tmp_path / "m", "--json", "--limit", "1", "--explain", stdin=text)
+    assert result.returncode == 0, err(result)
+    [top] = json.loads(out(result))["results"]
+    assert top["uri"] == concept["uri"] and top["evidence"]

@@ -126,6 +126,10 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
         indexer.fit(documents, vocab, progress=progress)
     indexer.save(out)
     t = indexer.training_
+    if not t["documents"]:
+        click.echo(f"trained {out}: no training documents; {t['subjects']} thesaurus subjects "
+                   f"({indexer.backend} backend)", err=True)
+        return
     click.echo(f"trained {out}: {t['documents']} documents, {t['subjects']} subjects "
                f"({t['thesaurus_subjects']} thesaurus concepts, {t['local_subjects']} local headings); "
                f"descriptor occurrences: {t['thesaurus_occurrences']} matched the thesaurus, "

@@ -59,3 +59,24 @@ PROBES = [
     ("Teachers and pupils need textbooks and a new literacy curriculum.", 2),
     ("The miners at the copper mine and the diamonds quarry went on strike.", 3),
 ]
+
+
+def assert_round_trip(fitted, folder, subject: int) -> None:
+    """Saving and loading a fitted backend keeps its scores, parameters and explanations."""
+    from fahras.models import Backend
+
+    fitted.save(folder)
+    loaded = Backend.load(folder)
+    probes = analyse([text for text, _ in PROBES])
+    assert np.array_equal(loaded.predict_scores(probes), fitted.predict_scores(probes))
+    assert loaded.get_params() == fitted.get_params()
+    doc = probes[subject]
+    assert [e.to_dict() for e in loaded.explain(doc, subject)] == [e.to_dict() for e in fitted.explain(doc, subject)]
+
+
+def assert_no_pickles(folder) -> None:
+    """No file of a saved backend is a pickle (by name or by its first byte)."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            assert not path.name.endswith((".pkl", ".pickle", ".joblib")), path.name
+            assert not path.read_bytes().startswith(b"\x80"), f"{path.name} looks like a pickle"

@@ -10,10 +10,11 @@ import scipy.sparse as sp
 
 from fahras import Document, Indexer
 from fahras.errors import UsageError
-from fahras.models import Backend, create_backend
+from fahras.models import create_backend
 from fahras.vocab.concept import Concept, Vocabulary
 
-from synthetic import ANALYZER, NAMES, PROBES, SUBJECTS, analyse, indicator, make_corpus  # noqa: F401
+from synthetic import (ANALYZER, NAMES, PROBES, SUBJECTS, analyse, assert_no_pickles,  # noqa: F401
+                       assert_round_trip, indicator, make_corpus)
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +78,7 @@ def test_centroid_weight_mixes_in_centroid_similarity(corpus):
 
 
 def test_save_load_round_trip(fitted, tmp_path):
-    fitted.save(tmp_path / "backend")
-    loaded = Backend.load(tmp_path / "backend")
-    probes = analyse([text for text, _ in PROBES])
-    assert np.array_equal(loaded.predict_scores(probes), fitted.predict_scores(probes))
-    assert loaded.get_params() == fitted.get_params()
-    doc = probes[3]
-    assert [e.to_dict() for e in loaded.explain(doc, 3)] == [e.to_dict() for e in fitted.explain(doc, 3)]
+    assert_round_trip(fitted, tmp_path / "backend", 3)
 
 
 def test_saved_files_are_plain(fitted, tmp_path):
@@ -91,8 +86,7 @@ def test_saved_files_are_plain(fitted, tmp_path):
     fitted.save(folder)
     names = {p.name for p in folder.rglob("*") if p.is_file()}
     assert names == {"params.json", "features.json", "idf.npy", "train.npz", "labels.npz"}
-    for path in folder.rglob("*"):
-        assert not path.read_bytes().startswith(b"\x80"), f"{path.name} looks like a pickle"
+    assert_no_pickles(folder)
     np.load(folder / "idf.npy", allow_pickle=False)
     assert sp.load_npz(folder / "train.npz").shape[0] == 40  # loads with allow_pickle=False
     assert sp.load_npz(folder / "labels.npz").shape == (40, len(NAMES))

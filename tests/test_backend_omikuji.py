@@ -15,7 +15,8 @@ from fahras.models import Backend, create_backend  # noqa: E402
 from fahras.models.omikuji_tree import PRESETS  # noqa: E402
 from fahras.vocab.concept import Concept, Vocabulary  # noqa: E402
 
-from synthetic import ANALYZER, NAMES, PROBES, SUBJECTS, analyse, indicator, make_corpus  # noqa: F401
+from synthetic import (ANALYZER, NAMES, PROBES, SUBJECTS, analyse, assert_no_pickles,  # noqa: F401
+                       assert_round_trip, indicator, make_corpus)
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +68,7 @@ def test_other_tree_settings_rank_right(corpus, params):
 
 
 def test_save_load_round_trip(fitted, tmp_path):
-    fitted.save(tmp_path / "backend")
-    loaded = Backend.load(tmp_path / "backend")
-    probes = analyse([text for text, _ in PROBES])
-    assert np.array_equal(loaded.predict_scores(probes), fitted.predict_scores(probes))
-    assert loaded.get_params() == fitted.get_params()
-    doc = probes[1]
-    assert [e.to_dict() for e in loaded.explain(doc, 1)] == [e.to_dict() for e in fitted.explain(doc, 1)]
+    assert_round_trip(fitted, tmp_path / "backend", 1)
 
 
 def test_saved_files_are_plain(fitted, tmp_path):
@@ -81,10 +76,7 @@ def test_saved_files_are_plain(fitted, tmp_path):
     fitted.save(folder)
     names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert {"params.json", "features.json", "idf.npy", "centroids.npz", "omikuji/settings.json"} <= names
-    assert not [n for n in names if n.endswith((".pkl", ".pickle", ".joblib"))]
-    for path in folder.rglob("*"):
-        if path.is_file():
-            assert not path.read_bytes().startswith(b"\x80"), f"{path.name} looks like a pickle"
+    assert_no_pickles(folder)
     np.load(folder / "idf.npy", allow_pickle=False)
     sp.load_npz(folder / "centroids.npz")  # loads with allow_pickle=False
     json.loads((folder / "params.json").read_text(encoding="utf-8"))

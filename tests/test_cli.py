@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import ARABIC_EXAMPLE, UNBIS_JSON
+from conftest import ARABIC_EXAMPLE, RESOLUTIONS, UNBIS_JSON
 
 
 def fahras(*args, stdin: str | bytes | None = None):
@@ -116,6 +116,12 @@ def test_vocab_show_arabic():
     (lambda d: None, lambda d: ["suggest", d / "no-model", d], 66, "model folder not found"),
     (lambda d: None, lambda d: ["suggest", "{model}", d / "missing.txt"], 65, "missing.txt"),
     (lambda d: None, lambda d: ["suggest", "{model}", "--threshold", "3"], 2, "threshold"),
+    (lambda d: None, lambda d: ["train", "--vocab", UNBIS_JSON, "--out", d / "m", "--backend", "knn",
+                                "--param", "k=many", RESOLUTIONS], 64, "must be int"),
+    (lambda d: None, lambda d: ["train", "--vocab", UNBIS_JSON, "--out", d / "m", "--backend", "tfidf-linear",
+                                "--param", "C=-1", "--cv-folds", "0", RESOLUTIONS], 64, "'C' parameter"),
+    (lambda d: None, lambda d: ["train", "--vocab", UNBIS_JSON, "--out", d / "m", "--backend", "nope",
+                                RESOLUTIONS], 64, "unknown backend"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, trained_model, make, args_of, code, words):
     make(tmp_path)

@@ -141,16 +141,19 @@ class Indexer:
         cv_f1 = None
         self.rule_ = DecisionRule(limit=self.max_limit, threshold=0.0, min_one=True)
         concepts = [self.vocab_.get(uri) for uri in self.subjects_.uris]
-        if self.cv_folds and len(docs) >= self.cv_folds * 2:
-            from sklearn.model_selection import KFold
+        try:
+            if self.cv_folds and len(docs) >= self.cv_folds * 2:
+                from sklearn.model_selection import KFold
 
-            folds = list(KFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(analyzed))
-            oof = backend.fit_out_of_fold(analyzed, y, analyzer, folds, progress, concepts=concepts)
-            self.rule_, cv_f1 = tune_rule(oof, y, max_limit=self.max_limit)
-        else:
-            progress("fit", 0, 1)
-            fit_backend(backend, analyzed, y, analyzer, concepts)
-            progress("fit", 1, 1)
+                folds = list(KFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(analyzed))
+                oof = backend.fit_out_of_fold(analyzed, y, analyzer, folds, progress, concepts=concepts)
+                self.rule_, cv_f1 = tune_rule(oof, y, max_limit=self.max_limit)
+            else:
+                progress("fit", 0, 1)
+                fit_backend(backend, analyzed, y, analyzer, concepts)
+                progress("fit", 1, 1)
+        except ValueError as exc:  # out-of-range parameters, degenerate data (e.g. no usable term)
+            raise UsageError(f"training the {self.backend!r} backend failed: {exc}") from None
         self.backend_ = backend
         self.training_ = {
             "documents": len(docs),

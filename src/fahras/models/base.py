@@ -167,10 +167,33 @@ def create_backend(name: str, params: dict | None = None) -> Backend:
     _load_builtin()
     if name not in _REGISTRY:
         raise UsageError(f"unknown backend {name!r}; available: {', '.join(sorted(_REGISTRY))}")
+    cls = _REGISTRY[name]
+    _check_types(name, cls, params or {})
     try:
-        return _REGISTRY[name](**(params or {}))
+        return cls(**(params or {}))
     except TypeError as exc:
         raise UsageError(f"bad parameters for backend {name!r}: {exc}") from None
+
+
+def _check_types(name: str, cls: type[Backend], params: dict) -> None:
+    """Parameters must have the type of their default (ints for floats are fine)."""
+    signature = inspect.signature(cls.__init__).parameters
+    for key, value in params.items():
+        if key not in signature:
+            known = ", ".join(p for p in signature if p != "self")
+            raise UsageError(f"backend {name!r} has no parameter {key!r}; it has: {known}")
+        default = signature[key].default
+        if default is None or default is inspect.Parameter.empty or value is None:
+            continue
+        expected = type(default)
+        ok = (isinstance(value, bool) if expected is bool else
+              isinstance(value, (int, float)) and not isinstance(value, bool) if expected is float else
+              isinstance(value, int) and not isinstance(value, bool) if expected is int else
+              isinstance(value, (list, tuple)) if expected in (list, tuple) else
+              isinstance(value, expected))
+        if not ok:
+            raise UsageError(f"backend {name!r}: parameter {key!r} must be {expected.__name__} "
+                             f"like its default {default!r}, got {value!r}")
 
 
 def _load_builtin() -> None:

@@ -116,7 +116,7 @@ def test_tfidf_linear_uses_the_helper_and_keeps_its_files(docs, tmp_path):
     assert np.array_equal(backend.features_.transform(docs).toarray(), reference.toarray())
     backend.save(tmp_path / "b")
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
-        "coef.npy", "features.json", "idf.npy", "intercept.npy", "params.json"]
+        "active.npy", "coef.npy", "features.json", "idf.npy", "intercept.npy", "params.json"]
     loaded = Backend.load(tmp_path / "b")
     probe = analyse(["Piracy off the coast of Somalia."])
     assert np.array_equal(loaded.predict_scores(probe), backend.predict_scores(probe))
@@ -145,3 +145,14 @@ def test_transform_matches_scikit_learn_tfidf():
     np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-6)
     empty = features.transform([AnalyzedText("", [])])
     assert empty.shape == (1, features.n_features) and empty.nnz == 0
+
+
+def test_tfidf_linear_keeps_weights_only_for_learned_subjects(docs):
+    # Subject 3 has no document and subject 4 all of them: constant scores, no weight rows.
+    y = sp.csr_matrix(np.array([[1, 0, 0, 0, 1], [1, 0, 0, 0, 1], [0, 1, 0, 0, 1], [0, 1, 0, 0, 1],
+                                [0, 0, 1, 0, 1], [0, 0, 1, 0, 1]]))
+    backend = create_backend("tfidf-linear", {"min_df": 1}).fit(docs, y, ANALYZER)
+    assert list(backend.active_) == [0, 1, 2] and backend.coef_.shape[0] == 3
+    scores = backend.predict_scores(docs)
+    assert np.all(scores[:, 3] < 0.001) and np.all(scores[:, 4] > 0.999)
+    assert backend.explain(docs[0], 3) == [] and backend.explain(docs[0], 0)

@@ -49,43 +49,48 @@ class TfidfLinearBackend(Backend):
         self.features_ = TfidfFeatures(self.ngram_max, self.min_df, self.max_features)
         x = self.features_.fit_transform(docs)
         y = sp.csc_matrix(y)
-        n_subjects = y.shape[1]
-        self.coef_ = np.zeros((n_subjects, x.shape[1]), dtype=np.float32)
-        self.intercept_ = np.zeros(n_subjects, dtype=np.float32)
-        for j in range(n_subjects):
+        positives = np.asarray(y.sum(axis=0)).ravel()
+        # Subjects all or none of the documents have get a constant score and no weights:
+        # the weight matrix has rows only for the subjects a classifier is learned for.
+        self.intercept_ = np.where(positives > 0, 10.0, -10.0).astype(np.float32)
+        self.active_ = np.flatnonzero((positives > 0) & (positives < y.shape[0]))
+        self.coef_ = np.zeros((len(self.active_), x.shape[1]), dtype=np.float32)
+        for row, j in enumerate(self.active_):
             target = y[:, j].toarray().ravel() > 0
-            positives = int(target.sum())
-            if positives == 0 or positives == len(target):
-                self.intercept_[j] = 10.0 if positives else -10.0
-                continue
             # The dual problem is far cheaper when features outnumber documents (the usual case).
             model = LogisticRegression(C=self.C, solver="liblinear", dual=x.shape[1] > x.shape[0],
                                        class_weight=self.class_weight, max_iter=1000)
             model.fit(x, target)
-            self.coef_[j] = model.coef_[0]
+            self.coef_[row] = model.coef_[0]
             self.intercept_[j] = model.intercept_[0]
         return self
 
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
         x = self.features_.transform(docs)
-        logits = np.asarray(x @ self.coef_.T) + self.intercept_
+        logits = np.tile(self.intercept_, (x.shape[0], 1))
+        logits[:, self.active_] += np.asarray(x @ self.coef_.T)
         return 1.0 / (1.0 + np.exp(-np.clip(logits, -50, 50)))
 
     def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
         x = self.features_.transform([doc])
         names = self.features_.feature_names
+        row = np.searchsorted(self.active_, subject)
+        if row >= len(self.active_) or self.active_[row] != subject:
+            return []  # a constant-score subject: no term made it
         return [Evidence("term", str(names[col]), weight, feature_spans(doc, str(names[col])))
-                for col, weight in top_shared_features(x, self.coef_[subject], top)]
+                for col, weight in top_shared_features(x, self.coef_[row], top)]
 
     # -- persistence -----------------------------------------------------------
     def save_state(self, folder: Path) -> None:
         self.features_.save(folder)  # features.json, idf.npy
         np.save(folder / "coef.npy", self.coef_)
+        np.save(folder / "active.npy", self.active_)
         np.save(folder / "intercept.npy", self.intercept_)
 
     def load_state(self, folder: Path) -> None:
         self.features_ = TfidfFeatures.load(folder, self.ngram_max)
         self.coef_ = np.load(folder / "coef.npy", allow_pickle=False)
+        self.active_ = np.load(folder / "active.npy", allow_pickle=False)
         self.intercept_ = np.load(folder / "intercept.npy", allow_pickle=False)
-        if self.coef_.shape[1] != self.features_.n_features:
-            raise ValueError("feature count differs between files")
+        if self.coef_.shape != (len(self.active_), self.features_.n_features):
+            raise ValueError("weight matrix does not match the features or the subjects")

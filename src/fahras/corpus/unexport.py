@@ -24,6 +24,11 @@ def looks_like_export(path: Path) -> bool:
         return False
 
 
+def parse_subject_header(line: str) -> tuple[str, ...]:
+    """The descriptors of a ``%%%DESC|DESC|`` header line (the ``%%%`` prefix is expected)."""
+    return tuple(s.strip() for s in line.rstrip("\r")[len(HEADER):].split("|") if s.strip())
+
+
 def parse_export(raw: bytes, path: str | Path, doc_id: str | None = None) -> Document:
     """Parse one export-format document; errors name the file and line."""
     text = decode_utf8(raw, path)
@@ -37,7 +42,7 @@ def parse_export(raw: bytes, path: str | Path, doc_id: str | None = None) -> Doc
                          path, 2)
     if not body.strip():
         raise InputError("empty text: nothing after the subject header", path, 3)
-    subjects = tuple(s.strip() for s in first[len(HEADER):].split("|") if s.strip())
+    subjects = parse_subject_header(first)
     name = doc_id if doc_id is not None else Path(path).stem
     return Document(id=name, text=body, subjects=subjects, metadata={"path": str(path)})
 

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fahras.corpus.document import decode_utf8
+from fahras.corpus.unexport import HEADER as EXPORT_HEADER, parse_subject_header
 from fahras.errors import InputError
 from fahras.text.furniture import strip_furniture
 from fahras.text.langid import detect_language
 
-EXPORT_HEADER = "%%%"
 SUFFIXES = (".txt", ".pdf", ".docx", ".html", ".htm")
 
 
@@ -98,7 +98,7 @@ def _from_text(data: bytes, filename: str) -> tuple[str, tuple[str, ...]]:
     if not text.startswith(EXPORT_HEADER):
         return text, ()
     header, _, rest = text.partition("\n")
-    subjects = tuple(s.strip() for s in header.rstrip("\r")[len(EXPORT_HEADER):].split("|") if s.strip())
+    subjects = parse_subject_header(header)
     second, newline, body = rest.partition("\n")
     if not second.strip():
         rest = body if newline else ""

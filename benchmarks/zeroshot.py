@@ -19,17 +19,36 @@ What it does
    resolutions with their thesaurus-label gold (learned feature weights,
    ``subject_space="vocabulary"``) and reports the same recall on the same
    evaluation documents.
+5. Optionally (``--annif-mllm``), the same Arabic example through Annif
+   1.4.3's ``mllm`` backend with ``analyzer=snowball(arabic)``, installed in
+   ``benchmarks/.work/annif-venv`` (see ``harness/annif_runner.py``).  mllm
+   learns a classifier and needs training documents, and there is no Arabic
+   corpus, so it is trained two ways:
+
+   * ``thesaurus`` (the fair, vocabulary-only setup): a short-text corpus of
+     one "document" per concept, its Arabic label, indexed with that concept
+     -- mllm then sees only the thesaurus, as the zero-shot model does;
+   * ``document`` (an in-sample upper bound, unfair in mllm's favour): the
+     example itself with its three gold descriptors.
+
+   The vocabulary is loaded with its Arabic preferred labels (``annif
+   load-vocab --language ar``, a TSV written from the UNBIS JSON with
+   :mod:`fahras.vocab`); everything lives in ``benchmarks/.work/zeroshot-annif``
+   (git-ignored).  mllm only suggests concepts whose labels it finds in the
+   text; a gold descriptor it does not suggest has no rank.
 
 Run from the repository root with the project's virtual environment::
 
-    .venv/bin/python benchmarks/zeroshot.py [--resolutions 50] [--learned 200] [--json out.json]
+    .venv/bin/python benchmarks/zeroshot.py [--resolutions 50] [--learned 200] [--annif-mllm] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -80,6 +99,78 @@ def evaluate_resolutions(model: Indexer, docs, vocab) -> dict:
     }
 
 
+ANNIF_WORK = ROOT / "benchmarks" / ".work"
+ANNIF_VOCAB = "unbis-ar"
+
+
+def _tied_rank(score: dict[str, float], uri: str) -> str | None:
+    """1 + the number of concepts scored higher ("a-b" when tied: mllm's scores tie often); None if absent."""
+    if uri not in score:
+        return None
+    above = sum(s > score[uri] for s in score.values())
+    tied = sum(s == score[uri] for s in score.values())
+    return str(above + 1) if tied == 1 else f"{above + 1}-{above + tied}"
+
+
+def annif_mllm(vocab, doc, gold: list[tuple[str, str]], work: Path = ANNIF_WORK) -> dict:
+    """Ranks of the gold descriptors of ``doc`` by Annif mllm (Arabic), trained two ways (see above)."""
+    annif = work / "annif-venv" / "bin" / "annif"
+    if not annif.exists():
+        raise SystemExit(f"{annif} is missing: install Annif 1.4.3 first (benchmarks/vs_annif.py does)")
+    home = work / "zeroshot-annif"
+    home.mkdir(parents=True, exist_ok=True)
+    punkt = work / "nltk_data" / "tokenizers" / "punkt_tab" / "english"  # an untrained Punkt model: see
+    punkt.mkdir(parents=True, exist_ok=True)                                # harness/annif_runner.py
+    for name in ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab"):
+        (punkt / name).touch()
+    env = dict(os.environ, NLTK_DATA=str(work / "nltk_data"), ANNIF_PROJECTS=str(home / "projects.cfg"),
+               ANNIF_DATADIR=str(home / "data"))
+    env.pop("PYTHONPATH", None)
+
+    def run(*args: str, stdin: str | None = None) -> str:
+        proc = subprocess.run([str(annif), *args], input=stdin, capture_output=True, text=True, env=env,
+                              cwd=home)
+        if proc.returncode != 0:
+            raise SystemExit(f"annif {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+        return proc.stdout
+
+    def one_line(text: str) -> str:
+        return " ".join(text.split())
+
+    concepts = [c for c in vocab if not c.local and c.labels.get("ar")]
+    (home / "vocab-ar.tsv").write_text("".join(f"<{c.uri}>\t{one_line(c.labels['ar'])}\n" for c in concepts),
+                                       encoding="utf-8")
+    (home / "train-thesaurus.tsv").write_text(
+        "".join(f"{one_line(c.labels['ar'])}\t<{c.uri}>\n" for c in concepts), encoding="utf-8")
+    (home / "train-document.tsv").write_text(
+        one_line(doc.text) + "\t" + " ".join(f"<{u}>" for _, u in gold) + "\n", encoding="utf-8")
+    projects = {"thesaurus": "mllm-ar-thesaurus", "document": "mllm-ar-document"}
+    (home / "projects.cfg").write_text("\n\n".join(
+        f"[{pid}]\nname=Annif mllm, Arabic, trained on the {how}\nlanguage=ar\nbackend=mllm\n"
+        f"analyzer=snowball(arabic)\nvocab={ANNIF_VOCAB}\nlimit=100\n" for how, pid in projects.items()),
+        encoding="utf-8")
+    out: dict = {"annif": run("--version").strip(), "vocabulary_concepts": len(concepts)}
+    run("load-vocab", "--force", "--language", "ar", ANNIF_VOCAB, str(home / "vocab-ar.tsv"))
+    for how, pid in projects.items():
+        started = time.perf_counter()
+        run("train", pid, str(home / f"train-{how}.tsv"))
+        trained = round(time.perf_counter() - started, 1)
+        lines = run("suggest", pid, "--limit", str(len(concepts)), "--threshold", "0", stdin=doc.text)
+        ranking = []
+        for line in lines.splitlines():
+            fields = line.split("\t")
+            if len(fields) >= 3:
+                ranking.append((fields[0].strip().strip("<>"), float(fields[-1])))
+        ranking.sort(key=lambda hit: -hit[1])
+        score = dict(ranking)
+        out[how] = {"train_seconds": trained, "suggested": len(ranking),
+                    "ranks": {label: _tied_rank(score, uri) for label, uri in gold},
+                    "gold_scores": {label: score.get(uri) for label, uri in gold},
+                    "top10": [f"{vocab.get(uri).label('en') if vocab.get(uri) else uri} {s:.3f}"
+                              for uri, s in ranking[:10]]}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--vocab", type=Path, default=SHARED / "unbis" / "all_topics.json")
@@ -89,6 +180,9 @@ def main() -> None:
     parser.add_argument("--learned", type=int, default=0,
                         help="also fit on this many other resolutions (learned weights) and compare")
     parser.add_argument("--params", type=json.loads, default={}, help="backend parameters, as JSON")
+    parser.add_argument("--annif-mllm", action="store_true",
+                        help="also rank the Arabic example with Annif mllm (snowball(arabic)), trained on the "
+                             "thesaurus labels and, as an in-sample upper bound, on the example itself")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     out: dict = {"params": args.params}
@@ -141,6 +235,20 @@ def main() -> None:
         print(f"  {s.label}:")
         for e in s.evidence[:4]:
             print(f"    {e.kind:7s} {e.weight:.3f} {e.spans[:3]} {e.text[:70]!r}")
+
+    if args.annif_mllm:
+        result = annif_mllm(vocab, doc, gold)
+        out["annif_mllm"] = result
+        print(f"\n{result['annif']} mllm, analyzer snowball(arabic), Arabic labels of "
+              f"{result['vocabulary_concepts']} concepts:")
+        for how in ("thesaurus", "document"):
+            r = result[how]
+            print(f"  trained on the {how} ({r['train_seconds']} s): gold ranks "
+                  + ", ".join(f"{s} = {k if k else 'not suggested'}" for s, k in r["ranks"].items())
+                  + f" (of {r['suggested']} suggested)")
+            print(f"    top 10: {', '.join(r['top10'])}")
+        print("  Fahras zero-shot on the same document: "
+              + ", ".join(f"{s} = {r}" for (s, _), r in zip(gold, ranks)))
 
     # -- English resolutions ----------------------------------------------------------
     if args.resolutions:

@@ -123,6 +123,110 @@ def test_arabic_derived_form_matches_as_variant(index, concepts):
     assert column(concepts, "urn:test:consultations") not in exact.match(analysed(text, "ar")).occurrences
 
 
+def test_arabic_root_level_match_is_a_separate_feature(index, concepts):
+    # الاستشارية (advisory) meets the label المشاورات (consultations) only at the root ش-و-ر
+    text = "ويشير المشاركون في العملية الاستشارية إلى ذلك"
+    found = index.match(analysed(text, "ar"))
+    col = column(concepts, "urn:test:consultations")
+    row = dict(zip(LEX_FEATURES, found.features[col]))
+    assert row["lex_full"] == 0.0 and row["lex_count"] == 0.0
+    assert row["lex_root"] == pytest.approx(np.log1p(1))
+    assert [text[o.start:o.end] for o in found.root[col]] == ["الاستشارية"]
+    without = LabelIndex(roots=False).build(concepts, AUTO.analyzer_for, ["ar"])
+    assert without.match(analysed(text, "ar")).features[col, LEX_FEATURES.index("lex_root")] == 0.0
+
+
+def test_root_feature_counts_only_what_stems_do_not_find(index, concepts):
+    # مشاورات meets the label by stem: a full match, nothing extra at the root level;
+    # the two root-only occurrences of الاستشارية are counted apart, and the root is
+    # seen in two derived words (مشاورات, الاستشارية): log(1 + 2) + log(2)
+    col = column(concepts, "urn:test:consultations")
+    root = LEX_FEATURES.index("lex_root")
+    stem_only = index.match(analysed("عقدت مشاورات في موسكو", "ar")).features[col]
+    assert stem_only[LEX_FEATURES.index("lex_full")] == 1.0 and stem_only[root] == 0.0
+    both = index.match(analysed("عقدت مشاورات في موسكو. العملية الاستشارية والهيئات الاستشارية", "ar")).features[col]
+    assert both[LEX_FEATURES.index("lex_full")] == 1.0
+    assert both[LEX_FEATURES.index("lex_count")] == pytest.approx(np.log1p(1))
+    assert both[root] == pytest.approx(np.log1p(2) + np.log(2))
+    one_form = index.match(analysed("العملية الاستشارية والهيئات الاستشارية", "ar")).features[col]
+    assert one_form[root] == pytest.approx(np.log1p(2))  # one derived word only: no corroboration
+
+
+def test_root_skeleton_is_taken_from_the_surface_word(index, concepts):
+    # شارك (participated) stems to شار, whose skeleton would be that of the label's root ش-و-ر;
+    # the surface word keeps its third radical (ش-ر-ك): no root match
+    col = column(concepts, "urn:test:consultations")
+    found = index.match(analysed("شارك في العملية ممثل الحكومة", "ar"))
+    assert found.features[col, LEX_FEATURES.index("lex_root")] == 0.0 and col not in found.root
+    assert index.langs["ar"].surface_roots is not None
+
+
+@pytest.mark.parametrize("lang, formula, word_uri, words", [
+    ("en", "The Member States consulted.", "urn:t:members", "members"),
+    ("ar", "وتشاورت الدول الأعضاء.", "urn:t:members", "الأعضاء"),
+    ("en", "The Security Council decided.", "urn:t:security", "security"),
+])
+def test_label_words_inside_a_un_formula_do_not_count(lang, formula, word_uri, words):
+    from fahras.vocab import Concept
+
+    vocab = [Concept("urn:t:members", "m", {"en": "MEMBERS", "ar": "الأعضاء"}, groups=("18",)),
+             Concept("urn:t:security", "s", {"en": "SECURITY", "ar": "الأمن"}, groups=("01",)),
+             Concept("urn:t:member-states", "ms", {"en": "MEMBER STATES", "ar": "الدول الأعضاء"}, groups=("18",))]
+    idx = LabelIndex().build(vocab, AUTO.analyzer_for, [lang])
+    col = [c.uri for c in vocab].index(word_uri)
+    inside = idx.match(analysed(formula, lang))
+    assert col not in inside.occurrences and inside.features[col, LEX_FEATURES.index("lex_cover")] == 0.0
+    # the same word outside the formula counts
+    outside = idx.match(analysed(f"{formula} {words}.", lang))
+    assert col in outside.occurrences
+    # a label covering the whole formula is kept
+    if word_uri == "urn:t:members":
+        assert 2 in inside.occurrences
+
+
+def test_words_inside_a_longer_name_belong_to_the_name():
+    from fahras.vocab import Concept
+
+    vocab = [Concept("urn:t:ru", "ru", {"en": "RUSSIAN FEDERATION", "ar": "الاتحاد الروسي"}, groups=("17",)),
+             Concept("urn:t:fed", "fed", {"en": "FEDERATION", "ar": "الاتحاد"}, groups=("01",))]
+    idx = LabelIndex().build(vocab, AUTO.analyzer_for, ["en", "ar"])
+    names = np.array([True, False])
+    for lang, text in [("en", "The Russian Federation proposed it."), ("ar", "اقترح الاتحاد الروسي ذلك.")]:
+        doc = analysed(text, lang)
+        assert 1 in idx.match(doc).occurrences  # without names: FEDERATION is found
+        found = idx.match(doc, names)
+        assert 0 in found.occurrences and 1 not in found.occurrences
+        # a federation named on its own is still one
+        assert 1 in idx.match(analysed(text + (" A federation." if lang == "en" else " وقال الاتحاد."), lang),
+                               names).occurrences
+
+
+def test_lead_feature_favours_mentions_near_the_start(index, concepts):
+    col = column(concepts, "urn:test:terrorism")
+    lead = LEX_FEATURES.index("lex_lead")
+    filler = " ".join(["The Council met and discussed the report of the mission."] * 40)
+    early = index.match(analysed(f"Terrorism threatens the region. {filler}", "en")).features[col]
+    late = index.match(analysed(f"{filler} Terrorism threatens the region.", "en")).features[col]
+    twice = index.match(analysed(f"Terrorism threatens the region; terrorism grows. {filler}", "en")).features[col]
+    assert early[lead] > late[lead] > 0.0
+    assert twice[lead] > early[lead]
+    assert early[LEX_FEATURES.index("lex_count")] == late[LEX_FEATURES.index("lex_count")]
+
+
+def test_root_matching_needs_every_label_term(index, concepts):
+    # الأحداث المسلحة: "الأسلحة" meets المسلحة by root, but without الأحداث nearby there is no phrase
+    col = column(concepts, "urn:test:armed-incidents")
+    root = LEX_FEATURES.index("lex_root")
+    assert index.match(analysed("انتشار الأسلحة في المنطقة", "ar")).features[col, root] == 0.0
+    assert index.match(analysed("الأحداث والأسلحة في المنطقة", "ar")).features[col, root] > 0.0
+
+
+def test_root_matching_is_arabic_only(index, concepts):
+    assert not index.langs["en"].roots and index.langs["ar"].roots
+    found = index.match(analysed("The advisory and consultative bodies met.", "en"))
+    assert not found.features[:, LEX_FEATURES.index("lex_root")].any()
+
+
 def test_labels_of_other_languages_are_not_matched(index, concepts):
     found = index.match(analysed("KIRGUISTAN y PESQUERIAS", "en"))
     assert not found.occurrences
@@ -177,12 +281,62 @@ def test_scores_are_probabilities(lexical_model):
     assert np.all((scores >= 0) & (scores <= 1))
 
 
+def test_explain_shows_root_level_occurrences(lexical_model):
+    text = "نتائج العملية الاستشارية بشأن قيرغيزستان"
+    ranked = lexical_model.suggest(text, limit=len(lexical_model.subjects_), explain=True)
+    consultations = next(s for s in ranked if s.uri == "urn:test:consultations")
+    assert [text[a:b] for e in consultations.evidence if e.kind == "term" for a, b in e.spans] == ["الاستشارية"]
+
+
 def test_explain_gives_term_spans(lexical_model):
     text = TEXTS[0][1]
     best = lexical_model.suggest(text, limit=1, explain=True)[0]
     terms = [e for e in best.evidence if e.kind == "term"]
     assert terms and all(text[a:b].lower() == "water resources" for e in terms for a, b in e.spans)
     assert sum(len(e.spans) for e in terms) == 2
+
+
+def _entity_vocab() -> Vocabulary:
+    from fahras.vocab import Concept
+
+    def concept(key, en, ar, group, related=()):
+        return Concept(f"urn:t:{key}", key, {"en": en, "ar": ar}, groups=(group,), related=related)
+
+    return Vocabulary([
+        concept("kg", "KYRGYZSTAN", "قيرغيزستان", "17.03.01"),
+        concept("kz", "KAZAKHSTAN", "كازاخستان", "17.03.01"),
+        concept("tj", "TAJIKISTAN", "طاجيكستان", "17.03.01"),
+        concept("cons", "CONSULTATIONS", "المشاورات", "01.03.00"),
+        concept("sec", "INTERNATIONAL SECURITY", "الأمن الدولي", "01.03.00"),
+        concept("mediation", "MEDIATION", "الوساطة", "01.03.00"),
+    ])
+
+
+ENTITY_TEXT = ("Kyrgyzstan: consultations on international security. Kyrgyzstan asked for help; "
+               "international security in Kyrgyzstan matters, and international security in the region. "
+               "Kyrgyzstan thanked Kazakhstan.")
+
+
+@pytest.mark.parametrize("exclusive", [("17",), ()])
+def test_group_share_and_propagation_among_named_entities_only(exclusive):
+    vocab = _entity_vocab()
+    model = Indexer(backend="zeroshot", backend_params={**LEXICAL, "exclusive_groups": exclusive}).fit([], vocab)
+    backend = model.backend_
+    feats = backend._features(model.analyse(ENTITY_TEXT, lang="en"))[0]
+    from fahras.models.zeroshot import FEATURES
+
+    col = {c: i for i, c in enumerate(model.subjects_.uris)}
+    share, prop = FEATURES.index("group_share"), FEATURES.index("prop_group")
+    if exclusive:
+        assert feats[col["urn:t:kz"], share] == pytest.approx(1 / 4)  # named once, Kyrgyzstan four times
+        # a topic is not in competition with the other topics of its group ...
+        assert feats[col["urn:t:cons"], share] == pytest.approx(1.0)
+        # ... and a state not named gets no support from its named neighbours, a topic does from its group
+        assert feats[col["urn:t:tj"], prop] == 0.0
+        assert feats[col["urn:t:mediation"], prop] > 0.0
+    else:  # no named-entity groups: no competition, and every group propagates
+        assert feats[col["urn:t:kz"], share] == pytest.approx(1.0)
+        assert feats[col["urn:t:tj"], prop] > 0.0
 
 
 def test_unknown_weight_is_refused(vocab):
@@ -306,7 +460,25 @@ def test_real_thesaurus_arabic_example_country(arabic_ranking):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="the target is not reached yet: CONSULTATIONS ranks ~67th (see benchmarks/zeroshot.py)",
-                   strict=False)
+def test_real_thesaurus_arabic_example_states_named_in_passing_stay_out_of_the_top(arabic_ranking):
+    # the letter lists the member states of the CSTO; it is about Kyrgyzstan only
+    assert not {"KAZAKHSTAN", "TAJIKISTAN", "UZBEKISTAN", "ARMENIA", "BELARUS"} & set(arabic_ranking[:5])
+
+
+@pytest.mark.slow
+def test_real_thesaurus_arabic_example_consultations_found_by_root(arabic_ranking):
+    # was 67th before root-level matching and the named-entity weights; the target is the top 5
+    assert arabic_ranking.index("CONSULTATIONS") < 30
+
+
+@pytest.mark.slow
 def test_real_thesaurus_arabic_example_consultations(arabic_ranking):
+    # the target: KYRGYZSTAN and CONSULTATIONS in the top 5 of a vocabulary-only model
+    assert arabic_ranking.index("KYRGYZSTAN") < 5
     assert arabic_ranking.index("CONSULTATIONS") < 5
+
+
+@pytest.mark.slow
+def test_real_thesaurus_arabic_example_formula_words_stay_out_of_the_top(arabic_ranking):
+    # "الدول الأعضاء" (Member States) is in every UN letter: MEMBERS and STATES are not its subject
+    assert not {"MEMBERS", "STATES", "FEDERALISM"} & set(arabic_ranking[:5])

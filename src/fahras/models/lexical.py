@@ -18,7 +18,43 @@ document is then:
    term within a window of ``n_terms + max_gap`` consecutive tokens, in any
    order (``SOMALIA SITUATION`` matches "the situation in Somalia");
 4. per concept the best of its labels gives the features listed in
-   :data:`FEATURES`.
+   :data:`FEATURES`;
+5. in Arabic (``roots=True``) label terms are also indexed by their root
+   skeleton (:func:`fahras.text.arabic.arabic_root`: مشاور, تشاور and استشار
+   all give ``ش*ر``; مسلح, اسلح and سلاح give ``سلح``).  Phrase occurrences that
+   exist only when terms may meet at that level are counted apart, in
+   ``lex_root``: a root is weaker evidence than a stem (unrelated words share
+   skeletons), so it never makes ``lex_full`` and gets its own, lower weight.
+   Skeletons are taken from the *surface* words (of the document and of the
+   labels), not from the Snowball stems: the stemmer sometimes cuts a radical
+   (``شارك`` participated -> ``شار``, whose skeleton ``ش*ر`` is that of
+   consultation), the surface word keeps it (``شرك``);
+6. occurrences that are not the words' own meaning are dropped (:meth:`LabelIndex.match`):
+
+   * *formulas* (:data:`FORMULAS`): fixed phrases of UN documents whose words
+     say nothing of the subject -- ``Member States`` / ``الدول الأعضاء``,
+     ``Secretary-General``, ``Security Council``, ``agenda item 70`` ... A
+     label occurrence that overlaps a formula without covering all of it is
+     dropped (MEMBERS, STATES or, through the stem ``دول`` shared by "states"
+     and "international", INTERNATIONAL SECURITY in "مجالس أمن الدول
+     الأعضاء"); a label covering the whole formula would be kept.  Any UN
+     letter or resolution is full of these phrases, so without this rule the
+     labels made of their words top every ranking;
+   * *words of a name*: an occurrence lying inside a longer occurrence of a
+     named entity's label (``names``: places, national groups) is dropped --
+     ``الاتحاد الروسي`` (Russian Federation) is neither FEDERALISM nor
+     RUSSIANS, ``Democratic Republic of the Congo`` is not REPUBLIC OF THE CONGO;
+
+7. ``lex_lead``: where the occurrences are.  A UN letter or report states its
+   subject in its opening sentences ("I have the honour to transmit ... on the
+   results of the consultative process ... concerning the situation in
+   Kyrgyzstan"), a resolution in its first preambular paragraphs; later
+   mentions develop it.  Each occurrence counts ``0.5 ** (token / lead_tokens)``
+   (half as much ``lead_tokens`` tokens further on), root-level occurrences
+   half that, and the feature is ``log(1 + sum)``: unlike ``lex_first``, a
+   concept mentioned once early and a concept repeated early differ, and the
+   decay is in tokens, not relative to the length (a subject sentence is as
+   long in a long document as in a short one).
 
 Label *specificity* is the mean inverse document frequency of the label's
 terms over the labels of the same language, scaled to [0, 1]: "SECURITY"
@@ -34,6 +70,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -54,13 +91,43 @@ FEATURES = (
     "lex_spread",   # (last - first occurrence) / document length in tokens; 0 if none
     "lex_spec",     # specificity of the best label: mean IDF of its terms, scaled to [0, 1]
     "lex_words",    # number of terms of the best label, / 4, capped at 1
+    "lex_root",     # log(1 + phrase occurrences found only by Arabic root skeleton) + log(distinct words so met)
+    "lex_lead",     # log(1 + sum of 0.5 ** (position / lead_tokens) over the occurrences; root ones count half)
 )
+
+#: Fixed phrases of UN documents (per language, regular expressions over the original
+#: text, case-insensitive, ending a word; except in Arabic and Chinese also starting one) whose words are not the document's subject: the Member
+#: States, the Organization's principal organs and officers, the agenda item line and
+#: the permanent representative of the letter heading.  A label occurrence overlapping
+#: one of them without covering it is not counted (see the module docstring).  Kept
+#: short on purpose: only phrases that occur in most UN documents whatever their subject.
+FORMULAS: dict[str, tuple[str, ...]] = {
+    "en": (r"member\s+states?", r"secretary[-\s]general", r"security\s+council", r"general\s+assembly",
+           r"united\s+nations", r"permanent\s+(?:representative|mission)s?", r"agenda\s+items?\s+\d+",
+           r"items?\s+\d+\s+of\s+the\s+(?:provisional\s+)?agenda"),
+    "fr": (r"[ée]tats?\s+membres?", r"secr[ée]taire\s+g[ée]n[ée]ral", r"conseil\s+de\s+s[ée]curit[ée]",
+           r"assembl[ée]e\s+g[ée]n[ée]rale", r"nations\s+unies", r"(?:repr[ée]sentant|mission)\s+permanente?",
+           r"points?\s+\d+\s+de\s+l.ordre\s+du\s+jour"),
+    "es": (r"estados\s+miembros?", r"secretari[oa]\s+general", r"consejo\s+de\s+seguridad",
+           r"asamblea\s+general", r"naciones\s+unidas", r"(?:representante|misi[óo]n)\s+permanente",
+           r"temas?\s+\d+\s+del\s+programa"),
+    "ru": (r"государств\w*[-\s]+член\w*", r"генеральн\w+\s+секретар\w+", r"совет\w*\s+безопасности",
+           r"генеральн\w+\s+ассамбле\w+", r"объединенных\s+наций", r"постоянн\w+\s+(?:представител|представительств)\w*",
+           r"пункт\w*\s+\d+\s+повестки\s+дня"),
+    "zh": (r"会员国", r"秘书长", r"安全理事会", r"安理会", r"联合国", r"常驻代表", r"议程项目\s*\d+"),
+    # Arabic: matched at the end of a word only (clitics such as و، ل، ب may precede)
+    "ar": (r"دول\s+(?:ال)?[أا]عضاء", r"[أا]مين\s+(?:ال)?عام", r"مجلس\s+(?:ال)?[أا]من",
+           r"جمعية\s+(?:ال)?عامة", r"[أا]مم\s+(?:ال)?متحدة", r"(?:ممثل|بعثة)\s+(?:ال)?دائمة?",
+           r"بند\s+\d+\s+من\s+جدول\s+(?:ال)?[أا]عمال"),
+}
 
 _NO_VARIANTS = frozenset({"zh"})  # languages whose terms are character n-grams: no variants
 #: Languages whose derived words differ at the start (Arabic verbal nouns and
 #: participles: مشاورة / تشاور): there a variant may also drop up to
 #: ``variant_chars`` leading characters, the rest being equal.
 _LEADING_VARIANTS = frozenset({"ar"})
+#: Languages whose terms are also matched by root skeleton (``roots=True``).
+_ROOT_LANGS = frozenset({"ar"})
 
 
 @dataclass
@@ -90,9 +157,12 @@ class _LangIndex:
     spec: np.ndarray = field(init=False)
     inv_ptr: np.ndarray = field(init=False)         # term -> slice of inv_labels
     inv_labels: np.ndarray = field(init=False)
+    #: per term, the root skeletons of the label words it was analysed from (Arabic; None = of the term)
+    surface_roots: list[list[str]] | None = None
     variants: dict[str, list[int]] = field(init=False)
+    roots: dict[str, list[int]] = field(init=False)     # root skeleton -> term ids (Arabic)
 
-    def build(self, variant_chars: int, min_prefix: int, lang: str) -> "_LangIndex":
+    def build(self, variant_chars: int, min_prefix: int, lang: str, roots: bool = False) -> "_LangIndex":
         self.term_id = {t: i for i, t in enumerate(self.terms)}
         n_labels, n_terms = len(self.label_concept), len(self.terms)
         self.uniq = [np.unique(self.label_terms[self.label_ptr[i]:self.label_ptr[i + 1]]) for i in range(n_labels)]
@@ -114,6 +184,13 @@ class _LangIndex:
             for tid, term in enumerate(self.terms):
                 for key in _variant_keys(term, variant_chars, min_prefix, leading):
                     self.variants.setdefault(key, []).append(tid)
+        self.roots = {}
+        if roots and lang in _ROOT_LANGS:
+            for tid, term in enumerate(self.terms):
+                keys = self.surface_roots[tid] if self.surface_roots is not None else [_root_key(term)]
+                for key in keys:
+                    if key is not None:
+                        self.roots.setdefault(key, []).append(tid)
         return self
 
     def label_term_list(self, label: int) -> np.ndarray:
@@ -131,6 +208,12 @@ def _variant_keys(term: str, variant_chars: int, min_prefix: int, leading: bool 
     return keys
 
 
+def _root_key(term: str) -> str | None:
+    from fahras.text.arabic import arabic_root
+
+    return None if term.isdigit() else arabic_root(term)
+
+
 @dataclass
 class LexicalMatches:
     """What the matcher found in one document (one language's labels)."""
@@ -138,6 +221,7 @@ class LexicalMatches:
     features: np.ndarray                          # concepts x len(FEATURES)
     occurrences: dict[int, list[Occurrence]]      # concept -> phrase occurrences of its labels
     partial: dict[int, list[tuple[int, int]]]     # concept -> spans of matched terms of partial labels
+    root: dict[int, list[Occurrence]] = field(default_factory=dict)  # concept -> occurrences found only by root
 
 
 class LabelIndex:
@@ -152,14 +236,19 @@ class LabelIndex:
         than this many characters beyond it (0 = exact terms only).
     min_variant_prefix : shortest shared prefix for a variant match.
     variant_weight : weight of a term matched only as a variant (vs 1 for an exact match).
+    roots : in Arabic, also find label phrases whose terms meet only by root
+        skeleton (feature ``lex_root``; False = that feature is always 0).
+    lead_tokens : half-life, in tokens from the start, of an occurrence's weight in ``lex_lead``.
     """
 
     def __init__(self, max_gap: int = 1, variant_chars: int = 2, min_variant_prefix: int = 4,
-                 variant_weight: float = 0.8):
+                 variant_weight: float = 0.8, roots: bool = True, lead_tokens: float = 100.0):
         self.max_gap = max_gap
         self.variant_chars = variant_chars
         self.min_variant_prefix = min_variant_prefix
         self.variant_weight = variant_weight
+        self.roots = roots
+        self.lead_tokens = lead_tokens
         self.n_concepts = 0
         self.langs: dict[str, _LangIndex] = {}
 
@@ -176,6 +265,8 @@ class LabelIndex:
             analyzer = analyzer_for(lang)
             terms: dict[str, int] = {}
             owner, ptr, flat = [], [0], []
+            with_roots = bool(self.roots) and lang in _ROOT_LANGS
+            roots_of: dict[int, set[str]] = {}
             for col, concept in enumerate(concepts):
                 if concept is None:
                     continue
@@ -185,23 +276,31 @@ class LabelIndex:
                     if not label or label in seen:
                         continue
                     seen.add(label)
-                    ids = [terms.setdefault(t.term, len(terms)) for t in analyzer.tokens(label)]
+                    tokens = analyzer.tokens(label)
+                    ids = [terms.setdefault(t.term, len(terms)) for t in tokens]
                     if not ids:
                         continue
+                    if with_roots:
+                        for t, tid in zip(tokens, ids):
+                            key = _root_key(label[t.start:t.end])
+                            if key is not None:
+                                roots_of.setdefault(tid, set()).add(key)
                     owner.append(col)
                     flat.extend(ids)
                     ptr.append(len(flat))
             self.langs[lang] = _LangIndex(
                 terms=list(terms), label_concept=np.array(owner, dtype=np.int32),
                 label_ptr=np.array(ptr, dtype=np.int64), label_terms=np.array(flat, dtype=np.int32),
-            ).build(self.variant_chars, self.min_variant_prefix, lang)
+                surface_roots=[sorted(roots_of.get(i, ())) for i in range(len(terms))] if with_roots else None,
+            ).build(self.variant_chars, self.min_variant_prefix, lang, bool(self.roots))
         return self
 
     # -- saving --------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {"n_concepts": self.n_concepts, "langs": {
             lang: {"terms": idx.terms, "concept": idx.label_concept.tolist(),
-                   "ptr": idx.label_ptr.tolist(), "label_terms": idx.label_terms.tolist()}
+                   "ptr": idx.label_ptr.tolist(), "label_terms": idx.label_terms.tolist(),
+                   **({"roots": idx.surface_roots} if idx.surface_roots is not None else {})}
             for lang, idx in self.langs.items()}}
 
     def save(self, path: Path) -> None:
@@ -214,7 +313,8 @@ class LabelIndex:
             self.langs[lang] = _LangIndex(
                 terms=list(d["terms"]), label_concept=np.array(d["concept"], dtype=np.int32),
                 label_ptr=np.array(d["ptr"], dtype=np.int64), label_terms=np.array(d["label_terms"], dtype=np.int32),
-            ).build(self.variant_chars, self.min_variant_prefix, lang)
+                surface_roots=d.get("roots"),
+            ).build(self.variant_chars, self.min_variant_prefix, lang, bool(self.roots))
         return self
 
     def load(self, path: Path) -> "LabelIndex":
@@ -230,13 +330,17 @@ class LabelIndex:
             return list(self.langs)
         return ["en"] if "en" in self.langs else []
 
-    def match(self, doc: AnalyzedText) -> LexicalMatches:
-        """Features (concepts x :data:`FEATURES`) and occurrences of the labels in ``doc``."""
+    def match(self, doc: AnalyzedText, names: np.ndarray | None = None) -> LexicalMatches:
+        """Features (concepts x :data:`FEATURES`) and occurrences of the labels in ``doc``.
+
+        ``names`` (concepts, bool): the named entities, whose label occurrences
+        take the words inside them (see the module docstring); None = none.
+        """
         result = LexicalMatches(np.zeros((self.n_concepts, len(FEATURES)), dtype=np.float32), {}, {})
         if not doc.tokens:
             return result
         for k, lang in enumerate(self.languages_of(doc)):
-            found = self._match_lang(doc, lang)
+            found = self._match_lang(doc, lang, names)
             if k == 0:
                 result = found
                 continue
@@ -245,9 +349,11 @@ class LabelIndex:
                 result.occurrences.setdefault(col, []).extend(occ)
             for col, spans in found.partial.items():
                 result.partial.setdefault(col, []).extend(spans)
+            for col, occ in found.root.items():
+                result.root.setdefault(col, []).extend(occ)
         return result
 
-    def _match_lang(self, doc: AnalyzedText, lang: str) -> LexicalMatches:
+    def _match_lang(self, doc: AnalyzedText, lang: str, names: np.ndarray | None = None) -> LexicalMatches:
         feats = np.zeros((self.n_concepts, len(FEATURES)), dtype=np.float32)
         idx = self.langs[lang]
         n_tokens = len(doc.tokens)
@@ -273,9 +379,29 @@ class LabelIndex:
                         continue
                     positions.setdefault(vid, []).extend(pos_list)
                     weight.setdefault(vid, self.variant_weight)
-        if not positions:
+        # document positions of label terms met only by root skeleton (Arabic), the
+        # skeletons taken from the surface words
+        root_positions: dict[int, list[int]] = {}
+        if idx.roots:
+            by_root: dict[str, list[int]] = {}
+            for pos, tok in enumerate(doc.tokens):
+                key = _root_key(doc.text[tok.start:tok.end])
+                if key is not None:
+                    by_root.setdefault(key, []).append(pos)
+            for key, pos_list in by_root.items():
+                for rid in idx.roots.get(key, ()):
+                    root_positions.setdefault(rid, []).extend(pos_list)
+            for rid in list(root_positions):
+                extra = set(root_positions[rid]) - set(positions.get(rid, ()))
+                if extra:
+                    root_positions[rid] = sorted(extra)
+                else:
+                    del root_positions[rid]
+        if not positions and not root_positions:
             return LexicalMatches(feats, {}, {})
         for pos_list in positions.values():
+            pos_list.sort()
+        for pos_list in root_positions.values():
             pos_list.sort()
 
         # 2. distinct matched terms per label
@@ -285,19 +411,38 @@ class LabelIndex:
         n_hit = np.bincount(hit_labels, minlength=len(idx.label_concept))
         candidates = np.flatnonzero(n_hit)
 
-        # 3. per label: coverage, phrase occurrences
+        # 3. phrase occurrences per label, less those inside formulas; then the
+        #    names' occurrences take the words inside them
+        formulas = formula_spans(doc, lang)
+        raw: dict[int, list[Occurrence]] = {}
+        for label in candidates.tolist():
+            uniq = idx.uniq[label]
+            if n_hit[label] == len(uniq):
+                occ = self._phrases(label, [positions[int(t)] for t in uniq], len(idx.label_term_list(label)), doc)
+                raw[label] = [o for o in occ if _outside_formulas(o, formulas)]
+        name_spans: list[tuple[int, int, int]] = []
+        if names is not None:
+            for label, occ in raw.items():
+                col = int(idx.label_concept[label])
+                if names[col]:
+                    name_spans.extend((o.first, o.last, col) for o in occ if o.last > o.first)
+        blocked = {p for lo, hi in formulas for p in range(lo, hi + 1)}
+
         best: dict[int, tuple] = {}
         occurrences: dict[int, list[Occurrence]] = {}
         partial: dict[int, list[tuple[int, int]]] = {}
         for label in candidates.tolist():
             uniq = idx.uniq[label]
             col = int(idx.label_concept[label])
-            cover = sum(idx.idf[t] * weight.get(int(t), 0.0) for t in uniq) / idx.idf_sum[label]
-            occ: list[Occurrence] = []
-            if n_hit[label] == len(uniq):
-                occ = self._phrases(label, [positions[int(t)] for t in uniq], len(idx.label_term_list(label)),
-                                    doc)
+            occ = [o for o in raw.get(label, ()) if _outside_names(o, col, name_spans)]
+            if occ:
+                cover = sum(idx.idf[t] * weight.get(int(t), 0.0) for t in uniq) / idx.idf_sum[label]
+            else:  # terms found only inside formulas do not count (inside names they do: partial evidence)
+                cover = sum(idx.idf[t] * weight.get(int(t), 0.0) for t in uniq
+                            if any(p not in blocked for p in positions.get(int(t), ()))) / idx.idf_sum[label]
             key = (1 if occ else 0, len(occ), cover, float(idx.spec[label]))
+            if cover <= 0:
+                continue
             if col not in best or key > best[col][0]:
                 best[col] = (key, label)
             if occ:
@@ -305,10 +450,29 @@ class LabelIndex:
             else:
                 spans = partial.setdefault(col, [])
                 for t in uniq:
-                    for p in positions.get(int(t), ())[:3]:
+                    for p in [p for p in positions.get(int(t), ()) if p not in blocked][:3]:
                         spans.append((doc.tokens[p].start, doc.tokens[p].end))
+        root_count = self._root_phrases(idx, doc, positions, root_positions, n_hit,
+                                        lambda o, col: _outside_formulas(o, formulas)
+                                        and _outside_names(o, col, name_spans))
 
         max_count = max((len(v) for v in occurrences.values()), default=0)
+        root_occ: dict[int, list[Occurrence]] = {}
+        lead = np.zeros(self.n_concepts, dtype=np.float64)
+        half = float(self.lead_tokens)
+        for col, (count, occ) in root_count.items():
+            # distinct words (stems) of the root-level and stem-level occurrences: one derived
+            # form sharing a skeleton may be a coincidence (مجلس council / جلسات sessions), the
+            # label's root in several derivations of one document (مشاورات, التشاورية,
+            # الاستشارية) hardly is
+            forms = {doc.tokens[p].term for o in occ + occurrences.get(col, [])
+                     for p in range(o.first, o.last + 1)}
+            feats[col, 8] = math.log1p(count) + math.log(max(len(forms), 1))
+            root_occ[col] = occ
+            lead[col] += 0.5 * sum(0.5 ** (o.first / half) for o in occ)
+        for col, occ in occurrences.items():
+            lead[col] += sum(0.5 ** (first / half) for first in {o.first for o in occ})
+        feats[:, 9] = np.log1p(lead)
         for col, ((full, count, cover, spec), label) in best.items():
             row = feats[col]
             row[0] = full
@@ -323,7 +487,40 @@ class LabelIndex:
                 row[5] = (last - first) / n_tokens
             row[6] = spec
             row[7] = min(len(idx.label_term_list(label)) / 4.0, 1.0)
-        return LexicalMatches(feats, occurrences, partial)
+        return LexicalMatches(feats, occurrences, partial, root_occ)
+
+    def _root_phrases(self, idx: _LangIndex, doc: AnalyzedText, positions: dict[int, list[int]],
+                      root_positions: dict[int, list[int]], n_hit: np.ndarray, keep=None
+                      ) -> dict[int, tuple[int, list[Occurrence]]]:
+        """Per concept, its best label's phrase occurrences that need a root-level term match.
+
+        Labels with a term met only by root are checked for phrase occurrences
+        over the stem and root positions together; an occurrence that is not
+        also a stem-level occurrence counts (and passes ``keep(occurrence, concept)``).
+        """
+        if not root_positions:
+            return {}
+        rids = np.fromiter(root_positions, dtype=np.int64, count=len(root_positions))
+        chunks = [idx.inv_labels[idx.inv_ptr[t]:idx.inv_ptr[t + 1]] for t in rids]
+        labels = np.unique(np.concatenate(chunks)) if chunks else np.zeros(0, dtype=np.int32)
+        out: dict[int, tuple[int, list[Occurrence]]] = {}
+        for label in labels.tolist():
+            uniq = idx.uniq[label]
+            if any(int(t) not in positions and int(t) not in root_positions for t in uniq):
+                continue
+            n_terms = len(idx.label_term_list(label))
+            both = [sorted(set(positions.get(int(t), ())) | set(root_positions.get(int(t), ()))) for t in uniq]
+            occ = self._phrases(label, both, n_terms, doc)
+            if n_hit[label] == len(uniq):
+                stem_level = {(o.first, o.last) for o in
+                              self._phrases(label, [positions[int(t)] for t in uniq], n_terms, doc)}
+                occ = [o for o in occ if (o.first, o.last) not in stem_level]
+            col = int(idx.label_concept[label])
+            if keep is not None:
+                occ = [o for o in occ if keep(o, col)]
+            if occ and len(occ) > out.get(col, (0, []))[0]:
+                out[col] = (len(occ), occ)
+        return out
 
     def _phrases(self, label: int, pos_lists: list[list[int]], n_terms: int, doc: AnalyzedText) -> list[Occurrence]:
         """Non-overlapping windows of at most ``n_terms + max_gap`` tokens holding every term."""
@@ -366,3 +563,46 @@ def _nearest(plist: list[int], p: int, lo: int, hi: int) -> int | None:
                 best, cost = q, c
     return best
 
+
+
+_FORMULA_RES: dict[str, re.Pattern | None] = {}
+
+
+def _formula_re(lang: str) -> re.Pattern | None:
+    if lang not in _FORMULA_RES:
+        patterns = FORMULAS.get(lang)
+        if not patterns:
+            _FORMULA_RES[lang] = None
+        else:
+            start = "" if lang in ("ar", "zh") else r"(?<!\w)"
+            end = "" if lang == "zh" else r"(?!\w)"
+            _FORMULA_RES[lang] = re.compile(f"{start}(?:{'|'.join(patterns)}){end}", re.IGNORECASE)
+    return _FORMULA_RES[lang]
+
+
+def formula_spans(doc: AnalyzedText, lang: str) -> list[tuple[int, int]]:
+    """Token ranges (first, last) of the :data:`FORMULAS` of ``lang`` in ``doc``: the
+    tokens overlapping each formula's characters."""
+    pattern = _formula_re(lang)
+    if pattern is None or not doc.tokens:
+        return []
+    starts = [t.start for t in doc.tokens]
+    ends = [t.end for t in doc.tokens]
+    spans = []
+    for m in pattern.finditer(doc.text):
+        lo = bisect.bisect_right(ends, m.start())
+        hi = bisect.bisect_left(starts, m.end()) - 1
+        if lo <= hi:
+            spans.append((lo, hi))
+    return spans
+
+
+def _outside_formulas(o: Occurrence, formulas: list[tuple[int, int]]) -> bool:
+    """False when the occurrence overlaps a formula without covering all of it."""
+    return not any(o.first <= hi and o.last >= lo and not (o.first <= lo and o.last >= hi) for lo, hi in formulas)
+
+
+def _outside_names(o: Occurrence, col: int, names: list[tuple[int, int, int]]) -> bool:
+    """False when the occurrence lies inside a longer occurrence of another concept's name."""
+    return not any(other != col and lo <= o.first and o.last <= hi and hi - lo > o.last - o.first
+                   for lo, hi, other in names)

@@ -22,6 +22,12 @@ English label can be compared directly.
   (:data:`FEATURES`).
 * :func:`propagate` spreads scores through the thesaurus: a concept whose
   group-mates or related concepts score high gets support.
+* :meth:`ConceptVectors.hubness`: a concept's mean cosine to its nearest other
+  concepts.  Country names sit in a tight cluster (KAZAKHSTAN is close to every
+  Central Asian state), so any passage naming one state is close to all of
+  them; subtracting part of the hubness from a concept's similarities (as in
+  cross-domain similarity local scaling, CSLS) makes a concept count for the
+  passages closer to it *than to its neighbours*.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ from fahras.models.base import AnalyzedText
 LANGS = ("ar", "zh", "en", "fr", "ru", "es")
 DIM = 512
 VECTORS_FILE = "concept_vectors.npy"
+HUBNESS_FILE = "concept_hubness.npy"
+HUBNESS_NEIGHBOURS = 10
 THESAURUS_FILE = "thesaurus.json"
 
 #: Names of the per (document, concept) features of :func:`semantic_features`, in column order.
@@ -267,11 +275,22 @@ class ConceptVectors:
         n_rel = np.asarray(self.links.sum(axis=1)).ravel()
         rel_part = np.asarray(self.links @ self.vectors) / np.maximum(n_rel, 1)[:, None]
         self.context = _unit(self.vectors + self.related_weight * rel_part + self.group_weight * group_part)
+        self._hubness: np.ndarray | None = None
         return self
+
+    def hubness(self) -> np.ndarray:
+        """Concepts x 2: mean cosine of a concept's label vector, and of its context
+        vector, to the :data:`HUBNESS_NEIGHBOURS` nearest other concepts' label vectors."""
+        if getattr(self, "_hubness", None) is None:
+            self._hubness = np.stack([_hubness(self.vectors, self.vectors),
+                                      _hubness(self.context, self.vectors)], axis=1).astype(np.float32)
+        return self._hubness
 
     # -- saving --------------------------------------------------------------------
     def save(self, folder: Path) -> None:
         np.save(folder / VECTORS_FILE, self.vectors.astype(np.float16), allow_pickle=False)
+        if getattr(self, "_hubness", None) is not None:
+            np.save(folder / HUBNESS_FILE, self._hubness, allow_pickle=False)
         (folder / THESAURUS_FILE).write_text(json.dumps({"groups": self.groups, "related": self.related},
                                                         separators=(",", ":")), encoding="utf-8")
 
@@ -282,13 +301,40 @@ class ConceptVectors:
         self.related = [list(r) for r in data["related"]]
         if len(self.groups) != len(self.vectors):
             raise ValueError("concept vectors and thesaurus structure disagree in size")
-        return self._derive()
+        self._derive()
+        if (folder / HUBNESS_FILE).is_file():
+            hub = np.load(folder / HUBNESS_FILE, allow_pickle=False).astype(np.float32)
+            if hub.shape != (len(self.vectors), 2):
+                raise ValueError("concept hubness and concept vectors disagree in size")
+            self._hubness = hub
+        return self
+
+
+def _hubness(queries: np.ndarray, vectors: np.ndarray, k: int = HUBNESS_NEIGHBOURS) -> np.ndarray:
+    """Mean cosine of each query row to its ``k`` nearest rows of ``vectors`` (itself excluded)."""
+    n = len(vectors)
+    out = np.zeros(len(queries), dtype=np.float32)
+    if n < 2:
+        return out
+    k = min(k, n - 1)
+    for a in range(0, len(queries), 1024):
+        sims = queries[a:a + 1024] @ vectors.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, a + rows] = -np.inf                  # not its own neighbour
+        out[a:a + 1024] = np.partition(sims, n - k, axis=1)[:, -k:].mean(axis=1)
+    return out
 
 
 # -- scoring -----------------------------------------------------------------------
 
-def semantic_features(passage_vecs: np.ndarray, concepts: ConceptVectors, top_passages: int = 3) -> np.ndarray:
-    """Concepts x :data:`FEATURES` for one document's passage vectors."""
+def semantic_features(passage_vecs: np.ndarray, concepts: ConceptVectors, top_passages: int = 3,
+                      hubness: float = 0.0) -> np.ndarray:
+    """Concepts x :data:`FEATURES` for one document's passage vectors.
+
+    ``hubness`` > 0 subtracts that share of each concept's hubness
+    (:meth:`ConceptVectors.hubness`) from its cosines (``sem_top``, ``sem_ctx``,
+    ``sem_doc``; ``sem_z`` is already relative to the other concepts).
+    """
     n = len(concepts.vectors)
     out = np.zeros((n, len(FEATURES)), dtype=np.float32)
     if len(passage_vecs) == 0:
@@ -301,6 +347,11 @@ def semantic_features(passage_vecs: np.ndarray, concepts: ConceptVectors, top_pa
     out[:, 2] = _top_mean(passage_vecs @ concepts.context.T, k)
     centre = _unit(passage_vecs.mean(axis=0))
     out[:, 3] = concepts.vectors @ centre
+    if hubness:
+        hub = concepts.hubness()
+        out[:, 0] -= hubness * hub[:, 0]
+        out[:, 2] -= hubness * hub[:, 1]
+        out[:, 3] -= hubness * hub[:, 0]
     return out
 
 
@@ -320,23 +371,27 @@ def best_passages(passage_vecs: np.ndarray, concepts: ConceptVectors, column: in
     return [(int(i), float(sims[i])) for i in order]
 
 
-def propagate(scores: np.ndarray, concepts: ConceptVectors, top: int = 3) -> np.ndarray:
+def propagate(scores: np.ndarray, concepts: ConceptVectors, top: int = 3,
+              membership: sp.csr_matrix | None = None) -> np.ndarray:
     """Support from the thesaurus neighbourhood: concepts x 2 (group, related), in [0, 1].
 
     ``scores`` are per-concept scores in [0, 1].  Group support is, over the
     concept's groups, the best mean of the group's ``top`` highest scores other
     than the concept's own; related support is the highest score among the
-    related (and broader/narrower) concepts.
+    related (and broader/narrower) concepts.  ``membership`` (concepts x groups)
+    replaces the concepts' own group membership, e.g. to leave out groups whose
+    members do not support one another.
     """
     n = len(scores)
     out = np.zeros((n, 2), dtype=np.float32)
-    m = concepts.membership.tocsc()
+    membership = concepts.membership if membership is None else membership
+    m = membership.tocsc()
     group_top = np.zeros((m.shape[1], top + 1), dtype=np.float32)
     for g in range(m.shape[1]):
         members = m.indices[m.indptr[g]:m.indptr[g + 1]]
         vals = np.sort(scores[members])[::-1][:top + 1]
         group_top[g, :len(vals)] = vals
-    coo = concepts.membership.tocoo()
+    coo = membership.tocoo()
     if coo.nnz:
         own = scores[coo.row]
         in_top = own >= group_top[coo.col, top - 1]

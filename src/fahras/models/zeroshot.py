@@ -6,18 +6,31 @@ computes
 
 * lexical features (:mod:`fahras.models.lexical`): does a label of the concept,
   analysed like the document, occur as a phrase; how often, how early, how
-  spread out; how much of the label was found; how specific the label is;
+  spread out, how close to the opening where UN documents state their subject
+  (``lex_lead``); how much of the label was found; how specific the label is.
+  Label words inside UN formulas (``Member States``, ``Security Council``,
+  the agenda item line) or inside a longer name (the *named entities* below:
+  ``Russian Federation`` is not FEDERALISM) are not counted;
 * semantic features (:mod:`fahras.models.semantic`): cosine similarity of the
   document's passages to the concept's multilingual label vector and to its
   context vector (related concepts, groups), with Universal Sentence Encoder
-  multilingual v3;
-* a *group share*: the concept's label occurrences over those of the most
-  frequent concept of the same group (micro-thesaurus) in the document -- of
-  the five Central Asian states a letter names, the one it is about is named
-  most;
+  multilingual v3, less ``hubness`` times the concept's mean similarity to its
+  nearest concepts (a name in a tight cluster of names -- a country among its
+  neighbours -- must be closer to a passage than its neighbours are);
+* a *group share* among *named entities*: concepts of the ``exclusive_groups``
+  (by default UNBIS domain 17, geographical descriptors, and micro-thesaurus
+  08.03.02, national groups) are alternatives of one another -- of the five
+  Central Asian states a letter names, the one it is about is named most.  A
+  named entity's share is its label occurrences over those of the most frequent
+  entity of its group; a matched concept of no such group has share 1.  A named
+  entity's semantic features are multiplied by its share: a passage naming
+  KAZAKHSTAN is close to KAZAKHSTAN's vector because of the name, which the
+  lexical features already count, and a state named in a list of members is
+  not what the document is about;
 * thesaurus propagation (:func:`fahras.models.semantic.propagate`) of a first
-  score built from the features above: support from group-mates and related
-  concepts.
+  score built from the features above: support from group-mates (thematic
+  groups only: a country gets no support from its neighbours being named) and
+  related concepts.
 
 The score is a logistic function of a weighted sum of these features, in
 [0, 1].  Without training documents the weights are the hand-set
@@ -53,6 +66,16 @@ FEATURES = BASE_FEATURES + ("prop_group", "prop_related")
 #: ``bias`` calibrates the final score; ``first_bias`` is the bias of the
 #: first-stage score (the base features with these same weights) from which
 #: :func:`~fahras.models.semantic.propagate` computes the support features.
+#: ``lex_root`` (phrases met only at the Arabic root level) weighs as much as
+#: ``lex_count`` (phrases met at the stem level) but is only part of the
+#: evidence: a root match never sets ``lex_full`` nor ``lex_cover_spec``.  It was
+#: half that (0.4) while skeletons came from the Snowball stems; taken from the
+#: surface words, with the formulas (مجلس الأمن: council / جلسات sessions) and
+#: the words of names no longer matched, and with the number of distinct derived
+#: forms in the feature, root matches are less often coincidences.
+#: ``lex_lead`` (occurrences weighted by their closeness to the start, where
+#: UN documents state their subject) weighs 0.5: at 1.0 it cost English
+#: resolutions, whose first paragraphs also recall earlier resolutions.
 DEFAULT_WEIGHTS: dict[str, float] = {
     "bias": -13.0,
     "first_bias": -6.0,  # bias of the first-stage score that propagation spreads
@@ -64,6 +87,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "lex_spread": 0.5,
     "lex_spec": 0.0,
     "lex_words": 0.5,
+    "lex_root": 0.8,
+    "lex_lead": 0.5,
     "sem_top": 0.5,
     "sem_z": 0.3,
     "sem_ctx": 0.3,
@@ -87,6 +112,8 @@ class ZeroShotBackend(Backend):
         many characters beyond it (catches light-stemming differences; 0 = exact only).
     min_variant_prefix : shortest shared prefix of a variant match.
     variant_weight : weight of a label term found only as a variant (exact = 1).
+    roots : in Arabic, also count label phrases whose terms meet only by root
+        skeleton (feature ``lex_root``, weighted below stem-level matches).
     semantic : use the multilingual sentence encoder (False = label matching only;
         no encoder needed, much faster).
     passage_chars : sentences are merged into passages of at most this many characters.
@@ -95,6 +122,15 @@ class ZeroShotBackend(Backend):
     related_weight, group_weight : weights of the related concepts' mean vector and
         of the groups' centroid in a concept's context vector.
     propagation_top : group support is the mean of the group's this-many best first-stage scores.
+    hubness : share of a concept's hubness (mean cosine to its 10 nearest concepts)
+        subtracted from its passage similarities (0 = plain cosines).
+    exclusive_groups : ids (or id prefixes) of the groups whose members are named
+        entities, alternatives of one another (places, national groups): group share
+        and the semantic discount of entities named in passing apply to them, group
+        propagation does not, and their label occurrences take the words inside them
+        from other labels.  The default fits UNBIS (domain 17, micro-thesaurus 08.03.02).
+    lead_tokens : half-life, in tokens from the start of the document, of an
+        occurrence's weight in ``lex_lead``.
     weights : feature -> weight overrides of :data:`DEFAULT_WEIGHTS` (``"bias"`` too);
         used as given when there are no training documents or ``learn`` is False.
     learn : learn the final weights from training documents when there are some.
@@ -110,14 +146,17 @@ class ZeroShotBackend(Backend):
     zero_shot = True
 
     def __init__(self, max_gap: int = 1, variant_chars: int = 2, min_variant_prefix: int = 4,
-                 variant_weight: float = 0.8, semantic: bool = True, passage_chars: int = 400,
-                 max_passages: int = 48, top_passages: int = 3, related_weight: float = 0.5,
-                 group_weight: float = 0.5, propagation_top: int = 3, weights: dict | None = None,
+                 variant_weight: float = 0.8, roots: bool = True, semantic: bool = True,
+                 passage_chars: int = 400, max_passages: int = 48, top_passages: int = 3,
+                 related_weight: float = 0.5, group_weight: float = 0.5, propagation_top: int = 3,
+                 hubness: float = 0.5, exclusive_groups: tuple = ("17", "08.03.02"), lead_tokens: float = 100.0,
+                 weights: dict | None = None,
                  learn: bool = True, negatives: int = 30, C: float = 1.0, threads: int = 1):
         self.max_gap = max_gap
         self.variant_chars = variant_chars
         self.min_variant_prefix = min_variant_prefix
         self.variant_weight = variant_weight
+        self.roots = roots
         self.semantic = semantic
         self.passage_chars = passage_chars
         self.max_passages = max_passages
@@ -125,6 +164,9 @@ class ZeroShotBackend(Backend):
         self.related_weight = related_weight
         self.group_weight = group_weight
         self.propagation_top = propagation_top
+        self.hubness = hubness
+        self.exclusive_groups = exclusive_groups
+        self.lead_tokens = lead_tokens
         self.weights = weights
         self.learn = learn
         self.negatives = negatives
@@ -141,13 +183,17 @@ class ZeroShotBackend(Backend):
             raise UsageError("max_passages, top_passages and propagation_top must be at least 1")
         if int(self.passage_chars) < 20:
             raise UsageError("passage_chars must be at least 20")
+        if float(self.lead_tokens) <= 0:
+            raise UsageError("lead_tokens must be positive")
+        if not 0.0 <= float(self.hubness) <= 1.0:
+            raise UsageError("hubness must be between 0 and 1")
         unknown = sorted(set(self.weights or {}) - set(DEFAULT_WEIGHTS))
         if unknown:
             raise UsageError(f"unknown feature weight(s) {', '.join(unknown)}; known: {', '.join(DEFAULT_WEIGHTS)}")
 
     def _new_index(self) -> lexical.LabelIndex:
         return lexical.LabelIndex(int(self.max_gap), int(self.variant_chars), int(self.min_variant_prefix),
-                                  float(self.variant_weight))
+                                  float(self.variant_weight), bool(self.roots), float(self.lead_tokens))
 
     def _hand_weights(self) -> tuple[np.ndarray, float]:
         merged = {**DEFAULT_WEIGHTS, **(self.weights or {})}
@@ -170,6 +216,8 @@ class ZeroShotBackend(Backend):
         self.concepts_ = semantic.ConceptVectors(float(self.related_weight), float(self.group_weight))
         if self.semantic:
             self.concepts_.build(concepts, int(self.threads))
+            if float(self.hubness):
+                self.concepts_.hubness()
         else:
             self.concepts_.vectors = np.zeros((len(concepts), semantic.DIM), dtype=np.float32)
             col_of = {c.uri: i for i, c in enumerate(concepts) if c is not None}
@@ -179,6 +227,8 @@ class ZeroShotBackend(Backend):
                                       for i, c in enumerate(concepts)]
             self.concepts_._derive()
         self.n_subjects_ = len(concepts)
+        self.group_split_ = None
+        self._group_split()
         coef, bias = self._hand_weights()
         self.coef_, self.intercept_ = coef, bias
         self.learned_ = False
@@ -222,24 +272,43 @@ class ZeroShotBackend(Backend):
     # -- scoring -------------------------------------------------------------------
     def _features(self, doc: AnalyzedText):
         """Concepts x FEATURES for one document, with the lexical matches and passages behind them."""
-        matches = self.labels_.match(doc)
+        entities, thematic, is_entity = self._group_split()
+        matches = self.labels_.match(doc, is_entity)
         lex = matches.features
         n = self.n_subjects_
         if self.semantic and doc.tokens:
             spans, pvecs = _PASSAGES.get(doc, int(self.passage_chars), int(self.max_passages), int(self.threads))
-            sem = semantic.semantic_features(pvecs, self.concepts_, int(self.top_passages))
+            sem = semantic.semantic_features(pvecs, self.concepts_, int(self.top_passages), float(self.hubness))
             sem = _standardise(sem)
         else:
             spans, pvecs = [], np.zeros((0, semantic.DIM), dtype=np.float32)
             sem = np.zeros((n, len(semantic.FEATURES)), dtype=np.float32)
         cover_spec = lex[:, 3] * lex[:, 6]
-        share = _group_share(np.expm1(lex[:, 1]), self.concepts_)
+        counts = np.expm1(lex[:, 1])
+        share = _group_share(counts, entities)
+        minor = is_entity & (counts > 0)
+        sem[minor] *= share[minor, None]
         base = np.hstack([lex, sem, cover_spec[:, None], share[:, None]])
         hand, _ = self._hand_weights()
         first_bias = float({**DEFAULT_WEIGHTS, **(self.weights or {})}["first_bias"])
         first = _sigmoid(base @ hand[:len(BASE_FEATURES)] + first_bias)
-        prop = semantic.propagate(first.astype(np.float32), self.concepts_, int(self.propagation_top))
+        prop = semantic.propagate(first.astype(np.float32), self.concepts_, int(self.propagation_top), thematic)
         return np.hstack([base, prop]).astype(np.float64), matches, spans, pvecs
+
+    def _group_split(self) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+        """Membership in the named-entity (``exclusive_groups``) groups, in the other
+        groups, and which concepts belong to a named-entity group."""
+        split = getattr(self, "group_split_", None)
+        if split is None:
+            prefixes = tuple(str(g) for g in self.exclusive_groups or ())
+            exclusive = np.array([bool(prefixes) and str(k).startswith(prefixes)
+                                  for k in self.concepts_.group_keys], dtype=bool)
+            membership = self.concepts_.membership.tocsc()
+            entities = membership[:, np.flatnonzero(exclusive)].tocsr()
+            thematic = membership[:, np.flatnonzero(~exclusive)].tocsr()
+            split = (entities, thematic, np.asarray(entities.sum(axis=1)).ravel() > 0)
+            self.group_split_ = split
+        return split
 
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
         out = np.zeros((len(docs), self.n_subjects_), dtype=np.float32)
@@ -251,7 +320,8 @@ class ZeroShotBackend(Backend):
     def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
         feats, matches, spans, pvecs = self._features(doc)
         evidence: list[Evidence] = []
-        occ = matches.occurrences.get(subject, [])
+        # stem-level phrase occurrences; failing those, the ones found at the Arabic root level
+        occ = matches.occurrences.get(subject, []) or matches.root.get(subject, [])
         if occ:
             by_text: dict[str, list[tuple[int, int]]] = {}
             for o in occ:
@@ -294,6 +364,8 @@ class ZeroShotBackend(Backend):
         self.concepts_ = semantic.ConceptVectors(float(self.related_weight), float(self.group_weight)).load(folder)
         if self.labels_.n_concepts != self.n_subjects_ or len(self.concepts_.vectors) != self.n_subjects_:
             raise ValueError("the model's files disagree on the number of subjects")
+        self.group_split_ = None
+        self._group_split()
 
 
 _PASSAGES = semantic.PassageCache(size=512)  # ~0.1 MB per document
@@ -309,17 +381,18 @@ def _standardise(x: np.ndarray) -> np.ndarray:
     return ((x - x.mean(axis=0, keepdims=True)) / np.where(std > 0, std, 1.0)).astype(np.float32)
 
 
-def _group_share(counts: np.ndarray, concepts: semantic.ConceptVectors) -> np.ndarray:
-    """A matched concept's occurrences over the best of its groups' (1 = the most frequent of a group)."""
+def _group_share(counts: np.ndarray, membership: sp.csr_matrix) -> np.ndarray:
+    """A matched concept's occurrences over the best of its groups' (1 = the most frequent of a
+    group; 1 for a matched concept of no group).  ``membership``: concepts x groups."""
     out = np.zeros(len(counts), dtype=np.float32)
-    coo = concepts.membership.tocoo()
+    coo = membership.tocoo()
     matched = counts > 0
     if not matched.any():
         return out
-    group_max = np.zeros(concepts.membership.shape[1], dtype=np.float32)
+    group_max = np.zeros(membership.shape[1], dtype=np.float32)
     np.maximum.at(group_max, coo.col, counts[coo.row])
     share = np.where(group_max[coo.col] > 0, counts[coo.row] / np.maximum(group_max[coo.col], 1e-9), 0.0)
     np.maximum.at(out, coo.row, share.astype(np.float32))
-    no_group = matched & (np.asarray(concepts.membership.sum(axis=1)).ravel() == 0)
+    no_group = matched & (np.asarray(membership.sum(axis=1)).ravel() == 0)
     out[no_group] = 1.0
     return out

@@ -95,3 +95,100 @@ def _lemma(raw: str) -> str | None:
 
 def _stop_set() -> frozenset[str]:
     return stop_words("ar")
+
+
+# -- root skeletons (a weak, derivation-blind matching key) ---------------------------
+#
+# Arabic derives words from (mostly three-letter) roots by patterns: prefixes
+# (م- participles and nouns of place, ت- verbal nouns, است- the tenth form,
+# ا- broken plurals such as أفعال / أفعلة), infixed long vowels (فاعل, فعال,
+# مفاعيل) and suffixes (ـات, ـون, ـين, ـية).  The Snowball stemmer removes only
+# affixes, so مشاورات (consultations), تشاورية (consultative) and استشارية
+# (advisory) keep different stems (مشاور / تشاور / استشار) although they share
+# the root ش-و-ر.  :func:`arabic_root` strips the commonest patterns and the
+# long vowels to reach a *skeleton* of the root.  It is a heuristic, not a
+# morphological analyser: a first radical that looks like a pattern letter
+# (تجارة -> ج*ر) is lost, and unrelated words can share a skeleton.  That is why
+# the label matcher counts root-level matches as a separate, weaker feature.
+
+#: Clitics and the article in front of a word (longest first).
+_ROOT_ARTICLES = ("وبال", "وال", "بال", "كال", "فال", "لل", "ال")
+#: Derivational prefixes (longest first): تفاعل/تفعيل -> ت, مفعول/مفاعلة -> م,
+#: استفعال -> است, مستفعل -> مست, متفاعل -> مت, أفعال/أفعلة/إفعال -> ا, انفعال -> ان.
+_ROOT_PREFIXES = ("مست", "است", "مت", "ان", "م", "ت", "ا")
+#: Inflectional and relational suffixes (longest first); ``ا`` is what the
+#: stemmer leaves of some plurals (مشاورات -> مشاورا).
+_ROOT_SUFFIXES = ("يات", "ات", "ون", "ين", "ان", "يه", "ه", "ي", "ا")
+#: Long vowels and glides: dropped, or collapsed into one ``*`` when only two
+#: other letters remain (hollow and defective roots: شاور / شار -> ش*ر).
+_WEAK = frozenset("اويى")
+_ARABIC_LETTER = re.compile("[\u0621-\u064A]+")
+
+
+def _strong(word: str) -> int:
+    """Letters of ``word`` that are not long vowels, counting the first letter always."""
+    return (1 if word else 0) + sum(ch not in _WEAK for ch in word[1:])
+
+
+def arabic_root(word: str) -> str | None:
+    """A root skeleton of an Arabic word (or of a stem), or None when there is none.
+
+    Steps, on the normalised word (``أ إ آ`` -> ``ا``, ``ة`` -> ``ه``):
+
+    1. an article with its clitics (``ال``, ``وال``, ``بال``, ``لل`` ...) is removed;
+    2. suffixes (``ات``, ``ون``, ``ين``, ``ية``, ``ه``, ``ي`` ...) are removed,
+       at most two, longest first;
+    3. one derivational prefix (``است``, ``مست``, ``مت``, ``ان``, ``م``, ``ت``, ``ا``)
+       is removed;
+    4. the long vowels ``ا و ي`` after the first letter are dropped.  When only
+       two other letters are left the root is hollow or defective, and its
+       weak letters collapse into one ``*`` where they stood (``شاور``, ``شار``
+       -> ``ش*ر``; ``دعو`` -> ``دع*``).
+
+    Each removal is made only if at least three letters, two of them not long
+    vowels, remain.  Words of fewer than three letters (particles), and words
+    whose skeleton has fewer than two or more than four letters (names and
+    loanwords such as قيرغيزستان) have no root: None.
+
+    >>> arabic_root("المشاورات") == arabic_root("التشاورية") == arabic_root("الاستشارية")
+    True
+    >>> arabic_root("المسلحة") == arabic_root("الأسلحة") == arabic_root("السلاح") == "سلح"
+    True
+    """
+    word = normalize_arabic(word).lower()
+    if len(word) < 3 or not _ARABIC_LETTER.fullmatch(word):
+        return None
+
+    def can_keep(rest: str) -> bool:
+        return len(rest) >= 3 and _strong(rest) >= 2
+
+    for article in _ROOT_ARTICLES:
+        if word.startswith(article) and can_keep(word[len(article):]):
+            word = word[len(article):]
+            break
+    for _ in range(2):
+        for suffix in _ROOT_SUFFIXES:
+            if word.endswith(suffix) and can_keep(word[:-len(suffix)]):
+                word = word[:-len(suffix)]
+                break
+        else:
+            break
+    for prefix in _ROOT_PREFIXES:
+        if word.startswith(prefix) and can_keep(word[len(prefix):]):
+            word = word[len(prefix):]
+            break
+    strong = word[0] + "".join(ch for ch in word[1:] if ch not in _WEAK)
+    if len(strong) >= 3:
+        key = strong
+    else:
+        key, weak = word[0], False
+        for ch in word[1:]:
+            if ch in _WEAK:
+                weak = True
+                continue
+            key += ("*" if weak else "") + ch
+            weak = False
+        key += "*" if weak else ""
+    if not 2 <= len(key.replace("*", "")) <= 4:
+        return None
+    return key

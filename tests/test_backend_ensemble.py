@@ -78,3 +78,33 @@ def test_empty_ensemble_is_refused(corpus):
     docs, y = corpus
     with pytest.raises(UsageError):
         create_backend("ensemble", {"backends": []}).fit(docs, y, ANALYZER)
+
+
+def test_a_stacker_of_another_shape_is_refused_when_loading(fitted, tmp_path):
+    import json
+
+    from fahras.errors import ModelError
+
+    fitted.save(tmp_path / "e")
+    stacker = tmp_path / "e" / "stacker.json"
+    data = json.loads(stacker.read_text(encoding="utf-8"))
+    data["coef"] = data["coef"][:-1]  # e.g. a model saved by a version with fewer stacker features
+    stacker.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelError, match="retrain"):
+        Backend.load(tmp_path / "e")
+
+
+def test_stacker_sees_consensus_and_relative_scores(fitted):
+    """Feature columns: 4 per base backend, then frequency, top-3 agreement and consensus rank."""
+    probes = analyse([text for text, _ in PROBES])
+    base = [b.predict_scores(probes) for b in fitted.bases_]
+    rows, cols, x = fitted._features(base)
+    assert x.shape == (len(rows), fitted._n_features())
+    n = len(base)
+    relative = x[:, 3 * n + 2: 4 * n + 2]
+    assert (relative <= 1 + 1e-9).all() and np.isclose(relative.max(axis=0), 1).all()
+    agreement, consensus = x[:, 3 * n + 1], x[:, -1]
+    assert ((agreement >= 0) & (agreement <= 1)).all()
+    # each probe's consensus winner (reciprocal rank 1) is one of its candidates
+    for doc in range(len(probes)):
+        assert np.isclose(consensus[rows == doc].max(), 1.0)

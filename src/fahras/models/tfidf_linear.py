@@ -59,7 +59,7 @@ class TfidfLinearBackend(Backend):
             target = y[:, j].toarray().ravel() > 0
             # The dual problem is far cheaper when features outnumber documents (the usual case).
             model = LogisticRegression(C=self.C, solver="liblinear", dual=x.shape[1] > x.shape[0],
-                                       class_weight=self.class_weight, max_iter=1000)
+                                       class_weight=self.class_weight, max_iter=1000, random_state=0)
             model.fit(x, target)
             self.coef_[row] = model.coef_[0]
             self.intercept_[j] = model.intercept_[0]

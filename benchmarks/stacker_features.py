@@ -1,0 +1,110 @@
+"""Which features the ensemble's stacker needs: an ablation on the year splits.
+
+For each split (``time``: train 2005-2011, test 2012-2013; ``time3``: train
+2005-2012, test 2013) and each number of folds, the default base backends
+are cross-fitted once (``fahras.models.crossfit``); then stackers that see
+different feature sets are trained on the same held-out base scores, their
+decision rule tuned on their own held-out (cross-fitted) scores as
+``Indexer.fit`` does, and scored on the test documents:
+
+* ``v1``: per base backend its score, log-odds and reciprocal rank, plus the
+  subject's training frequency (the stacker of the first release);
+* ``v2``: ``v1`` plus each base's score relative to its best score for the
+  document, the share of backends ranking the subject in their top 3, and
+  the reciprocal rank by the backends' mean score (the current stacker).
+
+Run from the repository root (about 5 minutes on 2 cores)::
+
+    .venv/bin/python benchmarks/stacker_features.py [--folds 3 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT / "src"))
+
+from fahras import Indexer, load_vocabulary  # noqa: E402
+from fahras.corpus.unexport import iter_export_dir  # noqa: E402
+from fahras.decision import tune_rule  # noqa: E402
+from fahras.evaluate import evaluate  # noqa: E402
+from fahras.models.crossfit import cross_fit  # noqa: E402
+from fahras.models.ensemble import DEFAULT_BASES, EnsembleBackend  # noqa: E402
+from fahras.subjects import SubjectSpace, resolve_all  # noqa: E402
+from fahras.text import get_analyzer  # noqa: E402
+
+SPLITS = {"time": (range(2005, 2012), range(2012, 2014)), "time3": (range(2005, 2013), range(2013, 2014))}
+
+
+class FirstStacker(EnsembleBackend):
+    """The stacker of the first release: its features are the first 3 x bases + 1 columns."""
+
+    def _features(self, base_scores):
+        rows, cols, x = super()._features(base_scores)
+        return rows, cols, x[:, : 3 * len(base_scores) + 1]
+
+
+def year(doc) -> int:
+    return int(re.search(r"_(\d{4})_$", doc.id).group(1))
+
+
+def score(stacker: EnsembleBackend, base_oof, base_test, y, folds, test_gold, subjects) -> dict:
+    """Cross-fitted stacker scores -> tuned rule; full stacker on the test documents -> metrics."""
+    stacker.prior_ = np.log1p(np.asarray(y.sum(axis=0)).ravel()).astype(np.float32)
+    oof = stacker.held_out_scores(base_oof, y, folds)
+    rule, _ = tune_rule(oof, y)
+    stacker.coef_, stacker.intercept_ = stacker._fit_stacker(base_oof, y)
+    test = stacker.combine(base_test)
+    ranked, decided = [], []
+    for row in test:
+        order = np.argsort(-row, kind="stable")
+        ranking = [subjects.uris[j] for j in order[:100]]
+        ranked.append(ranking)
+        decided.append(set(ranking[: rule.select(row[order[: rule.limit]])]))
+    result = evaluate(ranked, test_gold, decided, n_candidates=len(subjects))
+    return {"nDCG@5": result["ndcg@5"], "F1": result["f1"], "rule": f"{rule.limit}, {rule.threshold:.2f}"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--folds", type=int, nargs="+", default=[3, 5])
+    args = parser.parse_args()
+    vocab = load_vocabulary(SHARED / "unbis" / "all_topics.json")
+    documents = list(iter_export_dir(SHARED / "unsc-resolutions" / "train"))
+    print("| split | folds | stacker | nDCG@5 | F1 (tuned rule) | rule (limit, threshold) |")
+    print("|---|---:|---|---:|---:|---|")
+    for split, (train_years, test_years) in SPLITS.items():
+        train = [d for d in documents if year(d) in train_years]
+        test = [d for d in documents if year(d) in test_years]
+        # The subject space and analysis exactly as Indexer.fit builds them.
+        model = Indexer(cv_folds=0, backend="tfidf-linear").fit(train, vocab)
+        gold = [resolve_all(d.subjects, model.vocab_) for d in train]
+        extra = EnsembleBackend().extra_subjects(vocab, gold)
+        subjects = SubjectSpace(sorted(set().union(*gold) | {c.uri for c in extra}))
+        concepts = [model.vocab_.get(u) or next(c for c in extra if c.uri == u) for u in subjects.uris]
+        y = subjects.indicator(gold)
+        analyzer = get_analyzer("auto")
+        analysed = [model.analyse(d.text) for d in train]
+        test_analysed = [model.analyse(d.text) for d in test]
+        test_gold = [resolve_all(d.subjects, model.vocab_) for d in test]
+        from sklearn.model_selection import KFold
+
+        for n_folds in args.folds:
+            folds = list(KFold(n_folds, shuffle=True, random_state=0).split(analysed))
+            bases, base_oof = cross_fit(DEFAULT_BASES, analysed, y, analyzer, folds, concepts=concepts, n_jobs=0)
+            base_test = [b.predict_scores(test_analysed) for b in bases]
+            for name, stacker in (("v1", FirstStacker()), ("v2", EnsembleBackend())):
+                r = score(stacker, base_oof, base_test, y, folds, test_gold, subjects)
+                print(f"| {split} | {n_folds} | {name} | {r['nDCG@5']:.3f} | {r['F1']:.3f} | {r['rule']} |",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()

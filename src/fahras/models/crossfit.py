@@ -1,0 +1,152 @@
+"""Cross-fitting base backends, in worker processes when that pays.
+
+An ensemble fits each base backend once per cross-validation fold (for
+held-out scores the stacker learns from) and once on all documents.  Those
+fits are independent, so :func:`cross_fit` can run them in a pool of worker
+processes:
+
+* workers are *spawned*, never forked: a process that already runs native
+  thread pools (omikuji's, BLAS) can deadlock in a forked child;
+* each worker receives the analysed documents, the subject matrix, the
+  analyzer and the concepts once (pickled; :class:`AnalyzedText` packs its
+  tokens compactly), then runs tasks;
+* a fold task sends back its held-out scores (a plain array);
+* a full-data task saves the fitted backend into a temporary folder with the
+  backend's own :meth:`~fahras.models.base.Backend.save`, and the parent
+  loads it -- so only arrays and model files cross process boundaries,
+  exactly what a saved model holds.
+
+With one job everything runs in this process, in the same order, with the
+same results.  Fits are seeded, so the results do not depend on the number
+of jobs (except omikuji's, whose training is not bit-reproducible anyway).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from fahras.models.base import AnalyzedText, Backend, create_backend, fit_backend
+
+log = logging.getLogger(__name__)
+
+#: Below this many documents, worker start-up (about a second each) costs more than it saves.
+MIN_DOCS_FOR_WORKERS = 100
+
+Folds = Sequence[tuple[np.ndarray, np.ndarray]]
+
+
+def available_cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def effective_jobs(n_jobs: int, n_docs: int, n_tasks: int) -> int:
+    """Worker processes to use: ``n_jobs`` (0 = all cores, if the corpus is big enough), at most one per task."""
+    if n_jobs < 0:
+        raise ValueError("n_jobs must be 0 (automatic) or more")
+    if n_jobs == 0:
+        n_jobs = available_cores() if n_docs >= MIN_DOCS_FOR_WORKERS else 1
+    return max(1, min(n_jobs, n_tasks))
+
+
+def cross_fit(specs: Sequence[dict], docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer, folds: Folds,
+              concepts: Sequence | None = None, n_jobs: int = 1,
+              progress: Callable[[str, int, int], None] | None = None) -> tuple[list[Backend], list[np.ndarray]]:
+    """Fit each backend of ``specs`` on all documents, with held-out scores from ``folds``.
+
+    Returns the fitted backends (in ``specs`` order) and, for each, the
+    documents x subjects held-out scores.
+    """
+    y = sp.csr_matrix(y)
+    jobs = effective_jobs(n_jobs, len(docs), len(specs) * (len(folds) + 1))
+    if jobs > 1:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress)
+        except BrokenProcessPool as exc:  # a worker died (e.g. killed for memory): carry on here
+            log.warning("training workers failed (%s); fitting in this process instead", exc)
+    return _sequential(specs, docs, y, analyzer, folds, concepts, progress)
+
+
+def _sequential(specs, docs, y, analyzer, folds, concepts, progress):
+    fitted, held_out = [], []
+    for n, spec in enumerate(specs, 1):
+        base = create_backend(spec["name"], spec.get("params"))
+        stage = f"base {n}/{len(specs)} ({spec['name']})"
+        report = (lambda s, d, t, stage=stage: progress(stage, d, t)) if progress else None
+        held_out.append(base.fit_out_of_fold(docs, y, analyzer, folds, report, concepts=concepts))
+        fitted.append(base)
+    return fitted, held_out
+
+
+# -- worker side ---------------------------------------------------------------
+_WORK: dict = {}
+_WORK_FILE = "work.pickle"
+
+
+def _init_worker(scratch: str) -> None:
+    with open(Path(scratch) / _WORK_FILE, "rb") as handle:
+        _WORK.update(pickle.load(handle))  # written by the parent process just before
+    _WORK["scratch"] = Path(scratch)
+
+
+def _run_task(n: int, spec: dict, fold: int | None):
+    docs, y = _WORK["docs"], _WORK["y"]
+    base = create_backend(spec["name"], spec.get("params"))
+    if fold is None:
+        fit_backend(base, docs, y, _WORK["analyzer"], _WORK["concepts"])
+        folder = _WORK["scratch"] / f"base{n}"
+        base.save(folder)
+        return str(folder)
+    train, held = _WORK["folds"][fold]
+    fit_backend(base, [docs[i] for i in train], y[train], _WORK["analyzer"], _WORK["concepts"])
+    return base.predict_scores([docs[i] for i in held]).astype(np.float32)
+
+
+# -- parent side -----------------------------------------------------------------
+def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    held_out = [np.zeros(y.shape, dtype=np.float32) for _ in specs]
+    fitted: list[Backend | None] = [None] * len(specs)
+    # Full-data fits first: they are the longest, so the pool ends evenly.
+    tasks = [(n, spec, None) for n, spec in enumerate(specs)]
+    tasks += [(n, spec, k) for k in range(len(folds)) for n, spec in enumerate(specs)]
+    with tempfile.TemporaryDirectory(prefix="fahras-crossfit-") as scratch:
+        # The work goes to the workers as a file in a private temporary folder (not
+        # through the start-up pipe): large, and read once by each worker.
+        with open(Path(scratch) / _WORK_FILE, "wb") as handle:
+            pickle.dump({"docs": list(docs), "y": y, "analyzer": analyzer, "folds": list(folds),
+                         "concepts": concepts}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
+                                 initargs=(scratch,)) as pool:
+            futures = {pool.submit(_run_task, n, spec, k): (n, k) for n, spec, k in tasks}
+            try:
+                for done, future in enumerate(as_completed(futures), 1):
+                    n, k = futures[future]
+                    result = future.result()
+                    if k is None:
+                        fitted[n] = Backend.load(Path(result))
+                    else:
+                        held_out[n][folds[k][1]] = result
+                    if progress:
+                        progress(f"fit ({jobs} workers)", done, len(tasks))
+            except BaseException:
+                for future in futures:  # the first failure ends the training: drop what is queued
+                    future.cancel()
+                raise
+    return fitted, held_out

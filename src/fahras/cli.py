@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -97,7 +98,7 @@ def cli(verbose: int) -> None:
               type=click.Choice(["auto", "training", "vocabulary"]),
               help="Subjects the model can suggest: those of the training documents, or the whole "
                    "thesaurus (auto: the whole thesaurus when no corpus is given).")
-@click.option("--cv-folds", default=5, show_default=True, type=click.IntRange(0, 20),
+@click.option("--cv-folds", default=3, show_default=True, type=click.IntRange(0, 20),
               help="Cross-validation folds used to tune the decision rule (0: no tuning).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: str, backend: str | None,
@@ -181,8 +182,9 @@ def suggest(model: Path, files: tuple[Path, ...], limit, threshold, lang, label_
 
     indexer = Indexer.load(model)
     doc_lang, label_lang = _languages(lang, label_lang)
-    inputs = [(str(p), _read_document(p, doc_lang)) for p in files] or [("-", _read_stdin(doc_lang))]
-    results = indexer.suggest_batch([text for _, text in inputs], limit=limit, threshold=threshold,
+    inputs = [(str(p), _read_document(p)) for p in files] or [("-", _read_stdin())]
+    analysed = [_checked(indexer, text, name, doc_lang) for name, text in inputs]
+    results = indexer.suggest_batch(analysed, limit=limit, threshold=threshold,
                                     label_lang=label_lang, explain=explain, lang=doc_lang)
     for (name, _), suggestions in zip(inputs, results):
         if as_json:
@@ -211,28 +213,32 @@ def _shorten(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _read_document(path: Path, lang: str | None = None) -> str:
+def _read_document(path: Path) -> str:
     """The text of a document file (txt, UN export, PDF, DOCX, HTML), furniture kept.
 
-    Without a ``lang`` the text must be in one of the six UN languages.
+    Its language is not detected here: :func:`_checked` does that once.
     """
     from fahras.text import extract
 
-    return _checked(extract(path, strip=False).text, str(path), lang)
+    return extract(path, strip=False, detect=False).text
 
 
-def _read_stdin(lang: str | None = None) -> str:
+def _read_stdin() -> str:
     from fahras.text import extract_bytes
 
-    return _checked(extract_bytes(sys.stdin.buffer.read(), "<stdin>", strip=False).text, "<stdin>", lang)
+    return extract_bytes(sys.stdin.buffer.read(), "<stdin>", strip=False, detect=False).text
 
 
-def _checked(text: str, name: str, lang: str | None) -> str:
-    from fahras.text.langid import unsupported_language
+def _checked(indexer, text: str, name: str, lang: str | None):
+    """``text`` analysed by ``indexer`` (an :class:`~fahras.models.AnalyzedText`).
 
-    if lang is None and (problem := unsupported_language(text)):
-        raise InputError(problem, name)
-    return text
+    Without a ``lang`` the text must be in one of the six UN languages: its
+    language is detected once, for this check and for the analysis.
+    """
+    try:
+        return indexer.analyse(text, lang, check=lang is None)
+    except InputError as exc:
+        raise InputError(exc.reason, name) from None
 
 
 # ---------------------------------------------------------------------------- index
@@ -248,17 +254,22 @@ def _checked(text: str, name: str, lang: str | None) -> str:
               help="annif: NAME.annif with <uri>TAB label TAB score lines; json: NAME.json.")
 @click.option("--force", is_flag=True, help="Overwrite existing suggestion files.")
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 100000))
+@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(0, 1024),
+              help="Worker processes (0: one per CPU core); each holds the model once.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def index(model, folder, out, limit, threshold, lang, label_lang, output_format, force, batch_size, quiet):
+def index(model, folder, out, limit, threshold, lang, label_lang, output_format, force, batch_size, jobs, quiet):
     """Suggest descriptors for every document in FOLDER, one output file each.
 
     Documents may be text, UN export, PDF, DOCX or HTML files.
     A document that cannot be read is reported and skipped; the others are
-    indexed.  The exit code is 65 if any document failed.
+    indexed.  The exit code is 65 if any document failed.  With --jobs,
+    documents are shared out between worker processes; the output and the
+    error messages are the same as with one.
     """
     from fahras import Indexer
 
     indexer = Indexer.load(model)
+    _settle()
     if not folder.is_dir():
         raise InputError("folder not found", folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -268,25 +279,29 @@ def index(model, folder, out, limit, threshold, lang, label_lang, output_format,
                    and p.suffix.lower() in (*SUFFIXES, ""))
     suffix = ".annif" if output_format == "annif" else ".json"
     doc_lang, label_lang = _languages(lang, label_lang)
-    failures, written, skipped = [], 0, 0
-    with _progress("index", not quiet) as progress:
-        for start in range(0, len(paths), batch_size):
-            chunk = []
-            for path in paths[start:start + batch_size]:
-                target = out / (path.stem + suffix)
-                if target.exists() and not force:
-                    skipped += 1
+    todo = [(path, out / (path.stem + suffix)) for path in paths]
+    skipped = 0
+    if not force:
+        todo = [(path, target) for path, target in todo if not target.exists()]
+        skipped = len(paths) - len(todo)
+    options = {"limit": limit, "threshold": threshold, "label_lang": label_lang, "lang": doc_lang,
+               "output_format": output_format}
+    workers = min(_job_count(jobs), max(1, len(todo)))
+    # Several workers get smaller chunks (about four each), so that none waits long for the last.
+    size = batch_size if workers == 1 else max(1, min(batch_size, -(-len(todo) // (4 * workers))))
+    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+    failures, written, done = [], 0, 0
+    with _index_runner(indexer, model, options, workers, [[str(p) for p, _ in c] for c in chunks]) as outcomes, \
+            _progress("index", not quiet) as progress:
+        for chunk, outcome in zip(chunks, outcomes):
+            for (_, target), (text, error) in zip(chunk, outcome):
+                if error is not None:
+                    failures.append(error)
                     continue
-                try:
-                    chunk.append((target, _read_document(path, doc_lang)))
-                except InputError as exc:
-                    failures.append(str(exc))
-            results = indexer.suggest_batch([t for _, t in chunk], limit=limit, threshold=threshold,
-                                            label_lang=label_lang, lang=doc_lang)
-            for (target, _), suggestions in zip(chunk, results):
-                _write_atomic(target, _format_suggestions(suggestions, output_format))
+                _write_atomic(target, text)
                 written += 1
-            progress("documents", min(start + batch_size, len(paths)), len(paths))
+            done += len(chunk)
+            progress("documents", done, len(todo))
     click.echo(f"indexed {written} documents into {out}"
                + (f"; {skipped} already done (use --force to redo)" if skipped else ""), err=True)
     for failure in failures:
@@ -294,6 +309,107 @@ def index(model, folder, out, limit, threshold, lang, label_lang, output_format,
     if failures:
         click.echo(f"{len(failures)} documents failed", err=True)
         sys.exit(InputError.exit_code)
+
+
+def _settle() -> None:
+    """The model stays for the whole run: exempt its objects from garbage collection.
+
+    A full collection then no longer walks the model's objects (and worker
+    processes forked later do not touch the memory they share with this one).
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
+def _job_count(jobs: int) -> int:
+    """``--jobs``: 0 means one per CPU core this process may use."""
+    if jobs > 0:
+        return jobs
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+#: The model and options of the indexing worker (each process has its own copy).
+_WORKER: dict = {}
+
+
+def _index_chunk(paths: list[str]) -> list[tuple[str | None, str | None]]:
+    """(suggestion file text, None) or (None, error message) for each document, in order.
+
+    A document that cannot be read or is in none of the six UN languages is
+    reported and skipped; the others are suggested for as one batch.
+    """
+    indexer, options = _WORKER["indexer"], _WORKER["options"]
+    lang = options["lang"]
+    analysed, outcome = [], []
+    for path in paths:
+        try:
+            analysed.append(_checked(indexer, _read_document(Path(path)), path, lang))
+            outcome.append(None)
+        except InputError as exc:
+            outcome.append((None, str(exc)))
+    results = iter(indexer.suggest_batch(analysed, limit=options["limit"], threshold=options["threshold"],
+                                         label_lang=options["label_lang"], lang=lang))
+    return [item if item is not None else (_format_suggestions(next(results), options["output_format"]), None)
+            for item in outcome]
+
+
+def _init_worker(model: str, options: dict, indexer=None) -> None:
+    """Set up a worker: the model loaded once (or inherited from the parent process through fork)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent process handles Ctrl-C
+    if indexer is None:
+        from fahras import Indexer
+
+        indexer = Indexer.load(model)
+    _WORKER.update(indexer=indexer, options=options)
+
+
+@contextmanager
+def _index_runner(indexer, model: Path, options: dict, workers: int, chunks: list[list[str]]) -> Iterator:
+    """Yields the outcome of :func:`_index_chunk` for each chunk, in order.
+
+    One worker: in this process.  More: in that many worker processes.  On
+    POSIX they are forked from this process once the model is loaded (and
+    the language detector warmed up), so each starts at once and shares the
+    model's memory until it writes to it; elsewhere each loads the model.
+    Work is handed out chunk by chunk; results come back in order.
+    """
+    if workers <= 1:
+        _WORKER.update(indexer=indexer, options=options)
+        try:
+            yield (_index_chunk(chunk) for chunk in chunks)
+        finally:
+            _WORKER.clear()
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" in multiprocessing.get_all_start_methods():
+        context, inherited = multiprocessing.get_context("fork"), indexer
+        if options["lang"] is None:
+            from fahras.text.langid import warm_up
+
+            warm_up()
+    else:
+        context, inherited = multiprocessing.get_context("spawn"), None
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                                   initargs=(str(model), options, inherited))
+    try:
+        # Everything is submitted before the caller starts a progress bar (and its
+        # thread): forked workers start from a single-threaded process.
+        futures = [executor.submit(_index_chunk, chunk) for chunk in chunks]
+        yield (future.result() for future in futures)
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    else:
+        executor.shutdown(wait=True)
 
 
 def _format_suggestions(suggestions, output_format: str) -> str:

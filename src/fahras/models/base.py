@@ -36,6 +36,16 @@ class AnalyzedText:
     def terms(self) -> list[str]:
         return [t.term for t in self.tokens]
 
+    def __reduce__(self):
+        # Pickled compactly (terms + two int arrays, not one object per token):
+        # training workers receive every analysed document.
+        spans = np.array([(t.start, t.end) for t in self.tokens], dtype=np.int64).reshape(-1, 2)
+        return _unpack_analyzed, (self.text, self.terms, spans, self.lang)
+
+
+def _unpack_analyzed(text: str, terms: list[str], spans: np.ndarray, lang: str | None) -> AnalyzedText:
+    return AnalyzedText(text, [Token(term, int(s), int(e)) for term, (s, e) in zip(terms, spans.tolist())], lang)
+
 
 @dataclass
 class Evidence:

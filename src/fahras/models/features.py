@@ -13,9 +13,14 @@ files, ``features.json`` (the feature strings, in column order) and
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import hashlib
 import json
+from collections import Counter
+from itertools import repeat
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,6 +40,37 @@ def ngrams(terms: list[str], max_n: int) -> list[str]:
     for n in range(2, max_n + 1):
         features.extend(SEPARATOR.join(terms[i:i + n]) for i in range(len(terms) - n + 1))
     return features
+
+
+def ngram_counts(terms: list[str], max_n: int) -> Counter:
+    """How often each feature of :func:`ngrams` occurs (``Counter(ngrams(terms, max_n))``, faster)."""
+    counts = Counter(terms)
+    for n in range(2, max_n + 1):
+        counts.update(map(SEPARATOR.join, zip(*(terms[k:] for k in range(n)))))
+    return counts
+
+
+# -- rows shared between backends during one prediction ------------------------------
+_SHARED_ROWS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("fahras_shared_rows", default=None)
+
+
+@contextlib.contextmanager
+def sharing_rows() -> Iterator[None]:
+    """Within this block, documents transformed by equal :class:`TfidfFeatures` are transformed once.
+
+    An ensemble's bases (tfidf-linear, omikuji, knn) are usually trained on
+    the same documents with the same feature settings, so their features are
+    equal (same terms, same IDF): the rows computed for one serve the
+    others.  The memo belongs to the block (a context variable: each thread
+    has its own) and keys documents by identity, so the documents must stay
+    alive and unchanged while it lasts.  Nothing is cached outside a block.
+    """
+    outer = _SHARED_ROWS.get()
+    token = _SHARED_ROWS.set({} if outer is None else outer)
+    try:
+        yield
+    finally:
+        _SHARED_ROWS.reset(token)
 
 
 class TfidfFeatures:
@@ -68,6 +104,7 @@ class TfidfFeatures:
         self.feature_names_ = vectorizer.get_feature_names_out()
         self.vocabulary_ = {str(t): i for i, t in enumerate(self.feature_names_)}
         self.idf_ = TfidfTransformer(sublinear_tf=True).fit(counts).idf_.astype(np.float64)
+        self.key_ = _fingerprint([str(t) for t in self.feature_names_], self.idf_, self.ngram_max)
         return self.transform(docs)
 
     def fit(self, docs: Sequence[AnalyzedText]) -> "TfidfFeatures":
@@ -79,26 +116,41 @@ class TfidfFeatures:
 
         Sublinear TF (1 + log tf) x IDF, L2-normalised: scikit-learn's
         ``TfidfTransformer(sublinear_tf=True)``, computed here so that
-        suggesting needs no scikit-learn import.
+        suggesting needs no scikit-learn import.  Inside :func:`sharing_rows`
+        a document's row is computed once for all equal features.
         """
-        vocabulary, indptr, indices, values = self.vocabulary_, [0], [], []
+        shared = _SHARED_ROWS.get()
+        key = getattr(self, "key_", None)
+        rows = []
         for doc in docs:
-            counts: dict[int, int] = {}
-            for feature in ngrams(doc.terms, self.ngram_max):
-                column = vocabulary.get(feature)
-                if column is not None:
-                    counts[column] = counts.get(column, 0) + 1
-            columns = np.fromiter(sorted(counts), dtype=np.int64, count=len(counts))
-            weights = (1.0 + np.log([counts[c] for c in columns])) * self.idf_[columns] if len(columns) else \
-                np.zeros(0)
-            norm = np.sqrt(np.dot(weights, weights))
-            indices.append(columns)
-            values.append(weights / norm if norm > 0 else weights)
-            indptr.append(indptr[-1] + len(columns))
+            if shared is None or key is None:
+                rows.append(self._row(doc))
+                continue
+            row = shared.get((key, id(doc)))
+            if row is None or row[0] is not doc:
+                row = shared[(key, id(doc))] = (doc, *self._row(doc))
+            rows.append(row[1:])
+        indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+        np.cumsum([len(columns) for columns, _ in rows], out=indptr[1:])
         return sp.csr_matrix(
-            (np.concatenate(values).astype(np.float32) if values else np.zeros(0, np.float32),
-             np.concatenate(indices) if indices else np.zeros(0, np.int64), np.asarray(indptr)),
+            (np.concatenate([values for _, values in rows]) if rows else np.zeros(0, np.float32),
+             np.concatenate([columns for columns, _ in rows]) if rows else np.zeros(0, np.int64), indptr),
             shape=(len(docs), len(self.feature_names_)))
+
+    def _row(self, doc: AnalyzedText) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted columns, float32 values) of one document."""
+        counts = ngram_counts(doc.terms, self.ngram_max)
+        columns = np.fromiter(map(self.vocabulary_.get, counts, repeat(-1)), dtype=np.int64, count=len(counts))
+        found = columns >= 0
+        if not found.any():
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        tf = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))[found]
+        columns = columns[found]
+        order = np.argsort(columns)
+        columns, tf = columns[order], tf[order]
+        weights = (1.0 + np.log(tf)) * self.idf_[columns]
+        norm = np.sqrt(np.dot(weights, weights))
+        return columns, (weights / norm if norm > 0 else weights).astype(np.float32)
 
     @property
     def feature_names(self) -> np.ndarray:
@@ -126,7 +178,17 @@ class TfidfFeatures:
         features.idf_ = np.load(folder / IDF_FILE, allow_pickle=False)
         if features.idf_.shape != (len(terms),):
             raise ValueError("feature count differs between features.json and idf.npy")
+        features.key_ = _fingerprint(terms, features.idf_, ngram_max)
         return features
+
+
+def _fingerprint(terms: list[str], idf: np.ndarray, ngram_max: int) -> str:
+    """A digest of everything :meth:`TfidfFeatures.transform` depends on: equal digests, equal rows."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{ngram_max}\n".encode())
+    digest.update("\n".join(terms).encode("utf-8", "surrogatepass"))
+    digest.update(np.ascontiguousarray(idf, dtype=np.float64).tobytes())
+    return digest.hexdigest()
 
 
 # -- explanation helpers ---------------------------------------------------------

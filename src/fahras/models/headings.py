@@ -185,7 +185,6 @@ class _LangIndex:
     key_terms: dict[int, int] = field(default_factory=dict)  # term id -> filler (partial mentions)
     by_first: dict[int, list[int]] = field(default_factory=dict)
     by_prefix: dict[str, list[str]] = field(default_factory=dict)
-    variants: dict[str, int] = field(default_factory=dict)  # cache: document term -> label term id or -1
 
     def build(self, variant_prefix: int) -> "_LangIndex":
         self.by_first = defaultdict(list)
@@ -200,16 +199,20 @@ class _LangIndex:
                 if len(term) >= variant_prefix:
                     self.by_prefix[term[:variant_prefix]].append(term)
         self.by_prefix = dict(self.by_prefix)
-        self.variants = {}
         return self
 
+    def term_ids(self, terms: Sequence[str], variant_prefix: int, variant_chars: int) -> dict[str, int]:
+        """:meth:`term_id` of each distinct term (looked up once each)."""
+        return {t: self.term_id(t, variant_prefix, variant_chars) for t in set(terms)}
+
     def term_id(self, term: str, variant_prefix: int, variant_chars: int) -> int:
+        """The id of the label term ``term`` is, or is a variant of; -1 if none.
+
+        Reads the index only: an index is shared by every thread scoring with the model.
+        """
         found = self.terms.get(term)
         if found is not None:
             return found
-        cached = self.variants.get(term)
-        if cached is not None:
-            return cached
         best, best_rank = -1, None
         if variant_prefix > 0 and variant_chars > 0 and len(term) >= variant_prefix:
             for cand in self.by_prefix.get(term[:variant_prefix], ()):
@@ -225,8 +228,6 @@ class _LangIndex:
                 rank = (-common, missing, extra, cand)
                 if best_rank is None or rank < best_rank:
                     best, best_rank = self.terms[cand], rank
-        if len(self.variants) < 200_000:
-            self.variants[term] = best
         return best
 
     def to_dict(self) -> dict:
@@ -553,9 +554,14 @@ class HeadingsBackend(Backend):
         self._doc_instances = sub
 
     # -- features ---------------------------------------------------------------
-    def _scan(self, doc: AnalyzedText, partial: bool = True
+    def _scan(self, doc: AnalyzedText, partial: bool = True, known: dict[str, dict[str, int]] | None = None
               ) -> tuple[dict[int, _Mentions], int, dict[str, set[int]], str]:
-        """Mentions per filler, the number of tokens, the label terms present per index, the language."""
+        """Mentions per filler, the number of tokens, the label terms present per index, the language.
+
+        ``known`` (index name -> document term -> label term id, see
+        :meth:`_LangIndex.term_id`) carries the terms looked up from one
+        document to the next of a batch; it belongs to the caller.
+        """
         lang = _lang_of(doc, self.template_terms_)
         tokens = doc.tokens
         terms = [t.term for t in tokens]
@@ -590,28 +596,28 @@ class HeadingsBackend(Backend):
                         add(f, first, last, (pos, pos + len(label)), False)
                         pos = text.find(label, pos + len(label))
                 continue
-            vp, vc = int(self.variant_prefix), int(self.variant_chars)
-            ids = [index.term_id(t, vp, vc) for t in terms]
-            present[name] = {i for i in ids if i >= 0}
-            i, n = 0, len(ids)
-            while i < n:
-                t = ids[i]
-                if t < 0:
-                    i += 1
+            memo = known.setdefault(name, {}) if known is not None else {}
+            memo.update(index.term_ids(set(terms).difference(memo), int(self.variant_prefix),
+                                       int(self.variant_chars)))
+            ids = tuple(map(memo.__getitem__, terms))
+            present[name] = {t for t in set(ids) if t >= 0}
+            n, resume = len(ids), 0
+            for i in [i for i, t in enumerate(ids) if t >= 0]:  # label terms only
+                if i < resume:  # inside a mention found before
                     continue
+                t = ids[i]
                 length = 0
                 for label in index.by_first.get(t, ()):
                     f, seq = index.labels[label]
-                    if i + len(seq) <= n and all(ids[i + k] == seq[k] for k in range(1, len(seq))):
+                    if i + len(seq) <= n and ids[i:i + len(seq)] == seq:
                         length = len(seq)
                         add(f, i, i + length - 1, (tokens[i].start, tokens[i + length - 1].end), False)
                         break
                 if length:
-                    i += length
+                    resume = i + length
                     continue
                 if partial and t in index.key_terms:
                     add(index.key_terms[t], i, i, (tokens[i].start, tokens[i].end), True)
-                i += 1
         for m in found.values():
             m.spans.sort()
         return found, len(tokens), present, lang
@@ -694,7 +700,8 @@ class HeadingsBackend(Backend):
         out = np.zeros((len(docs), self.n_subjects_), dtype=np.float32)
         if not len(self.instance_col_):
             return out
-        rows, mention = self._mentions([self._scan(doc) for doc in docs])
+        known: dict[str, dict[str, int]] = {}  # this call's term lookups, shared by its documents
+        rows, mention = self._mentions([self._scan(doc, known=known) for doc in docs])
         if len(rows):
             out[rows[:, 0], self.instance_col_[rows[:, 1]]] = self._score_pairs(self._features(rows, mention))
         return np.clip(out, 0.0, 1.0)

@@ -190,14 +190,15 @@ class OmikujiBackend(Backend):
     # -- scoring -------------------------------------------------------------------
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
         x = self.features_.transform(docs)
+        x.sort_indices()
         scores = np.zeros((len(docs), self.n_subjects_), dtype=np.float32)
         top_k = max(1, min(int(self.top_k), self.n_subjects_))
+        predict = _Predictor(self.model_, int(self.beam_size), top_k)
         for i in range(x.shape[0]):
             start, end = x.indptr[i], x.indptr[i + 1]
-            pairs = list(zip(x.indices[start:end].tolist(), x.data[start:end].tolist()))
-            for label, score in self.model_.predict(pairs, beam_size=int(self.beam_size), top_k=top_k):
-                if label < self.n_subjects_:
-                    scores[i, label] = score
+            labels, values = predict(x.indices[start:end], x.data[start:end])
+            keep = labels < self.n_subjects_
+            scores[i, labels[keep]] = values[keep]
         return np.clip(scores, 0.0, 1.0)
 
     def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
@@ -237,6 +238,44 @@ def _omikuji():
     except ImportError:
         raise UsageError("the omikuji backend needs the omikuji package: pip install omikuji") from None
     return omikuji
+
+
+class _Predictor:
+    """``model.predict`` for one document's sorted feature columns and values, as arrays.
+
+    omikuji's own ``Model.predict`` takes ``(feature, value)`` pairs and
+    copies them one by one into C arrays in Python; this hands omikuji's C
+    function the NumPy buffers directly (the same call ``Model.predict``
+    makes, the same numbers), falling back to ``Model.predict`` if this
+    omikuji version lacks the pieces.  Per call; nothing is kept.
+    """
+
+    def __init__(self, model, beam_size: int, top_k: int):
+        self.model, self.beam_size, self.top_k = model, beam_size, top_k
+        try:
+            from omikuji._libomikuji import ffi, lib
+
+            self.ffi, self.lib = ffi, lib
+            self.model_ptr, self.pool = model._model_ptr, model._thread_pool.ptr
+        except (ImportError, AttributeError):
+            self.lib = None
+
+    def __call__(self, columns: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.lib is None or not len(columns):
+            pairs = list(zip(columns.tolist(), values.tolist()))
+            found = self.model.predict(pairs, beam_size=self.beam_size, top_k=self.top_k)
+            return (np.asarray([label for label, _ in found], dtype=np.int64),
+                    np.asarray([score for _, score in found], dtype=np.float32))
+        ffi = self.ffi
+        columns = np.ascontiguousarray(columns, dtype=np.uint32)
+        values = np.ascontiguousarray(values, dtype=np.float32)
+        labels = np.zeros(self.top_k, dtype=np.uint32)
+        scores = np.zeros(self.top_k, dtype=np.float32)
+        n = self.lib.omikuji_predict(self.model_ptr, self.beam_size, len(columns),
+                                     ffi.from_buffer("uint32_t[]", columns), ffi.from_buffer("float[]", values),
+                                     self.top_k, ffi.from_buffer("uint32_t[]", labels),
+                                     ffi.from_buffer("float[]", scores), self.pool)
+        return labels[:n].astype(np.int64), scores[:n]
 
 
 def _load_model(folder: Path, n_threads: int = 0):

@@ -43,8 +43,12 @@ class ExtractedText:
     subjects: tuple[str, ...] = ()
 
 
-def extract(path: str | Path, strip: bool = True) -> ExtractedText:
-    """Extract the text of the file at ``path`` (``strip=False`` keeps page furniture)."""
+def extract(path: str | Path, strip: bool = True, detect: bool = True) -> ExtractedText:
+    """Extract the text of the file at ``path`` (``strip=False`` keeps page furniture).
+
+    ``detect=False`` skips language detection (``lang`` is then None), for
+    callers that detect the language themselves.
+    """
     path = Path(path)
     if path.is_dir():
         raise InputError("is a folder, not a document", path)
@@ -52,10 +56,10 @@ def extract(path: str | Path, strip: bool = True) -> ExtractedText:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
-    return extract_bytes(data, str(path), strip=strip)
+    return extract_bytes(data, str(path), strip=strip, detect=detect)
 
 
-def extract_bytes(data: bytes, filename: str, strip: bool = True) -> ExtractedText:
+def extract_bytes(data: bytes, filename: str, strip: bool = True, detect: bool = True) -> ExtractedText:
     """Extract the text of a document given as bytes; ``filename`` picks the format and names errors."""
     kind = _kind(data, filename)
     subjects: tuple[str, ...] = ()
@@ -72,8 +76,8 @@ def extract_bytes(data: bytes, filename: str, strip: bool = True) -> ExtractedTe
         text, symbol = strip_furniture(text)
     if not text.strip():
         raise InputError("no text in the document", filename)
-    return ExtractedText(text=text, symbol=symbol, lang=detect_language(text), source=filename,
-                         subjects=subjects)
+    return ExtractedText(text=text, symbol=symbol, lang=detect_language(text) if detect else None,
+                         source=filename, subjects=subjects)
 
 
 def _kind(data: bytes, filename: str) -> str:

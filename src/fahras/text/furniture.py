@@ -23,7 +23,9 @@ symbol (the masthead's) or repeats as a running header.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
+from itertools import accumulate
 
 _SEGMENT = r"[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*"
 _SYMBOL_BODY = rf"[A-Z]{{1,8}}(?:/{_SEGMENT})+"
@@ -55,6 +57,21 @@ _RECYCLE_LINE = re.compile(r"\s*(?:\u2672\s*)?(?:Please\s+recycle\b[^\n]*|\u2672
 _INLINE_ITEM = (rf"(?<![\w-])\d{{2}}-\d{{5}}[A-Z]?\*{{0,2}}\s*\([AECFRS]\)(?:\s+\d{{6}})?(?!\w)"
                 rf"|(?<![\w*]){_BARCODE}(?![\w*])")
 _INLINE = re.compile(rf"(?:[ \t]*(?:{_INLINE_ITEM}))+[ \t]*")
+#: What every match of ``_INLINE`` contains (a job number's digits or a barcode): a
+#: cheap test that spares the costly ``_INLINE`` search on the lines without it.
+_INLINE_HINT = re.compile(r"\d\d-\d{5}|\*\d{7}")
+
+
+def _inline_lines(text: str, lines: list[str]) -> list[bool]:
+    """Which ``lines`` (of ``text``) hold inline job numbers or barcodes."""
+    inline = [False] * len(lines)
+    if not _INLINE_HINT.search(text):
+        return inline
+    starts = list(accumulate(len(line) + 1 for line in lines))  # where each next line starts
+    for k in {bisect_right(starts, m.start()) for m in _INLINE_HINT.finditer("\n".join(lines))}:
+        inline[k] = bool(_INLINE.search(lines[k]))
+    return inline
+
 
 #: How many non-blank lines at the top of a document make its masthead.
 MASTHEAD_LINES = 12
@@ -143,6 +160,7 @@ def strip_furniture(text: str) -> tuple[str, str | None]:
     """
     lines = _lines(text)
     drop, symbol = _furniture(lines)
+    inline = _inline_lines(text, lines)
     out: list[str] = []
     region: list[int] = []  # pending run of blank or dropped lines
     for i, line in enumerate(lines):
@@ -152,7 +170,7 @@ def strip_furniture(text: str) -> tuple[str, str | None]:
         if region and not any(drop[j] for j in region):
             out.extend(lines[j] for j in region)
         region = []
-        out.append(_INLINE.sub(" ", line).strip(" \t") if _INLINE.search(line) else line)
+        out.append(_INLINE.sub(" ", line).strip(" \t") if inline[i] else line)
     if region and not any(drop[j] for j in region):
         out.extend(lines[j] for j in region)
     clean = "\n".join(out)
@@ -174,10 +192,11 @@ def mask_furniture(text: str) -> tuple[str, str | None]:
     parts = _LINE_BREAK.split(text)
     lines = parts[0::2]
     drop, symbol = _furniture(lines)
+    inline = _inline_lines(text, lines)
     for k, line in enumerate(lines):
         if drop[k]:
             parts[2 * k] = " " * len(line)
-        elif _INLINE.search(line):
+        elif inline[k]:
             parts[2 * k] = _INLINE.sub(lambda m: " " * len(m.group()), line)
     return "".join(parts), symbol
 

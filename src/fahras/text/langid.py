@@ -9,8 +9,11 @@ high-accuracy mode.  Measured with ``benchmarks/text_throughput.py`` on this
 project's six-language sample: low-accuracy mode gets 79% of single words
 and 98.6% of three- and five-word snippets right against 93% and 100%; it is
 faster on a sentence (about 0.04 ms against 0.3 ms) but not on a whole
-document (about 4 ms either way for the 4,000 characters judged), so the
-accuracy is worth it.
+document, so the accuracy is worth it.
+
+Lingua's time grows with the text (about 0.4 ms per 1,000 characters), so a
+long document's scripts are counted on up to 4,000 characters but lingua
+judges only :data:`LINGUA_MAX_CHARS` of them, taken from four places too.
 """
 
 from __future__ import annotations
@@ -48,8 +51,25 @@ def _build_detector():
 DETECTOR = Lazy(_build_detector)
 
 
+#: How many characters of a long Latin-script text lingua judges (4 pieces of 300).
+LINGUA_MAX_CHARS = 1200
+
+_NOT_ASCII_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
+
+
+def warm_up() -> None:
+    """Build the detector and load its models now (they load on first use otherwise).
+
+    Worth calling before forking worker processes, which then share them.
+    """
+    DETECTOR.get().detect_language_of("The Council decided to renew the mandate of the mission.")
+
+
 def script_counts(text: str) -> dict[str, int]:
     """Letters per script: ``ar`` (Arabic), ``zh`` (Han), ``ru`` (Cyrillic), ``latin``."""
+    if text.isascii():  # the usual case for English: count the letters in one C call
+        latin = len(text.encode("ascii").translate(None, _NOT_ASCII_LETTERS))
+        return {"ar": 0, "zh": 0, "ru": 0, "latin": latin}
     return {name: len(pattern.findall(text)) for name, pattern in _SCRIPTS.items()}
 
 
@@ -78,13 +98,14 @@ def detect_language(text: str, max_chars: int = 4000) -> str | None:
     """The language of ``text`` as ``ar zh en fr ru es``, or None (no letters, or undecidable).
 
     Long texts are judged on ``max_chars`` characters sampled from four
-    places.  A sentence is enough for a reliable answer.
+    places (lingua on at most :data:`LINGUA_MAX_CHARS` of them).  A sentence
+    is enough for a reliable answer.
     """
     sample = _sample(text, max_chars)
     script = _by_script(script_counts(sample))
     if script is None or script != "latin":
         return script
-    return _lingua(sample)
+    return _lingua(_sample(text, min(max_chars, LINGUA_MAX_CHARS)))
 
 
 #: A line of Latin script switches language only when lingua is at least
@@ -157,9 +178,13 @@ def unsupported_language(text: str, lang: str | None = None) -> str | None:
     German or Dutch (Italian and Portuguese pass as Spanish: close enough for
     the Spanish analyzer).
     """
+    return unsupported_reason(text, lang or detect_language(text))
+
+
+def unsupported_reason(text: str, lang: str | None) -> str | None:
+    """:func:`unsupported_language` given the language already detected (None: no letters)."""
     from fahras.text.stopwords import stop_words
 
-    lang = lang or detect_language(text)
     if lang is None:
         return "no words in any of the six UN languages (ar, zh, en, fr, ru, es)"
     if lang not in ("en", "fr", "es"):
@@ -167,7 +192,8 @@ def unsupported_language(text: str, lang: str | None = None) -> str | None:
     words = _LETTER_WORD.findall(_sample(text, 4000).lower())
     if len(words) < 20:
         return None
-    share = sum(1 for w in words if w in stop_words(lang)) / len(words)
+    stop = stop_words(lang)
+    share = sum(1 for w in words if w in stop) / len(words)
     if share < MIN_FUNCTION_WORD_SHARE:
         return (f"the text does not look like any of the six UN languages (closest: {lang}, but only "
                 f"{share:.0%} of its words are {lang} function words); pass --lang to force one")

@@ -12,10 +12,20 @@ from __future__ import annotations
 import unicodedata
 
 from fahras.errors import UsageError
-from fahras.text.analyzer import Analyzer, ThreadStemmers, Token, register_analyzer
+from fahras.text.analyzer import (
+    Analyzer,
+    ThreadStemmers,
+    Token,
+    distinct,
+    register_analyzer,
+    splitter,
+    tokens_from_terms,
+    words_with_ends,
+)
 from fahras.text.normalize import WORD, fold, fold_russian
 from fahras.text.stopwords import stop_words
 
+_WORD_SPLIT = splitter(WORD)
 _ALGORITHMS = {"en": "english", "fr": "french", "es": "spanish", "ru": "russian"}
 
 
@@ -47,15 +57,18 @@ class StemAnalyzer(Analyzer):
         return fold_russian(word) if self.lang == "ru" else word
 
     def tokens(self, text: str) -> list[Token]:
-        keep = []
-        for m in WORD.finditer(text):
-            word = self._surface(m.group())
+        # Each distinct word is normalised, filtered and stemmed once per call.
+        words, ends = words_with_ends(_WORD_SPLIT, text)
+        keep, surfaces = [], []
+        for raw in distinct(words):
+            word = self._surface(raw)
             if len(word) >= self.min_length and word not in self._stop:
-                keep.append((word, m.start(), m.end()))
-        stems = self._stemmers.get().stemWords([w for w, _, _ in keep])
+                keep.append(raw)
+                surfaces.append(word)
+        stems = self._stemmers.get().stemWords(surfaces)
         if self.fold_accents:
             stems = [fold(s, self.lang) for s in stems]
-        return [Token(stem, s, e) for stem, (_, s, e) in zip(stems, keep, strict=True)]
+        return tokens_from_terms(words, ends, dict(zip(keep, stems, strict=True)))
 
     def config(self) -> dict:
         return {"name": self.name, "lang": self.lang, "min_length": self.min_length,

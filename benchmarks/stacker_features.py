@@ -11,7 +11,10 @@ decision rule tuned on their own held-out (cross-fitted) scores as
   subject's training frequency (the stacker of the first release);
 * ``v2``: ``v1`` plus each base's score relative to its best score for the
   document, the share of backends ranking the subject in their top 3, and
-  the reciprocal rank by the backends' mean score (the current stacker).
+  the reciprocal rank by the backends' mean score (the current stacker);
+* ``v2+cooc``: ``v2`` plus how often the subject co-occurs, in the training
+  documents, with the document's 5 best subjects by mean base score
+  (P(subject | other), weighted by the other's mean score).
 
 Run from the repository root (about 5 minutes on 2 cores)::
 
@@ -49,6 +52,29 @@ class FirstStacker(EnsembleBackend):
     def _features(self, base_scores):
         rows, cols, x = super()._features(base_scores)
         return rows, cols, x[:, : 3 * len(base_scores) + 1]
+
+
+class CooccurrenceStacker(EnsembleBackend):
+    """``v2`` plus a co-occurrence feature learned from the stacker's training documents."""
+
+    def _fit_stacker(self, base_scores, y):
+        counts = (y.T @ y).toarray().astype(np.float64)
+        self.cooc_ = counts / np.maximum(np.diag(counts), 1.0)[:, None]  # row t: P(column | t)
+        return super()._fit_stacker(base_scores, y)
+
+    def _n_features(self) -> int:
+        return super()._n_features() + 1
+
+    def _features(self, base_scores):
+        rows, cols, x = super()._features(base_scores)
+        mean = np.mean(base_scores, axis=0)
+        top = np.argsort(-mean, axis=1, kind="stable")[:, :5]
+        weight = np.take_along_axis(mean, top, axis=1)
+        context = np.zeros(len(rows))
+        for j in range(top.shape[1]):
+            other = top[rows, j]
+            context += self.cooc_[other, cols] * weight[rows, j] * (other != cols)
+        return rows, cols, np.column_stack([x, context / np.maximum(weight.sum(axis=1)[rows], 1e-6)])
 
 
 def year(doc) -> int:
@@ -100,7 +126,8 @@ def main() -> None:
             folds = list(KFold(n_folds, shuffle=True, random_state=0).split(analysed))
             bases, base_oof = cross_fit(DEFAULT_BASES, analysed, y, analyzer, folds, concepts=concepts, n_jobs=0)
             base_test = [b.predict_scores(test_analysed) for b in bases]
-            for name, stacker in (("v1", FirstStacker()), ("v2", EnsembleBackend())):
+            for name, stacker in (("v1", FirstStacker()), ("v2", EnsembleBackend()),
+                                  ("v2+cooc", CooccurrenceStacker())):
                 r = score(stacker, base_oof, base_test, y, folds, test_gold, subjects)
                 print(f"| {split} | {n_folds} | {name} | {r['nDCG@5']:.3f} | {r['F1']:.3f} | {r['rule']} |",
                       flush=True)

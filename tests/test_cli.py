@@ -42,6 +42,30 @@ def test_train_small_corpus_and_suggest(tmp_path, time_split):
     assert (tmp_path / "m" / "manifest.json").is_file()
 
 
+def test_train_with_workers_and_jobs_for_a_single_process_backend(tmp_path, time_split):
+    corpus = sorted(time_split[0].iterdir())[::20]
+    train_dir = tmp_path / "train"
+    train_dir.mkdir()
+    for path in corpus:
+        (train_dir / path.name).symlink_to(path.resolve())
+    bases = '[{"name": "tfidf-linear"}, {"name": "knn"}]'
+    models = {}
+    for jobs in ("1", "2"):
+        result = fahras("train", "--vocab", UNBIS_JSON, "--out", tmp_path / f"m{jobs}", "--jobs", jobs,
+                        "--param", f"backends={bases}", "--quiet", train_dir)
+        assert result.returncode == 0, err(result)
+        models[jobs] = json.loads((tmp_path / f"m{jobs}" / "manifest.json").read_text(encoding="utf-8"))
+    assert models["1"]["decision_rule"] == models["2"]["decision_rule"]
+    text = corpus[0].read_bytes()
+    ranked = [out(fahras("suggest", tmp_path / f"m{jobs}", "--limit", "5", stdin=text)) for jobs in ("1", "2")]
+    assert ranked[0] and ranked[0] == ranked[1]
+
+    result = fahras("train", "--vocab", UNBIS_JSON, "--out", tmp_path / "k", "--backend", "knn", "--jobs", "2",
+                    train_dir)
+    assert result.returncode == 64 and "--jobs" in err(result) and "Traceback" not in err(result)
+    assert not (tmp_path / "k").exists()
+
+
 def test_suggest_text_and_json(trained_model, time_split):
     path = sorted(time_split[1].iterdir())[0]
     result = fahras("suggest", trained_model, path, "--limit", "4")

@@ -156,3 +156,28 @@ def test_tfidf_linear_keeps_weights_only_for_learned_subjects(docs):
     scores = backend.predict_scores(docs)
     assert np.all(scores[:, 3] < 0.001) and np.all(scores[:, 4] > 0.999)
     assert backend.explain(docs[0], 3) == [] and backend.explain(docs[0], 0)
+
+
+def test_equal_features_on_the_same_documents_are_fitted_once_in_a_sharing_block():
+    from fahras.models.features import TfidfFeatures, sharing_fits
+    from synthetic import analyse, make_corpus
+
+    docs = analyse(make_corpus(20)[0])
+    alone = TfidfFeatures(min_df=1)
+    x_alone = alone.fit_transform(docs)
+    with sharing_fits():
+        first, second, other = TfidfFeatures(min_df=1), TfidfFeatures(min_df=1), TfidfFeatures(min_df=2)
+        x1 = first.fit_transform(docs)
+        x2 = second.fit_transform(list(docs))  # another list of the same documents
+        x3 = other.fit_transform(docs)
+        x_subset = TfidfFeatures(min_df=1).fit_transform(docs[:10])
+    assert second.idf_ is first.idf_ and x2 is not x1  # learned once; each fit owns its vectors
+    assert other.idf_ is not first.idf_ and x3.shape[1] < x1.shape[1]  # other settings: fitted anew
+    assert x_subset.shape[0] == 10
+    np.testing.assert_array_equal(x1.toarray(), x_alone.toarray())
+    np.testing.assert_array_equal(first.idf_, alone.idf_)
+    x2.data[:] = 0  # a backend changing its copy does not change the other's
+    assert x1.data.any()
+    after = TfidfFeatures(min_df=1)
+    after.fit_transform(docs)
+    assert after.idf_ is not first.idf_  # nothing is cached outside the block

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import click
 
-from fahras.errors import FahrasError, InputError
+from fahras.errors import FahrasError, InputError, UsageError
 
 log = logging.getLogger("fahras")
 
@@ -100,9 +100,13 @@ def cli(verbose: int) -> None:
                    "thesaurus (auto: the whole thesaurus when no corpus is given).")
 @click.option("--cv-folds", default=3, show_default=True, type=click.IntRange(0, 20),
               help="Cross-validation folds used to tune the decision rule (0: no tuning).")
+@click.option("-j", "--jobs", type=click.IntRange(0, 256), default=None,
+              help="Worker processes fitting an ensemble's base backends (0: all cores from 100 "
+                   "documents on, the default; 1: this process only). Same model either way.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: str, backend: str | None,
-          params: tuple[str, ...], analyzer: str, subject_space: str, cv_folds: int, quiet: bool) -> None:
+          params: tuple[str, ...], analyzer: str, subject_space: str, cv_folds: int, jobs: int | None,
+          quiet: bool) -> None:
     """Train a model on indexed documents (one or more CORPUS folders or files).
 
     Without CORPUS, a zero-shot model is built from the thesaurus alone: it
@@ -121,7 +125,14 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
     vocab = load_vocabulary(vocab_path)
     documents = itertools.chain.from_iterable(read_corpus(p, corpus_format) for p in corpus)
     backend = backend or ("ensemble" if corpus else "zeroshot")
-    indexer = Indexer(backend=backend, backend_params=_parse_params(params) or None, analyzer=analyzer,
+    backend_params = _parse_params(params)
+    if jobs is not None:
+        from fahras.models import create_backend
+
+        if "n_jobs" not in create_backend(backend).get_params():
+            raise UsageError(f"--jobs: the {backend!r} backend trains in one process (the ensemble uses workers)")
+        backend_params["n_jobs"] = jobs
+    indexer = Indexer(backend=backend, backend_params=backend_params or None, analyzer=analyzer,
                       subject_space=subject_space, cv_folds=cv_folds)
     with _progress("train", not quiet) as progress:
         indexer.fit(documents, vocab, progress=progress)

@@ -34,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fahras.models.base import AnalyzedText, Backend, create_backend, fit_backend
+from fahras.models.features import sharing_fits, sharing_rows
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,11 @@ def cross_fit(specs: Sequence[dict], docs: Sequence[AnalyzedText], y: sp.csr_mat
 
 
 def _sequential(specs, docs, y, analyzer, folds, concepts, progress):
+    with sharing_fits(), sharing_rows():
+        return _sequential_shared(specs, docs, y, analyzer, folds, concepts, progress)
+
+
+def _sequential_shared(specs, docs, y, analyzer, folds, concepts, progress):
     fitted, held_out = [], []
     for n, spec in enumerate(specs, 1):
         base = create_backend(spec["name"], spec.get("params"))
@@ -100,6 +106,10 @@ def _init_worker(scratch: str) -> None:
     with open(Path(scratch) / _WORK_FILE, "rb") as handle:
         _WORK.update(pickle.load(handle))  # written by the parent process just before
     _WORK["scratch"] = Path(scratch)
+    # The tasks of one worker share their features (same folds, same settings): see sharing_fits.
+    _WORK["contexts"] = [sharing_fits(), sharing_rows()]
+    for context in _WORK["contexts"]:
+        context.__enter__()
 
 
 def _run_task(n: int, spec: dict, fold: int | None):
@@ -123,6 +133,7 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
     held_out = [np.zeros(y.shape, dtype=np.float32) for _ in specs]
     fitted: list[Backend | None] = [None] * len(specs)
     # Full-data fits first: they are the longest, so the pool ends evenly.
+    # Fold-major order: a worker's consecutive tasks tend to share a fold, hence its features.
     tasks = [(n, spec, None) for n, spec in enumerate(specs)]
     tasks += [(n, spec, k) for k in range(len(folds)) for n, spec in enumerate(specs)]
     with tempfile.TemporaryDirectory(prefix="fahras-crossfit-") as scratch:

@@ -73,6 +73,28 @@ def sharing_rows() -> Iterator[None]:
         _SHARED_ROWS.reset(token)
 
 
+# -- features shared between backends during one training -------------------------
+_SHARED_FITS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("fahras_shared_fits", default=None)
+
+
+@contextlib.contextmanager
+def sharing_fits() -> Iterator[None]:
+    """Within this block, equal :class:`TfidfFeatures` fitted on the same documents are fitted once.
+
+    Training an ensemble fits tfidf-linear, omikuji and knn on the same
+    folds with (by default) the same feature settings: the vocabulary, IDF
+    and document vectors learned for one serve the others.  Documents are
+    keyed by identity (the memo keeps them alive); each fit gets its own copy
+    of the vectors.  Nothing is cached outside a block.
+    """
+    outer = _SHARED_FITS.get()
+    token = _SHARED_FITS.set({} if outer is None else outer)
+    try:
+        yield
+    finally:
+        _SHARED_FITS.reset(token)
+
+
 class TfidfFeatures:
     """Sublinear TF-IDF over terms and n-grams, L2-normalised.
 
@@ -96,6 +118,17 @@ class TfidfFeatures:
     # -- learning and transforming ---------------------------------------------
     def fit_transform(self, docs: Sequence[AnalyzedText]) -> sp.csr_matrix:
         """Learn the features and their IDF from ``docs``; return their vectors."""
+        shared = _SHARED_FITS.get()
+        if shared is not None:
+            key = (self.ngram_max, self.min_df, self.max_features, tuple(map(id, docs)))
+            if key not in shared:
+                matrix = self._fit_transform(docs)
+                shared[key] = (list(docs), matrix, self.feature_names_, self.vocabulary_, self.idf_, self.key_)
+            _, matrix, self.feature_names_, self.vocabulary_, self.idf_, self.key_ = shared[key]
+            return matrix.copy()
+        return self._fit_transform(docs)
+
+    def _fit_transform(self, docs: Sequence[AnalyzedText]) -> sp.csr_matrix:
         from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
         min_df = self.min_df if len(docs) >= 2 * self.min_df else 1

@@ -407,9 +407,10 @@ class HeadingsBackend(Backend):
         self.n_docs_ = int(y.shape[0])
         self._learn_instances(concepts)
         self._learn_labels(concepts, analyzer)
-        scanned = [self._scan(doc, partial=False) for doc in docs]
+        known: dict[str, dict[str, int]] = {}  # term lookups, shared by the documents of this fit
+        scanned = [self._scan(doc, partial=False, known=known) for doc in docs]
         self._learn_key_terms(scanned)
-        scanned = [self._scan(doc) for doc in docs]  # again, now with partial mentions
+        scanned = [self._scan(doc, known=known) for doc in docs]  # again, now with partial mentions
         self._learn_counts(y)
         rows, mention = self._mentions(scanned)
         target = (np.asarray(y[rows[:, 0], self.instance_col_[rows[:, 1]]]).ravel() > 0

@@ -55,7 +55,17 @@ _SHARED_ROWS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("fahr
 
 
 @contextlib.contextmanager
-def sharing_rows() -> Iterator[None]:
+def _memo_block(memo: contextvars.ContextVar) -> Iterator[None]:
+    """A memo dict in ``memo`` for the duration of the block (an enclosing block's, if any)."""
+    outer = memo.get()
+    token = memo.set({} if outer is None else outer)
+    try:
+        yield
+    finally:
+        memo.reset(token)
+
+
+def sharing_rows() -> contextlib.AbstractContextManager:
     """Within this block, documents transformed by equal :class:`TfidfFeatures` are transformed once.
 
     An ensemble's bases (tfidf-linear, omikuji, knn) are usually trained on
@@ -65,20 +75,14 @@ def sharing_rows() -> Iterator[None]:
     has its own) and keys documents by identity, so the documents must stay
     alive and unchanged while it lasts.  Nothing is cached outside a block.
     """
-    outer = _SHARED_ROWS.get()
-    token = _SHARED_ROWS.set({} if outer is None else outer)
-    try:
-        yield
-    finally:
-        _SHARED_ROWS.reset(token)
+    return _memo_block(_SHARED_ROWS)
 
 
 # -- features shared between backends during one training -------------------------
 _SHARED_FITS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("fahras_shared_fits", default=None)
 
 
-@contextlib.contextmanager
-def sharing_fits() -> Iterator[None]:
+def sharing_fits() -> contextlib.AbstractContextManager:
     """Within this block, equal :class:`TfidfFeatures` fitted on the same documents are fitted once.
 
     Training an ensemble fits tfidf-linear, omikuji and knn on the same
@@ -87,12 +91,7 @@ def sharing_fits() -> Iterator[None]:
     keyed by identity (the memo keeps them alive); each fit gets its own copy
     of the vectors.  Nothing is cached outside a block.
     """
-    outer = _SHARED_FITS.get()
-    token = _SHARED_FITS.set({} if outer is None else outer)
-    try:
-        yield
-    finally:
-        _SHARED_FITS.reset(token)
+    return _memo_block(_SHARED_FITS)
 
 
 class TfidfFeatures:

@@ -507,7 +507,10 @@ def notes_for(args: argparse.Namespace, prep: Prepared) -> list[str]:
         "load s: wall clock of a cold `suggest` for one short text (interpreter start, imports, model "
         "load). docs/s: throughput of `annif index` / `fahras index` (limit 100, threshold 0) on the test "
         "documents as plain text, repeated to at least 200 documents, i.e. that many documents divided "
-        "by the batch command's wall clock minus load s (single process for both tools).",
+        "by the batch command's wall clock minus load s (single process for both tools: `fahras index` "
+        "without --jobs, `annif index` has no such option). Training runs as each tool does by default: "
+        "`fahras train` fits the ensemble's base backends in one worker process per core (2 here), which "
+        "is why its CPU s can exceed its wall s; Annif's backends use their own defaults.",
         "peak RSS MB: largest maximum resident set size over the train, batch, optimize and suggest "
         "commands (GNU time -v).",
         "Annif runs with NLTK's Punkt sentence splitter untrained (empty parameter files; no NLTK "

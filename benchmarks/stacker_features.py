@@ -14,11 +14,15 @@ decision rule tuned on their own held-out (cross-fitted) scores as
   the reciprocal rank by the backends' mean score (the current stacker);
 * ``v2+cooc``: ``v2`` plus how often the subject co-occurs, in the training
   documents, with the document's 5 best subjects by mean base score
-  (P(subject | other), weighted by the other's mean score).
+  (P(subject | other), weighted by the other's mean score);
+* ``v2, banded rule``: ``v2`` with one threshold per band of training
+  frequency (1-2, 3-10, more documents; subjects without training documents
+  keep the global threshold), tuned on the same held-out scores by
+  coordinate ascent from the global rule.
 
 Run from the repository root (about 5 minutes on 2 cores)::
 
-    .venv/bin/python benchmarks/stacker_features.py [--folds 3 5]
+    .venv/bin/python benchmarks/stacker_features.py [--folds 3 5] [--bases tfidf-linear,knn,headings]
 """
 
 from __future__ import annotations
@@ -77,31 +81,69 @@ class CooccurrenceStacker(EnsembleBackend):
         return rows, cols, np.column_stack([x, context / np.maximum(weight.sum(axis=1)[rows], 1e-6)])
 
 
+BAND_EDGES = (1, 3, 11)  # band 0: no training document; 1: 1-2; 2: 3-10; 3: more
+
+
+def _banded_f1(order, top, hits, n_gold, bands, thresholds) -> tuple[float, list[np.ndarray]]:
+    """Mean F1 when each of the top-``limit`` subjects is kept if it passes its band's threshold (at least one)."""
+    keep = top >= thresholds[bands[order]]
+    keep[:, 0] |= ~keep.any(axis=1)
+    k, h = keep.sum(axis=1), (keep & hits).sum(axis=1)
+    return float(np.mean(np.where(h > 0, 2 * h / (k + n_gold), 0.0))), keep
+
+
+def banded_rule(oof, y, bands, rule) -> np.ndarray:
+    """Per-band thresholds, from the global rule's, by coordinate ascent on the held-out F1."""
+    order = np.argsort(-oof, axis=1, kind="stable")[:, : rule.limit]
+    top = np.take_along_axis(oof, order, axis=1)
+    hits = np.take_along_axis(y.toarray(), order, axis=1) > 0
+    n_gold = np.asarray(y.sum(axis=1)).ravel()
+    thresholds = np.full(len(BAND_EDGES) + 1, rule.threshold)
+    for _ in range(3):
+        for band in range(1, len(thresholds)):
+            best = max((_banded_f1(order, top, hits, n_gold, bands, np.r_[thresholds[:band], t,
+                                                                              thresholds[band + 1:]])[0], -abs(t - thresholds[band]), t)
+                       for t in np.round(np.arange(0, 1, 0.02), 2))
+            thresholds[band] = best[2]
+    return thresholds
+
+
 def year(doc) -> int:
     return int(re.search(r"_(\d{4})_$", doc.id).group(1))
 
 
-def score(stacker: EnsembleBackend, base_oof, base_test, y, folds, test_gold, subjects) -> dict:
+def score(stacker: EnsembleBackend, base_oof, base_test, y, folds, test_gold, subjects, banded=False) -> dict:
     """Cross-fitted stacker scores -> tuned rule; full stacker on the test documents -> metrics."""
     stacker.prior_ = np.log1p(np.asarray(y.sum(axis=0)).ravel()).astype(np.float32)
     oof = stacker.held_out_scores(base_oof, y, folds)
     rule, _ = tune_rule(oof, y)
     stacker.coef_, stacker.intercept_ = stacker._fit_stacker(base_oof, y)
     test = stacker.combine(base_test)
-    ranked, decided = [], []
-    for row in test:
-        order = np.argsort(-row, kind="stable")
-        ranking = [subjects.uris[j] for j in order[:100]]
-        ranked.append(ranking)
-        decided.append(set(ranking[: rule.select(row[order[: rule.limit]])]))
+    order = np.argsort(-test, axis=1, kind="stable")
+    ranked = [[subjects.uris[j] for j in row[:100]] for row in order]
+    decided = [set(r[: rule.select(scores[o[: rule.limit]])]) for r, scores, o in zip(ranked, test, order)]
     result = evaluate(ranked, test_gold, decided, n_candidates=len(subjects))
-    return {"nDCG@5": result["ndcg@5"], "F1": result["f1"], "rule": f"{rule.limit}, {rule.threshold:.2f}"}
+    scored = {"nDCG@5": result["ndcg@5"], "F1": result["f1"], "rule": f"{rule.limit}, {rule.threshold:.2f}"}
+    if not banded:
+        return scored
+    bands = np.digitize(np.asarray(y.sum(axis=0)).ravel(), BAND_EDGES)
+    thresholds = banded_rule(oof, y, bands, rule)
+    top = np.take_along_axis(test, order[:, : rule.limit], axis=1)
+    keep = top >= thresholds[bands[order[:, : rule.limit]]]
+    keep[:, 0] |= ~keep.any(axis=1)
+    decided = [{r[i] for i in np.flatnonzero(k)} for r, k in zip(ranked, keep)]
+    result = evaluate(ranked, test_gold, decided, n_candidates=len(subjects))
+    return {**scored, "F1": result["f1"],
+            "rule": f"{rule.limit}, " + "/".join(f"{t:.2f}" for t in thresholds) + " (bands 0/1-2/3-10/11+)"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--folds", type=int, nargs="+", default=[3, 5])
+    parser.add_argument("--bases", default=",".join(b["name"] for b in DEFAULT_BASES),
+                        help="comma-separated base backends (default: the ensemble's default bases)")
     args = parser.parse_args()
+    bases_spec = [{"name": name} for name in args.bases.split(",")]
     vocab = load_vocabulary(SHARED / "unbis" / "all_topics.json")
     documents = list(iter_export_dir(SHARED / "unsc-resolutions" / "train"))
     print("| split | folds | stacker | nDCG@5 | F1 (tuned rule) | rule (limit, threshold) |")
@@ -124,11 +166,13 @@ def main() -> None:
 
         for n_folds in args.folds:
             folds = list(KFold(n_folds, shuffle=True, random_state=0).split(analysed))
-            bases, base_oof = cross_fit(DEFAULT_BASES, analysed, y, analyzer, folds, concepts=concepts, n_jobs=0)
+            bases, base_oof = cross_fit(bases_spec, analysed, y, analyzer, folds, concepts=concepts, n_jobs=0)
             base_test = [b.predict_scores(test_analysed) for b in bases]
-            for name, stacker in (("v1", FirstStacker()), ("v2", EnsembleBackend()),
-                                  ("v2+cooc", CooccurrenceStacker())):
-                r = score(stacker, base_oof, base_test, y, folds, test_gold, subjects)
+            for name, stacker, banded in (("v1", FirstStacker(bases_spec), False),
+                                          ("v2", EnsembleBackend(bases_spec), False),
+                                          ("v2+cooc", CooccurrenceStacker(bases_spec), False),
+                                          ("v2, banded rule", EnsembleBackend(bases_spec), True)):
+                r = score(stacker, base_oof, base_test, y, folds, test_gold, subjects, banded)
                 print(f"| {split} | {n_folds} | {name} | {r['nDCG@5']:.3f} | {r['F1']:.3f} | {r['rule']} |",
                       flush=True)
 

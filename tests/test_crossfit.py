@@ -7,7 +7,7 @@ import pytest
 from sklearn.model_selection import KFold
 
 from fahras.models import AnalyzedText
-from fahras.models.crossfit import MIN_DOCS_FOR_WORKERS, available_cores, cross_fit, effective_jobs
+from fahras.models.crossfit import MAX_AUTO_JOBS, MIN_DOCS_FOR_WORKERS, available_cores, cross_fit, effective_jobs
 from synthetic import ANALYZER, PROBES, analyse, indicator, make_corpus
 
 # Deterministic backends: their fits do not depend on the process they run in.
@@ -52,7 +52,7 @@ def test_a_failing_fit_in_a_worker_reaches_the_caller(corpus):
 
 def test_automatic_job_count():
     assert effective_jobs(0, MIN_DOCS_FOR_WORKERS - 1, 20) == 1
-    assert effective_jobs(0, MIN_DOCS_FOR_WORKERS, 20) == min(available_cores(), 20)
+    assert effective_jobs(0, MIN_DOCS_FOR_WORKERS, 20) == min(available_cores(), MAX_AUTO_JOBS, 20)
     assert effective_jobs(4, 10, 3) == 3
     assert effective_jobs(1, 10_000, 20) == 1
     with pytest.raises(ValueError):

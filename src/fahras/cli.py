@@ -101,7 +101,7 @@ def cli(verbose: int) -> None:
 @click.option("--cv-folds", default=3, show_default=True, type=click.IntRange(0, 20),
               help="Cross-validation folds used to tune the decision rule (0: no tuning).")
 @click.option("-j", "--jobs", type=click.IntRange(0, 256), default=None,
-              help="Worker processes fitting an ensemble's base backends (0: all cores from 100 "
+              help="Worker processes fitting an ensemble's base backends (0: one per core, at most 8, from 100 "
                    "documents on, the default; 1: this process only). Same model either way.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: str, backend: str | None,

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: Below this many documents, worker start-up (about a second each) costs more than it saves.
 MIN_DOCS_FOR_WORKERS = 100
+#: Automatic mode uses at most this many workers: each holds its own copy of the analysed corpus.
+MAX_AUTO_JOBS = 8
 
 Folds = Sequence[tuple[np.ndarray, np.ndarray]]
 
@@ -53,11 +55,15 @@ def available_cores() -> int:
 
 
 def effective_jobs(n_jobs: int, n_docs: int, n_tasks: int) -> int:
-    """Worker processes to use: ``n_jobs`` (0 = all cores, if the corpus is big enough), at most one per task."""
+    """Worker processes to use: ``n_jobs``, at most one per task.
+
+    0 means automatic: one per core (at most :data:`MAX_AUTO_JOBS`) from
+    :data:`MIN_DOCS_FOR_WORKERS` documents on, else 1.
+    """
     if n_jobs < 0:
         raise ValueError("n_jobs must be 0 (automatic) or more")
     if n_jobs == 0:
-        n_jobs = available_cores() if n_docs >= MIN_DOCS_FOR_WORKERS else 1
+        n_jobs = min(available_cores(), MAX_AUTO_JOBS) if n_docs >= MIN_DOCS_FOR_WORKERS else 1
     return max(1, min(n_jobs, n_tasks))
 
 

@@ -55,15 +55,15 @@ class EnsembleBackend(Backend):
     candidates : how many top subjects of each base backend are re-scored.
     C : inverse regularisation of the stacker.
     random_state : seed of the folds.
-    n_jobs : worker processes fitting the base backends on the folds (0 = all
-        cores when there are at least 100 documents, else 1); see
+    n_jobs : worker processes fitting the base backends on the folds (0 = one
+        per core, at most 8, when there are at least 100 documents, else 1); see
         :mod:`fahras.models.crossfit`.  Results do not depend on it.
     """
 
     name = "ensemble"
     uses_concepts = True  # passed on to the base backends that use them
 
-    def __init__(self, backends: Sequence[dict] = DEFAULT_BASES, cv_folds: int = 5, candidates: int = 20,
+    def __init__(self, backends: Sequence[dict] = DEFAULT_BASES, cv_folds: int = 3, candidates: int = 20,
                  C: float = 1.0, random_state: int = 0, n_jobs: int = 0):
         self.backends = [dict(b) for b in backends]
         self.cv_folds = cv_folds

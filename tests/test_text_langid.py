@@ -128,3 +128,28 @@ def test_unsupported_language_heuristic():
     assert unsupported_language("قرر مجلس الأمن تمديد ولاية البعثة") is None
     assert "six UN languages" in unsupported_language(dutch)
     assert "no words" in unsupported_language("2/5 12-34567 ***")
+
+
+# The same message in Spanish and in its two neighbours that lingua, restricted to the six, calls Spanish.
+NEIGHBOURS = {
+    "es": ("El Consejo de Seguridad examinó el informe del Secretario General sobre la situación en el país y "
+           "expresó su preocupación por el deterioro de las condiciones humanitarias. Los miembros subrayaron "
+           "que la protección de los civiles debe ser una prioridad para todas las partes."),
+    "Italian": ("Il Consiglio di sicurezza ha esaminato la relazione del Segretario generale sulla situazione nel "
+                "paese e ha espresso la sua preoccupazione per il peggioramento delle condizioni umanitarie. I "
+                "membri hanno sottolineato che la protezione dei civili deve essere una priorità per tutte le parti."),
+    "Portuguese": ("O Conselho de Segurança examinou o relatório do Secretário-Geral sobre a situação no país e "
+                   "manifestou a sua preocupação com a deterioração das condições humanitárias. Os membros "
+                   "sublinharam que a proteção dos civis deve ser uma prioridade para todas as partes."),
+}
+
+
+@pytest.mark.parametrize("name", ["Italian", "Portuguese"])
+def test_italian_and_portuguese_are_not_taken_for_spanish(name):
+    from fahras.text.langid import detect_language, unsupported_language
+
+    text = NEIGHBOURS[name]
+    reason = unsupported_language(text)
+    assert reason is not None and name in reason, (detect_language(text), reason)
+    assert unsupported_language(NEIGHBOURS["es"]) is None
+    assert detect_language(NEIGHBOURS["es"]) == "es"

@@ -168,6 +168,21 @@ def detect_paragraph_languages(text: str) -> list[tuple[int, int, str | None]]:
 MIN_FUNCTION_WORD_SHARE = 0.08
 _LETTER_WORD = re.compile(r"[^\W\d_]+")
 
+#: Frequent words of Spanish and of its close neighbours that the other two do
+#: not use (or hardly): lingua, restricted to the six UN languages, calls
+#: Italian and Portuguese Spanish, and they share many of Spanish's function
+#: words.  A "Spanish" text with more than twice as many Italian (or
+#: Portuguese) markers as Spanish ones, at least 3% of its words, is refused.
+_SPANISH_ONLY = frozenset("el los las y sus pero muy hay también cuando donde según sin ni aunque ello esto "
+                          "estos estas dicho dicha".split())
+_NEIGHBOURS = {
+    "Italian": frozenset("il gli della delle degli dello che di è nel nella nei negli alla alle agli sono anche "
+                         "questo questa questi ed non dei per dal dalla sul sulla hanno essere".split()),
+    "Portuguese": frozenset("não uma um os das dos ao aos às em é do da com são pelo pela pelos pelas também "
+                            "seu sua seus suas ou foi já mais".split()),
+}
+MIN_NEIGHBOUR_SHARE = 0.03
+
 
 def unsupported_language(text: str, lang: str | None = None) -> str | None:
     """Why ``text`` is not in one of the six UN languages, or None if it may well be.
@@ -175,8 +190,8 @@ def unsupported_language(text: str, lang: str | None = None) -> str | None:
     ``lang`` is the language it would be analysed in (detected if None).
     Script-based languages are trusted; Latin-script text of 20 words or more
     must contain the detected language's function words, which catches e.g.
-    German or Dutch (Italian and Portuguese pass as Spanish: close enough for
-    the Spanish analyzer).
+    German or Dutch; "Spanish" with more Italian or Portuguese function words
+    than Spanish ones is refused too.
     """
     return unsupported_reason(text, lang or detect_language(text))
 
@@ -197,4 +212,11 @@ def unsupported_reason(text: str, lang: str | None) -> str | None:
     if share < MIN_FUNCTION_WORD_SHARE:
         return (f"the text does not look like any of the six UN languages (closest: {lang}, but only "
                 f"{share:.0%} of its words are {lang} function words); pass --lang to force one")
+    if lang == "es":
+        spanish = sum(1 for w in words if w in _SPANISH_ONLY)
+        for name, markers in _NEIGHBOURS.items():
+            found = sum(1 for w in words if w in markers)
+            if found > 2 * spanish and found >= MIN_NEIGHBOUR_SHARE * len(words):
+                return (f"the text looks like {name}, not one of the six UN languages ({found} {name} "
+                        f"function words, {spanish} Spanish ones); pass --lang to force one")
     return None

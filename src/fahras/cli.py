@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -336,12 +335,9 @@ def _settle() -> None:
 
 def _job_count(jobs: int) -> int:
     """``--jobs``: 0 means one per CPU core this process may use."""
-    if jobs > 0:
-        return jobs
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    from fahras.models.crossfit import available_cores
+
+    return jobs if jobs > 0 else available_cores()
 
 
 #: The model and options of the indexing worker (each process has its own copy).

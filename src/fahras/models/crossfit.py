@@ -49,9 +49,9 @@ Folds = Sequence[tuple[np.ndarray, np.ndarray]]
 def available_cores() -> int:
     """CPU cores this process may use."""
     try:
-        return len(os.sched_getaffinity(0))
+        return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        return max(1, os.cpu_count() or 1)
 
 
 def effective_jobs(n_jobs: int, n_docs: int, n_tasks: int) -> int:

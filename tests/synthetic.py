@@ -74,6 +74,16 @@ def assert_round_trip(fitted, folder, subject: int) -> None:
     assert [e.to_dict() for e in loaded.explain(doc, subject)] == [e.to_dict() for e in fitted.explain(doc, subject)]
 
 
+def assert_params_round_trip(name: str, params: dict) -> None:
+    """``params`` (every parameter of backend ``name``) survive get_params -> create_backend unchanged."""
+    from fahras.models import create_backend
+
+    backend = create_backend(name, params)
+    assert backend.get_params() == params
+    assert create_backend(name, backend.get_params()).get_params() == params
+    assert set(create_backend(name).get_params()) == set(params)
+
+
 def assert_no_pickles(folder) -> None:
     """No file of a saved backend is a pickle (by name or by its first byte)."""
     for path in folder.rglob("*"):

@@ -14,7 +14,7 @@ from fahras.models import create_backend
 from fahras.vocab.concept import Concept, Vocabulary
 
 from synthetic import (ANALYZER, NAMES, PROBES, SUBJECTS, analyse, assert_no_pickles,  # noqa: F401
-                       assert_round_trip, indicator, make_corpus)
+                       assert_params_round_trip, assert_round_trip, indicator, make_corpus)
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +96,7 @@ def test_saved_files_are_plain(fitted, tmp_path):
 def test_params_round_trip():
     params = {"ngram_max": 1, "min_df": 1, "max_features": 5000, "k": 7, "exponent": 3.0,
               "centroid_weight": 0.25}
-    backend = create_backend("knn", params)
-    assert backend.get_params() == params
-    assert create_backend("knn", backend.get_params()).get_params() == params
-    assert set(create_backend("knn").get_params()) == set(params)
+    assert_params_round_trip("knn", params)
 
 
 def test_bad_params(corpus):

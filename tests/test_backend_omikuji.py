@@ -16,7 +16,7 @@ from fahras.models.omikuji_tree import PRESETS  # noqa: E402
 from fahras.vocab.concept import Concept, Vocabulary  # noqa: E402
 
 from synthetic import (ANALYZER, NAMES, PROBES, SUBJECTS, analyse, assert_no_pickles,  # noqa: F401
-                       assert_round_trip, indicator, make_corpus)
+                       assert_params_round_trip, assert_round_trip, indicator, make_corpus)
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +88,7 @@ def test_params_round_trip():
               "centroid_threshold": 0.05, "collapse_every_n_layers": 1, "linear_loss": "log",
               "linear_c": 3.0, "linear_eps": 0.05, "linear_weight_threshold": 0.02,
               "linear_max_iter": 30, "beam_size": 5, "top_k": 7, "n_threads": 1}
-    backend = create_backend("omikuji", params)
-    assert backend.get_params() == params
-    assert create_backend("omikuji", backend.get_params()).get_params() == params
-    assert set(create_backend("omikuji").get_params()) == set(params)
+    assert_params_round_trip("omikuji", params)
 
 
 def test_bad_params_fail_before_training(corpus):

@@ -366,10 +366,15 @@ def test_learns_weights_from_training_documents(vocab):
 
 
 def test_save_load_round_trip_without_pickles(lexical_model, tmp_path):
+    _assert_save_load_round_trip(lexical_model, tmp_path)
+
+
+def _assert_save_load_round_trip(model: Indexer, tmp_path: Path) -> None:
+    """A saved model loads back with the same scores, and holds no pickle."""
     texts = [t for _, t, _ in TEXTS]
-    folder = lexical_model.save(tmp_path / "model")
+    folder = model.save(tmp_path / "model")
     again = Indexer.load(folder)
-    assert np.array_equal(again.scores(texts), lexical_model.scores(texts))
+    assert np.array_equal(again.scores(texts), model.scores(texts))
     _assert_no_pickles(Path(folder))
 
 
@@ -433,11 +438,7 @@ def test_explain_gives_terms_and_passages(semantic_model):
 
 
 def test_semantic_save_load_round_trip(semantic_model, tmp_path):
-    texts = [t for _, t, _ in TEXTS]
-    folder = semantic_model.save(tmp_path / "model")
-    again = Indexer.load(folder)
-    assert np.array_equal(again.scores(texts), semantic_model.scores(texts))
-    _assert_no_pickles(Path(folder))
+    _assert_save_load_round_trip(semantic_model, tmp_path)
 
 
 # -- the real thesaurus and the Arabic example ---------------------------------------

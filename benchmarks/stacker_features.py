@@ -156,7 +156,8 @@ def main() -> None:
         gold = [resolve_all(d.subjects, model.vocab_) for d in train]
         extra = EnsembleBackend().extra_subjects(vocab, gold)
         subjects = SubjectSpace(sorted(set().union(*gold) | {c.uri for c in extra}))
-        concepts = [model.vocab_.get(u) or next(c for c in extra if c.uri == u) for u in subjects.uris]
+        composed = {c.uri: c for c in extra}
+        concepts = [model.vocab_.get(u) or composed[u] for u in subjects.uris]
         y = subjects.indicator(gold)
         analyzer = get_analyzer("auto")
         analysed = [model.analyse(d.text) for d in train]

@@ -74,6 +74,30 @@ def assert_round_trip(fitted, folder, subject: int) -> None:
     assert [e.to_dict() for e in loaded.explain(doc, subject)] == [e.to_dict() for e in fitted.explain(doc, subject)]
 
 
+def assert_term_evidence(fitted, text: str, subject: int) -> list:
+    """Explanations of ``subject`` for ``text``: at most 3 weighted terms, best first, pointing at its words."""
+    evidence = fitted.explain(analyse([text])[0], subject, top=3)
+    assert evidence and len(evidence) <= 3
+    assert all(e.kind == "term" and e.weight > 0 for e in evidence)
+    assert [e.weight for e in evidence] == sorted((e.weight for e in evidence), reverse=True)
+    found = {text[s:e].lower() for ev in evidence for s, e in ev.spans}
+    assert found & set(SUBJECTS[NAMES[subject]].split())
+    return evidence
+
+
+def corpus_documents():
+    """The synthetic corpus as indexed documents, with a vocabulary of its four subjects."""
+    from fahras.corpus.document import Document
+    from fahras.vocab.concept import Concept, Vocabulary
+
+    vocab = Vocabulary([Concept(uri=f"http://example.org/{name.lower()}", identifier=name.lower(),
+                                labels={"en": name}) for name in NAMES])
+    texts, labels = make_corpus()
+    documents = [Document(f"d{i}", text, tuple(NAMES[j] for j in subjects))
+                 for i, (text, subjects) in enumerate(zip(texts, labels))]
+    return documents, vocab
+
+
 def assert_params_round_trip(name: str, params: dict) -> None:
     """``params`` (every parameter of backend ``name``) survive get_params -> create_backend unchanged."""
     from fahras.models import create_backend

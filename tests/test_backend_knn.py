@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from fahras import Document, Indexer
+from fahras import Indexer
 from fahras.errors import UsageError
 from fahras.models import create_backend
-from fahras.vocab.concept import Concept, Vocabulary
 
-from synthetic import (ANALYZER, NAMES, PROBES, SUBJECTS, analyse, assert_no_pickles,  # noqa: F401
-                       assert_params_round_trip, assert_round_trip, indicator, make_corpus)
+from synthetic import (ANALYZER, NAMES, PROBES, analyse, assert_no_pickles,  # noqa: F401
+                       assert_params_round_trip, assert_round_trip, assert_term_evidence, corpus_documents,
+                       indicator, make_corpus)
 
 
 @pytest.fixture(scope="module")
@@ -107,23 +107,13 @@ def test_bad_params(corpus):
 
 
 def test_explain_points_at_shared_terms(fitted):
-    text = PROBES[3][0]
-    evidence = fitted.explain(analyse([text])[0], 3, top=3)
-    assert evidence and len(evidence) <= 3
-    assert all(e.kind == "term" and e.weight > 0 for e in evidence)
-    assert [e.weight for e in evidence] == sorted((e.weight for e in evidence), reverse=True)
-    found = {text[s:e].lower() for ev in evidence for s, e in ev.spans}
-    assert found & set(SUBJECTS["MINING"].split())
+    assert_term_evidence(fitted, PROBES[3][0], NAMES.index("MINING"))
     # A subject no neighbour has: nothing to show.
     assert fitted.explain(analyse(["copper mine quarry miners diamonds"])[0], 2) == []
 
 
 def test_indexer_end_to_end(tmp_path):
-    vocab = Vocabulary([Concept(uri=f"http://example.org/{name.lower()}", identifier=name.lower(),
-                                labels={"en": name}) for name in NAMES])
-    texts, labels = make_corpus()
-    documents = [Document(f"d{i}", text, tuple(NAMES[j] for j in subjects))
-                 for i, (text, subjects) in enumerate(zip(texts, labels))]
+    documents, vocab = corpus_documents()
     indexer = Indexer(backend="knn", cv_folds=3).fit(documents, vocab)
     loaded = Indexer.load(indexer.save(tmp_path / "model"))
     [top] = loaded.suggest(PROBES[0][0], limit=1, explain=True)

@@ -9,14 +9,14 @@ import pytest
 import scipy.sparse as sp
 
 
-from fahras import Document, Indexer  # noqa: E402
+from fahras import Indexer  # noqa: E402
 from fahras.errors import UsageError  # noqa: E402
 from fahras.models import Backend, create_backend  # noqa: E402
 from fahras.models.omikuji_tree import PRESETS  # noqa: E402
-from fahras.vocab.concept import Concept, Vocabulary  # noqa: E402
 
-from synthetic import (ANALYZER, NAMES, PROBES, SUBJECTS, analyse, assert_no_pickles,  # noqa: F401
-                       assert_params_round_trip, assert_round_trip, indicator, make_corpus)
+from synthetic import (ANALYZER, NAMES, PROBES, analyse, assert_no_pickles,  # noqa: F401
+                       assert_params_round_trip, assert_round_trip, assert_term_evidence, corpus_documents,
+                       indicator, make_corpus)
 
 
 @pytest.fixture(scope="module")
@@ -103,13 +103,7 @@ def test_bad_params_fail_before_training(corpus):
 
 
 def test_explain_points_at_distinctive_words(fitted):
-    text = PROBES[1][0]
-    evidence = fitted.explain(analyse([text])[0], 1, top=3)
-    assert evidence and len(evidence) <= 3
-    assert all(e.kind == "term" and e.weight > 0 for e in evidence)
-    assert [e.weight for e in evidence] == sorted((e.weight for e in evidence), reverse=True)
-    found = {text[s:e].lower() for ev in evidence for s, e in ev.spans}
-    assert found & set(SUBJECTS["HEALTH"].split())
+    assert_term_evidence(fitted, PROBES[1][0], NAMES.index("HEALTH"))
 
 
 def test_native_output_stays_off_stdout(corpus, tmp_path, capfd):
@@ -123,11 +117,7 @@ def test_native_output_stays_off_stdout(corpus, tmp_path, capfd):
 
 
 def test_indexer_end_to_end(tmp_path):
-    vocab = Vocabulary([Concept(uri=f"http://example.org/{name.lower()}", identifier=name.lower(),
-                                labels={"en": name}) for name in NAMES])
-    texts, labels = make_corpus()
-    documents = [Document(f"d{i}", text, tuple(NAMES[j] for j in subjects))
-                 for i, (text, subjects) in enumerate(zip(texts, labels))]
+    documents, vocab = corpus_documents()
     indexer = Indexer(backend="omikuji", backend_params={"n_threads": 1}, cv_folds=3).fit(documents, vocab)
     path = indexer.save(tmp_path / "model")
     loaded = Indexer.load(path)

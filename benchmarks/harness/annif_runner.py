@@ -31,6 +31,7 @@ from harness.measure import Measurement, StepFailed, run_measured
 
 ANNIF_VERSION = "1.4.3"
 VOCAB_ID = "unsc"
+VOCAB_HOLDER = "vocab-holder"
 _ANALYZER = "snowball(english)"
 
 
@@ -199,9 +200,12 @@ class Annif:
         lines = [f"[{project}]", f"name={BACKENDS[backend].label} ({run})", "language=en", f"vocab={VOCAB_ID}"]
         lines += [f"{k}={v.format(run=run, sources=source_ids)}" for k, v in settings.items()]
         self._sections[project] = "\n".join(lines)
+        self._write_config()
+        return project
+
+    def _write_config(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "projects.cfg").write_text("\n\n".join(self._sections.values()) + "\n", encoding="utf-8")
-        return project
 
     @staticmethod
     def settings(backend: str, overrides: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -213,6 +217,11 @@ class Annif:
                             log=self.home / "logs" / f"{log_name}.log", stdin_text=stdin_text, what=what)
 
     def load_vocab(self, vocab_file: Path) -> Measurement:
+        # Annif finds a vocabulary id only through a project that names it: on a
+        # fresh work folder no project exists yet, so a dummy one holds the id.
+        self._sections.setdefault(VOCAB_HOLDER, "\n".join([
+            f"[{VOCAB_HOLDER}]", "name=vocabulary holder", "language=en", "backend=dummy", f"vocab={VOCAB_ID}"]))
+        self._write_config()
         return self._call(["load-vocab", "--force", VOCAB_ID, str(vocab_file)],
                           "annif load-vocab", "load-vocab")
 

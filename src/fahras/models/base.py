@@ -21,30 +21,40 @@ import numpy as np
 import scipy.sparse as sp
 
 from fahras.errors import ModelError, UsageError
-from fahras.text import Analyzer, Token
+from fahras.text import Analyzer, Tokens
 
 
 @dataclass
 class AnalyzedText:
-    """A document's text with its analysed tokens (computed once, shared by backends)."""
+    """A document's text with its analysed tokens (computed once, shared by backends).
+
+    ``tokens`` may be given as any sequence of :class:`~fahras.text.Token`;
+    it is kept as :class:`~fahras.text.Tokens`, whose ``terms`` list
+    backends read directly.
+    """
 
     text: str
-    tokens: list[Token]
+    tokens: Tokens
     lang: str | None = None
+
+    def __post_init__(self) -> None:
+        self.tokens = Tokens.of(self.tokens)
 
     @property
     def terms(self) -> list[str]:
-        return [t.term for t in self.tokens]
+        """The tokens' terms in text order (the list itself: do not change it)."""
+        return self.tokens.terms
 
     def __reduce__(self):
         # Pickled compactly (terms + two int arrays, not one object per token):
         # training workers receive every analysed document.
-        spans = np.array([(t.start, t.end) for t in self.tokens], dtype=np.int64).reshape(-1, 2)
+        spans = np.array([self.tokens.starts, self.tokens.ends], dtype=np.int64).reshape(2, -1)
         return _unpack_analyzed, (self.text, self.terms, spans, self.lang)
 
 
 def _unpack_analyzed(text: str, terms: list[str], spans: np.ndarray, lang: str | None) -> AnalyzedText:
-    return AnalyzedText(text, [Token(term, int(s), int(e)) for term, (s, e) in zip(terms, spans.tolist())], lang)
+    starts, ends = spans.tolist()
+    return AnalyzedText(text, Tokens(list(terms), starts, ends), lang)
 
 
 @dataclass

@@ -565,7 +565,7 @@ class HeadingsBackend(Backend):
         """
         lang = _lang_of(doc, self.template_terms_)
         tokens = doc.tokens
-        terms = [t.term for t in tokens]
+        terms, starts, ends = tokens.terms, tokens.starts, tokens.ends
         found: dict[int, _Mentions] = {}
         present: dict[str, set[int]] = {}
         w = int(self.window)
@@ -588,7 +588,6 @@ class HeadingsBackend(Backend):
                 if not tokens:
                     continue
                 text = doc.text.casefold()
-                starts = [t.start for t in tokens]
                 for f, label in index.raw:
                     pos = text.find(label) if label else -1
                     while pos >= 0:
@@ -612,13 +611,13 @@ class HeadingsBackend(Backend):
                     f, seq = index.labels[label]
                     if i + len(seq) <= n and ids[i:i + len(seq)] == seq:
                         length = len(seq)
-                        add(f, i, i + length - 1, (tokens[i].start, tokens[i + length - 1].end), False)
+                        add(f, i, i + length - 1, (starts[i], ends[i + length - 1]), False)
                         break
                 if length:
                     resume = i + length
                     continue
                 if partial and t in index.key_terms:
-                    add(index.key_terms[t], i, i, (tokens[i].start, tokens[i].end), True)
+                    add(index.key_terms[t], i, i, (starts[i], ends[i]), True)
         for m in found.values():
             m.spans.sort()
         return found, len(tokens), present, lang

@@ -586,8 +586,7 @@ def formula_spans(doc: AnalyzedText, lang: str) -> list[tuple[int, int]]:
     pattern = _formula_re(lang)
     if pattern is None or not doc.tokens:
         return []
-    starts = [t.start for t in doc.tokens]
-    ends = [t.end for t in doc.tokens]
+    starts, ends = doc.tokens.starts, doc.tokens.ends
     spans = []
     for m in pattern.finditer(doc.text):
         lo = bisect.bisect_right(ends, m.start())

@@ -136,7 +136,7 @@ def split_passages(doc: AnalyzedText, passage_chars: int = 400, max_passages: in
     that many are kept, evenly spread over the text.
     """
     text = doc.text
-    starts = [t.start for t in doc.tokens]
+    starts = doc.tokens.starts
 
     def n_tokens(a: int, b: int) -> int:
         return bisect_left(starts, b) - bisect_left(starts, a)

@@ -23,8 +23,11 @@ import re
 import threading
 import unicodedata
 from abc import ABC, abstractmethod
-from itertools import accumulate, repeat
-from typing import Callable, Iterable, NamedTuple
+from collections.abc import Sequence
+from functools import partial
+from itertools import accumulate, compress
+from operator import is_not, sub
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from fahras.errors import UsageError
 
@@ -41,17 +44,79 @@ class Token(NamedTuple):
     end: int
 
 
+class Tokens(Sequence):
+    """A text's tokens as three parallel lists: ``terms``, ``starts`` and ``ends``.
+
+    What analyzers return.  Scoring reads ``terms`` (and the offsets where it
+    needs them) straight from the lists, without one object per token;
+    indexing and iteration give :class:`Token` tuples, slicing gives
+    ``Tokens``, and equality holds with any sequence of the same tokens.
+    The lists are taken as given (not copied): do not change them afterwards.
+    """
+
+    __slots__ = ("terms", "starts", "ends")
+
+    def __init__(self, terms: list[str] | None = None, starts: list[int] | None = None,
+                 ends: list[int] | None = None):
+        self.terms = [] if terms is None else terms
+        self.starts = [] if starts is None else starts
+        self.ends = [] if ends is None else ends
+        if not len(self.terms) == len(self.starts) == len(self.ends):
+            raise ValueError(f"Tokens: {len(self.terms)} terms, {len(self.starts)} starts, {len(self.ends)} ends")
+
+    @classmethod
+    def of(cls, tokens: "Iterable[Token | tuple[str, int, int]] | Tokens") -> "Tokens":
+        """``tokens`` as :class:`Tokens` (itself if it is one already)."""
+        if isinstance(tokens, Tokens):
+            return tokens
+        triples = list(tokens)
+        return cls([t[0] for t in triples], [t[1] for t in triples], [t[2] for t in triples])
+
+    def shifted(self, offset: int) -> "Tokens":
+        """The same terms, their offsets moved by ``offset`` characters."""
+        return Tokens(list(self.terms), [s + offset for s in self.starts], [e + offset for e in self.ends])
+
+    def extend(self, other: "Tokens") -> None:
+        self.terms.extend(other.terms)
+        self.starts.extend(other.starts)
+        self.ends.extend(other.ends)
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Tokens(self.terms[index], self.starts[index], self.ends[index])
+        return Token(self.terms[index], self.starts[index], self.ends[index])
+
+    def __iter__(self) -> Iterator[Token]:
+        return map(Token._make, zip(self.terms, self.starts, self.ends))
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Tokens):
+            return self.terms == other.terms and self.starts == other.starts and self.ends == other.ends
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and all(a == tuple(b) for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # mutable lists inside
+
+    def __repr__(self) -> str:
+        shown = ", ".join(repr(tuple(t)) for t in self[:5])
+        return f"Tokens([{shown}{', ...' if len(self) > 5 else ''}], n={len(self)})"
+
+
 class Analyzer(ABC):
     """Text -> index terms.  Stateless after construction, safe to share between threads."""
 
     name: str = ""
 
     @abstractmethod
-    def tokens(self, text: str) -> list[Token]:
+    def tokens(self, text: str) -> Tokens:
         """Index terms with character offsets into ``text``."""
 
     def terms(self, text: str) -> list[str]:
-        return [t.term for t in self.tokens(text)]
+        return self.tokens(text).terms
 
     @abstractmethod
     def config(self) -> dict:
@@ -90,11 +155,20 @@ def words_with_ends(split: re.Pattern, text: str) -> tuple[list[str], list[int]]
     return parts[1::2], list(accumulate(map(len, parts)))[1::2]
 
 
-def tokens_from_terms(words: list[str], ends: list[int], term_of: dict[str, str]) -> list[Token]:
-    """Tokens of the ``words`` (ending at ``ends``) that ``term_of`` maps to a term, in text order."""
-    get = term_of.get
-    fields = [(term, end - len(word), end) for word, end in zip(words, ends) if (term := get(word)) is not None]
-    return list(map(tuple.__new__, repeat(Token), fields))  # Token(*f), without a Python call each
+def tokens_from_terms(words: list[str], ends: list[int], term_of: dict[str, str]) -> Tokens:
+    """Tokens of the ``words`` (ending at ``ends``) that ``term_of`` maps to a term, in text order.
+
+    Built with C-level iterators (``map``, ``compress``), no Python code per
+    word: three times faster than a comprehension on a resolution.
+    """
+    mapped = list(map(term_of.get, words))
+    kept = list(map(_IS_TERM, mapped))
+    kept_ends = list(compress(ends, kept))
+    return Tokens(list(compress(mapped, kept)), list(map(sub, kept_ends, map(len, compress(words, kept)))),
+                  kept_ends)
+
+
+_IS_TERM = partial(is_not, None)
 
 
 def distinct(words: Iterable[str]) -> list[str]:
@@ -157,7 +231,7 @@ class SnowballAnalyzer(Analyzer):
         self._stemmers = ThreadStemmers(_SNOWBALL_NAMES[lang])
         self._stop = _stop_words(lang)
 
-    def tokens(self, text: str) -> list[Token]:
+    def tokens(self, text: str) -> Tokens:
         # Each distinct word is lower-cased, filtered and stemmed once per call.
         words, ends = words_with_ends(_WORD_SPLIT, text)
         keep, lowered = [], []

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from fahras.text.analyzer import Analyzer, ThreadStemmers, Token, register_analyzer
+from fahras.text.analyzer import Analyzer, ThreadStemmers, Tokens, register_analyzer
 from fahras.text.normalize import WORD, normalize_arabic
 from fahras.text.stopwords import stop_words
 
@@ -54,7 +54,7 @@ class ArabicAnalyzer(Analyzer):
             raise UsageError(f"unknown option {arg!r} for the Arabic analyzer (try 'arabic:lemmas')")
         return cls(lemmas=True)
 
-    def tokens(self, text: str) -> list[Token]:
+    def tokens(self, text: str) -> Tokens:
         keep = []
         for m in WORD.finditer(text):
             raw = m.group()
@@ -62,14 +62,18 @@ class ArabicAnalyzer(Analyzer):
             if len(word) >= self.min_length and word not in self._stop:
                 keep.append((raw, word, m.start(), m.end()))
         stems = self._stemmers.get().stemWords([w for _, w, _, _ in keep])
-        out = []
+        out = Tokens()
+        terms, starts, ends = out.terms, out.starts, out.ends
         for stem, (raw, _, start, end) in zip(stems, keep, strict=True):
-            stem = stem.replace("ة", "ه")
-            out.append(Token(stem, start, end))
+            terms.append(stem.replace("ة", "ه"))
+            starts.append(start)
+            ends.append(end)
             if self.lemmas:
                 lemma = _lemma(raw)
-                if lemma and lemma != stem and lemma not in self._stop:
-                    out.append(Token(lemma, start, end))
+                if lemma and lemma != terms[-1] and lemma not in self._stop:
+                    terms.append(lemma)
+                    starts.append(start)
+                    ends.append(end)
         return out
 
     def config(self) -> dict:

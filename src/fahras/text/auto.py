@@ -11,7 +11,7 @@ French).  Text whose language cannot be told (no letters) goes to the
 from __future__ import annotations
 
 from fahras.errors import UsageError
-from fahras.text.analyzer import Analyzer, Token, analyzer_from_config, get_analyzer, register_analyzer
+from fahras.text.analyzer import Analyzer, Tokens, analyzer_from_config, get_analyzer, register_analyzer
 from fahras.text.langid import LANGUAGES, detect_language, detect_paragraph_languages
 
 MODES = ("document", "paragraph")
@@ -62,13 +62,12 @@ class AutoAnalyzer(Analyzer):
         """The language this analyzer would use for the whole of ``text``."""
         return detect_language(text) or self.fallback
 
-    def tokens(self, text: str) -> list[Token]:
+    def tokens(self, text: str) -> Tokens:
         if self.mode == "document":
             return self.analyzer_for(self.detect(text)).tokens(text)
-        out: list[Token] = []
+        out = Tokens()
         for start, end, lang in detect_paragraph_languages(text):
-            for t in self.analyzer_for(lang).tokens(text[start:end]):
-                out.append(Token(t.term, t.start + start, t.end + start))
+            out.extend(self.analyzer_for(lang).tokens(text[start:end]).shifted(start))
         return out
 
     def config(self) -> dict:

@@ -22,7 +22,7 @@ import re
 import unicodedata
 
 from fahras.text._lazy import Lazy
-from fahras.text.analyzer import Analyzer, Token, register_analyzer
+from fahras.text.analyzer import Analyzer, Tokens, register_analyzer
 from fahras.text.stopwords import stop_words
 
 CJK = "\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\U00020000-\U0002FFFF"
@@ -79,7 +79,7 @@ class ChineseAnalyzer(Analyzer):
         self.stop_words = bool(stop_words)
         self._stop = _stop_set() if self.stop_words else frozenset()
 
-    def tokens(self, text: str) -> list[Token]:
+    def tokens(self, text: str) -> Tokens:
         out: list[tuple[int, int, int, str]] = []
         word_spans = set()
         for word, start, end in segment(text, self.hmm):
@@ -94,7 +94,8 @@ class ChineseAnalyzer(Analyzer):
             out.extend((start, end, 1, gram) for gram, start, end in cjk_bigrams(text)
                        if (start, end) not in word_spans)
         out.sort()
-        return [Token(term, start, end) for start, end, _, term in out]
+        return Tokens([term for _, _, _, term in out], [start for start, _, _, _ in out],
+                      [end for _, end, _, _ in out])
 
     def config(self) -> dict:
         return {"name": self.name, "bigrams": self.bigrams, "hmm": self.hmm,

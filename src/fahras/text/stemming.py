@@ -15,7 +15,7 @@ from fahras.errors import UsageError
 from fahras.text.analyzer import (
     Analyzer,
     ThreadStemmers,
-    Token,
+    Tokens,
     distinct,
     register_analyzer,
     splitter,
@@ -56,7 +56,7 @@ class StemAnalyzer(Analyzer):
         word = unicodedata.normalize("NFC", word).lower()
         return fold_russian(word) if self.lang == "ru" else word
 
-    def tokens(self, text: str) -> list[Token]:
+    def tokens(self, text: str) -> Tokens:
         # Each distinct word is normalised, filtered and stemmed once per call.
         words, ends = words_with_ends(_WORD_SPLIT, text)
         keep, surfaces = [], []

@@ -153,3 +153,45 @@ def test_italian_and_portuguese_are_not_taken_for_spanish(name):
     assert reason is not None and name in reason, (detect_language(text), reason)
     assert unsupported_language(NEIGHBOURS["es"]) is None
     assert detect_language(NEIGHBOURS["es"]) == "es"
+
+
+# -- the function-word shortcut for long Latin-script texts ------------------------------
+@pytest.mark.parametrize("lang", ["en", "fr", "es"])
+def test_function_words_settle_a_page_of_prose_as_lingua_does(lang):
+    from fahras.text.langid import _by_function_words, _LETTER_WORD, _lingua
+
+    page = " ".join(paragraphs(lang))
+    words = _LETTER_WORD.findall(page.lower())
+    assert _by_function_words(words) == lang == _lingua(page)
+
+
+def test_function_words_leave_short_mixed_and_neighbour_texts_to_lingua():
+    from fahras.text.langid import FUNCTION_WORDS_MIN_WORDS, _by_function_words, _LETTER_WORD
+
+    def words(text):
+        return _LETTER_WORD.findall(text.lower())
+
+    sentence = words(paragraphs("fr")[0])
+    assert len(sentence) < FUNCTION_WORDS_MIN_WORDS and _by_function_words(sentence) is None
+    # Half English, half French: no language leads by far.
+    mixed = words(" ".join(paragraphs("en")[:6])) + words(" ".join(paragraphs("fr")[:6]))
+    assert _by_function_words(mixed) is None
+    for name in ("Italian", "Portuguese"):
+        assert _by_function_words(words(NEIGHBOURS[name] * 3)) is None, name
+
+
+@pytest.mark.parametrize("name", ["Italian", "Portuguese"])
+def test_long_italian_and_portuguese_are_still_refused(name):
+    from fahras.text.langid import detect_supported_language
+
+    lang, reason = detect_supported_language((NEIGHBOURS[name] + "\n") * 12)
+    assert reason is not None and name in reason, (lang, reason)
+    assert detect_supported_language((NEIGHBOURS["es"] + "\n") * 12) == ("es", None)
+
+
+def test_detect_supported_language_matches_the_two_steps():
+    from fahras.text.langid import detect_supported_language, unsupported_language
+
+    for lang in LANGUAGES:
+        page = "\n".join(paragraphs(lang))
+        assert detect_supported_language(page) == (detect_language(page), unsupported_language(page)) == (lang, None)

@@ -24,7 +24,7 @@ from fahras.models.features import sharing_rows
 from fahras.store import atomic_directory, read_json, write_json
 from fahras.subjects import MatchStats, SubjectSpace, resolve_all
 from fahras.text import AutoAnalyzer, analyzer_from_config, detect_language, get_analyzer, mask_furniture
-from fahras.text.langid import unsupported_reason
+from fahras.text.langid import detect_supported_language
 from fahras.vocab import LANGUAGES, Vocabulary
 
 MODEL_FORMAT = "fahras-model"
@@ -190,9 +190,12 @@ class Indexer:
         analyzer = self.analyzer_
         by_document = isinstance(analyzer, AutoAnalyzer) and analyzer.mode == "document"
         if lang is None and (check or by_document):
-            detected = detect_language(masked)
-            if check and (problem := unsupported_reason(masked, detected)):
-                raise InputError(problem)
+            if check:
+                detected, problem = detect_supported_language(masked)
+                if problem:
+                    raise InputError(problem)
+            else:
+                detected = detect_language(masked)
             if by_document:
                 lang = detected or analyzer.fallback
         if by_document:

@@ -63,6 +63,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from itertools import compress, count
 from pathlib import Path
 from typing import Sequence
 from urllib.parse import quote, unquote
@@ -81,6 +82,7 @@ SLOT = "{X}"
 _STATE = "headings.json"
 _FORMAT = 1
 _ANY_LANG = "*"          # analysed labels used for every document (a single-language analyzer)
+_NOT_LABEL_TERM = -1     # the id of a document term that is no label term (see _LangIndex.term_id)
 _RAW_LANGS = frozenset({"zh"})  # overlapping n-gram terms: labels are found in the raw text instead
 
 #: What the document says about the filler (per document, filler and template).
@@ -206,14 +208,14 @@ class _LangIndex:
         return {t: self.term_id(t, variant_prefix, variant_chars) for t in set(terms)}
 
     def term_id(self, term: str, variant_prefix: int, variant_chars: int) -> int:
-        """The id of the label term ``term`` is, or is a variant of; -1 if none.
+        """The id of the label term ``term`` is, or is a variant of; -1 (``_NOT_LABEL_TERM``) if none.
 
         Reads the index only: an index is shared by every thread scoring with the model.
         """
         found = self.terms.get(term)
         if found is not None:
             return found
-        best, best_rank = -1, None
+        best, best_rank = _NOT_LABEL_TERM, None
         if variant_prefix > 0 and variant_chars > 0 and len(term) >= variant_prefix:
             for cand in self.by_prefix.get(term[:variant_prefix], ()):
                 common = _common_prefix(term, cand)
@@ -510,6 +512,7 @@ class HeadingsBackend(Backend):
                         if ids and (f, ids) not in labels_out:
                             labels_out.append((f, ids))
                 self.langs_[_index_key(lang, cls)] = _LangIndex(terms, labels_out, raw).build(int(self.variant_prefix))
+            # distinct words, sorted: _mentions counts a window's share of them
             self.template_terms_[lang] = [sorted(set(lang_analyzer.terms(t.replace(SLOT, " "))))
                                           for t in self.templates_]
 
@@ -569,9 +572,12 @@ class HeadingsBackend(Backend):
         found: dict[int, _Mentions] = {}
         present: dict[str, set[int]] = {}
         w = int(self.window)
+        distinct = None  # the document's distinct terms, once needed
 
         def add(f: int, first: int, last: int, span: tuple[int, int], is_partial: bool) -> None:
-            m = found.setdefault(f, _Mentions())
+            m = found.get(f)
+            if m is None:
+                m = found[f] = _Mentions()
             if is_partial:
                 m.partial += 1
             else:
@@ -597,12 +603,15 @@ class HeadingsBackend(Backend):
                         pos = text.find(label, pos + len(label))
                 continue
             memo = known.setdefault(name, {}) if known is not None else {}
-            memo.update(index.term_ids(set(terms).difference(memo), int(self.variant_prefix),
+            if distinct is None:
+                distinct = set(terms)
+            memo.update(index.term_ids(distinct.difference(memo), int(self.variant_prefix),
                                        int(self.variant_chars)))
             ids = tuple(map(memo.__getitem__, terms))
-            present[name] = {t for t in set(ids) if t >= 0}
+            present[name] = set(ids)
+            present[name].discard(_NOT_LABEL_TERM)
             n, resume = len(ids), 0
-            for i in [i for i, t in enumerate(ids) if t >= 0]:  # label terms only
+            for i in compress(count(), map(_NOT_LABEL_TERM.__ne__, ids)):  # label terms only
                 if i < resume:  # inside a mention found before
                     continue
                 t = ids[i]
@@ -645,11 +654,10 @@ class HeadingsBackend(Backend):
                 for inst in self.by_filler_[f]:
                     words = words_of[int(self.instance_template_[inst])]
                     near, near_count = 0.0, 0
-                    if words:
-                        for window in m.windows:
-                            hit = sum(1 for w in words if w in window) / len(words)
-                            near = max(near, hit)
-                            near_count += hit == 1.0
+                    if words and m.windows:
+                        # how many of the template's (distinct) words each window holds
+                        hits = [len(window.intersection(words)) for window in m.windows]
+                        near, near_count = max(hits) / len(words), hits.count(len(words))
                     rows.append((d, inst))
                     feats.append(base + (near, math.log1p(near_count)))
         if not rows:
@@ -763,7 +771,7 @@ class HeadingsBackend(Backend):
         self.filler_docs_ = np.asarray(state["filler_docs"], dtype=np.int64)
         self.langs_ = {lang: _LangIndex.from_dict(d, int(self.variant_prefix))
                        for lang, d in state["languages"].items()}
-        self.template_terms_ = {lang: [list(t) for t in ts] for lang, ts in state["template_terms"].items()}
+        self.template_terms_ = {lang: [sorted(set(t)) for t in ts] for lang, ts in state["template_terms"].items()}
         self.mean_ = np.asarray(state["mean"], dtype=np.float64)
         self.scale_ = np.asarray(state["scale"], dtype=np.float64)
         self.coef_ = np.asarray(state["coef"], dtype=np.float64)

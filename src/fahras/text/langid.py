@@ -19,6 +19,7 @@ judges only :data:`LINGUA_MAX_CHARS` of them, taken from four places too.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from fahras.text._lazy import Lazy
 
@@ -98,14 +99,66 @@ def detect_language(text: str, max_chars: int = 4000) -> str | None:
     """The language of ``text`` as ``ar zh en fr ru es``, or None (no letters, or undecidable).
 
     Long texts are judged on ``max_chars`` characters sampled from four
-    places (lingua on at most :data:`LINGUA_MAX_CHARS` of them).  A sentence
-    is enough for a reliable answer.
+    places.  Latin script is settled by the function words of English,
+    French and Spanish where they leave no doubt (:func:`_by_function_words`:
+    the usual case for a whole document), else by lingua on at most
+    :data:`LINGUA_MAX_CHARS` characters.  A sentence is enough for a
+    reliable answer.
     """
+    return _detect(text, max_chars)[0]
+
+
+def _detect(text: str, max_chars: int = 4000) -> tuple[str | None, list[str] | None]:
+    """(language, the sample's lower-case Latin words or None where they were not needed)."""
     sample = _sample(text, max_chars)
     script = _by_script(script_counts(sample))
     if script is None or script != "latin":
-        return script
-    return _lingua(_sample(text, min(max_chars, LINGUA_MAX_CHARS)))
+        return script, None
+    words = _LETTER_WORD.findall(sample.lower())
+    return _by_function_words(words) or _lingua(_sample(text, min(max_chars, LINGUA_MAX_CHARS))), words
+
+
+#: :func:`_by_function_words` decides only on a sample of at least this many
+#: words, where the leading language's exclusive function words are at least
+#: this share of them and this many times the runner-up's.  Measured on the
+#: 529 Security Council resolutions: English's share is 0.16-0.62 (median
+#: 0.41), at least 5.75 times French's or Spanish's; on this project's French
+#: and Spanish samples French and Spanish have 0.28 and 0.20, the others none.
+FUNCTION_WORDS_MIN_WORDS = 40
+FUNCTION_WORDS_MIN_SHARE = 0.12
+FUNCTION_WORDS_MIN_MARGIN = 4
+
+
+@lru_cache(maxsize=None)
+def _exclusive_function_words() -> dict[str, frozenset[str]]:
+    """English, French and Spanish function words that the other two lists lack (constant tables)."""
+    from fahras.text.stopwords import stop_words
+
+    lists = {lang: stop_words(lang) for lang in ("en", "fr", "es")}
+    return {lang: words.difference(*(other for code, other in lists.items() if code != lang))
+            for lang, words in lists.items()}
+
+
+def _by_function_words(words: list[str]) -> str | None:
+    """``en``, ``fr`` or ``es`` when the words' exclusive function words leave no doubt, else None.
+
+    Lingua's time grows with the text; counting function words takes a few
+    set look-ups per word, and on a page of prose one of the three languages
+    leads by far.  Undecided (None, for lingua to judge): short samples, a
+    weak or close lead, and text with many Italian or Portuguese function
+    words (which lingua, restricted to the six languages, calls Spanish, for
+    :func:`unsupported_reason` to refuse).
+    """
+    if len(words) < FUNCTION_WORDS_MIN_WORDS:
+        return None
+    counts = sorted(((sum(map(exclusive.__contains__, words)), lang)
+                     for lang, exclusive in _exclusive_function_words().items()), reverse=True)
+    (best, lang), (runner_up, _) = counts[0], counts[1]
+    if best < FUNCTION_WORDS_MIN_SHARE * len(words) or best < FUNCTION_WORDS_MIN_MARGIN * runner_up:
+        return None
+    if any(2 * sum(map(markers.__contains__, words)) >= best for markers in _NEIGHBOURS.values()):
+        return None
+    return lang
 
 
 #: A line of Latin script switches language only when lingua is at least
@@ -196,15 +249,25 @@ def unsupported_language(text: str, lang: str | None = None) -> str | None:
     return unsupported_reason(text, lang or detect_language(text))
 
 
-def unsupported_reason(text: str, lang: str | None) -> str | None:
-    """:func:`unsupported_language` given the language already detected (None: no letters)."""
+def detect_supported_language(text: str) -> tuple[str | None, str | None]:
+    """``(detect_language(text), unsupported_reason(text, that language))``, the text sampled once."""
+    lang, words = _detect(text)
+    return lang, unsupported_reason(text, lang, words)
+
+
+def unsupported_reason(text: str, lang: str | None, words: list[str] | None = None) -> str | None:
+    """:func:`unsupported_language` given the language already detected (None: no letters).
+
+    ``words``: the lower-case letter words of ``_sample(text, 4000)``, if known.
+    """
     from fahras.text.stopwords import stop_words
 
     if lang is None:
         return "no words in any of the six UN languages (ar, zh, en, fr, ru, es)"
     if lang not in ("en", "fr", "es"):
         return None
-    words = _LETTER_WORD.findall(_sample(text, 4000).lower())
+    if words is None:
+        words = _LETTER_WORD.findall(_sample(text, 4000).lower())
     if len(words) < 20:
         return None
     stop = stop_words(lang)

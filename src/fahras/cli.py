@@ -301,15 +301,12 @@ def index(model, folder, out, limit, threshold, lang, label_lang, output_format,
     size = batch_size if workers == 1 else max(1, min(batch_size, -(-len(todo) // (4 * workers))))
     chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
     failures, written, done = [], 0, 0
-    with _index_runner(indexer, model, options, workers, [[str(p) for p, _ in c] for c in chunks]) as outcomes, \
-            _progress("index", not quiet) as progress:
+    with _index_runner(indexer, model, options, workers, [[(str(p), str(t)) for p, t in c] for c in chunks]
+                       ) as outcomes, _progress("index", not quiet) as progress:
         for chunk, outcome in zip(chunks, outcomes):
-            for (_, target), (text, error) in zip(chunk, outcome):
-                if error is not None:
-                    failures.append(error)
-                    continue
-                _write_atomic(target, text)
-                written += 1
+            errors = [error for error in outcome if error is not None]
+            failures.extend(errors)
+            written += len(chunk) - len(errors)
             done += len(chunk)
             progress("documents", done, len(todo))
     click.echo(f"indexed {written} documents into {out}"
@@ -344,25 +341,28 @@ def _job_count(jobs: int) -> int:
 _WORKER: dict = {}
 
 
-def _index_chunk(paths: list[str]) -> list[tuple[str | None, str | None]]:
-    """(suggestion file text, None) or (None, error message) for each document, in order.
+def _index_chunk(todo: list[tuple[str, str]]) -> list[str | None]:
+    """Index each (document, suggestion file) pair: None where the file was written, else the error.
 
     A document that cannot be read or is in none of the six UN languages is
-    reported and skipped; the others are suggested for as one batch.
+    reported and skipped; the others are suggested for as one batch, and
+    each one's suggestion file is written (atomically) here, in the worker.
     """
     indexer, options = _WORKER["indexer"], _WORKER["options"]
     lang = options["lang"]
     analysed, outcome = [], []
-    for path in paths:
+    for path, _ in todo:
         try:
             analysed.append(_checked(indexer, _read_document(Path(path)), path, lang))
             outcome.append(None)
         except InputError as exc:
-            outcome.append((None, str(exc)))
+            outcome.append(str(exc))
     results = iter(indexer.suggest_batch(analysed, limit=options["limit"], threshold=options["threshold"],
                                          label_lang=options["label_lang"], lang=lang))
-    return [item if item is not None else (_format_suggestions(next(results), options["output_format"]), None)
-            for item in outcome]
+    for (_, target), error in zip(todo, outcome):
+        if error is None:
+            _write_atomic(Path(target), _format_suggestions(next(results), options["output_format"]))
+    return outcome
 
 
 def _init_worker(model: str, options: dict, indexer=None) -> None:
@@ -378,14 +378,16 @@ def _init_worker(model: str, options: dict, indexer=None) -> None:
 
 
 @contextmanager
-def _index_runner(indexer, model: Path, options: dict, workers: int, chunks: list[list[str]]) -> Iterator:
+def _index_runner(indexer, model: Path, options: dict, workers: int, chunks: list[list[tuple[str, str]]]
+                  ) -> Iterator:
     """Yields the outcome of :func:`_index_chunk` for each chunk, in order.
 
     One worker: in this process.  More: in that many worker processes.  On
     POSIX they are forked from this process once the model is loaded (and
     the language detector warmed up), so each starts at once and shares the
     model's memory until it writes to it; elsewhere each loads the model.
-    Work is handed out chunk by chunk; results come back in order.
+    Work is handed out chunk by chunk; each worker writes its documents'
+    suggestion files, and the error messages come back in document order.
     """
     if workers <= 1:
         _WORKER.update(indexer=indexer, options=options)

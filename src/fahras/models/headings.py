@@ -185,16 +185,18 @@ class _LangIndex:
     labels: list[tuple[int, tuple[int, ...]]]   # (filler, term ids)
     raw: list[tuple[int, str]]                  # (filler, casefolded label) for raw-text languages
     key_terms: dict[int, int] = field(default_factory=dict)  # term id -> filler (partial mentions)
-    by_first: dict[int, list[int]] = field(default_factory=dict)
+    #: first term id -> (filler, term ids, length) of the labels starting with it, longest first
+    by_first: dict[int, list[tuple[int, tuple[int, ...], int]]] = field(default_factory=dict)
     by_prefix: dict[str, list[str]] = field(default_factory=dict)
 
     def build(self, variant_prefix: int) -> "_LangIndex":
-        self.by_first = defaultdict(list)
+        by_first: dict[int, list[int]] = defaultdict(list)
         for n, (_, ids) in enumerate(self.labels):
-            self.by_first[ids[0]].append(n)
-        for first in self.by_first:  # longest labels first
-            self.by_first[first].sort(key=lambda n: (-len(self.labels[n][1]), n))
-        self.by_first = dict(self.by_first)
+            by_first[ids[0]].append(n)
+        # longest labels first
+        self.by_first = {first: [(*self.labels[n], len(self.labels[n][1]))
+                                 for n in sorted(ns, key=lambda n: (-len(self.labels[n][1]), n))]
+                         for first, ns in by_first.items()}
         self.by_prefix = defaultdict(list)
         if variant_prefix > 0:
             for term in self.terms:
@@ -582,7 +584,8 @@ class HeadingsBackend(Backend):
                 m.partial += 1
             else:
                 m.full += 1
-            m.first = first if m.first < 0 else min(m.first, first)
+            if m.first < 0 or first < m.first:
+                m.first = first
             m.spans.append(span)
             if len(m.windows) < 64:
                 m.windows.append(frozenset(terms[max(0, first - w):last + 1 + w]))
@@ -610,23 +613,21 @@ class HeadingsBackend(Backend):
             ids = tuple(map(memo.__getitem__, terms))
             present[name] = set(ids)
             present[name].discard(_NOT_LABEL_TERM)
-            n, resume = len(ids), 0
+            labels_from = index.by_first.get
+            key_terms = index.key_terms if partial else {}
+            resume = 0
             for i in compress(count(), map(_NOT_LABEL_TERM.__ne__, ids)):  # label terms only
                 if i < resume:  # inside a mention found before
                     continue
                 t = ids[i]
-                length = 0
-                for label in index.by_first.get(t, ()):
-                    f, seq = index.labels[label]
-                    if i + len(seq) <= n and ids[i:i + len(seq)] == seq:
-                        length = len(seq)
+                for f, seq, length in labels_from(t, ()):  # longest first
+                    if ids[i:i + length] == seq:  # (shorter, so unequal, past the end)
                         add(f, i, i + length - 1, (starts[i], ends[i + length - 1]), False)
+                        resume = i + length
                         break
-                if length:
-                    resume = i + length
-                    continue
-                if partial and t in index.key_terms:
-                    add(index.key_terms[t], i, i, (starts[i], ends[i]), True)
+                else:
+                    if t in key_terms:
+                        add(key_terms[t], i, i, (starts[i], ends[i]), True)
         for m in found.values():
             m.spans.sort()
         return found, len(tokens), present, lang

@@ -220,3 +220,63 @@ def test_tokens_are_well_formed_for_any_text(text, spec):
         assert 0 <= token.start < token.end <= len(text)
         assert token.term
         assert text[token.start:token.end].strip() == text[token.start:token.end]
+
+
+def _snowball_reference(text: str) -> list[tuple[str, int, int]]:
+    """What the English analyzer means, spelled out word by word: each ``\\w+`` word lower-cased,
+    kept if 2+ characters, not a stop word and without ``_``, Snowball-stemmed, accents folded."""
+    import re
+    import unicodedata
+
+    import Stemmer
+
+    from fahras.text.stopwords import stop_words
+
+    stemmer, stop = Stemmer.Stemmer("english"), stop_words("en")
+    out = []
+    for m in re.finditer(r"\w+", text):
+        word = m.group().lower()
+        if len(word) >= 2 and word not in stop and "_" not in word:
+            stem = "".join(ch for ch in unicodedata.normalize("NFKD", stemmer.stemWord(word))
+                           if not unicodedata.combining(ch))
+            out.append((stem, m.start(), m.end()))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aAbBeEéÉnN_ΣσςİıǅǄßẞⅫⅻ'’ -–.\n09"), max_size=60))
+def test_english_tokens_are_the_lowered_stemmed_words_at_their_offsets(text):
+    # The analyzer lower-cases the whole text at once where that keeps offsets
+    # (no İ, no capital sigma) and word by word elsewhere: both must mean this.
+    assert get_analyzer("en").tokens(text) == _snowball_reference(text)
+
+
+def test_english_tokens_of_text_whose_lowering_moves_offsets():
+    text = "İstanbul hosted the ΣΥΝΟΔΟΣ'Α conference on WOMEN"
+    tokens = get_analyzer("en").tokens(text)
+    assert tokens == _snowball_reference(text)
+    assert [text[t.start:t.end] for t in tokens][-2:] == ["conference", "WOMEN"]
+
+
+def test_tokens_behave_as_a_sequence_of_token_tuples():
+    from fahras.models import AnalyzedText
+    from fahras.text import Tokens
+
+    text = "The Council condemns attacks on peacekeepers."
+    tokens = get_analyzer("en").tokens(text)
+    assert isinstance(tokens, Tokens)
+    as_list = list(tokens)
+    assert all(type(t) is Token for t in as_list)
+    assert tokens == as_list and as_list == list(Tokens.of(as_list))
+    assert tokens[1] == as_list[1] and tokens[-1].term == "peacekeep"
+    assert tokens[1:3] == as_list[1:3] and isinstance(tokens[1:3], Tokens)
+    assert tokens.terms == [t.term for t in as_list]
+    assert tokens != as_list[:-1] and tokens != "council"
+    shifted = tokens.shifted(10)
+    assert [(t.start, t.end) for t in shifted] == [(t.start + 10, t.end + 10) for t in as_list]
+    with pytest.raises(ValueError):
+        Tokens(["a"], [0, 1], [1])
+    doc = pickle.loads(pickle.dumps(AnalyzedText(text, as_list, "en")))
+    assert isinstance(doc.tokens, Tokens) and doc.tokens == tokens and doc.terms == tokens.terms
+    empty = pickle.loads(pickle.dumps(AnalyzedText("", [], None)))
+    assert len(empty.tokens) == 0 and empty.terms == []

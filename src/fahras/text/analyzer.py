@@ -210,6 +210,8 @@ class ThreadStemmers:
 
 
 _WORD_SPLIT = splitter(_WORD)
+#: Lower-cases to σ or ς depending on the letters around it (str.lower's one context rule).
+_CAPITAL_SIGMA = "\u03a3"
 
 
 class SnowballAnalyzer(Analyzer):
@@ -233,14 +235,25 @@ class SnowballAnalyzer(Analyzer):
 
     def tokens(self, text: str) -> Tokens:
         # Each distinct word is lower-cased, filtered and stemmed once per call.
-        words, ends = words_with_ends(_WORD_SPLIT, text)
-        keep, lowered = [], []
-        for word in distinct(words):
-            w = word.lower()
-            if len(w) >= self.min_length and w not in self._stop and "_" not in w:
-                keep.append(word)
-                lowered.append(w)
-        stems = self._stemmers.get().stemWords(lowered)
+        lowered = text.lower()
+        if len(lowered) == len(text) and _CAPITAL_SIGMA not in text:
+            # Lower-casing kept every character at its offset (one character
+            # each, and no context-dependent final sigma), and it keeps word
+            # characters word characters: the words of the lowered text are
+            # the lowered words, at the same offsets.  Cheaper than lowering
+            # each word: one call, and fewer distinct words to filter.
+            words, ends = words_with_ends(_WORD_SPLIT, lowered)
+            keep = [w for w in set(words).difference(self._stop) if len(w) >= self.min_length and "_" not in w]
+            lowered_keep = keep
+        else:
+            words, ends = words_with_ends(_WORD_SPLIT, text)
+            keep, lowered_keep = [], []
+            for word in distinct(words):
+                w = word.lower()
+                if len(w) >= self.min_length and w not in self._stop and "_" not in w:
+                    keep.append(word)
+                    lowered_keep.append(w)
+        stems = self._stemmers.get().stemWords(lowered_keep)
         if self.fold_accents:
             stems = [s if s.isascii() else strip_accents(s) for s in stems]
         return tokens_from_terms(words, ends, dict(zip(keep, stems)))

@@ -32,8 +32,10 @@ What it does
    tunes its own decision rule by cross-validation inside that data.
 5. Prints one table, the issue's accuracy target and a speed comparison under
    it, and writes them to ``benchmarks/results/<split>.md`` and ``.json``
-   with the command line and date.  A failing row (a backend that cannot be
-   installed, crashes, ...) is reported and does not stop the others.
+   with the command line and date (with ``--write-docs``, also into
+   ``docs/benchmarks.md``, between the split's marker comments).  A failing
+   row (a backend that cannot be installed, crashes, ...) is reported and
+   does not stop the others.
 
 Why the scoring is fair
 -----------------------
@@ -74,7 +76,7 @@ from harness import data as corpus_data  # noqa: E402
 from harness.annif_runner import ALIASES, ANNIF_VERSION, BACKENDS, Annif, read_rankings  # noqa: E402
 from harness.fahras_runner import Fahras  # noqa: E402
 from harness.measure import Measurement, StepFailed  # noqa: E402
-from harness.report import (SystemResult, average, print_table, speed_lines, spread_lines,  # noqa: E402
+from harness.report import (SystemResult, average, print_table, speed_lines, spread_lines, write_docs,  # noqa: E402
                             target_lines, write_results)
 from harness.tuning import decide  # noqa: E402
 
@@ -124,12 +126,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-fahras", action="store_true", help="run the Annif side only")
     parser.add_argument("--skip-annif", action="store_true", help="run the Fahras side only")
     parser.add_argument("--write-docs", action="store_true",
-                        help="reserved: publishing the table in the documentation is not done yet; "
-                             "the results are always written under --results")
+                        help="also put the table, with the command and date, into docs/benchmarks.md, "
+                             "between the split's marker comments (replacing the previous run's)")
+    parser.add_argument("--docs", type=Path, default=None,
+                        help="the file --write-docs writes (default: docs/benchmarks.md)")
     args = parser.parse_args(argv)
     args.data = (args.data or REPO.parent / "shared" / "data").resolve()
     args.work = (args.work or REPO / "benchmarks" / ".work").resolve()
     args.results = (args.results or REPO / "benchmarks" / "results").resolve()
+    args.docs = (args.docs or REPO / "docs" / "benchmarks.md").resolve()
     args.backends = _annif_backends(parser, args.annif_backends)
     args.overrides = _parse_overrides(parser, args.annif_param)
     args.fahras_backends = [b.strip() for item in args.fahras_backend for b in item.split(",") if b.strip()]
@@ -540,8 +545,6 @@ def collect(per_run: list[list[SystemResult]], n_runs: int) -> list[SystemResult
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.write_docs:
-        log("--write-docs is not implemented yet; results go to " + str(args.results))
     steps: dict = {}
     failures = Failures()
     per_run: list[list[SystemResult]] = []
@@ -602,6 +605,8 @@ def main(argv: list[str] | None = None) -> int:
     print_table(f"Fahras vs Annif, {args.split} split ({prep.test_docs} test documents{folds})", rows, below)
     json_path, md_path = write_results(args.results, args.split, header, rows, notes, below)
     log(f"wrote {md_path} and {json_path}")
+    if args.write_docs:
+        log(f"wrote the table into {write_docs(args.docs, args.split, header, rows, below)}")
     return 2 if failures.items else 0
 
 

@@ -234,3 +234,34 @@ def write_results(out_dir: Path, split: str, header: dict, results: list[SystemR
     lines += [f"- {note}" for note in notes]
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return json_path, md_path
+
+
+def _docs_markers(split: str) -> tuple[str, str]:
+    return (f"<!-- vs_annif {split}: written by benchmarks/vs_annif.py --write-docs; edits in here are replaced -->",
+            f"<!-- /vs_annif {split} -->")
+
+
+def write_docs(docs_path: Path, split: str, header: dict, results: list[SystemResult],
+               below: list[str] = ()) -> Path:
+    """Put the run's table, with its command and date, into ``docs_path`` (atomically).
+
+    The table goes between the split's two marker comments, replacing what
+    was there; without them, a new section with the markers is appended.
+    """
+    start, end = _docs_markers(split)
+    lines = [start, "", f"- command: `{header['command']}`", f"- date: {header['date']}",
+             f"- data: {header['data_summary']}", f"- machine: {header['machine']}"]
+    if header.get("run_seconds") is not None:
+        lines.append(f"- run time: {header['run_seconds'] / 60:.1f} min wall clock for the whole command")
+    lines += ["", markdown_table(results), ""] + [f"- {line}" for line in below] + ["", end]
+    block = "\n".join(lines)
+    text = docs_path.read_text(encoding="utf-8") if docs_path.exists() else "# Benchmarks\n"
+    first, last = text.find(start), text.find(end)
+    if first >= 0 and last > first:
+        text = text[:first] + block + text[last + len(end):]
+    else:
+        text = text.rstrip("\n") + f"\n\n## Fahras vs Annif, `{split}` split\n\n{block}\n"
+    tmp = docs_path.with_name(f".{docs_path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(docs_path)
+    return docs_path

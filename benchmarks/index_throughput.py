@@ -76,7 +76,7 @@ masked = timed("  mask_furniture", lambda: [mask_furniture(t)[0] for t in texts]
 langs = timed("  detect_language", lambda: [detect_language(m) for m in masked])
 analyzer = indexer.analyzer_
 tokenizers = [analyzer.analyzer_for(lang) if hasattr(analyzer, "analyzer_for") else analyzer for lang in langs]
-timed("  tokens", lambda: [a.tokens(m) for a, m in zip(tokenizers, masked)])
+timed("  tokens", lambda: [getattr(a, "deferred_tokens", a.tokens)(m) for a, m in zip(tokenizers, masked)])
 analysed = timed("analyse (all)", lambda: [indexer.analyse(t) for t in texts])
 backend = indexer.backend_
 bases = getattr(backend, "bases_", [backend])

@@ -160,8 +160,10 @@ def test_analyse_detects_once_for_check_and_analysis(indexer, monkeypatch):
     import fahras.indexer as indexer_module
 
     calls = []
-    detect = indexer_module.detect_language
+    detect, detect_supported = indexer_module.detect_language, indexer_module.detect_supported_language
     monkeypatch.setattr(indexer_module, "detect_language", lambda text: calls.append(text) or detect(text))
+    monkeypatch.setattr(indexer_module, "detect_supported_language",
+                        lambda text: calls.append(text) or detect_supported(text))
     text = PROBES[0][0]
     analysed = indexer.analyse(text, check=True)
     assert len(calls) == 1 and analysed.lang == "en"

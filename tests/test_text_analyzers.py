@@ -280,3 +280,49 @@ def test_tokens_behave_as_a_sequence_of_token_tuples():
     assert isinstance(doc.tokens, Tokens) and doc.tokens == tokens and doc.terms == tokens.terms
     empty = pickle.loads(pickle.dumps(AnalyzedText("", [], None)))
     assert len(empty.tokens) == 0 and empty.terms == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aAbBeEzZ09_ .,;\n-'’éΣİ"), max_size=60),
+       st.sampled_from(["en", "fr", "ar", "zh", "auto"]))
+def test_deferred_tokens_are_the_tokens(text, spec):
+    analyzer = get_analyzer(spec)
+    deferred = analyzer.deferred_tokens(text)
+    eager = analyzer.tokens(text)
+    assert deferred.terms == eager.terms  # before any offset is asked for
+    assert deferred == eager and list(deferred) == list(eager)
+
+
+def test_deferred_offsets_are_found_once_on_first_use():
+    from fahras.text import Tokens
+
+    calls = []
+    eager = Tokens(["council", "attack"], [4, 20], [11, 26])
+    deferred = Tokens.deferred(["council", "attack"], lambda: calls.append(1) or eager)
+    assert len(deferred) == 2 and deferred.terms == ["council", "attack"] and not calls
+    assert deferred[1] == Token("attack", 20, 26) and deferred.starts == [4, 20] and list(deferred) == list(eager)
+    assert len(calls) == 1
+    wrong = Tokens.deferred(["council"], lambda: eager)
+    with pytest.raises(RuntimeError):
+        wrong.starts
+
+
+def test_an_english_resolution_has_its_offsets_deferred():
+    text = ("The Security Council, recalling its resolutions on Liberia, decides to extend the mandate of "
+            "the United Nations Mission in Liberia (UNMIL) until 30 September.")
+    tokens = get_analyzer("en").deferred_tokens(text)
+    assert tokens._spans is None  # nothing located yet: the terms alone were needed
+    assert [text[t.start:t.end] for t in tokens][:3] == ["Security", "Council", "recalling"]
+
+
+def test_lowering_never_turns_a_word_character_into_another_kind():
+    # What SnowballAnalyzer's whole-text lowering relies on (text/analyzer.py, _keeps_offsets).
+    import re
+    import sys
+
+    word = re.compile(r"\w")
+    for code in range(sys.maxunicode + 1):
+        ch = chr(code)
+        lowered = ch.lower()
+        if len(lowered) == 1:
+            assert bool(word.match(ch)) == bool(word.match(lowered)), hex(code)

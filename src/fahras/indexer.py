@@ -138,7 +138,8 @@ class Indexer:
         self.analyzer_ = analyzer
         analyzed = []
         for i, doc in enumerate(docs, 1):
-            analyzed.append(self.analyse(doc.text))
+            # Training keeps every document's tokens: offsets found now, not a recipe for them.
+            analyzed.append(self.analyse(doc.text, deferred_offsets=False))
             progress("analyse", i, len(docs))
         y = self.subjects_.indicator(gold)
 
@@ -176,13 +177,17 @@ class Indexer:
         if not hasattr(self, "backend_"):
             raise UsageError("this Indexer is not trained: call fit() or Indexer.load()")
 
-    def analyse(self, text: str, lang: str | None = None, check: bool = False) -> AnalyzedText:
+    def analyse(self, text: str, lang: str | None = None, check: bool = False,
+                deferred_offsets: bool = True) -> AnalyzedText:
         """Tokens of ``text`` (furniture masked), analysed in ``lang`` or the detected language.
 
         With ``check`` and no ``lang``, text in none of the six UN languages is
         refused with an :class:`InputError` (see
         :func:`fahras.text.langid.unsupported_language`).  The language is
         detected once, on the masked text, for the check and the analysis.
+        With ``deferred_offsets`` the tokens' offsets may be found only when
+        first needed (:meth:`fahras.text.Analyzer.deferred_tokens`): scoring
+        reads the terms alone.
         """
         if not hasattr(self, "analyzer_"):
             raise UsageError("this Indexer is not trained: call fit() or Indexer.load()")
@@ -199,8 +204,9 @@ class Indexer:
             if by_document:
                 lang = detected or analyzer.fallback
         if by_document:
-            return AnalyzedText(text, analyzer.analyzer_for(lang).tokens(masked), lang)
-        return AnalyzedText(text, analyzer.tokens(masked), lang or getattr(analyzer, "lang", None))
+            analyzer = analyzer.analyzer_for(lang)
+        tokens = analyzer.deferred_tokens(masked) if deferred_offsets else analyzer.tokens(masked)
+        return AnalyzedText(text, tokens, lang if by_document else lang or getattr(analyzer, "lang", None))
 
     def _analysed(self, texts: Sequence[str | AnalyzedText], lang: str | None) -> list[AnalyzedText]:
         return [t if isinstance(t, AnalyzedText) else self.analyse(t, lang) for t in texts]

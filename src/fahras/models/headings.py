@@ -264,12 +264,22 @@ class _Mentions:
     full: int = 0
     partial: int = 0
     first: int = -1                               # token position of the first mention
+    #: where the mentions are: (first, last) token positions, or (start, end)
+    #: characters for languages matched in the raw text; one kind per document
     spans: list[tuple[int, int]] = field(default_factory=list)
+    token_positions: bool = False                 # the spans are token positions
     windows: list[frozenset] = field(default_factory=list)
 
     @property
     def count(self) -> int:
         return self.full + self.partial
+
+    def char_spans(self, doc: AnalyzedText) -> list[tuple[int, int]]:
+        """The mentions' (start, end) characters in ``doc``, in text order."""
+        if not self.token_positions:
+            return sorted(self.spans)
+        starts, ends = doc.tokens.starts, doc.tokens.ends
+        return sorted((starts[first], ends[last]) for first, last in self.spans)
 
 
 # ---------------------------------------------------------------------------------- backend
@@ -570,13 +580,14 @@ class HeadingsBackend(Backend):
         """
         lang = _lang_of(doc, self.template_terms_)
         tokens = doc.tokens
-        terms, starts, ends = tokens.terms, tokens.starts, tokens.ends
+        terms = tokens.terms
         found: dict[int, _Mentions] = {}
         present: dict[str, set[int]] = {}
         w = int(self.window)
         distinct = None  # the document's distinct terms, once needed
 
-        def add(f: int, first: int, last: int, span: tuple[int, int], is_partial: bool) -> None:
+        def add(f: int, first: int, last: int, span: tuple[int, int] | None, is_partial: bool) -> None:
+            # span: the mention's characters where they are known, else None (tokens first..last)
             m = found.get(f)
             if m is None:
                 m = found[f] = _Mentions()
@@ -586,7 +597,8 @@ class HeadingsBackend(Backend):
                 m.full += 1
             if m.first < 0 or first < m.first:
                 m.first = first
-            m.spans.append(span)
+            m.spans.append((first, last) if span is None else span)
+            m.token_positions = span is None
             if len(m.windows) < 64:
                 m.windows.append(frozenset(terms[max(0, first - w):last + 1 + w]))
 
@@ -597,6 +609,7 @@ class HeadingsBackend(Backend):
                 if not tokens:
                     continue
                 text = doc.text.casefold()
+                starts = tokens.starts
                 for f, label in index.raw:
                     pos = text.find(label) if label else -1
                     while pos >= 0:
@@ -622,14 +635,12 @@ class HeadingsBackend(Backend):
                 t = ids[i]
                 for f, seq, length in labels_from(t, ()):  # longest first
                     if ids[i:i + length] == seq:  # (shorter, so unequal, past the end)
-                        add(f, i, i + length - 1, (starts[i], ends[i + length - 1]), False)
+                        add(f, i, i + length - 1, None, False)
                         resume = i + length
                         break
                 else:
                     if t in key_terms:
-                        add(key_terms[t], i, i, (starts[i], ends[i]), True)
-        for m in found.values():
-            m.spans.sort()
+                        add(key_terms[t], i, i, None, True)
         return found, len(tokens), present, lang
 
     def _mentions(self, scanned: list) -> tuple[np.ndarray, np.ndarray]:
@@ -725,7 +736,7 @@ class HeadingsBackend(Backend):
         if m is None or m.count == 0:
             return []
         groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for start, end in m.spans:
+        for start, end in m.char_spans(doc):
             groups[" ".join(doc.text[start:end].split())].append((start, end))
         total = sum(len(s) for s in groups.values())
         ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))

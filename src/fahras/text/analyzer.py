@@ -52,17 +52,50 @@ class Tokens(Sequence):
     indexing and iteration give :class:`Token` tuples, slicing gives
     ``Tokens``, and equality holds with any sequence of the same tokens.
     The lists are taken as given (not copied): do not change them afterwards.
+
+    :meth:`deferred` makes tokens whose offsets are found only when first
+    asked for (``starts``, ``ends``, indexing, iteration...): most scoring
+    reads the terms alone, and finding offsets costs more than the terms.
     """
 
-    __slots__ = ("terms", "starts", "ends")
+    __slots__ = ("terms", "_spans", "_locate")
 
     def __init__(self, terms: list[str] | None = None, starts: list[int] | None = None,
                  ends: list[int] | None = None):
         self.terms = [] if terms is None else terms
-        self.starts = [] if starts is None else starts
-        self.ends = [] if ends is None else ends
-        if not len(self.terms) == len(self.starts) == len(self.ends):
-            raise ValueError(f"Tokens: {len(self.terms)} terms, {len(self.starts)} starts, {len(self.ends)} ends")
+        self._spans = ([] if starts is None else starts, [] if ends is None else ends)
+        self._locate = None
+        if not len(self.terms) == len(self._spans[0]) == len(self._spans[1]):
+            raise ValueError(f"Tokens: {len(self.terms)} terms, {len(self._spans[0])} starts, "
+                             f"{len(self._spans[1])} ends")
+
+    @classmethod
+    def deferred(cls, terms: list[str], locate: "Callable[[], Tokens]") -> "Tokens":
+        """Tokens of ``terms`` whose offsets ``locate()`` (the same tokens, offsets found) gives on first use."""
+        tokens = cls.__new__(cls)
+        tokens.terms, tokens._spans, tokens._locate = terms, None, locate
+        return tokens
+
+    @property
+    def starts(self) -> list[int]:
+        return self._offsets()[0]
+
+    @property
+    def ends(self) -> list[int]:
+        return self._offsets()[1]
+
+    def _offsets(self) -> tuple[list[int], list[int]]:
+        # _locate is read before _spans and cleared after it is set: a thread that
+        # finds no _locate finds the offsets another thread found.
+        locate = self._locate
+        spans = self._spans
+        if spans is None:
+            located = locate()
+            if located.terms != self.terms:
+                raise RuntimeError("the deferred offsets were found for other terms")
+            spans = self._spans = located._offsets()
+            self._locate = None
+        return spans
 
     @classmethod
     def of(cls, tokens: "Iterable[Token | tuple[str, int, int]] | Tokens") -> "Tokens":
@@ -77,24 +110,26 @@ class Tokens(Sequence):
         return Tokens(list(self.terms), [s + offset for s in self.starts], [e + offset for e in self.ends])
 
     def extend(self, other: "Tokens") -> None:
+        starts, ends = self._offsets()
+        starts.extend(other.starts)
+        ends.extend(other.ends)
         self.terms.extend(other.terms)
-        self.starts.extend(other.starts)
-        self.ends.extend(other.ends)
 
     def __len__(self) -> int:
         return len(self.terms)
 
     def __getitem__(self, index):
+        starts, ends = self._offsets()
         if isinstance(index, slice):
-            return Tokens(self.terms[index], self.starts[index], self.ends[index])
-        return Token(self.terms[index], self.starts[index], self.ends[index])
+            return Tokens(self.terms[index], starts[index], ends[index])
+        return Token(self.terms[index], starts[index], ends[index])
 
     def __iter__(self) -> Iterator[Token]:
-        return map(Token._make, zip(self.terms, self.starts, self.ends))
+        return map(Token._make, zip(self.terms, *self._offsets()))
 
     def __eq__(self, other) -> bool:
         if isinstance(other, Tokens):
-            return self.terms == other.terms and self.starts == other.starts and self.ends == other.ends
+            return self.terms == other.terms and self._offsets() == other._offsets()
         if isinstance(other, Sequence) and not isinstance(other, str):
             return len(self) == len(other) and all(a == tuple(b) for a, b in zip(self, other))
         return NotImplemented
@@ -117,6 +152,14 @@ class Analyzer(ABC):
 
     def terms(self, text: str) -> list[str]:
         return self.tokens(text).terms
+
+    def deferred_tokens(self, text: str) -> Tokens:
+        """:meth:`tokens`, possibly with offsets found only when first asked for (see :meth:`Tokens.deferred`).
+
+        The suggestion path uses this: scoring reads the terms, explanations the
+        offsets.  Analyzers with a faster way to the terms alone override it.
+        """
+        return self.tokens(text)
 
     @abstractmethod
     def config(self) -> dict:
@@ -212,6 +255,20 @@ class ThreadStemmers:
 _WORD_SPLIT = splitter(_WORD)
 #: Lower-cases to σ or ς depending on the letters around it (str.lower's one context rule).
 _CAPITAL_SIGMA = "\u03a3"
+#: ASCII bytes that are not word characters (``\w``) -> a space.
+_ASCII_NOT_WORD_TO_SPACE = bytes(c if chr(c).isalnum() or chr(c) == "_" else 32 for c in range(128)) + bytes([32] * 128)
+
+
+def _keeps_offsets(text: str, lowered: str) -> bool:
+    """Whether ``lowered`` (``text.lower()``) has every character where ``text`` has it, a word
+    character where it has one.
+
+    Lower-casing maps each character to one or more (never none), so equal
+    lengths mean one each; a capital sigma lowers by context (σ or ς), which
+    word-by-word lowering would not reproduce.  No character changes from
+    word to non-word character by lowering (checked over all of Unicode).
+    """
+    return len(lowered) == len(text) and _CAPITAL_SIGMA not in text
 
 
 class SnowballAnalyzer(Analyzer):
@@ -236,27 +293,41 @@ class SnowballAnalyzer(Analyzer):
     def tokens(self, text: str) -> Tokens:
         # Each distinct word is lower-cased, filtered and stemmed once per call.
         lowered = text.lower()
-        if len(lowered) == len(text) and _CAPITAL_SIGMA not in text:
-            # Lower-casing kept every character at its offset (one character
-            # each, and no context-dependent final sigma), and it keeps word
-            # characters word characters: the words of the lowered text are
-            # the lowered words, at the same offsets.  Cheaper than lowering
-            # each word: one call, and fewer distinct words to filter.
+        if _keeps_offsets(text, lowered):
+            # The words of the lowered text are the lowered words, at the same
+            # offsets: cheaper than lowering each word (one call, and fewer
+            # distinct words to filter).
             words, ends = words_with_ends(_WORD_SPLIT, lowered)
-            keep = [w for w in set(words).difference(self._stop) if len(w) >= self.min_length and "_" not in w]
-            lowered_keep = keep
+            return tokens_from_terms(words, ends, self._term_map(words))
+        words, ends = words_with_ends(_WORD_SPLIT, text)
+        keep, lowered_keep = [], []
+        for word in distinct(words):
+            w = word.lower()
+            if len(w) >= self.min_length and w not in self._stop and "_" not in w:
+                keep.append(word)
+                lowered_keep.append(w)
+        return tokens_from_terms(words, ends, dict(zip(keep, self._stems(lowered_keep))))
+
+    def deferred_tokens(self, text: str) -> Tokens:
+        # The terms from the lowered words alone; offsets, if asked for, by tokens().
+        if text.isascii():  # \w is [A-Za-z0-9_] there: one bytes.translate and a split
+            words = text.encode("ascii").lower().translate(_ASCII_NOT_WORD_TO_SPACE).decode("ascii").split()
         else:
-            words, ends = words_with_ends(_WORD_SPLIT, text)
-            keep, lowered_keep = [], []
-            for word in distinct(words):
-                w = word.lower()
-                if len(w) >= self.min_length and w not in self._stop and "_" not in w:
-                    keep.append(word)
-                    lowered_keep.append(w)
-        stems = self._stemmers.get().stemWords(lowered_keep)
-        if self.fold_accents:
-            stems = [s if s.isascii() else strip_accents(s) for s in stems]
-        return tokens_from_terms(words, ends, dict(zip(keep, stems)))
+            lowered = text.lower()
+            if not _keeps_offsets(text, lowered):
+                return self.tokens(text)
+            words = _WORD.findall(lowered)
+        get = self._term_map(words).get
+        return Tokens.deferred([t for t in map(get, words) if t is not None], partial(self.tokens, text))
+
+    def _term_map(self, lowered_words: list[str]) -> dict[str, str]:
+        """Each distinct lower-case word that makes a term -> its term."""
+        keep = [w for w in set(lowered_words).difference(self._stop) if len(w) >= self.min_length and "_" not in w]
+        return dict(zip(keep, self._stems(keep)))
+
+    def _stems(self, lowered_words: list[str]) -> list[str]:
+        stems = self._stemmers.get().stemWords(lowered_words)
+        return [s if s.isascii() else strip_accents(s) for s in stems] if self.fold_accents else stems
 
     def config(self) -> dict:
         return {"name": self.name, "lang": self.lang, "min_length": self.min_length,

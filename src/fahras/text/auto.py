@@ -70,6 +70,11 @@ class AutoAnalyzer(Analyzer):
             out.extend(self.analyzer_for(lang).tokens(text[start:end]).shifted(start))
         return out
 
+    def deferred_tokens(self, text: str) -> Tokens:
+        if self.mode == "document":
+            return self.analyzer_for(self.detect(text)).deferred_tokens(text)
+        return self.tokens(text)
+
     def config(self) -> dict:
         return {"name": self.name, "mode": self.mode, "fallback": self.fallback,
                 "analyzers": {lang: a.config() for lang, a in self._analyzers.items()}}

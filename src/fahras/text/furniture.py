@@ -57,9 +57,11 @@ _RECYCLE_LINE = re.compile(r"\s*(?:\u2672\s*)?(?:Please\s+recycle\b[^\n]*|\u2672
 _INLINE_ITEM = (rf"(?<![\w-])\d{{2}}-\d{{5}}[A-Z]?\*{{0,2}}\s*\([AECFRS]\)(?:\s+\d{{6}})?(?!\w)"
                 rf"|(?<![\w*]){_BARCODE}(?![\w*])")
 _INLINE = re.compile(rf"(?:[ \t]*(?:{_INLINE_ITEM}))+[ \t]*")
-#: What every match of ``_INLINE`` contains (a job number's digits or a barcode): a
-#: cheap test that spares the costly ``_INLINE`` search on the lines without it.
-_INLINE_HINT = re.compile(r"\d\d-\d{5}|\*\d{7}")
+#: What every match of ``_INLINE`` contains (a job number's ``-12345`` or a barcode's
+#: ``*12345``): a cheap test that spares the costly ``_INLINE`` search on the lines
+#: without it.  Starting with a character class, it is found three times faster
+#: than the exact ``\d\d-\d{5}|\*\d{7}``.
+_INLINE_HINT = re.compile(r"[-*]\d{5}")
 
 
 def _inline_lines(text: str, lines: list[str]) -> list[bool]:
@@ -92,9 +94,17 @@ def _symbols_of_line(line: str) -> list[str] | None:
     return found if found and all(any(ch.isdigit() for ch in s) for s in found) else None
 
 
-def _primary_symbol(lines: list[str]) -> tuple[str | None, set[str]]:
-    """The document symbol, and every symbol whose symbol-only lines are headers."""
-    symbol_lines = [(i, syms) for i, line in enumerate(lines) if (syms := _symbols_of_line(line))]
+def _symbol_lines(lines: list[str]) -> dict[int, list[str]]:
+    """Line number -> the symbols of each line that holds nothing but symbols."""
+    return {i: syms for i, line in enumerate(lines) if (syms := _symbols_of_line(line))}
+
+
+def _primary_symbol(lines: list[str], symbols: dict[int, list[str]] | None = None) -> tuple[str | None, set[str]]:
+    """The document symbol, and every symbol whose symbol-only lines are headers.
+
+    ``symbols``: :func:`_symbol_lines` of ``lines``, if known.
+    """
+    symbol_lines = list((_symbol_lines(lines) if symbols is None else symbols).items())
     if not symbol_lines:
         return None, set()
     counts = Counter(s for _, syms in symbol_lines for s in syms)
@@ -126,27 +136,35 @@ def _lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").split("\n")
 
 
-def _is_furniture(line: str, headers: set[str], after_distr: bool) -> bool:
-    if not line.strip():
-        return False
-    if (_JOB_LINE.fullmatch(line) or _PAGE_MARK_LINE.fullmatch(line) or _DISTR_LINE.fullmatch(line)
-            or _ORIGINAL_LINE.fullmatch(line) or _RECYCLE_LINE.fullmatch(line)):
-        return True
-    if after_distr and _DISTR_DATE_LINE.fullmatch(line):
-        return True
-    syms = _symbols_of_line(line)
-    return bool(syms) and all(s in headers for s in syms)
+#: A line that is a job number, page mark, "Original:" or "Please recycle" line: one
+#: regular expression for the four (each with its own flags), one call per line.
+_OTHER_FURNITURE_LINE = re.compile("|".join(
+    f"(?{'i' if p.flags & re.IGNORECASE else ''}:{p.pattern})"
+    for p in (_JOB_LINE, _PAGE_MARK_LINE, _ORIGINAL_LINE, _RECYCLE_LINE)))
 
 
 def _furniture(lines: list[str]) -> tuple[list[bool], str | None]:
-    """Which lines are furniture, and the document symbol."""
-    symbol, headers = _primary_symbol(lines)
+    """Which lines are furniture, and the document symbol.
+
+    A non-blank line is furniture if it is a job number, page mark,
+    distribution, "Original:" or "Please recycle" line; a date right after a
+    distribution line (the previous non-blank line); or a line of symbols
+    that are all headers (see :func:`_primary_symbol`).  Bare page numbers
+    are then judged by their neighbours (:func:`_drop_page_numbers`).
+    """
+    symbols = _symbol_lines(lines)
+    symbol, headers = _primary_symbol(lines, symbols)
     drop = [False] * len(lines)
-    previous = ""
+    after_distr = False
     for i, line in enumerate(lines):
-        drop[i] = _is_furniture(line, headers, after_distr=bool(_DISTR_LINE.fullmatch(previous)))
-        if line.strip():
-            previous = line
+        if not line.strip():
+            continue
+        distr = _DISTR_LINE.fullmatch(line) is not None
+        syms = symbols.get(i)
+        drop[i] = (distr or _OTHER_FURNITURE_LINE.fullmatch(line) is not None
+                   or (after_distr and _DISTR_DATE_LINE.fullmatch(line) is not None)
+                   or (syms is not None and all(s in headers for s in syms)))
+        after_distr = distr
     _drop_page_numbers(lines, drop)
     return drop, symbol
 

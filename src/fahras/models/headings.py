@@ -600,7 +600,8 @@ class HeadingsBackend(Backend):
             m.spans.append((first, last) if span is None else span)
             m.token_positions = span is None
             if len(m.windows) < 64:
-                m.windows.append(frozenset(terms[max(0, first - w):last + 1 + w]))
+                lo = first - w
+                m.windows.append(frozenset(terms[lo if lo > 0 else 0:last + 1 + w]))
 
         for cls in self.classes_:
             name = _index_key(lang, cls)

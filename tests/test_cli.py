@@ -146,6 +146,9 @@ def test_vocab_show_arabic():
                                 "--param", "C=-1", "--cv-folds", "0", RESOLUTIONS], 64, "'C' parameter"),
     (lambda d: None, lambda d: ["train", "--vocab", UNBIS_JSON, "--out", d / "m", "--backend", "nope",
                                 RESOLUTIONS], 64, "unknown backend"),
+    # --out lies inside a file: the output folder cannot be made (an I/O error, not a traceback)
+    (lambda d: (d / "taken").write_text("x"), lambda d: ["index", "{model}", d, "--out", d / "taken" / "out"], 74,
+     "Not a directory"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, trained_model, make, args_of, code, words):
     make(tmp_path)

@@ -223,16 +223,21 @@ def test_index_with_jobs_writes_the_same_files_and_errors(trained_model, time_sp
     (folder / "a_broken.txt").write_bytes(b"\xff\xfe bad bytes")
     (folder / "m_german.txt").write_text(GERMAN, encoding="utf-8")
     (folder / "z_empty.txt").write_text("", encoding="utf-8")
+    blocked = sorted(time_split[1].iterdir())[5]  # its suggestion file cannot be written
+    (folder / ("c_" + blocked.name)).write_bytes(blocked.read_bytes())
     runs = {}
     for jobs in (1, 2, 0):
         out = tmp_path / f"out{jobs}"
+        (out / f"c_{blocked.stem}.annif").mkdir(parents=True)  # a folder where the file should go
         result = fahras("index", trained_model, folder, "--out", out, "--quiet", "--jobs", jobs,
-                        "--limit", "20", "--threshold", "0")
+                        "--limit", "20", "--threshold", "0", "--force")
         stderr = result.stderr.decode()
         assert result.returncode == 65 and "Traceback" not in stderr, stderr
-        errors = [line for line in stderr.splitlines() if line.startswith("fahras: error:")]
-        assert [re.search(r"/(\w+)\.txt", e).group(1) for e in errors] == ["a_broken", "m_german", "z_empty"]
-        runs[jobs] = ({p.name: p.read_text(encoding="utf-8") for p in out.iterdir()}, errors)
+        errors = [line.replace(str(out), "OUT") for line in stderr.splitlines() if line.startswith("fahras: error:")]
+        assert [re.search(r"/(\w+)\.txt", e).group(1) for e in errors] == [
+            "a_broken", "c_" + blocked.stem, "m_german", "z_empty"]
+        assert "cannot write its suggestions" in errors[1] and "indexed 5 documents" in stderr
+        runs[jobs] = ({p.name: p.read_text(encoding="utf-8") for p in out.iterdir() if p.is_file()}, errors)
         assert len(runs[jobs][0]) == 5 and not any(p.name.endswith(".tmp") for p in out.iterdir())
     assert runs[1] == runs[2] == runs[0]
 

@@ -188,6 +188,8 @@ class _LangIndex:
     #: first term id -> (filler, term ids, length) of the labels starting with it, longest first
     by_first: dict[int, list[tuple[int, tuple[int, ...], int]]] = field(default_factory=dict)
     by_prefix: dict[str, list[str]] = field(default_factory=dict)
+    #: term ids a mention can start with: labels' first terms and key terms (see :meth:`index_starters`)
+    starters: frozenset[int] = frozenset()
 
     def build(self, variant_prefix: int) -> "_LangIndex":
         by_first: dict[int, list[int]] = defaultdict(list)
@@ -203,6 +205,11 @@ class _LangIndex:
                 if len(term) >= variant_prefix:
                     self.by_prefix[term[:variant_prefix]].append(term)
         self.by_prefix = dict(self.by_prefix)
+        return self.index_starters()
+
+    def index_starters(self) -> "_LangIndex":
+        """Recompute :attr:`starters` (after ``by_first`` or ``key_terms`` changed)."""
+        self.starters = frozenset(self.by_first) | frozenset(self.key_terms)
         return self
 
     def term_ids(self, terms: Sequence[str], variant_prefix: int, variant_chars: int) -> dict[str, int]:
@@ -550,6 +557,7 @@ class HeadingsBackend(Backend):
                 for t in ids:
                     if len(owners[t]) == 1 and (n == 0 or df[t] <= float(self.key_max_df) * n):
                         index.key_terms[t] = f
+            index.index_starters()
 
     def _learn_counts(self, y: sp.csr_matrix) -> None:
         """How often each instance, template and filler was a training heading."""
@@ -629,8 +637,10 @@ class HeadingsBackend(Backend):
             present[name].discard(_NOT_LABEL_TERM)
             labels_from = index.by_first.get
             key_terms = index.key_terms if partial else {}
+            starts_mention = index.starters if partial else index.by_first.keys()
             resume = 0
-            for i in compress(count(), map(_NOT_LABEL_TERM.__ne__, ids)):  # label terms only
+            # only positions where a mention can start: a label's first term, or a key term
+            for i in compress(count(), map(starts_mention.__contains__, ids)):
                 if i < resume:  # inside a mention found before
                     continue
                 t = ids[i]

@@ -59,6 +59,7 @@ import datetime as dt
 import os
 import platform
 import shlex
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -123,6 +124,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(default: benchmarks/.work, git-ignored)")
     parser.add_argument("--results", type=Path, default=None,
                         help="where to write <split>.md and <split>.json (default: benchmarks/results)")
+    parser.add_argument("--speed-rounds", type=int, default=3, metavar="N",
+                        help="time the batch run and cold start of every Fahras row and of Annif's ensembles "
+                             "N times and report the median docs/s (default: 3; Annif's base backends: once)")
     parser.add_argument("--skip-fahras", action="store_true", help="run the Annif side only")
     parser.add_argument("--skip-annif", action="store_true", help="run the Fahras side only")
     parser.add_argument("--write-docs", action="store_true",
@@ -262,6 +266,17 @@ def throughput(docs: int, batch: Measurement, cold_start: Measurement | None) ->
     return docs / busy if busy > 0 else None
 
 
+def median_throughput(docs: int, pairs: list[tuple[Measurement, Measurement]]) -> tuple[float | None, list]:
+    """The median docs/s over (batch run, cold start) pairs, and each pair's docs/s.
+
+    On a shared machine one short run can land on a busy moment; the median
+    of a few, each with its own cold start, is steadier.
+    """
+    rates = [throughput(docs, batch, cold) for batch, cold in pairs]
+    known = sorted(r for r in rates if r is not None)
+    return (statistics.median(known) if known else None), [round(r, 1) if r else r for r in rates]
+
+
 def peak(*runs: Measurement | None) -> float | None:
     values = [r.peak_rss_mb for r in runs if r is not None and r.peak_rss_mb is not None]
     return max(values) if values else None
@@ -365,11 +380,15 @@ def annif_project(annif: Annif, backend: str, args: argparse.Namespace, run: Run
         log(f"annif train {project} on {len(run.parts[train_part])} {train_part} docs")
         train_run = annif.train(project, run.annif_dirs[train_part])
         steps[f"{key} train"] = train_run.seconds
-    log(f"annif index {project} on {len(run.parts['test'])} test docs x {run.speed_copies}")
-    index_run = annif.index(project, run.speed_dirs["annif"])
+    rounds = args.speed_rounds if spec.combines else 1
+    log(f"annif index {project} on {len(run.parts['test'])} test docs x {run.speed_copies}"
+        + (f", {rounds} rounds" if rounds > 1 else ""))
+    speed = [(annif.index(project, run.speed_dirs["annif"]), annif.suggest_one(project, run.probe_text()))
+             for _ in range(rounds)]
+    index_run, load_run = speed[0]
     steps[f"{key} index test x{run.speed_copies}"] = index_run.seconds
-    load_run = annif.suggest_one(project, run.probe_text())
     steps[f"{key} suggest-one"] = load_run.seconds
+    docs_per_s, rates = median_throughput(run.speed_docs, speed)
     rankings = read_rankings(run.speed_dirs["annif"], run.ids("test"))  # the first copy of each
 
     val_metrics, val_run = None, None
@@ -398,6 +417,7 @@ def annif_project(annif: Annif, backend: str, args: argparse.Namespace, run: Run
                                                            ("index_validate", val_run),
                                                            ("optimize", optimize_run),
                                                            ("suggest_one_doc", load_run)) if m is not None}}
+    details["docs_per_s_rounds"] = rates
     if hyperopt is not None:
         details["hyperopt"] = hyperopt
         details["runs"]["hyperopt"] = details["runs"].pop("train")
@@ -409,8 +429,7 @@ def annif_project(annif: Annif, backend: str, args: argparse.Namespace, run: Run
                         train_s=train_run.seconds if train_run else None,
                         train_cpu_s=train_run.cpu_seconds if train_run else None,
                         peak_rss_mb=peak(train_run, index_run, load_run, val_run, optimize_run),
-                        docs_per_s=throughput(run.speed_docs, index_run, load_run),
-                        load_s=load_run.seconds, details=details)
+                        docs_per_s=docs_per_s, load_s=load_run.seconds, details=details)
 
 
 # ---------------------------------------------------------------------------- Fahras
@@ -432,24 +451,27 @@ def run_fahras(tool: Fahras, backend: str | None, args: argparse.Namespace, prep
     log(f"fahras eval {model.name} on {len(run.parts['test'])} test docs")
     metrics, eval_run = tool.evaluate(model, run.export_dirs["test"])
     steps[f"{key} eval test"] = eval_run.seconds
-    log(f"fahras index {model.name} on {len(run.parts['test'])} test docs x {run.speed_copies}")
-    index_run = tool.index(model, run.speed_dirs["fahras"], args.work / "speed" / run.name / "fahras-out")
+    log(f"fahras index {model.name} on {len(run.parts['test'])} test docs x {run.speed_copies}"
+        + (f", {args.speed_rounds} rounds" if args.speed_rounds > 1 else ""))
+    speed = [(tool.index(model, run.speed_dirs["fahras"], args.work / "speed" / run.name / "fahras-out"),
+              tool.suggest_one(model, run.probe_text())) for _ in range(max(1, args.speed_rounds))]
+    index_run, load_run = speed[0]
     steps[f"{key} index test x{run.speed_copies}"] = index_run.seconds
-    load_run = tool.suggest_one(model, run.probe_text())
     steps[f"{key} suggest-one"] = load_run.seconds
+    docs_per_s, rates = median_throughput(run.speed_docs, speed)
     expected = len(run.parts["test"])
     if metrics.get("documents") != expected:
         log(f"warning: fahras eval scored {metrics.get('documents')} documents, the test part has {expected}")
     scored = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
     details = {k: v for k, v in metrics.items() if not isinstance(v, (int, float))}
-    details.update(backend=backend or "(default)", params=params, trained_on=[p.name for p in corpora])
+    details.update(backend=backend or "(default)", params=params, trained_on=[p.name for p in corpora],
+                   docs_per_s_rounds=rates)
     details["runs"] = {"train": train_run.to_dict(), "eval_test": eval_run.to_dict(),
                        "index_test_copies": index_run.to_dict(), "suggest_one_doc": load_run.to_dict()}
     return SystemResult(name=fahras_label(backend, params), metrics=scored, tuned_f1=metrics.get("f1"),
                         tuned_mark=OWN_RULE_MARK, train_s=train_run.seconds, train_cpu_s=train_run.cpu_seconds,
                         peak_rss_mb=peak(train_run, eval_run, index_run, load_run),
-                        docs_per_s=throughput(run.speed_docs, index_run, load_run), load_s=load_run.seconds,
-                        details=details)
+                        docs_per_s=docs_per_s, load_s=load_run.seconds, details=details)
 
 
 # ---------------------------------------------------------------------------- report
@@ -513,7 +535,10 @@ def notes_for(args: argparse.Namespace, prep: Prepared) -> list[str]:
         "load). docs/s: throughput of `annif index` / `fahras index` (limit 100, threshold 0) on the test "
         "documents as plain text, repeated to at least 200 documents, i.e. that many documents divided "
         "by the batch command's wall clock minus load s (single process for both tools: `fahras index` "
-        "without --jobs, `annif index` has no such option). Training runs as each tool does by default: "
+        "without --jobs, `annif index` has no such option); for every Fahras row and Annif's ensembles, "
+        f"the median over {args.speed_rounds} such (batch, cold start) pairs run one after the other "
+        "(each round's docs/s is in the .json file, details.docs_per_s_rounds), for Annif's base backends "
+        "one pair. Training runs as each tool does by default: "
         "`fahras train` fits the ensemble's base backends in one worker process per core (2 here), which "
         "is why its CPU s can exceed its wall s; Annif's backends use their own defaults.",
         "peak RSS MB: largest maximum resident set size over the train, batch, optimize and suggest "

@@ -256,7 +256,7 @@ _WORD_SPLIT = splitter(_WORD)
 #: Lower-cases to σ or ς depending on the letters around it (str.lower's one context rule).
 _CAPITAL_SIGMA = "\u03a3"
 #: ASCII bytes that are not word characters (``\w``) -> a space.
-_ASCII_NOT_WORD_TO_SPACE = bytes(c if chr(c).isalnum() or chr(c) == "_" else 32 for c in range(128)) + bytes([32] * 128)
+_ASCII_NOT_WORD_TO_SPACE = bytes(c if c < 128 and (chr(c).isalnum() or chr(c) == "_") else 32 for c in range(256))
 
 
 def _keeps_offsets(text: str, lowered: str) -> bool:

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import ARABIC_EXAMPLE, RESOLUTIONS, UNBIS_JSON
+from conftest import ARABIC_EXAMPLE, RESOLUTIONS, UNBIS_JSON, requires_shared
 
 
 def fahras(*args, stdin: str | bytes | None = None):
@@ -123,6 +123,7 @@ def test_eval_json_keys(trained_model, time_split):
 
 
 def test_vocab_show_arabic():
+    requires_shared()
     result = fahras("vocab", "show", UNBIS_JSON, "KYRGYZSTAN", "--lang", "ar")
     assert result.returncode == 0
     assert out(result).splitlines()[0] == "قيرغيزستان"

@@ -381,23 +381,26 @@ class _SuggestionWriter:
 
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="fahras-writer") if background else None
         self._pending: list = []
-        self._errors: list[str] = []
+        self._late_errors: list[tuple[str, str]] = []  # (document, message) of queued writes that failed
 
     def write(self, document: str, target: str, text: str) -> str | None:
         """Write (or queue) ``document``'s suggestion file: the error message if it failed already."""
         if self._pool is None:
             return self._write(document, target, text)
-        self._pending.append(self._pool.submit(self._write, document, target, text))
+        self._pending.append(self._pool.submit(self._write_late, document, target, text))
         return None
 
-    def _write(self, document: str, target: str, text: str) -> str | None:
+    @staticmethod
+    def _write(document: str, target: str, text: str) -> str | None:
         try:
             _write_atomic(Path(target), text)
         except OSError as exc:
-            message = f"{document}: cannot write its suggestions to {target}: {exc.strerror or exc}"
-            self._errors.append((document, message))
-            return message
+            return f"{document}: cannot write its suggestions to {target}: {exc.strerror or exc}"
         return None
+
+    def _write_late(self, document: str, target: str, text: str) -> None:
+        if (message := self._write(document, target, text)) is not None:
+            self._late_errors.append((document, message))
 
     def close(self) -> list[tuple[str, str]]:
         """Wait for the queued writes: (document, error message) of those that failed."""
@@ -406,7 +409,7 @@ class _SuggestionWriter:
         for future in self._pending:
             future.result()
         self._pool.shutdown()
-        return list(self._errors)
+        return list(self._late_errors)
 
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fahras.models import AnalyzedText, Backend, create_backend
-from fahras.models.features import TfidfFeatures, feature_spans, ngrams, top_shared_features
+from fahras.models.features import (PAIRS_FILE, TfidfFeatures, feature_spans, ngram_counts, ngrams,
+                                    top_shared_features)
 from fahras.text import get_analyzer
 
 ANALYZER = get_analyzer("en")
@@ -75,12 +78,61 @@ def test_save_load_round_trip(docs, tmp_path):
     features = TfidfFeatures(ngram_max=2, min_df=1)
     x = features.fit_transform(docs)
     features.save(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["features.json", "idf.npy"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["features.json", "idf.npy", PAIRS_FILE]
+    np.load(tmp_path / PAIRS_FILE, allow_pickle=False)
     loaded = TfidfFeatures.load(tmp_path, ngram_max=2)
     assert list(loaded.feature_names) == list(features.feature_names)
     assert np.array_equal(loaded.transform(docs).toarray(), x.toarray())
     probe = analyse(["Piracy off Somalia and the mission in Liberia."])
     assert np.array_equal(loaded.transform(probe).toarray(), features.transform(probe).toarray())
+
+
+def _string_path_counts(features, terms):
+    """The features of ``terms`` found by joining and looking up every n-gram, as before the term-id index."""
+    counts = ngram_counts(terms, features.ngram_max)
+    found = sorted((features.vocabulary_[f], n) for f, n in counts.items() if f in features.vocabulary_)
+    return [c for c, _ in found], [n for _, n in found]
+
+
+WORDS = ["piraci", "somalia", "coast", "council", "liberia", "mission", "the", "of", "zebra", "a b", ""]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=30))
+def test_the_term_id_index_counts_what_the_strings_count(docs, terms):
+    # The index finds one- and two-term features from term ids; terms holding
+    # the separator ("a b") take the string path.  Both must count the same.
+    features = TfidfFeatures(ngram_max=2, min_df=1).fit(docs + analyse(["zebra a"]))
+    columns, counts = features._counts(terms)
+    assert (list(columns), list(counts)) == _string_path_counts(features, terms)
+
+
+def test_old_models_without_the_index_give_the_same_rows(docs, tmp_path):
+    features = TfidfFeatures(ngram_max=2, min_df=1)
+    x = features.fit_transform(docs)
+    features.save(tmp_path)
+    (tmp_path / PAIRS_FILE).unlink()  # as a model saved before the index existed
+    loaded = TfidfFeatures.load(tmp_path, ngram_max=2)
+    assert not hasattr(loaded, "_pairs")  # made on first use
+    assert np.array_equal(loaded.transform(docs).toarray(), x.toarray())
+
+
+def test_an_index_saved_for_other_features_is_refused(docs, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    TfidfFeatures(ngram_max=2, min_df=1).fit(docs).save(tmp_path / "a")
+    TfidfFeatures(ngram_max=2, min_df=2).fit(docs).save(tmp_path / "b")
+    (tmp_path / "a" / PAIRS_FILE).replace(tmp_path / "b" / PAIRS_FILE)
+    with pytest.raises(ValueError, match="other features"):
+        TfidfFeatures.load(tmp_path / "b", 2)
+
+
+def test_refitting_makes_a_new_index(docs):
+    features = TfidfFeatures(ngram_max=2, min_df=1)
+    features.fit(docs[:2])
+    features.fit(docs[2:])
+    terms = docs[3].terms
+    assert [list(a) for a in features._counts(terms)] == list(_string_path_counts(features, terms))
 
 
 def test_load_rejects_mismatched_files(docs, tmp_path):
@@ -116,7 +168,7 @@ def test_tfidf_linear_uses_the_helper_and_keeps_its_files(docs, tmp_path):
     assert np.array_equal(backend.features_.transform(docs).toarray(), reference.toarray())
     backend.save(tmp_path / "b")
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
-        "active.npy", "coef.npy", "features.json", "idf.npy", "intercept.npy", "params.json"]
+        "active.npy", "coef.npy", "features.json", "idf.npy", "intercept.npy", PAIRS_FILE, "params.json"]
     loaded = Backend.load(tmp_path / "b")
     probe = analyse(["Piracy off the coast of Somalia."])
     assert np.array_equal(loaded.predict_scores(probe), backend.predict_scores(probe))

@@ -293,6 +293,22 @@ def test_deferred_tokens_are_the_tokens(text, spec):
     assert deferred == eager and list(deferred) == list(eager)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(), st.text(alphabet=st.sampled_from("aé_9 .\xad–’\xa0\u2009\u0301ΣСон\u0660،ك中\x1c\x85"))))
+def test_words_of_finds_the_runs_of_word_characters(text):
+    import re
+
+    from fahras.text.analyzer import words_of
+
+    assert words_of(text) == re.findall(r"\w+", text)
+
+
+def test_words_of_survives_a_lone_surrogate():
+    from fahras.text.analyzer import words_of
+
+    assert words_of("peace\udc80keeping côte") == ["peace", "keeping", "côte"]
+
+
 def test_deferred_offsets_are_found_once_on_first_use():
     from fahras.text import Tokens
 

@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from types import MappingProxyType
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -34,15 +35,19 @@ Progress = Callable[[str, int, int], None]
 """A progress callback: ``(stage, done, total)``."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Suggestion:
-    """One suggested subject for one document."""
+    """One suggested subject for one document.
+
+    ``labels`` (the subject's label in each UN language) is read-only: the
+    suggestions of one call share each subject's labels.
+    """
 
     uri: str
     label: str
     score: float
     identifier: str = ""
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
     local: bool = False
     evidence: list[Evidence] = field(default_factory=list)
 
@@ -264,10 +269,11 @@ class Indexer:
             with sharing_rows():  # explanations transform the documents again
                 matrix = self.backend_.predict_scores(chunk)
                 for analysed, row in zip(chunk, matrix):
-                    order = np.argsort(-row, kind="stable")[: rule.limit]
+                    order = _top(row, rule.limit)
                     keep = order[: rule.select(row[order])]
-                    results.append([self._suggestion(int(j), float(row[j]), label_lang,
-                                                     analysed if explain else None, subjects) for j in keep])
+                    context = analysed if explain else None
+                    results.append([self._suggestion(j, score, label_lang, context, subjects)
+                                    for j, score in zip(keep.tolist(), row[keep].tolist())])
         return results
 
     def suggest(self, text: str | AnalyzedText, **options) -> list[Suggestion]:
@@ -279,14 +285,13 @@ class Indexer:
         if known is None:
             uri = self.subjects_.uris[column]
             concept = self.vocab_.get(uri)
-            known = (uri, concept.label(lang), concept.identifier, {code: concept.label(code) for code in LANGUAGES},
-                     concept.local)
+            labels = MappingProxyType({code: concept.label(code) for code in LANGUAGES})
+            known = (uri, concept.label(lang), concept.identifier, labels, concept.local)
             if subjects is not None:
                 subjects[column] = known
         uri, label, identifier, labels, local = known
         evidence = self.backend_.explain(analysed, column) if analysed is not None else []
-        return Suggestion(uri=uri, label=label, score=score, identifier=identifier, labels=dict(labels),
-                          local=local, evidence=evidence)
+        return Suggestion(uri, label, score, identifier, labels, local, evidence)
 
     # -- evaluation --------------------------------------------------------------
     def evaluate(self, documents: Iterable[Document], progress: Progress = _noop,
@@ -397,6 +402,21 @@ class Indexer:
             raise ModelError(f"{path}: subjects missing from the vocabulary snapshot, e.g. {missing[0]}")
         indexer.backend_ = Backend.load(path / "backend")
         return indexer
+
+
+def _top(row: np.ndarray, limit: int) -> np.ndarray:
+    """Columns of the ``limit`` best scores of ``row``, best first, ties in column order.
+
+    The same as ``np.argsort(-row, kind="stable")[:limit]``, without sorting
+    the whole row: the ``limit`` best are found by partition, then sorted.
+    """
+    if limit >= len(row):
+        return np.argsort(-row, kind="stable")
+    kth = np.partition(row, len(row) - limit)[len(row) - limit]  # the limit-th best score
+    above = np.flatnonzero(row > kth)
+    tied = np.flatnonzero(row == kth)[: limit - len(above)]
+    chosen = np.concatenate([above, tied])
+    return chosen[np.lexsort((chosen, -row[chosen]))]
 
 
 def _with_local_subjects(vocab: Vocabulary, local: dict) -> Vocabulary:

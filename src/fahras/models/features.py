@@ -32,6 +32,7 @@ SEPARATOR = " "
 
 FEATURES_FILE = "features.json"
 IDF_FILE = "idf.npy"
+PAIRS_FILE = "ngram_ids.npz"
 
 
 def ngrams(terms: list[str], max_n: int) -> list[str]:
@@ -48,6 +49,81 @@ def ngram_counts(terms: list[str], max_n: int) -> Counter:
     for n in range(2, max_n + 1):
         counts.update(map(SEPARATOR.join, zip(*(terms[k:] for k in range(n)))))
     return counts
+
+
+class _PairColumns:
+    """The columns of single-term and two-term features, found from term ids.
+
+    Each distinct term of the features gets an id; a two-term feature is
+    keyed by ``first id * number of terms + second id``, and the keys are
+    kept sorted.  A document's features are then found with one dictionary
+    lookup per token and array operations, instead of joining and looking
+    up every adjacent pair as a string.  It counts exactly what
+    :func:`ngram_counts` counts, provided no term holds :data:`SEPARATOR`
+    (checked per document; such documents take the string path).
+    """
+
+    def __init__(self, terms: list[str], unigram: np.ndarray, keys: np.ndarray, columns: np.ndarray):
+        self.ids = dict(zip(terms, range(len(terms))))
+        self.terms, self.unigram, self.keys, self.columns = terms, unigram, keys, columns
+
+    @classmethod
+    def from_features(cls, feature_names: Sequence[str]) -> "_PairColumns | None":
+        """The index of these features, or None if some feature is not one or two terms."""
+        ids: dict[str, int] = {}
+        split = [str(f).split(SEPARATOR) for f in feature_names]
+        for parts in split:
+            if not 1 <= len(parts) <= 2 or "" in parts:
+                return None
+            for part in parts:
+                ids.setdefault(part, len(ids))
+        n = len(ids)
+        unigram = np.full(n, -1, dtype=np.int64)
+        keys, columns = [], []
+        for column, parts in enumerate(split):
+            if len(parts) == 1:
+                unigram[ids[parts[0]]] = column
+            else:
+                keys.append(ids[parts[0]] * n + ids[parts[1]])
+                columns.append(column)
+        keys_a, columns_a = np.asarray(keys, dtype=np.int64), np.asarray(columns, dtype=np.int64)
+        order = np.argsort(keys_a, kind="stable")
+        return cls(list(ids), unigram, keys_a[order], columns_a[order])
+
+    @classmethod
+    def load(cls, path: Path, n_features: int, key: str) -> "_PairColumns":
+        """Read what :meth:`save` wrote for the features whose fingerprint is ``key``."""
+        with np.load(path, allow_pickle=False) as data:
+            terms, unigram, keys, columns = (data[k] for k in ("terms", "unigram", "keys", "columns"))
+            saved_key = str(data["features"]) if "features" in data else ""
+        n = len(terms)
+        if saved_key != key:
+            raise ValueError(f"{path.name} was made for other features")
+        if (unigram.shape != (n,) or keys.shape != columns.shape or keys.ndim != 1
+                or (len(keys) and (np.any(np.diff(keys) < 0) or keys[0] < 0 or keys[-1] >= n * n))
+                or np.any(unigram >= n_features) or np.any(columns < 0) or np.any(columns >= n_features)):
+            raise ValueError(f"{path.name} does not fit the model's {n_features} features")
+        return cls(terms.tolist(), unigram.astype(np.int64), keys.astype(np.int64), columns.astype(np.int64))
+
+    def save(self, path: Path, key: str) -> None:
+        """Write the index into ``path``, marked with the features' fingerprint ``key``."""
+        with open(path, "wb") as f:
+            np.savez(f, terms=np.asarray(self.terms, dtype=str), unigram=self.unigram, keys=self.keys,
+                     columns=self.columns, features=np.asarray(key))
+
+    def counts(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(sorted feature columns, their counts) of a document's terms; None if a term holds the separator."""
+        if SEPARATOR in "\n".join(terms):
+            return None
+        ids = np.fromiter(map(self.ids.get, terms, repeat(-1)), dtype=np.int64, count=len(terms))
+        singles = self.unigram[ids[ids >= 0]]
+        first, second = ids[:-1], ids[1:]
+        both = (first >= 0) & (second >= 0)
+        keys = first[both] * len(self.terms) + second[both]
+        at = np.searchsorted(self.keys, keys)
+        at[at >= len(self.keys)] = 0
+        pairs = self.columns[at[self.keys[at] == keys]] if len(self.keys) else np.zeros(0, np.int64)
+        return np.unique(np.concatenate([singles[singles >= 0], pairs]), return_counts=True)
 
 
 # -- rows shared between backends during one prediction ------------------------------
@@ -122,14 +198,16 @@ class TfidfFeatures:
             key = (self.ngram_max, self.min_df, self.max_features, tuple(map(id, docs)))
             if key not in shared:
                 matrix = self._fit_transform(docs)
-                shared[key] = (list(docs), matrix, self.feature_names_, self.vocabulary_, self.idf_, self.key_)
-            _, matrix, self.feature_names_, self.vocabulary_, self.idf_, self.key_ = shared[key]
+                shared[key] = (list(docs), matrix, self.feature_names_, self.vocabulary_, self.idf_, self.key_,
+                               self._pair_columns())
+            _, matrix, self.feature_names_, self.vocabulary_, self.idf_, self.key_, self._pairs = shared[key]
             return matrix.copy()
         return self._fit_transform(docs)
 
     def _fit_transform(self, docs: Sequence[AnalyzedText]) -> sp.csr_matrix:
         from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
+        self.__dict__.pop("_pairs", None)  # made again for the new features
         min_df = self.min_df if len(docs) >= 2 * self.min_df else 1
         vectorizer = CountVectorizer(analyzer=self._analyzer(), min_df=min_df, max_features=self.max_features)
         counts = vectorizer.fit_transform([d.terms for d in docs])
@@ -169,17 +247,33 @@ class TfidfFeatures:
              np.concatenate([columns for columns, _ in rows]) if rows else np.zeros(0, np.int64), indptr),
             shape=(len(docs), len(self.feature_names_)))
 
+    def _pair_columns(self) -> "_PairColumns | None":
+        """The term-id index of two-term features (made on first use unless loaded), None if not applicable."""
+        if self.ngram_max != 2:
+            return None
+        if not hasattr(self, "_pairs"):
+            self._pairs = _PairColumns.from_features(self.feature_names_)
+        return self._pairs
+
+    def _counts(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted columns, counts) of the features in ``terms``."""
+        pairs = self._pair_columns()
+        found = pairs.counts(terms) if pairs is not None else None
+        if found is not None:
+            return found
+        counts = ngram_counts(terms, self.ngram_max)
+        columns = np.fromiter(map(self.vocabulary_.get, counts, repeat(-1)), dtype=np.int64, count=len(counts))
+        known = columns >= 0
+        tf = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))[known]
+        columns = columns[known]
+        order = np.argsort(columns)
+        return columns[order], tf[order]
+
     def _row(self, doc: AnalyzedText) -> tuple[np.ndarray, np.ndarray]:
         """(sorted columns, float32 values) of one document."""
-        counts = ngram_counts(doc.terms, self.ngram_max)
-        columns = np.fromiter(map(self.vocabulary_.get, counts, repeat(-1)), dtype=np.int64, count=len(counts))
-        found = columns >= 0
-        if not found.any():
+        columns, tf = self._counts(doc.terms)
+        if not len(columns):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        tf = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))[found]
-        columns = columns[found]
-        order = np.argsort(columns)
-        columns, tf = columns[order], tf[order]
         weights = (1.0 + np.log(tf)) * self.idf_[columns]
         norm = np.sqrt(np.dot(weights, weights))
         return columns, (weights / norm if norm > 0 else weights).astype(np.float32)
@@ -195,10 +289,13 @@ class TfidfFeatures:
 
     # -- persistence -------------------------------------------------------------
     def save(self, folder: Path) -> None:
-        """Write ``features.json`` and ``idf.npy`` into ``folder``."""
+        """Write ``features.json`` and ``idf.npy`` into ``folder`` (and ``ngram_ids.npz``, the term-id index)."""
         (folder / FEATURES_FILE).write_text(
             json.dumps({"terms": [str(t) for t in self.feature_names_]}, ensure_ascii=False), encoding="utf-8")
         np.save(folder / IDF_FILE, self.idf_.astype(np.float64))
+        pairs = self._pair_columns()
+        if pairs is not None:
+            pairs.save(folder / PAIRS_FILE, self.key_)
 
     @classmethod
     def load(cls, folder: Path, ngram_max: int = 2) -> "TfidfFeatures":
@@ -211,6 +308,8 @@ class TfidfFeatures:
         if features.idf_.shape != (len(terms),):
             raise ValueError("feature count differs between features.json and idf.npy")
         features.key_ = _fingerprint(terms, features.idf_, ngram_max)
+        if ngram_max == 2 and (folder / PAIRS_FILE).is_file():  # older models have none: made on first use
+            features._pairs = _PairColumns.load(folder / PAIRS_FILE, len(terms), features.key_)
         return features
 
 

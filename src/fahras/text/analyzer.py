@@ -255,8 +255,26 @@ class ThreadStemmers:
 _WORD_SPLIT = splitter(_WORD)
 #: Lower-cases to σ or ς depending on the letters around it (str.lower's one context rule).
 _CAPITAL_SIGMA = "\u03a3"
-#: ASCII bytes that are not word characters (``\w``) -> a space.
-_ASCII_NOT_WORD_TO_SPACE = bytes(c if c < 128 and (chr(c).isalnum() or chr(c) == "_") else 32 for c in range(256))
+#: UTF-8 bytes -> a space if they are ASCII and not word characters (``\w``); the others are kept.
+_ASCII_NOT_WORD_TO_SPACE = bytes(c if c >= 128 or chr(c).isalnum() or chr(c) == "_" else 32 for c in range(256))
+_ASCII = frozenset(map(chr, range(128)))
+
+
+def words_of(text: str) -> list[str]:
+    """``_WORD.findall(text)``, the runs of word characters, faster on text that is mostly ASCII.
+
+    Each distinct non-ASCII character that is not a word character becomes a
+    space; then, in UTF-8, every ASCII byte that is not a word character
+    does, and the text splits at the spaces.  The bytes left of non-ASCII
+    characters all belong to word characters, so the runs are exactly the
+    regular expression's.
+    """
+    if not text.isascii():
+        for char in set(text).difference(_ASCII):
+            if not _WORD.fullmatch(char):
+                text = text.replace(char, " ")
+    return text.encode("utf-8", "surrogatepass").translate(_ASCII_NOT_WORD_TO_SPACE).decode(
+        "utf-8", "surrogatepass").split()
 
 
 def _keeps_offsets(text: str, lowered: str) -> bool:
@@ -310,13 +328,10 @@ class SnowballAnalyzer(Analyzer):
 
     def deferred_tokens(self, text: str) -> Tokens:
         # The terms from the lowered words alone; offsets, if asked for, by tokens().
-        if text.isascii():  # \w is [A-Za-z0-9_] there: one bytes.translate and a split
-            words = text.encode("ascii").lower().translate(_ASCII_NOT_WORD_TO_SPACE).decode("ascii").split()
-        else:
-            lowered = text.lower()
-            if not _keeps_offsets(text, lowered):
-                return self.tokens(text)
-            words = _WORD.findall(lowered)
+        lowered = text.lower()
+        if not _keeps_offsets(text, lowered):
+            return self.tokens(text)
+        words = words_of(lowered)
         get = self._term_map(words).get
         return Tokens.deferred([t for t in map(get, words) if t is not None], partial(self.tokens, text))
 

@@ -275,17 +275,7 @@ class _Mentions:
     #: characters for languages matched in the raw text; one kind per document
     spans: list[tuple[int, int]] = field(default_factory=list)
     token_positions: bool = False                 # the spans are token positions
-    #: [lo, hi) token slices around the first 64 mentions, and the document's terms they slice
-    window_bounds: list[tuple[int, int]] = field(default_factory=list)
-    terms: Sequence[str] = ()
-    _windows: list[frozenset] | None = None
-
-    @property
-    def windows(self) -> list[frozenset]:
-        """The distinct terms of each window, made when first asked for."""
-        if self._windows is None:
-            self._windows = [frozenset(self.terms[lo:hi]) for lo, hi in self.window_bounds]
-        return self._windows
+    windows: list[frozenset] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -608,7 +598,7 @@ class HeadingsBackend(Backend):
             # span: the mention's characters where they are known, else None (tokens first..last)
             m = found.get(f)
             if m is None:
-                m = found[f] = _Mentions(terms=terms)
+                m = found[f] = _Mentions()
             if is_partial:
                 m.partial += 1
             else:
@@ -617,9 +607,9 @@ class HeadingsBackend(Backend):
                 m.first = first
             m.spans.append((first, last) if span is None else span)
             m.token_positions = span is None
-            if len(m.window_bounds) < 64:
+            if len(m.windows) < 64:
                 lo = first - w
-                m.window_bounds.append((lo if lo > 0 else 0, last + 1 + w))
+                m.windows.append(frozenset(terms[lo if lo > 0 else 0:last + 1 + w]))
 
         for cls in self.classes_:
             name = _index_key(lang, cls)
@@ -687,7 +677,7 @@ class HeadingsBackend(Backend):
                 for inst in self.by_filler_[f]:
                     words = words_of[int(self.instance_template_[inst])]
                     near, near_count = 0.0, 0
-                    if words and m.window_bounds:
+                    if words and m.windows:
                         # how many of the template's (distinct) words each window holds
                         hits = [len(window.intersection(words)) for window in m.windows]
                         near, near_count = max(hits) / len(words), hits.count(len(words))

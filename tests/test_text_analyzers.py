@@ -309,6 +309,29 @@ def test_words_of_survives_a_lone_surrogate():
     assert words_of("peace\udc80keeping côte") == ["peace", "keeping", "côte"]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("aAbBeEsS_ .'’éΣ"), max_size=40), min_size=2, max_size=4),
+       st.sampled_from(["en", "fr", "es", "ru"]))
+def test_remembered_terms_change_nothing(texts, lang):
+    # An analyzer remembers each word's term from call to call; a fresh one must agree with it.
+    used = SnowballAnalyzer(lang)
+    for text in texts:
+        assert used.tokens(text) == SnowballAnalyzer(lang).tokens(text)
+        assert used.deferred_tokens(text).terms == SnowballAnalyzer(lang).deferred_tokens(text).terms
+
+
+def test_remembered_terms_are_bounded_and_not_pickled(monkeypatch):
+    import fahras.text.analyzer as analyzer_module
+
+    monkeypatch.setattr(analyzer_module, "TERM_CACHE_SIZE", 50)
+    analyzer = SnowballAnalyzer("en")
+    for n in range(20):
+        text = " ".join(f"word{n}x{k}" for k in range(10))
+        assert analyzer.deferred_tokens(text).terms == [f"word{n}x{k}" for k in range(10)]
+        assert len(analyzer._terms) <= 50
+    assert analyzer._terms and pickle.loads(pickle.dumps(analyzer))._terms == {}
+
+
 def test_deferred_offsets_are_found_once_on_first_use():
     from fahras.text import Tokens
 

@@ -253,6 +253,8 @@ class ThreadStemmers:
 
 
 _WORD_SPLIT = splitter(_WORD)
+#: How many words' terms a :class:`SnowballAnalyzer` remembers (at most ~20 MB; the resolutions use ~30,000).
+TERM_CACHE_SIZE = 1 << 17
 #: Lower-cases to σ or ς depending on the letters around it (str.lower's one context rule).
 _CAPITAL_SIGMA = "\u03a3"
 #: UTF-8 bytes -> a space if they are ASCII and not word characters (``\w``); the others are kept.
@@ -307,6 +309,7 @@ class SnowballAnalyzer(Analyzer):
         self.fold_accents = fold_accents
         self._stemmers = ThreadStemmers(_SNOWBALL_NAMES[lang])
         self._stop = _stop_words(lang)
+        self._terms: dict[str, str | None] = {}  # see _term_map
 
     def tokens(self, text: str) -> Tokens:
         # Each distinct word is lower-cased, filtered and stemmed once per call.
@@ -332,13 +335,28 @@ class SnowballAnalyzer(Analyzer):
         if not _keeps_offsets(text, lowered):
             return self.tokens(text)
         words = words_of(lowered)
-        get = self._term_map(words).get
-        return Tokens.deferred([t for t in map(get, words) if t is not None], partial(self.tokens, text))
+        terms = list(filter(_IS_TERM, map(self._term_map(words).get, words)))
+        return Tokens.deferred(terms, partial(self.tokens, text))
 
-    def _term_map(self, lowered_words: list[str]) -> dict[str, str]:
-        """Each distinct lower-case word that makes a term -> its term."""
-        keep = [w for w in set(lowered_words).difference(self._stop) if len(w) >= self.min_length and "_" not in w]
-        return dict(zip(keep, self._stems(keep)))
+    def _term_map(self, lowered_words: list[str]) -> dict[str, str | None]:
+        """Lower-case word -> its term (None: it makes none), for at least every one of ``lowered_words``.
+
+        A word's term depends on the word alone, so the analyzer remembers
+        them from call to call (up to :data:`TERM_CACHE_SIZE` words, then it
+        starts afresh): a new document's words are mostly known, and
+        looking a word up costs a fraction of filtering and stemming it.
+        """
+        cache = self._terms
+        new = set(lowered_words).difference(cache)
+        if new:
+            if len(cache) + len(new) > TERM_CACHE_SIZE:
+                # a new dict, not cleared: a call in another thread keeps the one it holds
+                cache = self._terms = {}
+            keep = [w for w in new.difference(self._stop) if len(w) >= self.min_length and "_" not in w]
+            found: dict[str, str | None] = dict.fromkeys(new)
+            found.update(zip(keep, self._stems(keep)))
+            cache.update(found)
+        return cache
 
     def _stems(self, lowered_words: list[str]) -> list[str]:
         stems = self._stemmers.get().stemWords(lowered_words)

@@ -226,6 +226,10 @@ def test_optimize_rewrites_the_rule(trained_model, time_split, tmp_path):
     assert result.returncode == 0, err(result)
     manifest = json.loads((copy / "manifest.json").read_text())
     assert manifest["training"]["optimized_on"] == 100
+    assert "best expected F1" in out(result)  # the model's kind of rule, re-tuned
+    result = fahras("optimize", copy, time_split[1], "--decision", "threshold")
+    assert result.returncode == 0 and "score >=" in out(result).split(";")[0], err(result)
+    assert "gold_scale" not in json.loads((copy / "manifest.json").read_text())["decision_rule"]
 
 
 def test_zero_shot_model_from_a_vocabulary_alone(tmp_path):

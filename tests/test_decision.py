@@ -2,6 +2,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from fahras.decision import DecisionRule, tune_rule
 
 
@@ -38,3 +41,73 @@ def test_tune_counts_gold_outside_the_space():
 def test_rule_round_trip():
     rule = DecisionRule(4, 0.25, False)
     assert DecisionRule.from_dict(rule.to_dict()) == rule
+
+
+def test_old_rules_load_as_threshold_rules():
+    rule = DecisionRule.from_dict({"limit": 3, "threshold": 0.4, "min_one": True})
+    assert rule.kind == "threshold" and rule == DecisionRule(3, 0.4, True)
+    assert "gold_scale" not in rule.to_dict()  # written as before
+
+
+def test_expected_f1_rule_round_trip():
+    rule = DecisionRule(10, 0.0, True, gold_scale=0.8, gold_offset=0.25)
+    assert rule.kind == "expected-f1" and DecisionRule.from_dict(rule.to_dict()) == rule
+    assert "expected F1" in rule.describe()
+
+
+def test_expected_f1_keeps_as_many_as_the_document_warrants():
+    rule = DecisionRule(10, 0.0, True, gold_scale=1.0, gold_offset=0.0)
+    # two likely subjects: F1 expected 0.63 with one, 0.91 with both, 0.76 with three
+    assert rule.select(np.array([0.9, 0.85, 0.1])) == 2
+    # one likely subject: 0.81 with it alone, 0.75 with the next
+    assert rule.select(np.array([0.95, 0.3, 0.1])) == 1
+    # the whole document's scores count, not only the ranked ones given
+    assert rule.select(np.array([0.9, 0.85]), total=6.0) == 2
+    assert DecisionRule(1, 0.0, True, 1.0, 0.0).select(np.array([0.9, 0.85, 0.1])) == 1  # the limit bounds it
+    assert DecisionRule(10, 0.5, False, 1.0, 0.0).select(np.array([0.4, 0.3])) == 0  # and the threshold
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=12), st.floats(0, 2), st.floats(-0.75, 3),
+       st.integers(1, 12))
+def test_expected_f1_choice_is_the_best_count(scores, scale, offset, limit):
+    ranked = np.sort(np.array(scores))[::-1]
+    k = DecisionRule(limit, 0.0, True, scale, offset).select(ranked)
+    n = max(scale * ranked.sum() + offset, 0.0)
+    value = [2 * ranked[:j].sum() / (j + n) for j in range(1, min(limit, len(ranked)) + 1)]
+    assert 1 <= k <= min(limit, len(ranked)) and value[k - 1] >= max(value) - 1e-9
+
+
+def test_expected_f1_beats_one_threshold_on_calibrated_scores():
+    # Scores are the subjects' true probabilities.  A third subject at 0.4 is
+    # worth keeping next to two others at 0.4 (expected F1 0.57 against 0.50),
+    # not next to two at 0.95 (0.87 against 0.88): no single threshold does both.
+    rng = np.random.default_rng(7)
+
+    def sample(n_docs):
+        p = np.full((n_docs, 12), 0.01)
+        sure = rng.uniform(size=n_docs) < 0.5
+        p[sure, :3] = [0.95, 0.95, 0.4]
+        p[~sure, :3] = [0.4, 0.4, 0.4]
+        p = p[:, rng.permutation(12)]
+        truth = rng.uniform(size=p.shape) < p
+        truth[truth.sum(axis=1) == 0, 0] = True
+        return p, sp.csr_matrix(truth.astype(float))
+
+    tune, test = sample(1000), sample(1000)
+    by_threshold, _ = tune_rule(*tune)
+    by_expectation, _ = tune_rule(*tune, kind="expected-f1")
+    assert by_expectation.kind == "expected-f1"
+
+    def f1(rule, p, truth):
+        dense, out = truth.toarray() > 0, []
+        for row, gold in zip(p, dense):
+            order = np.argsort(-row, kind="stable")[: rule.limit]
+            kept = order[: rule.select(row[order], total=row.sum())]
+            hits = gold[kept].sum()
+            out.append(2 * hits / (len(kept) + gold.sum()))
+        return np.mean(out)
+
+    assert f1(by_expectation, *test) > f1(by_threshold, *test) + 0.005
+    with pytest.raises(ValueError, match="kind"):
+        tune_rule(*tune, kind="oracle")

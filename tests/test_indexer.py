@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from fahras import Document, Indexer, InputError, read_corpus
+from fahras.decision import GOLD_OFFSETS, GOLD_SCALES, DecisionRule
 from fahras.errors import ModelError, UsageError
 
 
@@ -34,7 +35,8 @@ def test_held_out_quality(model, time_split):
     assert result["ndcg@5"] > 0.75
     assert result["precision@1"] > 0.7
     assert result["f1"] > 0.65
-    assert 0 < result["decision_rule"]["threshold"] < 1
+    rule = DecisionRule.from_dict(result["decision_rule"])  # the default kind, tuned in training
+    assert rule.kind == "expected-f1" and rule.gold_scale in GOLD_SCALES and rule.gold_offset in GOLD_OFFSETS
 
 
 def test_suggestions_on_a_cote_divoire_resolution(model, time_split):
@@ -118,6 +120,16 @@ def test_too_few_documents(unbis):
         Indexer().fit([Document("a", "text", ("IRAQ",))], unbis)
 
 
+def test_threshold_rules_can_still_be_chosen():
+    from test_backend_headings import make_documents, make_vocab
+
+    docs, vocab = make_documents(), make_vocab()
+    model = Indexer(backend="tfidf-linear", analyzer="en", decision="threshold").fit(docs, vocab)
+    assert model.rule_.kind == "threshold" and model.decision == "threshold"
+    with pytest.raises(UsageError, match="decision rule"):
+        Indexer(backend="tfidf-linear", analyzer="en", decision="best").fit(docs, vocab)
+
+
 def test_optimize_retunes_on_held_out_documents(model, time_split):
     import copy
 
@@ -130,5 +142,7 @@ def test_optimize_retunes_on_held_out_documents(model, time_split):
     after = tuned.evaluate(docs[:60])["f1"]
     assert after >= before - 1e-9 and after == pytest.approx(result["f1"])
     assert tuned.rule_.to_dict() == result["decision_rule"]
+    as_threshold = copy.copy(model).optimize(docs[:60], kind="threshold")
+    assert as_threshold["decision_rule"]["threshold"] > 0 and "gold_scale" not in as_threshold["decision_rule"]
     with pytest.raises(InputError):
         tuned.optimize([Document("x", "text without subjects")])

@@ -303,6 +303,27 @@ def test_words_of_finds_the_runs_of_word_characters(text):
     assert words_of(text) == re.findall(r"\w+", text)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(), st.text(alphabet=st.sampled_from("aé_9 .\xad–’\xa0ΣСон\u0660،ك中ß\u02bc"))))
+def test_letter_words_and_script_counts_are_the_regular_expressions(text):
+    import re
+
+    from fahras.text.langid import _SCRIPTS, letter_words, script_counts
+
+    assert letter_words(text) == re.findall(r"[^\W\d_]+", text)
+    assert script_counts(text) == {name: len(p.findall(text)) for name, p in _SCRIPTS.items()}
+
+
+def test_character_runs_know_every_white_space_character():
+    import sys
+
+    from fahras.text.normalize import WHITE_SPACE, CharacterRuns
+
+    assert set(WHITE_SPACE) == {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()}
+    with pytest.raises(ValueError):
+        CharacterRuns(r"[\w\s]")
+
+
 def test_words_of_survives_a_lone_surrogate():
     from fahras.text.analyzer import words_of
 

@@ -16,6 +16,7 @@ from typing import Iterator
 
 import click
 
+from fahras.decision import RULE_KINDS, DecisionRule
 from fahras.errors import FahrasError, InputError, UsageError
 
 log = logging.getLogger("fahras")
@@ -99,13 +100,16 @@ def cli(verbose: int) -> None:
                    "thesaurus (auto: the whole thesaurus when no corpus is given).")
 @click.option("--cv-folds", default=3, show_default=True, type=click.IntRange(0, 20),
               help="Cross-validation folds used to tune the decision rule (0: no tuning).")
+@click.option("--decision", default="expected-f1", show_default=True, type=click.Choice(list(RULE_KINDS)),
+              help="Kind of decision rule tuned: expected-f1 keeps, per document, the number of descriptors "
+                   "with the best expected F1; threshold keeps those above one tuned score.")
 @click.option("-j", "--jobs", type=click.IntRange(0, 256), default=None,
               help="Worker processes fitting an ensemble's base backends (0: one per core, at most 8, from 100 "
                    "documents on, the default; 1: this process only). Same model either way.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: str, backend: str | None,
-          params: tuple[str, ...], analyzer: str, subject_space: str, cv_folds: int, jobs: int | None,
-          quiet: bool) -> None:
+          params: tuple[str, ...], analyzer: str, subject_space: str, cv_folds: int, decision: str,
+          jobs: int | None, quiet: bool) -> None:
     """Train a model on indexed documents (one or more CORPUS folders or files).
 
     Without CORPUS, a zero-shot model is built from the thesaurus alone: it
@@ -114,8 +118,8 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
 
     Descriptors are matched to thesaurus concepts by preferred label, ignoring
     case and accents; descriptors the thesaurus lacks are kept as local
-    subjects.  The decision rule (how many descriptors, above which score) is
-    tuned on held-out folds of the training data.
+    subjects.  The decision rule (how many descriptors each document gets) is
+    tuned on held-out folds of the training data (see --decision).
     """
     import itertools
 
@@ -132,7 +136,7 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
             raise UsageError(f"--jobs: the {backend!r} backend trains in one process (the ensemble uses workers)")
         backend_params["n_jobs"] = jobs
     indexer = Indexer(backend=backend, backend_params=backend_params or None, analyzer=analyzer,
-                      subject_space=subject_space, cv_folds=cv_folds)
+                      subject_space=subject_space, cv_folds=cv_folds, decision=decision)
     with _progress("train", not quiet) as progress:
         indexer.fit(documents, vocab, progress=progress)
     indexer.save(out)
@@ -149,8 +153,7 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
         click.echo(f"skipped {t['documents_without_subjects']} documents without descriptors", err=True)
     rule = indexer.rule_
     cv = f", cross-validated F1 {t['cv_f1']:.3f}" if t.get("cv_f1") is not None else ""
-    click.echo(f"decision rule: at most {rule.limit}, score >= {rule.threshold:.2f}{cv}; "
-               f"{t['seconds']:.1f} s", err=True)
+    click.echo(f"decision rule: {rule.describe()}{cv}; {t['seconds']:.1f} s", err=True)
 
 
 def _parse_params(items: tuple[str, ...]) -> dict:
@@ -536,8 +539,8 @@ def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet):
         value = result[key]
         table.add_row(name, str(value) if isinstance(value, int) else f"{value:.4f}")
     Console().print(table)
-    rule = result["decision_rule"]
-    click.echo(f"decision rule: at most {rule['limit']}, score >= {rule['threshold']:.2f}; "
+    rule = DecisionRule.from_dict(result["decision_rule"])
+    click.echo(f"decision rule: {rule.describe()}; "
                f"{result['gold_subjects_unknown_to_model']} gold descriptors are unknown to the model")
 
 
@@ -548,9 +551,12 @@ def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet):
 @click.option("--format", "corpus_format", default="auto", show_default=True,
               type=click.Choice(["auto", "un-export", "annif-dir", "annif-tsv", "jsonl"]))
 @click.option("--max-limit", type=click.IntRange(1, 100), help="Largest limit tried (default: the model's).")
+@click.option("--decision", type=click.Choice(list(RULE_KINDS)), default=None,
+              help="Kind of rule tuned: expected-f1 (per document, the number of descriptors with the best "
+                   "expected F1) or threshold (one score threshold). Default: the model's kind.")
 @click.option("--dry-run", is_flag=True, help="Report the best rule without saving it.")
-def optimize(model, corpus, corpus_format, max_limit, dry_run):
-    """Re-tune MODEL's decision rule (limit, threshold) on an indexed CORPUS.
+def optimize(model, corpus, corpus_format, max_limit, decision, dry_run):
+    """Re-tune MODEL's decision rule on an indexed CORPUS.
 
     The rule that maximises document-averaged F1 on CORPUS replaces the one
     chosen at training (the model folder is rewritten atomically).
@@ -558,11 +564,10 @@ def optimize(model, corpus, corpus_format, max_limit, dry_run):
     from fahras import Indexer, read_corpus
 
     indexer = Indexer.load(model)
-    result = indexer.optimize(read_corpus(corpus, corpus_format), max_limit=max_limit)
-    rule, old = result["decision_rule"], result["previous_rule"]
-    click.echo(f"best on {result['documents']} documents: at most {rule['limit']}, score >= "
-               f"{rule['threshold']:.2f} (F1 {result['f1']:.4f}); was at most {old['limit']}, "
-               f"score >= {old['threshold']:.2f}")
+    result = indexer.optimize(read_corpus(corpus, corpus_format), max_limit=max_limit, kind=decision)
+    rule, old = (DecisionRule.from_dict(result[k]) for k in ("decision_rule", "previous_rule"))
+    click.echo(f"best on {result['documents']} documents: {rule.describe()} (F1 {result['f1']:.4f}); "
+               f"was {old.describe()}")
     if not dry_run:
         indexer.save(model)
         click.echo(f"saved {model}", err=True)

@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from fahras.corpus import Document
-from fahras.decision import DecisionRule, tune_rule
+from fahras.decision import RULE_KINDS, DecisionRule, tune_rule
 from fahras.errors import InputError, ModelError, UsageError
 from fahras.models import AnalyzedText, Backend, Evidence, create_backend
 from fahras.models.base import fit_backend
@@ -96,12 +96,16 @@ class Indexer:
         default rule).  3 folds gave the quality of 5 on both time splits of the
         Security Council resolutions (nDCG@5 within 0.002) for 2/3 of the fits.
     max_limit : the largest number of subjects the tuned rule may assign.
+    decision : the kind of decision rule tuned (see :mod:`fahras.decision`):
+        ``"expected-f1"`` keeps, per document, the number of suggestions
+        with the best expected F1; ``"threshold"`` keeps those above one
+        tuned score threshold.
     random_state : seed of the cross-validation split.
     """
 
     def __init__(self, backend: str = "ensemble", backend_params: dict | None = None,
                  analyzer: str = "auto", strip_furniture: bool = True, subject_space: str = "auto",
-                 cv_folds: int = 3, max_limit: int = 10, random_state: int = 0):
+                 cv_folds: int = 3, max_limit: int = 10, decision: str = "expected-f1", random_state: int = 0):
         self.backend = backend
         self.backend_params = backend_params
         self.analyzer = analyzer
@@ -109,6 +113,7 @@ class Indexer:
         self.subject_space = subject_space
         self.cv_folds = cv_folds
         self.max_limit = max_limit
+        self.decision = decision
         self.random_state = random_state
 
     # -- training --------------------------------------------------------------
@@ -126,6 +131,8 @@ class Indexer:
             docs.append(doc)
             gold.append(uris)
             progress("read", len(docs), 0)
+        if self.decision not in RULE_KINDS:
+            raise UsageError(f"unknown decision rule {self.decision!r}; choose one of {', '.join(RULE_KINDS)}")
         if self.subject_space not in ("auto", "training", "vocabulary"):
             raise UsageError(f"unknown subject space {self.subject_space!r}; choose auto, training or vocabulary")
         space = self.subject_space if self.subject_space != "auto" else ("training" if docs else "vocabulary")
@@ -157,7 +164,7 @@ class Indexer:
 
                 folds = list(KFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(analyzed))
                 oof = backend.fit_out_of_fold(analyzed, y, analyzer, folds, progress, concepts=concepts)
-                self.rule_, cv_f1 = tune_rule(oof, y, max_limit=self.max_limit)
+                self.rule_, cv_f1 = tune_rule(oof, y, max_limit=self.max_limit, kind=self.decision)
             else:
                 progress("fit", 0, 1)
                 fit_backend(backend, analyzed, y, analyzer, concepts)
@@ -270,7 +277,7 @@ class Indexer:
                 matrix = self.backend_.predict_scores(chunk)
                 for analysed, row in zip(chunk, matrix):
                     order = _top(row, rule.limit)
-                    keep = order[: rule.select(row[order])]
+                    keep = order[: rule.select(row[order], total=float(row.sum(dtype=np.float64)))]
                     context = analysed if explain else None
                     results.append([self._suggestion(j, score, label_lang, context, subjects)
                                     for j, score in zip(keep.tolist(), row[keep].tolist())])
@@ -311,7 +318,8 @@ class Indexer:
                 order = np.argsort(-row, kind="stable")
                 ranking = [self.subjects_.uris[j] for j in order]
                 ranked.append(ranking)
-                decided.append(set(ranking[: rule.select(row[order[: rule.limit]])]))
+                kept = rule.select(row[order[: rule.limit]], total=float(row.sum(dtype=np.float64)))
+                decided.append(set(ranking[:kept]))
             progress("evaluate", len(ranked), 0)
             batch.clear()
 
@@ -329,14 +337,19 @@ class Indexer:
         result["decision_rule"] = rule.to_dict()
         return result
 
-    def optimize(self, documents: Iterable[Document], max_limit: int | None = None) -> dict:
+    def optimize(self, documents: Iterable[Document], max_limit: int | None = None,
+                 kind: str | None = None) -> dict:
         """Re-tune the decision rule on indexed documents (e.g. a validation set).
 
-        Gold descriptors unknown to the model count as misses.  Returns the new
-        rule with the F1 it reaches on ``documents``; the Indexer keeps it
-        (save the model to persist it).
+        ``kind`` is the kind of rule tuned (see :data:`fahras.decision.RULE_KINDS`;
+        default: the model's).  Gold descriptors unknown to the model count as
+        misses.  Returns the new rule with the F1 it reaches on ``documents``;
+        the Indexer keeps it (save the model to persist it).
         """
         self._check_fitted()
+        kind = kind or self.rule_.kind
+        if kind not in RULE_KINDS:
+            raise UsageError(f"unknown decision rule {kind!r}; choose one of {', '.join(RULE_KINDS)}")
         texts, gold = [], []
         for doc in documents:
             truth = resolve_all(doc.subjects, self.vocab_)
@@ -349,7 +362,7 @@ class Indexer:
         n_gold = np.array([len(g) for g in gold])
         previous = self.rule_
         self.rule_, f1 = tune_rule(scores, self.subjects_.indicator(gold), n_gold=n_gold,
-                                   max_limit=max_limit or self.max_limit)
+                                   max_limit=max_limit or self.max_limit, kind=kind)
         self.training_ = {**self.training_, "optimized_on": len(texts), "optimized_f1": f1}
         return {"documents": len(texts), "f1": f1, "decision_rule": self.rule_.to_dict(),
                 "previous_rule": previous.to_dict()}
@@ -371,7 +384,8 @@ class Indexer:
                            "analyzer": self.analyzer, "strip_furniture": self.strip_furniture,
                            "subject_space": self.subject_space,
                            "cv_folds": self.cv_folds,
-                           "max_limit": self.max_limit, "random_state": self.random_state},
+                           "max_limit": self.max_limit, "decision": self.decision,
+                           "random_state": self.random_state},
                 "analyzer": self.analyzer_.config(),
                 "decision_rule": self.rule_.to_dict(),
                 "training": self.training_,
@@ -389,10 +403,10 @@ class Indexer:
         if manifest.get("format_version") != MODEL_FORMAT_VERSION:
             raise ModelError(f"{path}: model format {manifest.get('format_version')} is not supported "
                              f"by this Fahras (reads {MODEL_FORMAT_VERSION}); retrain the model")
-        params = manifest["params"]
-        indexer = cls(**params)
+        rule = DecisionRule.from_dict(manifest["decision_rule"])
+        indexer = cls(**{"decision": rule.kind, **manifest["params"]})  # older models: the kind of their rule
         indexer.analyzer_ = analyzer_from_config(manifest["analyzer"])
-        indexer.rule_ = DecisionRule.from_dict(manifest["decision_rule"])
+        indexer.rule_ = rule
         indexer.training_ = manifest.get("training", {})
         indexer.manifest_ = manifest
         indexer.vocab_ = Vocabulary.from_dict(read_json(path / "vocab.json"))

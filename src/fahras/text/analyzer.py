@@ -30,6 +30,7 @@ from operator import is_not, sub
 from typing import Callable, Iterable, Iterator, NamedTuple
 
 from fahras.errors import UsageError
+from fahras.text.normalize import CharacterRuns
 
 
 class Token(NamedTuple):
@@ -257,26 +258,8 @@ _WORD_SPLIT = splitter(_WORD)
 TERM_CACHE_SIZE = 1 << 17
 #: Lower-cases to σ or ς depending on the letters around it (str.lower's one context rule).
 _CAPITAL_SIGMA = "\u03a3"
-#: UTF-8 bytes -> a space if they are ASCII and not word characters (``\w``); the others are kept.
-_ASCII_NOT_WORD_TO_SPACE = bytes(c if c >= 128 or chr(c).isalnum() or chr(c) == "_" else 32 for c in range(256))
-_ASCII = frozenset(map(chr, range(128)))
-
-
-def words_of(text: str) -> list[str]:
-    """``_WORD.findall(text)``, the runs of word characters, faster on text that is mostly ASCII.
-
-    Each distinct non-ASCII character that is not a word character becomes a
-    space; then, in UTF-8, every ASCII byte that is not a word character
-    does, and the text splits at the spaces.  The bytes left of non-ASCII
-    characters all belong to word characters, so the runs are exactly the
-    regular expression's.
-    """
-    if not text.isascii():
-        for char in set(text).difference(_ASCII):
-            if not _WORD.fullmatch(char):
-                text = text.replace(char, " ")
-    return text.encode("utf-8", "surrogatepass").translate(_ASCII_NOT_WORD_TO_SPACE).decode(
-        "utf-8", "surrogatepass").split()
+#: ``_WORD.findall``, faster (see :class:`~fahras.text.normalize.CharacterRuns`).
+words_of = CharacterRuns(r"\w")
 
 
 def _keeps_offsets(text: str, lowered: str) -> bool:

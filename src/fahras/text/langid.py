@@ -22,6 +22,7 @@ import re
 from functools import lru_cache
 
 from fahras.text._lazy import Lazy
+from fahras.text.normalize import CharacterRuns
 
 LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es")
 
@@ -56,6 +57,12 @@ DETECTOR = Lazy(_build_detector)
 LINGUA_MAX_CHARS = 1200
 
 _NOT_ASCII_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
+#: UTF-8 bytes that are not ASCII letters (deleted to count the ASCII letters of any text).
+_NOT_ASCII_LETTER_BYTES = bytes(b for b in range(256) if not (b < 128 and chr(b).isalpha()))
+_ASCII = frozenset(map(chr, range(128)))
+#: Up to this many distinct non-ASCII characters, counting each one (``str.count``)
+#: is faster than a regular expression per script.
+_FEW_DISTINCT = 48
 
 
 def warm_up() -> None:
@@ -71,7 +78,24 @@ def script_counts(text: str) -> dict[str, int]:
     if text.isascii():  # the usual case for English: count the letters in one C call
         latin = len(text.encode("ascii").translate(None, _NOT_ASCII_LETTERS))
         return {"ar": 0, "zh": 0, "ru": 0, "latin": latin}
-    return {name: len(pattern.findall(text)) for name, pattern in _SCRIPTS.items()}
+    distinct = set(text).difference(_ASCII)
+    if len(distinct) > _FEW_DISTINCT:
+        return {name: len(pattern.findall(text)) for name, pattern in _SCRIPTS.items()}
+    # Latin text with a few accented letters, dashes or quotes: the ASCII
+    # letters in one C call, then each distinct other character (the scripts'
+    # classes are single characters and do not overlap).
+    counts = {"ar": 0, "zh": 0, "ru": 0,
+              "latin": len(text.encode("utf-8", "surrogatepass").translate(None, _NOT_ASCII_LETTER_BYTES))}
+    for char in distinct:
+        for name, pattern in _SCRIPTS.items():
+            if pattern.match(char):
+                counts[name] += text.count(char)
+                break
+    return counts
+
+
+#: ``_LETTER_WORD.findall``, faster (see :class:`~fahras.text.normalize.CharacterRuns`).
+letter_words = CharacterRuns(r"[^\W\d_]")
 
 
 def _sample(text: str, max_chars: int) -> str:
@@ -114,7 +138,7 @@ def _detect(text: str, max_chars: int = 4000) -> tuple[str | None, list[str] | N
     script = _by_script(script_counts(sample))
     if script is None or script != "latin":
         return script, None
-    words = _LETTER_WORD.findall(sample.lower())
+    words = letter_words(sample.lower())
     return _by_function_words(words) or _lingua(_sample(text, min(max_chars, LINGUA_MAX_CHARS))), words
 
 
@@ -267,7 +291,7 @@ def unsupported_reason(text: str, lang: str | None, words: list[str] | None = No
     if lang not in ("en", "fr", "es"):
         return None
     if words is None:
-        words = _LETTER_WORD.findall(_sample(text, 4000).lower())
+        words = letter_words(_sample(text, 4000).lower())
     if len(words) < 20:
         return None
     stop = stop_words(lang)

@@ -101,3 +101,35 @@ def normalize(text: str, lang: str | None) -> str:
     if lang in ("en", "fr", "es", "ru"):
         return fold(unicodedata.normalize("NFC", text).lower(), lang)
     return unicodedata.normalize("NFKC", text).lower()
+
+
+_ASCII = frozenset(map(chr, range(128)))
+#: Every character ``str.split()`` splits at (``str.isspace``).
+WHITE_SPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + \
+    "\u2028\u2029\u202f\u205f\u3000"
+
+
+class CharacterRuns:
+    """``re.findall(f"{char}+", text)`` for a one-character class ``char``, fast on mostly-ASCII text.
+
+    Each distinct non-ASCII character outside the class becomes a space;
+    then, in UTF-8, every ASCII byte outside it does (one
+    ``bytes.translate``), and the text splits at the spaces.  The bytes left
+    of non-ASCII characters all belong to characters in the class, and no
+    character in it is a space, so the runs are exactly the regular
+    expression's, at a third of its cost on an English resolution.
+    """
+
+    def __init__(self, char: str):
+        self._char = re.compile(char)
+        if any(self._char.fullmatch(c) for c in WHITE_SPACE):
+            raise ValueError(f"{char!r} matches white space: its runs cannot be split at spaces")
+        self._ascii_table = bytes(b if b >= 128 or self._char.fullmatch(chr(b)) else 32 for b in range(256))
+
+    def __call__(self, text: str) -> list[str]:
+        if not text.isascii():
+            for char in set(text).difference(_ASCII):
+                if not self._char.fullmatch(char):
+                    text = text.replace(char, " ")
+        return text.encode("utf-8", "surrogatepass").translate(self._ascii_table).decode(
+            "utf-8", "surrogatepass").split()

@@ -11,8 +11,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from types import MappingProxyType
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -37,17 +36,13 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(slots=True)
 class Suggestion:
-    """One suggested subject for one document.
-
-    ``labels`` (the subject's label in each UN language) is read-only: the
-    suggestions of one call share each subject's labels.
-    """
+    """One suggested subject for one document."""
 
     uri: str
     label: str
     score: float
     identifier: str = ""
-    labels: Mapping[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
     local: bool = False
     evidence: list[Evidence] = field(default_factory=list)
 
@@ -292,13 +287,13 @@ class Indexer:
         if known is None:
             uri = self.subjects_.uris[column]
             concept = self.vocab_.get(uri)
-            labels = MappingProxyType({code: concept.label(code) for code in LANGUAGES})
-            known = (uri, concept.label(lang), concept.identifier, labels, concept.local)
+            known = (uri, concept.label(lang), concept.identifier, {code: concept.label(code) for code in LANGUAGES},
+                     concept.local)
             if subjects is not None:
                 subjects[column] = known
         uri, label, identifier, labels, local = known
         evidence = self.backend_.explain(analysed, column) if analysed is not None else []
-        return Suggestion(uri, label, score, identifier, labels, local, evidence)
+        return Suggestion(uri, label, score, identifier, dict(labels), local, evidence)  # a copy each: mutable
 
     # -- evaluation --------------------------------------------------------------
     def evaluate(self, documents: Iterable[Document], progress: Progress = _noop,

@@ -295,14 +295,14 @@ def unsupported_reason(text: str, lang: str | None, words: list[str] | None = No
     if len(words) < 20:
         return None
     stop = stop_words(lang)
-    share = sum(1 for w in words if w in stop) / len(words)
+    share = sum(map(stop.__contains__, words)) / len(words)
     if share < MIN_FUNCTION_WORD_SHARE:
         return (f"the text does not look like any of the six UN languages (closest: {lang}, but only "
                 f"{share:.0%} of its words are {lang} function words); pass --lang to force one")
     if lang == "es":
-        spanish = sum(1 for w in words if w in _SPANISH_ONLY)
+        spanish = sum(map(_SPANISH_ONLY.__contains__, words))
         for name, markers in _NEIGHBOURS.items():
-            found = sum(1 for w in words if w in markers)
+            found = sum(map(markers.__contains__, words))
             if found > 2 * spanish and found >= MIN_NEIGHBOUR_SHARE * len(words):
                 return (f"the text looks like {name}, not one of the six UN languages ({found} {name} "
                         f"function words, {spanish} Spanish ones); pass --lang to force one")

@@ -30,15 +30,16 @@ SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from fahras import Indexer, load_vocabulary  # noqa: E402
+from fahras import load_vocabulary  # noqa: E402
 from fahras.corpus.unexport import read_export_file  # noqa: E402
 from fahras.decision import RULE_KINDS, tune_rule  # noqa: E402
 from fahras.evaluate import evaluate  # noqa: E402
 from fahras.models.crossfit import cross_fit  # noqa: E402
 from fahras.models.ensemble import DEFAULT_BASES, EnsembleBackend  # noqa: E402
-from fahras.subjects import SubjectSpace, resolve_all  # noqa: E402
+from fahras.subjects import resolve_all  # noqa: E402
 from fahras.text import get_analyzer  # noqa: E402
 from harness.data import make_runs, read_documents  # noqa: E402
+from harness.stacking import stacking_inputs  # noqa: E402
 
 
 def held_out_f1(rule, scores: np.ndarray, y: sp.csr_matrix) -> float:
@@ -59,18 +60,11 @@ def run_split(name: str, parts: dict, vocab, seed: int) -> dict[str, tuple[float
 
     train = [read_export_file(d.path) for d in parts["train"] + parts.get("validate", [])]
     test = [read_export_file(d.path) for d in parts["test"]]
-    # The subject space and analysis exactly as Indexer.fit builds them.
-    model = Indexer(cv_folds=0, backend="tfidf-linear").fit(train, vocab)
-    gold = [resolve_all(d.subjects, model.vocab_) for d in train]
-    extra = EnsembleBackend().extra_subjects(vocab, gold)
-    subjects = SubjectSpace(sorted(set().union(*gold) | {c.uri for c in extra}))
-    composed = {c.uri: c for c in extra}
-    concepts = [model.vocab_.get(u) or composed[u] for u in subjects.uris]
-    y = subjects.indicator(gold)
-    analysed = [model.analyse(d.text, deferred_offsets=False) for d in train]
-    folds = list(KFold(3, shuffle=True, random_state=seed).split(analysed))
-    bases, base_oof = cross_fit(list(DEFAULT_BASES), analysed, y, get_analyzer("auto"), folds,
-                                concepts=concepts, n_jobs=0)
+    inputs = stacking_inputs(train, vocab)
+    model, subjects, y = inputs.model, inputs.subjects, inputs.y
+    folds = list(KFold(3, shuffle=True, random_state=seed).split(inputs.analysed))
+    bases, base_oof = cross_fit(list(DEFAULT_BASES), inputs.analysed, y, get_analyzer("auto"), folds,
+                                concepts=inputs.concepts, n_jobs=0)
     stacker = EnsembleBackend(DEFAULT_BASES)
     stacker.prior_ = np.log1p(np.asarray(y.sum(axis=0)).ravel()).astype(np.float32)
     oof = stacker.held_out_scores(base_oof, y, folds)

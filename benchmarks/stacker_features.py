@@ -37,15 +37,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from fahras import Indexer, load_vocabulary  # noqa: E402
+from fahras import load_vocabulary  # noqa: E402
 from fahras.corpus.unexport import iter_export_dir  # noqa: E402
 from fahras.decision import tune_rule  # noqa: E402
 from fahras.evaluate import evaluate  # noqa: E402
 from fahras.models.crossfit import cross_fit  # noqa: E402
 from fahras.models.ensemble import DEFAULT_BASES, EnsembleBackend  # noqa: E402
-from fahras.subjects import SubjectSpace, resolve_all  # noqa: E402
+from fahras.subjects import resolve_all  # noqa: E402
 from fahras.text import get_analyzer  # noqa: E402
+from harness.stacking import stacking_inputs  # noqa: E402
 
 SPLITS = {"time": (range(2005, 2012), range(2012, 2014)), "time3": (range(2005, 2013), range(2013, 2014))}
 
@@ -151,16 +153,10 @@ def main() -> None:
     for split, (train_years, test_years) in SPLITS.items():
         train = [d for d in documents if year(d) in train_years]
         test = [d for d in documents if year(d) in test_years]
-        # The subject space and analysis exactly as Indexer.fit builds them.
-        model = Indexer(cv_folds=0, backend="tfidf-linear").fit(train, vocab)
-        gold = [resolve_all(d.subjects, model.vocab_) for d in train]
-        extra = EnsembleBackend().extra_subjects(vocab, gold)
-        subjects = SubjectSpace(sorted(set().union(*gold) | {c.uri for c in extra}))
-        composed = {c.uri: c for c in extra}
-        concepts = [model.vocab_.get(u) or composed[u] for u in subjects.uris]
-        y = subjects.indicator(gold)
+        inputs = stacking_inputs(train, vocab)
+        model, subjects, concepts, y, analysed = (inputs.model, inputs.subjects, inputs.concepts, inputs.y,
+                                                  inputs.analysed)
         analyzer = get_analyzer("auto")
-        analysed = [model.analyse(d.text) for d in train]
         test_analysed = [model.analyse(d.text) for d in test]
         test_gold = [resolve_all(d.subjects, model.vocab_) for d in test]
         from sklearn.model_selection import KFold

@@ -74,8 +74,9 @@ class DecisionRule:
         if self.gold_scale is None:
             return f"at most {self.limit}, score >= {self.threshold:.2f}"
         floor = f", score >= {self.threshold:.2f}" if self.threshold > 0 else ""
-        return (f"best expected F1, at most {self.limit}{floor} (expected subjects: "
-                f"{self.gold_scale:.1f} x the scores' sum {self.gold_offset:+.2f})")
+        expected = (f"{self.gold_offset:.2f}" if self.gold_scale == 0
+                    else f"{self.gold_scale:.1f} x the sum of the scores {self.gold_offset:+.2f}")
+        return f"best expected F1, at most {self.limit}{floor} (expected subjects per document: {expected})"
 
     def to_dict(self) -> dict:
         data = asdict(self)

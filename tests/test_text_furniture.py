@@ -173,3 +173,14 @@ def test_mask_furniture_keeps_offsets():
     for furniture in ("05-21201", "2/5", "S/RES/1581", "*0521201*"):
         assert furniture not in masked
     assert [i for i, ch in enumerate(masked) if ch in "\r\n\f"] == [i for i, ch in enumerate(text) if ch in "\r\n\f"]
+
+
+def test_mask_furniture_is_the_same_whatever_the_line_breaks():
+    # Text with only "\n" takes a plain split; with "\r\n" the line breaks are kept as found.
+    from fahras.text import mask_furniture
+
+    masked, symbol = mask_furniture(PAGES)
+    crlf_masked, crlf_symbol = mask_furniture(PAGES.replace("\n", "\r\n"))
+    assert symbol == crlf_symbol == "S/RES/2999 (2031)"
+    assert crlf_masked.replace("\r\n", "\n") == masked and len(masked) == len(PAGES)
+    assert "31-04567" not in masked and "Please recycle" not in masked and "The Security Council," in masked

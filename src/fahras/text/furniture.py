@@ -207,16 +207,19 @@ def mask_furniture(text: str) -> tuple[str, str | None]:
     not furniture stays at its offset, so tokens found in the masked text
     point into the original (what evidence offsets need).
     """
-    parts = _LINE_BREAK.split(text)
-    lines = parts[0::2]
+    other_breaks = "\r" in text or "\f" in text
+    # Only "\n" (the usual case): a plain split, and the lines joined again by "\n".
+    parts = _LINE_BREAK.split(text) if other_breaks else text.split("\n")
+    step = 2 if other_breaks else 1
+    lines = parts[0::2] if other_breaks else list(parts)
     drop, symbol = _furniture(lines)
     inline = _inline_lines(text, lines)
     for k, line in enumerate(lines):
         if drop[k]:
-            parts[2 * k] = " " * len(line)
+            parts[step * k] = " " * len(line)
         elif inline[k]:
-            parts[2 * k] = _INLINE.sub(lambda m: " " * len(m.group()), line)
-    return "".join(parts), symbol
+            parts[step * k] = _INLINE.sub(lambda m: " " * len(m.group()), line)
+    return ("".join(parts) if other_breaks else "\n".join(parts)), symbol
 
 
 def _drop_page_numbers(lines: list[str], drop: list[bool]) -> None:

@@ -127,6 +127,27 @@ def test_an_index_saved_for_other_features_is_refused(docs, tmp_path):
         TfidfFeatures.load(tmp_path / "b", 2)
 
 
+def test_a_damaged_index_is_a_model_error(docs, tmp_path):
+    from fahras.errors import ModelError
+
+    y = sp.csr_matrix(np.eye(len(docs))[:, :3])
+    create_backend("tfidf-linear", {"min_df": 1}).fit(docs, y, ANALYZER).save(tmp_path / "b")
+    for damage in (b"not a zip file", (tmp_path / "b" / PAIRS_FILE).read_bytes()[:100]):
+        (tmp_path / "b" / PAIRS_FILE).write_bytes(damage)
+        with pytest.raises(ModelError, match="damaged"):
+            Backend.load(tmp_path / "b")
+
+
+def test_any_damaged_npz_file_is_a_model_error(docs, tmp_path):
+    from fahras.errors import ModelError
+
+    y = sp.csr_matrix(np.eye(len(docs))[:, :3])
+    create_backend("knn", {"min_df": 1}).fit(docs, y, ANALYZER).save(tmp_path / "k")
+    (tmp_path / "k" / "train.npz").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(ModelError, match="damaged"):
+        Backend.load(tmp_path / "k")
+
+
 def test_refitting_makes_a_new_index(docs):
     features = TfidfFeatures(ngram_max=2, min_df=1)
     features.fit(docs[:2])

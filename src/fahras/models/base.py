@@ -154,9 +154,11 @@ class Backend(ABC):
         except (OSError, json.JSONDecodeError) as exc:
             raise ModelError(f"{folder}: unreadable backend parameters ({exc})") from None
         backend = create_backend(meta["backend"], meta.get("params", {}))
+        import zipfile
+
         try:
             backend.load_state(folder)
-        except (OSError, KeyError, ValueError) as exc:
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # .npz files are zip files
             raise ModelError(f"{folder}: damaged backend files ({exc})") from None
         return backend
 

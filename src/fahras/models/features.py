@@ -93,9 +93,14 @@ class _PairColumns:
     @classmethod
     def load(cls, path: Path, n_features: int, key: str) -> "_PairColumns":
         """Read what :meth:`save` wrote for the features whose fingerprint is ``key``."""
-        with np.load(path, allow_pickle=False) as data:
-            terms, unigram, keys, columns = (data[k] for k in ("terms", "unigram", "keys", "columns"))
-            saved_key = str(data["features"]) if "features" in data else ""
+        import zipfile
+
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                terms, unigram, keys, columns = (data[k] for k in ("terms", "unigram", "keys", "columns"))
+                saved_key = str(data["features"]) if "features" in data else ""
+        except (zipfile.BadZipFile, EOFError, KeyError) as exc:
+            raise ValueError(f"{path.name} is damaged ({exc})") from None
         n = len(terms)
         if saved_key != key:
             raise ValueError(f"{path.name} was made for other features")

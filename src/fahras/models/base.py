@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import zipfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,8 +155,6 @@ class Backend(ABC):
         except (OSError, json.JSONDecodeError) as exc:
             raise ModelError(f"{folder}: unreadable backend parameters ({exc})") from None
         backend = create_backend(meta["backend"], meta.get("params", {}))
-        import zipfile
-
         try:
             backend.load_state(folder)
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # .npz files are zip files

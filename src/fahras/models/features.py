@@ -17,6 +17,7 @@ import contextlib
 import contextvars
 import hashlib
 import json
+import zipfile
 from collections import Counter
 from itertools import repeat
 from pathlib import Path
@@ -93,8 +94,6 @@ class _PairColumns:
     @classmethod
     def load(cls, path: Path, n_features: int, key: str) -> "_PairColumns":
         """Read what :meth:`save` wrote for the features whose fingerprint is ``key``."""
-        import zipfile
-
         try:
             with np.load(path, allow_pickle=False) as data:
                 terms, unigram, keys, columns = (data[k] for k in ("terms", "unigram", "keys", "columns"))

@@ -158,18 +158,18 @@ def test_italian_and_portuguese_are_not_taken_for_spanish(name):
 # -- the function-word shortcut for long Latin-script texts ------------------------------
 @pytest.mark.parametrize("lang", ["en", "fr", "es"])
 def test_function_words_settle_a_page_of_prose_as_lingua_does(lang):
-    from fahras.text.langid import _by_function_words, _LETTER_WORD, _lingua
+    from fahras.text.langid import _by_function_words, _lingua, letter_words
 
     page = " ".join(paragraphs(lang))
-    words = _LETTER_WORD.findall(page.lower())
+    words = letter_words(page.lower())
     assert _by_function_words(words) == lang == _lingua(page)
 
 
 def test_function_words_leave_short_mixed_and_neighbour_texts_to_lingua():
-    from fahras.text.langid import FUNCTION_WORDS_MIN_WORDS, _by_function_words, _LETTER_WORD
+    from fahras.text.langid import FUNCTION_WORDS_MIN_WORDS, _by_function_words, letter_words
 
     def words(text):
-        return _LETTER_WORD.findall(text.lower())
+        return letter_words(text.lower())
 
     sentence = words(paragraphs("fr")[0])
     assert len(sentence) < FUNCTION_WORDS_MIN_WORDS and _by_function_words(sentence) is None

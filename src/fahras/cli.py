@@ -415,8 +415,6 @@ class _SuggestionWriter:
         return list(self._late_errors)
 
 
-
-
 def _init_worker(model: str, options: dict, indexer=None) -> None:
     """Set up a worker: the model loaded once (or inherited from the parent process through fork)."""
     import signal

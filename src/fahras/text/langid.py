@@ -22,7 +22,7 @@ import re
 from functools import lru_cache
 
 from fahras.text._lazy import Lazy
-from fahras.text.normalize import CharacterRuns
+from fahras.text.normalize import ASCII, CharacterRuns
 
 LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es")
 
@@ -56,10 +56,8 @@ DETECTOR = Lazy(_build_detector)
 #: How many characters of a long Latin-script text lingua judges (4 pieces of 300).
 LINGUA_MAX_CHARS = 1200
 
-_NOT_ASCII_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
 #: UTF-8 bytes that are not ASCII letters (deleted to count the ASCII letters of any text).
 _NOT_ASCII_LETTER_BYTES = bytes(b for b in range(256) if not (b < 128 and chr(b).isalpha()))
-_ASCII = frozenset(map(chr, range(128)))
 #: Up to this many distinct non-ASCII characters, counting each one (``str.count``)
 #: is faster than a regular expression per script.
 _FEW_DISTINCT = 48
@@ -75,15 +73,13 @@ def warm_up() -> None:
 
 def script_counts(text: str) -> dict[str, int]:
     """Letters per script: ``ar`` (Arabic), ``zh`` (Han), ``ru`` (Cyrillic), ``latin``."""
-    if text.isascii():  # the usual case for English: count the letters in one C call
-        latin = len(text.encode("ascii").translate(None, _NOT_ASCII_LETTERS))
-        return {"ar": 0, "zh": 0, "ru": 0, "latin": latin}
-    distinct = set(text).difference(_ASCII)
+    distinct = () if text.isascii() else set(text).difference(ASCII)
     if len(distinct) > _FEW_DISTINCT:
         return {name: len(pattern.findall(text)) for name, pattern in _SCRIPTS.items()}
-    # Latin text with a few accented letters, dashes or quotes: the ASCII
-    # letters in one C call, then each distinct other character (the scripts'
-    # classes are single characters and do not overlap).
+    # Text in ASCII, or Latin text with a few accented letters, dashes or
+    # quotes (the usual cases): the ASCII letters in one C call, then each
+    # distinct other character (the scripts' classes are single characters
+    # and do not overlap).
     counts = {"ar": 0, "zh": 0, "ru": 0,
               "latin": len(text.encode("utf-8", "surrogatepass").translate(None, _NOT_ASCII_LETTER_BYTES))}
     for char in distinct:
@@ -94,7 +90,8 @@ def script_counts(text: str) -> dict[str, int]:
     return counts
 
 
-#: ``_LETTER_WORD.findall``, faster (see :class:`~fahras.text.normalize.CharacterRuns`).
+#: The runs of letters of a text (``re.findall(r"[^\W\d_]+", text)``; see
+#: :class:`~fahras.text.normalize.CharacterRuns`).
 letter_words = CharacterRuns(r"[^\W\d_]")
 
 
@@ -243,7 +240,6 @@ def detect_paragraph_languages(text: str) -> list[tuple[int, int, str | None]]:
 #: language's function words (measured: 0.46-0.55 on UN prose); German
 #: prose judged "English" has about 0.03.
 MIN_FUNCTION_WORD_SHARE = 0.08
-_LETTER_WORD = re.compile(r"[^\W\d_]+")
 
 #: Frequent words of Spanish and of its close neighbours that the other two do
 #: not use (or hardly): lingua, restricted to the six UN languages, calls

@@ -40,22 +40,32 @@ def _language_options(func):
 
 @contextmanager
 def _progress(description: str, enabled: bool = True) -> Iterator:
-    """A rich progress bar on stderr; yields a ``(stage, done, total)`` callback."""
+    """A rich progress bar on stderr; yields a ``(stage, done, total)`` callback.
+
+    The bar (and its refresh thread) starts at the first call: ``fahras
+    index`` forks its workers before that.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     if not enabled:
         yield lambda stage, done, total: None
         return
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=_console(), transient=True) as bar:
-        tasks: dict[str, int] = {}
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=_console(), transient=True)
+    tasks: dict[str, int] = {}
 
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(f"{description}: {stage}", total=total or None)
-            bar.update(tasks[stage], completed=done, total=total or None)
+    def update(stage: str, done: int, total: int) -> None:
+        if not tasks:
+            bar.start()
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(f"{description}: {stage}", total=total or None)
+        bar.update(tasks[stage], completed=done, total=total or None)
 
+    try:
         yield update
+    finally:
+        if tasks:
+            bar.stop()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -195,8 +205,10 @@ def suggest(model: Path, files: tuple[Path, ...], limit, threshold, lang, label_
 
     indexer = Indexer.load(model)
     doc_lang, label_lang = _languages(lang, label_lang)
-    inputs = [(str(p), _read_document(p)) for p in files] or [("-", _read_stdin())]
-    analysed = [_checked(indexer, text, name, doc_lang) for name, text in inputs]
+    from fahras.batch import analysed as analysed_text, read_document
+
+    inputs = [(str(p), read_document(p)) for p in files] or [("-", _read_stdin())]
+    analysed = [analysed_text(indexer, text, name, doc_lang) for name, text in inputs]
     results = indexer.suggest_batch(analysed, limit=limit, threshold=threshold,
                                     label_lang=label_lang, explain=explain, lang=doc_lang)
     for (name, _), suggestions in zip(inputs, results):
@@ -226,32 +238,10 @@ def _shorten(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _read_document(path: Path) -> str:
-    """The text of a document file (txt, UN export, PDF, DOCX, HTML), furniture kept.
-
-    Its language is not detected here: :func:`_checked` does that once.
-    """
-    from fahras.text import extract
-
-    return extract(path, strip=False, detect=False).text
-
-
 def _read_stdin() -> str:
     from fahras.text import extract_bytes
 
     return extract_bytes(sys.stdin.buffer.read(), "<stdin>", strip=False, detect=False).text
-
-
-def _checked(indexer, text: str, name: str, lang: str | None):
-    """``text`` analysed by ``indexer`` (an :class:`~fahras.models.AnalyzedText`).
-
-    Without a ``lang`` the text must be in one of the six UN languages: its
-    language is detected once, for this check and for the analysis.
-    """
-    try:
-        return indexer.analyse(text, lang, check=lang is None)
-    except InputError as exc:
-        raise InputError(exc.reason, name) from None
 
 
 # ---------------------------------------------------------------------------- index
@@ -280,47 +270,21 @@ def index(model, folder, out, limit, threshold, lang, label_lang, output_format,
     error messages are the same as with one.
     """
     from fahras import Indexer
+    from fahras.batch import index_folder
 
     indexer = Indexer.load(model)
     _settle()
-    if not folder.is_dir():
-        raise InputError("folder not found", folder)
-    out.mkdir(parents=True, exist_ok=True)
-    from fahras.text.extract import SUFFIXES
-
-    paths = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
-                   and p.suffix.lower() in (*SUFFIXES, ""))
-    suffix = ".annif" if output_format == "annif" else ".json"
     doc_lang, label_lang = _languages(lang, label_lang)
-    todo = [(path, out / (path.stem + suffix)) for path in paths]
-    skipped = 0
-    if not force:
-        todo = [(path, target) for path, target in todo if not target.exists()]
-        skipped = len(paths) - len(todo)
-    options = {"limit": limit, "threshold": threshold, "label_lang": label_lang, "lang": doc_lang,
-               "output_format": output_format}
-    workers = min(_job_count(jobs), max(1, len(todo)))
-    # Several workers get smaller chunks (about four each), so that none waits long for the last.
-    size = batch_size if workers == 1 else max(1, min(batch_size, -(-len(todo) // (4 * workers))))
-    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
-    failures: dict[str, str] = {}  # document -> why it has no suggestion file
-    done = 0
-    with _index_runner(indexer, model, options, workers, [[(str(p), str(t)) for p, t in c] for c in chunks]
-                       ) as outcomes, _progress("index", not quiet) as progress:
-        outcomes = iter(outcomes)
-        for chunk, outcome in zip(chunks, outcomes):
-            failures.update((str(path), error) for (path, _), error in zip(chunk, outcome) if error is not None)
-            done += len(chunk)
-            progress("documents", done, len(todo))
-        for late in outcomes:  # writes that failed after their chunk was reported
-            failures.update(late)
-    click.echo(f"indexed {len(todo) - len(failures)} documents into {out}"
-               + (f"; {skipped} already done (use --force to redo)" if skipped else ""), err=True)
-    for path, _ in todo:  # in document order, however the work was shared out
-        if str(path) in failures:
-            click.echo(f"fahras: error: {failures[str(path)]}", err=True)
-    if failures:
-        click.echo(f"{len(failures)} documents failed", err=True)
+    with _progress("index", not quiet) as progress:
+        report = index_folder(indexer, folder, out, limit=limit, threshold=threshold, lang=doc_lang,
+                              label_lang=label_lang, output_format=output_format, force=force,
+                              batch_size=batch_size, jobs=jobs, model_path=model, progress=progress)
+    click.echo(f"indexed {report.indexed} documents into {out}"
+               + (f"; {report.skipped} already done (use --force to redo)" if report.skipped else ""), err=True)
+    for error in report.failures.values():
+        click.echo(f"fahras: error: {error}", err=True)
+    if report.failures:
+        click.echo(f"{len(report.failures)} documents failed", err=True)
         sys.exit(InputError.exit_code)
 
 
@@ -334,165 +298,6 @@ def _settle() -> None:
 
     gc.collect()
     gc.freeze()
-
-
-def _job_count(jobs: int) -> int:
-    """``--jobs``: 0 means one per CPU core this process may use."""
-    from fahras.models.crossfit import available_cores
-
-    return jobs if jobs > 0 else available_cores()
-
-
-#: The model and options of the indexing worker (each process has its own copy).
-_WORKER: dict = {}
-
-
-def _index_chunk(todo: list[tuple[str, str]]) -> list[str | None]:
-    """Index each (document, suggestion file) pair: None where the file was written, else the error.
-
-    A document that cannot be read or is in none of the six UN languages is
-    reported and skipped; the others are suggested for as one batch, and
-    each one's suggestion file is written (atomically) here, in the worker.
-    """
-    indexer, options, writer = _WORKER["indexer"], _WORKER["options"], _WORKER["writer"]
-    lang = options["lang"]
-    analysed, outcome = [], []
-    for path, _ in todo:
-        try:
-            analysed.append(_checked(indexer, _read_document(Path(path)), path, lang))
-            outcome.append(None)
-        except InputError as exc:
-            outcome.append(str(exc))
-    results = iter(indexer.suggest_batch(analysed, limit=options["limit"], threshold=options["threshold"],
-                                         label_lang=options["label_lang"], lang=lang))
-    return [writer.write(path, target, _format_suggestions(next(results), options["output_format"]))
-            if error is None else error for (path, target), error in zip(todo, outcome)]
-
-
-class _SuggestionWriter:
-    """Writes suggestion files atomically; in a background thread, if asked to.
-
-    Creating a file is kernel work: here about 0.4 ms for each new file, so
-    0.8 ms for the temporary file and its rename, as much as scoring a
-    quarter of a document.  One process indexing alone hands the writes to a
-    thread, which does them while the next documents are scored (the kernel
-    calls release the GIL); worker processes write in turn with their work.
-    """
-
-    def __init__(self, background: bool):
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="fahras-writer") if background else None
-        self._pending: list = []
-        self._late_errors: list[tuple[str, str]] = []  # (document, message) of queued writes that failed
-
-    def write(self, document: str, target: str, text: str) -> str | None:
-        """Write (or queue) ``document``'s suggestion file: the error message if it failed already."""
-        if self._pool is None:
-            return self._write(document, target, text)
-        self._pending.append(self._pool.submit(self._write_late, document, target, text))
-        return None
-
-    @staticmethod
-    def _write(document: str, target: str, text: str) -> str | None:
-        try:
-            _write_atomic(Path(target), text)
-        except OSError as exc:
-            return f"{document}: cannot write its suggestions to {target}: {exc.strerror or exc}"
-        return None
-
-    def _write_late(self, document: str, target: str, text: str) -> None:
-        if (message := self._write(document, target, text)) is not None:
-            self._late_errors.append((document, message))
-
-    def close(self) -> list[tuple[str, str]]:
-        """Wait for the queued writes: (document, error message) of those that failed."""
-        if self._pool is None:
-            return []
-        for future in self._pending:
-            future.result()
-        self._pool.shutdown()
-        return list(self._late_errors)
-
-
-def _init_worker(model: str, options: dict, indexer=None) -> None:
-    """Set up a worker: the model loaded once (or inherited from the parent process through fork)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent process handles Ctrl-C
-    if indexer is None:
-        from fahras import Indexer
-
-        indexer = Indexer.load(model)
-    _WORKER.update(indexer=indexer, options=options, writer=_SuggestionWriter(background=False))
-
-
-@contextmanager
-def _index_runner(indexer, model: Path, options: dict, workers: int, chunks: list[list[tuple[str, str]]]
-                  ) -> Iterator:
-    """Yields the outcome of :func:`_index_chunk` for each chunk, in order.
-
-    One worker: in this process.  More: in that many worker processes.  On
-    POSIX they are forked from this process once the model is loaded (and
-    the language detector warmed up), so each starts at once and shares the
-    model's memory until it writes to it; elsewhere each loads the model.
-    Work is handed out chunk by chunk; each worker writes its documents'
-    suggestion files, and the error messages come back in document order.
-    """
-    if workers <= 1:
-        writer = _SuggestionWriter(background=True)
-        _WORKER.update(indexer=indexer, options=options, writer=writer)
-        try:
-            yield _with_late_errors((_index_chunk(chunk) for chunk in chunks), writer)
-        finally:
-            _WORKER.clear()
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    if "fork" in multiprocessing.get_all_start_methods():
-        context, inherited = multiprocessing.get_context("fork"), indexer
-        if options["lang"] is None:
-            from fahras.text.langid import warm_up
-
-            warm_up()
-    else:
-        context, inherited = multiprocessing.get_context("spawn"), None
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                                   initargs=(str(model), options, inherited))
-    try:
-        # Everything is submitted before the caller starts a progress bar (and its
-        # thread): forked workers start from a single-threaded process.
-        futures = [executor.submit(_index_chunk, chunk) for chunk in chunks]
-        yield (future.result() for future in futures)
-    except BaseException:
-        executor.shutdown(wait=False, cancel_futures=True)
-        raise
-    else:
-        executor.shutdown(wait=True)
-
-
-def _with_late_errors(outcomes: Iterator[list], writer: _SuggestionWriter) -> Iterator[list]:
-    """The outcomes, then (as one more, unmatched list) the errors of writes still queued."""
-    yield from outcomes
-    yield writer.close()
-
-
-def _format_suggestions(suggestions, output_format: str) -> str:
-    if output_format == "json":
-        return json.dumps({"results": [s.to_dict() for s in suggestions]}, ensure_ascii=False) + "\n"
-    return "".join(f"<{s.uri}>\t{s.label}\t{s.score:.6f}\n" for s in suggestions)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """``path`` holds ``text`` whole or is left as it was (no temporary file stays behind)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------------- eval

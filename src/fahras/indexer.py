@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -53,6 +53,16 @@ class Suggestion:
         if self.evidence:
             data["evidence"] = [e.to_dict() for e in self.evidence]
         return data
+
+
+class SubjectInfo(NamedTuple):
+    """What every suggestion of one subject shares (see :meth:`Indexer.subject_info`)."""
+
+    uri: str
+    label: str
+    identifier: str
+    labels: dict[str, str]
+    local: bool
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -264,36 +274,52 @@ class Indexer:
             raise UsageError(f"unknown label language {label_lang!r}; choose one of {', '.join(LANGUAGES)}")
         self._check_fitted()
         rule = self.rule(limit, threshold)
-        subjects: dict[int, tuple] = {}  # column -> what its suggestions share (this call only)
+        subjects: dict[int, SubjectInfo] = {}  # column -> what its suggestions share (this call only)
         results = []
         for start in range(0, len(texts), batch_size):
             chunk = self._analysed(texts[start:start + batch_size], lang)
             with sharing_rows():  # explanations transform the documents again
-                matrix = self.backend_.predict_scores(chunk)
-                for analysed, row in zip(chunk, matrix):
-                    order = _top(row, rule.limit)
-                    keep = order[: rule.select(row[order], total=float(row.sum(dtype=np.float64)))]
+                chosen = _decided(self.backend_.predict_scores(chunk), rule)
+                for analysed, (columns, scores) in zip(chunk, chosen):
                     context = analysed if explain else None
                     results.append([self._suggestion(j, score, label_lang, context, subjects)
-                                    for j, score in zip(keep.tolist(), row[keep].tolist())])
+                                    for j, score in zip(columns, scores)])
         return results
+
+    def decide_batch(self, texts: Sequence[str | AnalyzedText], limit: int | None = None,
+                     threshold: float | None = None, lang: str | None = None,
+                     batch_size: int = 256) -> list[tuple[list[int], list[float]]]:
+        """What :meth:`suggest_batch` chooses, as (subject columns, scores) per text, best first.
+
+        For batch jobs that write the suggestions out themselves: no
+        :class:`Suggestion` is made; :meth:`subject_info` describes a column.
+        """
+        self._check_fitted()
+        rule = self.rule(limit, threshold)
+        results: list[tuple[list[int], list[float]]] = []
+        for start in range(0, len(texts), batch_size):
+            results.extend(_decided(self.scores(texts[start:start + batch_size], batch_size, lang), rule))
+        return results
+
+    def subject_info(self, column: int, label_lang: str = "en") -> "SubjectInfo":
+        """The subject of score column ``column``: its URI and labels (``label`` in ``label_lang``)."""
+        self._check_fitted()
+        uri = self.subjects_.uris[column]
+        concept = self.vocab_.get(uri)
+        return SubjectInfo(uri, concept.label(label_lang), concept.identifier,
+                           {code: concept.label(code) for code in LANGUAGES}, concept.local)
 
     def suggest(self, text: str | AnalyzedText, **options) -> list[Suggestion]:
         return self.suggest_batch([text], **options)[0]
 
     def _suggestion(self, column: int, score: float, lang: str, analysed: AnalyzedText | None,
-                    subjects: dict[int, tuple] | None = None) -> Suggestion:
-        known = subjects.get(column) if subjects is not None else None
-        if known is None:
-            uri = self.subjects_.uris[column]
-            concept = self.vocab_.get(uri)
-            known = (uri, concept.label(lang), concept.identifier, {code: concept.label(code) for code in LANGUAGES},
-                     concept.local)
-            if subjects is not None:
-                subjects[column] = known
-        uri, label, identifier, labels, local = known
+                    subjects: dict[int, SubjectInfo]) -> Suggestion:
+        info = subjects.get(column)
+        if info is None:
+            info = subjects[column] = self.subject_info(column, lang)
         evidence = self.backend_.explain(analysed, column) if analysed is not None else []
-        return Suggestion(uri, label, score, identifier, dict(labels), local, evidence)  # a copy each: mutable
+        return Suggestion(info.uri, info.label, score, info.identifier, dict(info.labels), info.local,
+                          evidence)  # a copy of the labels each: a suggestion is mutable
 
     # -- evaluation --------------------------------------------------------------
     def evaluate(self, documents: Iterable[Document], progress: Progress = _noop,
@@ -411,6 +437,16 @@ class Indexer:
             raise ModelError(f"{path}: subjects missing from the vocabulary snapshot, e.g. {missing[0]}")
         indexer.backend_ = Backend.load(path / "backend")
         return indexer
+
+
+def _decided(matrix: np.ndarray, rule: DecisionRule) -> list[tuple[list[int], list[float]]]:
+    """(columns, scores) that ``rule`` keeps of each row of ``matrix``, best first."""
+    out = []
+    for row in matrix:
+        order = _top(row, rule.limit)
+        keep = order[: rule.select(row[order], total=float(row.sum(dtype=np.float64)))]
+        out.append((keep.tolist(), row[keep].tolist()))
+    return out
 
 
 def _top(row: np.ndarray, limit: int) -> np.ndarray:

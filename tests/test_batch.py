@@ -1,0 +1,74 @@
+"""Batch indexing as a library call (fahras.batch), without the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fahras import Indexer
+from fahras.batch import IndexReport, SuggestionFormatter, index_folder
+from fahras.errors import InputError, UsageError
+
+
+@pytest.fixture(scope="module")
+def model(trained_model):
+    return Indexer.load(trained_model)
+
+
+@pytest.fixture()
+def folder(time_split, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for path in sorted(time_split[1].iterdir())[:4]:
+        (folder / path.name).write_bytes(path.read_bytes())
+    return folder
+
+
+def test_decide_batch_chooses_what_suggest_batch_suggests(model, time_split):
+    texts = [p.read_text(encoding="utf-8") for p in sorted(time_split[1].iterdir())[:5]]
+    for options in ({}, {"limit": 7, "threshold": 0.0}, {"threshold": 0.3}):
+        chosen = model.decide_batch(texts, **options)
+        suggested = model.suggest_batch(texts, **options)
+        assert [[model.subjects_.uris[c] for c in columns] for columns, _ in chosen] == \
+            [[s.uri for s in row] for row in suggested]
+        assert [scores for _, scores in chosen] == [[s.score for s in row] for row in suggested]
+
+
+def test_formatter_writes_what_suggestions_say(model, time_split):
+    text = sorted(time_split[1].iterdir())[0].read_text(encoding="utf-8")
+    columns, scores = model.decide_batch([text], limit=5, threshold=0)[0]
+    suggestions = model.suggest(text, limit=5, threshold=0, label_lang="ar")
+    lines = SuggestionFormatter(model, "ar", "annif")(columns, scores).splitlines()
+    assert lines == [f"<{s.uri}>\t{s.label}\t{s.score:.6f}" for s in suggestions]
+    payload = json.loads(SuggestionFormatter(model, "ar", "json")(columns, scores))
+    assert payload == {"results": [s.to_dict() for s in suggestions]}
+
+
+def test_index_folder_reports_failures_in_document_order_and_skips_done_files(model, folder, tmp_path):
+    (folder / "a-broken.txt").write_bytes(b"\xff\xfe bad bytes")
+    (folder / "z-empty.txt").write_text("   ", encoding="utf-8")
+    out = tmp_path / "out"
+    calls = []
+    report = index_folder(model, folder, out, limit=3, threshold=0, output_format="json",
+                          progress=lambda *args: calls.append(args))
+    assert isinstance(report, IndexReport)
+    assert report.indexed == 4 and report.skipped == 0
+    assert [p.rsplit("/", 1)[-1] for p in report.failures] == ["a-broken.txt", "z-empty.txt"]
+    assert all(name in message for name, message in zip(("a-broken.txt", "z-empty.txt"),
+                                                        report.failures.values()))
+    written = sorted(out.iterdir())
+    assert len(written) == 4 and all(len(json.loads(p.read_text())["results"]) == 3 for p in written)
+    assert calls[-1] == ("documents", 6, 6)
+    again = index_folder(model, folder, out, limit=3, threshold=0, output_format="json")
+    assert (again.indexed, again.skipped) == (0, 4) and len(again.failures) == 2
+
+
+def test_index_folder_refuses_bad_arguments(model, folder, tmp_path):
+    with pytest.raises(InputError, match="folder not found"):
+        index_folder(model, tmp_path / "missing", tmp_path / "out")
+    with pytest.raises(UsageError, match="output format"):
+        index_folder(model, folder, tmp_path / "out", output_format="xml")
+    with pytest.raises(UsageError, match="label language"):
+        index_folder(model, folder, tmp_path / "out", label_lang="de")
+    assert not (tmp_path / "out").exists()

@@ -127,6 +127,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--speed-rounds", type=int, default=3, metavar="N",
                         help="time the batch run and cold start of every Fahras row and of Annif's ensembles "
                              "N times and report the median docs/s (default: 3; Annif's base backends: once)")
+    parser.add_argument("--speed-docs", type=int, default=1000, metavar="N",
+                        help="repeat the test documents to a batch of at least N for the docs/s figures "
+                             "(default: 1000: the batch then runs for seconds, not a fraction of the cold "
+                             "start that is taken out of it)")
     parser.add_argument("--skip-fahras", action="store_true", help="run the Annif side only")
     parser.add_argument("--skip-annif", action="store_true", help="run the Fahras side only")
     parser.add_argument("--write-docs", action="store_true",
@@ -189,7 +193,7 @@ class RunData:
     """One run of a split (the split itself, or one cross-validation fold), on disk in both
     tools' input formats."""
 
-    def __init__(self, name: str, parts: dict[str, list[corpus_data.Doc]], work: Path):
+    def __init__(self, name: str, parts: dict[str, list[corpus_data.Doc]], work: Path, speed_docs: int = 1000):
         self.name, self.parts = name, parts
         self.export_dirs = {part: corpus_data.link_export_folder(docs, work / "splits" / name / part)
                             for part, docs in parts.items()}
@@ -199,7 +203,7 @@ class RunData:
         self.n_candidates = len({uri for d in parts["train"] for uri in d.gold})
         #: the test documents, repeated, as plain text: one folder per tool (each writes its
         #: output files beside or into it); throughput is measured on these batches
-        self.speed_copies = corpus_data.speed_copies(len(parts["test"]))
+        self.speed_copies = corpus_data.speed_copies(len(parts["test"]), speed_docs)
         self.speed_docs = self.speed_copies * len(parts["test"])
         self.speed_dirs = {tool: corpus_data.write_speed_folder(parts["test"], work / "speed" / name / tool,
                                                                 self.speed_copies)
@@ -232,8 +236,8 @@ class Prepared:
         log(f"reading {source} and the thesaurus")
         vocab = corpus_data.load_vocabulary(self.thesaurus)
         self.all_docs = corpus_data.read_documents(source, vocab)
-        self.runs = [RunData(name, parts, args.work) for name, parts in corpus_data.make_runs(self.all_docs,
-                                                                                             args.split)]
+        self.runs = [RunData(name, parts, args.work, args.speed_docs)
+                     for name, parts in corpus_data.make_runs(self.all_docs, args.split)]
         self.annif_vocab = args.work / "annif" / "vocab.csv"
         self.vocab_size = corpus_data.write_annif_vocabulary(vocab, self.all_docs, self.annif_vocab)
         headings = [c for d in self.all_docs for c in d.subjects]
@@ -533,7 +537,8 @@ def notes_for(args: argparse.Namespace, prep: Prepared) -> list[str]:
         "start included; CPU from GNU time, steadier than wall clock on this shared 2-core machine). "
         "load s: wall clock of a cold `suggest` for one short text (interpreter start, imports, model "
         "load). docs/s: throughput of `annif index` / `fahras index` (limit 100, threshold 0) on the test "
-        "documents as plain text, repeated to at least 200 documents, i.e. that many documents divided "
+        f"documents as plain text, repeated to at least {args.speed_docs} documents, i.e. that many documents "
+        "divided "
         "by the batch command's wall clock minus load s (single process for both tools: `fahras index` "
         "without --jobs, `annif index` has no such option); for every Fahras row and Annif's ensembles, "
         f"the median over {args.speed_rounds} such (batch, cold start) pairs run one after the other "

@@ -5,7 +5,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/index_throughput.py MODEL FOLDER [--src OTHER/src ...] [--jobs 1 --jobs 2]
 
 ``FOLDER`` holds the documents (plain text, e.g. the 2012-2013 resolutions
-repeated to 200 documents, as ``benchmarks/vs_annif.py`` writes them).  Each
+repeated to at least 1000 documents, as ``benchmarks/vs_annif.py`` writes them).  Each
 source tree (``--src``, default this repository's ``src``; give another
 checkout's ``src`` to compare versions) is measured in turn, rounds
 interleaved so that the load of a shared machine hits all of them alike:

@@ -42,14 +42,14 @@ class IndexReport:
 def read_document(path: Path) -> str:
     """The text of a document file (txt, UN export, PDF, DOCX, HTML), furniture kept.
 
-    Its language is not detected here: :func:`analysed` does that once.
+    Its language is not detected here: :func:`analyse_document` does that once.
     """
     from fahras.text import extract
 
     return extract(path, strip=False, detect=False).text
 
 
-def analysed(indexer, text: str, name: str, lang: str | None):
+def analyse_document(indexer, text: str, name: str, lang: str | None):
     """``text`` analysed by ``indexer`` (an :class:`~fahras.models.AnalyzedText`).
 
     Without a ``lang`` the text must be in one of the six UN languages: its
@@ -174,29 +174,41 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 # ------------------------------------------------------------------------------ workers
-#: The model, options, formatter and writer of this process's indexing worker.
-_WORKER: dict = {}
+class _Worker:
+    """Indexes chunks of documents with one model and writes their suggestion files."""
+
+    def __init__(self, indexer, options: dict, background_writes: bool):
+        self.indexer, self.options = indexer, options
+        self.writer = _Writer(background=background_writes)
+        self.formatter = SuggestionFormatter(indexer, options["label_lang"], options["output_format"])
+
+    def index_chunk(self, todo: list[tuple[str, str]]) -> list[str | None]:
+        """Index each (document, suggestion file) pair: None where the file was written (or queued), else the error.
+
+        The readable documents are suggested for as one batch, and each one's
+        suggestion file is written (atomically) by this worker.
+        """
+        indexer, options = self.indexer, self.options
+        lang = options["lang"]
+        docs, outcome = [], []
+        for path, _ in todo:
+            try:
+                docs.append(analyse_document(indexer, read_document(Path(path)), path, lang))
+                outcome.append(None)
+            except InputError as exc:
+                outcome.append(str(exc))
+        chosen = iter(indexer.decide_batch(docs, limit=options["limit"], threshold=options["threshold"],
+                                           lang=lang))
+        return [self.writer.write(path, target, self.formatter(*next(chosen))) if error is None else error
+                for (path, target), error in zip(todo, outcome)]
 
 
-def _index_chunk(todo: list[tuple[str, str]]) -> list[str | None]:
-    """Index each (document, suggestion file) pair: None where the file was written (or queued), else the error.
+#: The worker of this process, in worker processes only (set by :func:`_init_worker`).
+_PROCESS_WORKER: list[_Worker] = []
 
-    The readable documents are suggested for as one batch, and each one's
-    suggestion file is written (atomically) by this worker.
-    """
-    indexer, options = _WORKER["indexer"], _WORKER["options"]
-    writer, formatter = _WORKER["writer"], _WORKER["formatter"]
-    lang = options["lang"]
-    docs, outcome = [], []
-    for path, _ in todo:
-        try:
-            docs.append(analysed(indexer, read_document(Path(path)), path, lang))
-            outcome.append(None)
-        except InputError as exc:
-            outcome.append(str(exc))
-    chosen = iter(indexer.decide_batch(docs, limit=options["limit"], threshold=options["threshold"], lang=lang))
-    return [writer.write(path, target, formatter(*next(chosen))) if error is None else error
-            for (path, target), error in zip(todo, outcome)]
+
+def _index_chunk_in_process(todo: list[tuple[str, str]]) -> list[str | None]:
+    return _PROCESS_WORKER[0].index_chunk(todo)
 
 
 class _Writer:
@@ -243,13 +255,6 @@ class _Writer:
         return list(self._late_errors)
 
 
-def _set_worker(indexer, options: dict, background_writes: bool) -> _Writer:
-    writer = _Writer(background=background_writes)
-    _WORKER.update(indexer=indexer, options=options, writer=writer,
-                   formatter=SuggestionFormatter(indexer, options["label_lang"], options["output_format"]))
-    return writer
-
-
 def _init_worker(model_path: str | None, options: dict, indexer=None) -> None:
     """Set up a worker process: the model inherited from the parent (fork) or loaded once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent process handles Ctrl-C
@@ -257,13 +262,13 @@ def _init_worker(model_path: str | None, options: dict, indexer=None) -> None:
         from fahras import Indexer
 
         indexer = Indexer.load(model_path)
-    _set_worker(indexer, options, background_writes=False)
+    _PROCESS_WORKER[:] = [_Worker(indexer, options, background_writes=False)]
 
 
 @contextmanager
 def _runner(indexer, model_path: Path | None, options: dict, workers: int,
             chunks: list[list[tuple[str, str]]]) -> Iterator:
-    """Yields the outcome of :func:`_index_chunk` for each chunk, in order, then the late write errors.
+    """Yields the outcome of :meth:`_Worker.index_chunk` for each chunk, in order (then late write errors).
 
     One worker: in this process.  More: in that many worker processes.  On
     POSIX they are forked from this process once the model is loaded (and
@@ -274,11 +279,8 @@ def _runner(indexer, model_path: Path | None, options: dict, workers: int,
     back in document order.
     """
     if workers <= 1:
-        writer = _set_worker(indexer, options, background_writes=True)
-        try:
-            yield _then_late_errors((_index_chunk(chunk) for chunk in chunks), writer)
-        finally:
-            _WORKER.clear()
+        worker = _Worker(indexer, options, background_writes=True)
+        yield _then_late_errors((worker.index_chunk(chunk) for chunk in chunks), worker.writer)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -298,7 +300,7 @@ def _runner(indexer, model_path: Path | None, options: dict, workers: int,
     try:
         # Everything is submitted before the caller starts a progress bar (and its
         # thread): forked workers start from a single-threaded process.
-        futures = [executor.submit(_index_chunk, chunk) for chunk in chunks]
+        futures = [executor.submit(_index_chunk_in_process, chunk) for chunk in chunks]
         yield (future.result() for future in futures)
     except BaseException:
         executor.shutdown(wait=False, cancel_futures=True)

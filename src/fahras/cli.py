@@ -205,10 +205,10 @@ def suggest(model: Path, files: tuple[Path, ...], limit, threshold, lang, label_
 
     indexer = Indexer.load(model)
     doc_lang, label_lang = _languages(lang, label_lang)
-    from fahras.batch import analysed as analysed_text, read_document
+    from fahras.batch import analyse_document, read_document
 
     inputs = [(str(p), read_document(p)) for p in files] or [("-", _read_stdin())]
-    analysed = [analysed_text(indexer, text, name, doc_lang) for name, text in inputs]
+    analysed = [analyse_document(indexer, text, name, doc_lang) for name, text in inputs]
     results = indexer.suggest_batch(analysed, limit=limit, threshold=threshold,
                                     label_lang=label_lang, explain=explain, lang=doc_lang)
     for (name, _), suggestions in zip(inputs, results):

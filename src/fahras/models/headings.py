@@ -84,6 +84,7 @@ _FORMAT = 1
 _ANY_LANG = "*"          # analysed labels used for every document (a single-language analyzer)
 _NOT_LABEL_TERM = -1     # the id of a document term that is no label term (see _LangIndex.term_id)
 _RAW_LANGS = frozenset({"zh"})  # overlapping n-gram terms: labels are found in the raw text instead
+_NO_WORDS: frozenset = frozenset()
 
 #: What the document says about the filler (per document, filler and template).
 MENTION_FEATURES = (
@@ -275,6 +276,8 @@ class _Mentions:
     #: characters for languages matched in the raw text; one kind per document
     spans: list[tuple[int, int]] = field(default_factory=list)
     token_positions: bool = False                 # the spans are token positions
+    #: the template words (see :meth:`HeadingsBackend._template_words`) within ``window``
+    #: terms of each of the first 64 mentions: all that the "near" features look at
     windows: list[frozenset] = field(default_factory=list)
 
     @property
@@ -497,6 +500,18 @@ class HeadingsBackend(Backend):
         self.instance_filler_ = np.asarray([index[part] for _, _, part in parsed], dtype=np.int64)
         self._index_instances()
 
+    def _template_words(self, lang: str) -> frozenset:
+        """Every template word of ``lang`` (as :meth:`_mentions` picks the language's templates)."""
+        words = self._near_words_.get(lang)
+        if words is None:
+            lists = self.template_terms_.get(lang) or next(iter(self.template_terms_.values()), [])
+            words = frozenset(word for ws in lists for word in ws)
+        return words
+
+    def _index_template_words(self) -> None:
+        self._near_words_ = {lang: frozenset(word for ws in lists for word in ws)
+                             for lang, lists in self.template_terms_.items() if lists}
+
     def _index_instances(self) -> None:
         self.by_filler_ = defaultdict(list)
         for n, f in enumerate(self.instance_filler_):
@@ -534,6 +549,7 @@ class HeadingsBackend(Backend):
             # distinct words, sorted: _mentions counts a window's share of them
             self.template_terms_[lang] = [sorted(set(lang_analyzer.terms(t.replace(SLOT, " "))))
                                           for t in self.templates_]
+        self._index_template_words()
 
     def _learn_key_terms(self, scanned: list) -> None:
         """Terms of a single filler's label (in its class), rare in the training documents: partial mentions."""
@@ -582,6 +598,9 @@ class HeadingsBackend(Backend):
               ) -> tuple[dict[int, _Mentions], int, dict[str, set[int]], str]:
         """Mentions per filler, the number of tokens, the label terms present per index, the language.
 
+        The label terms present are found only by a scan without partial
+        mentions (the first of training, which learns the key terms from them).
+
         ``known`` (index name -> document term -> label term id, see
         :meth:`_LangIndex.term_id`) carries the terms looked up from one
         document to the next of a batch; it belongs to the caller.
@@ -593,23 +612,27 @@ class HeadingsBackend(Backend):
         present: dict[str, set[int]] = {}
         w = int(self.window)
         distinct = None  # the document's distinct terms, once needed
+        # Where the template words are: a mention's window keeps only those (the
+        # same "near" features as all of its terms, without a set of them each).
+        near_words = self._template_words(lang)
+        word_at = list(compress(count(), map(near_words.__contains__, terms)))
+        word_of = list(map(terms.__getitem__, word_at))
 
-        def add(f: int, first: int, last: int, span: tuple[int, int] | None, is_partial: bool) -> None:
-            # span: the mention's characters where they are known, else None (tokens first..last)
+        def near(first: int, last: int) -> frozenset:
+            a, b = bisect.bisect_left(word_at, first - w), bisect.bisect_right(word_at, last + w)
+            return frozenset(word_of[a:b]) if a < b else _NO_WORDS
+
+        def add_raw(f: int, first: int, last: int, span: tuple[int, int]) -> None:
+            # a whole-label mention found in the raw text: its characters, and tokens first..last
             m = found.get(f)
             if m is None:
                 m = found[f] = _Mentions()
-            if is_partial:
-                m.partial += 1
-            else:
-                m.full += 1
+            m.full += 1
             if m.first < 0 or first < m.first:
                 m.first = first
-            m.spans.append((first, last) if span is None else span)
-            m.token_positions = span is None
+            m.spans.append(span)
             if len(m.windows) < 64:
-                lo = first - w
-                m.windows.append(frozenset(terms[lo if lo > 0 else 0:last + 1 + w]))
+                m.windows.append(near(first, last))
 
         for cls in self.classes_:
             name = _index_key(lang, cls)
@@ -624,7 +647,7 @@ class HeadingsBackend(Backend):
                     while pos >= 0:
                         first = max(bisect.bisect_right(starts, pos) - 1, 0)
                         last = max(bisect.bisect_left(starts, pos + len(label)) - 1, first)
-                        add(f, first, last, (pos, pos + len(label)), False)
+                        add_raw(f, first, last, (pos, pos + len(label)))
                         pos = text.find(label, pos + len(label))
                 continue
             memo = known.setdefault(name, {}) if known is not None else {}
@@ -633,25 +656,45 @@ class HeadingsBackend(Backend):
             memo.update(index.term_ids(distinct.difference(memo), int(self.variant_prefix),
                                        int(self.variant_chars)))
             ids = tuple(map(memo.__getitem__, terms))
-            present[name] = set(ids)
-            present[name].discard(_NOT_LABEL_TERM)
+            if not partial:  # the label terms present: what _learn_key_terms counts
+                present[name] = set(ids)
+                present[name].discard(_NOT_LABEL_TERM)
             labels_from = index.by_first.get
-            key_terms = index.key_terms if partial else {}
+            bisect_left, bisect_right = bisect.bisect_left, bisect.bisect_right
+            key_term = (index.key_terms if partial else {}).get
             starts_mention = index.starters if partial else index.by_first.keys()
             resume = 0
-            # only positions where a mention can start: a label's first term, or a key term
+            # Only positions where a mention can start: a label's first term, or a key
+            # term.  The bookkeeping of ``add`` is inlined here: this loop runs for
+            # every mention of every document.
             for i in compress(count(), map(starts_mention.__contains__, ids)):
                 if i < resume:  # inside a mention found before
                     continue
                 t = ids[i]
                 for f, seq, length in labels_from(t, ()):  # longest first
                     if ids[i:i + length] == seq:  # (shorter, so unequal, past the end)
-                        add(f, i, i + length - 1, None, False)
                         resume = i + length
+                        last = resume - 1
+                        m = found.get(f)
+                        if m is None:
+                            m = found[f] = _Mentions(token_positions=True)
+                        m.full += 1
                         break
                 else:
-                    if t in key_terms:
-                        add(key_terms[t], i, i, None, True)
+                    f = key_term(t)
+                    if f is None:
+                        continue
+                    last = i
+                    m = found.get(f)
+                    if m is None:
+                        m = found[f] = _Mentions(token_positions=True)
+                    m.partial += 1
+                if m.first < 0:  # positions only grow within a class; classes have their own fillers
+                    m.first = i
+                m.spans.append((i, last))
+                if len(m.windows) < 64:
+                    a, b = bisect_left(word_at, i - w), bisect_right(word_at, last + w)
+                    m.windows.append(frozenset(word_of[a:b]) if a < b else _NO_WORDS)
         return found, len(tokens), present, lang
 
     def _mentions(self, scanned: list) -> tuple[np.ndarray, np.ndarray]:
@@ -795,6 +838,7 @@ class HeadingsBackend(Backend):
         self.langs_ = {lang: _LangIndex.from_dict(d, int(self.variant_prefix))
                        for lang, d in state["languages"].items()}
         self.template_terms_ = {lang: [sorted(set(t)) for t in ts] for lang, ts in state["template_terms"].items()}
+        self._index_template_words()
         self.mean_ = np.asarray(state["mean"], dtype=np.float64)
         self.scale_ = np.asarray(state["scale"], dtype=np.float64)
         self.coef_ = np.asarray(state["coef"], dtype=np.float64)

@@ -619,6 +619,7 @@ class HeadingsBackend(Backend):
         word_of = list(map(terms.__getitem__, word_at))
 
         def near(first: int, last: int) -> frozenset:
+            # the template words of tokens first - w .. last + w
             a, b = bisect.bisect_left(word_at, first - w), bisect.bisect_right(word_at, last + w)
             return frozenset(word_of[a:b]) if a < b else _NO_WORDS
 
@@ -660,7 +661,6 @@ class HeadingsBackend(Backend):
                 present[name] = set(ids)
                 present[name].discard(_NOT_LABEL_TERM)
             labels_from = index.by_first.get
-            bisect_left, bisect_right = bisect.bisect_left, bisect.bisect_right
             key_term = (index.key_terms if partial else {}).get
             starts_mention = index.starters if partial else index.by_first.keys()
             resume = 0
@@ -693,8 +693,7 @@ class HeadingsBackend(Backend):
                     m.first = i
                 m.spans.append((i, last))
                 if len(m.windows) < 64:
-                    a, b = bisect_left(word_at, i - w), bisect_right(word_at, last + w)
-                    m.windows.append(frozenset(word_of[a:b]) if a < b else _NO_WORDS)
+                    m.windows.append(near(i, last))
         return found, len(tokens), present, lang
 
     def _mentions(self, scanned: list) -> tuple[np.ndarray, np.ndarray]:

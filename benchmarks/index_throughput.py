@@ -15,8 +15,10 @@ interleaved so that the load of a shared machine hits all of them alike:
   of one ``fahras suggest`` (what ``vs_annif.py`` reports);
 * ``stages`` (in process, after loading): milliseconds per document spent
   reading the files, analysing them (furniture, language, tokens) and in each
-  base backend's ``predict_scores``, and docs/s of ``suggest_batch`` on texts
-  already read;
+  base backend's ``predict_scores`` (blocks of 64 documents, as ``fahras
+  index`` predicts), and docs/s of ``suggest_batch`` on texts already read;
+  each tree ``--stage-runs`` times, alternating, keeping each stage's fastest
+  run;
 * ``--check``: whether every source tree gives the first one's scores
   (``np.allclose`` and bit for bit), tokens and explained suggestions.
 
@@ -80,16 +82,25 @@ timed("  tokens", lambda: [getattr(a, "deferred_tokens", a.tokens)(m) for a, m i
 analysed = timed("analyse (all)", lambda: [indexer.analyse(t) for t in texts])
 backend = indexer.backend_
 bases = getattr(backend, "bases_", [backend])
+# in blocks of 64 documents, as `fahras index` predicts (a single call over every
+# document would time the stacker on matrices far larger than it ever sees)
+blocks = [analysed[i:i + 64] for i in range(0, len(analysed), 64)]
+
+
+def per_block(call):
+    return lambda: [call(block) for block in blocks]
+
+
 with sharing_rows():
     first = next((b for b in bases if hasattr(b, "features_")), None)
     if first is not None:
-        timed("  features (one space)", lambda: first.features_.transform(analysed))
+        timed("  features (one space)", per_block(first.features_.transform))
     for n, base in enumerate(bases):
-        timed(f"  predict {n} {base.name}", lambda: base.predict_scores(analysed))
-    timed("  stacker etc.", lambda: backend.predict_scores(analysed))
+        timed(f"  predict {n} {base.name}", per_block(base.predict_scores))
+    timed("  stacker etc.", per_block(backend.predict_scores))
 out["  stacker etc."] -= sum(v for k, v in out.items() if k.startswith("  predict"))
 with sharing_rows():
-    timed("predict (all)", lambda: backend.predict_scores(analysed))
+    timed("predict (all)", per_block(backend.predict_scores))
 timed("suggest_batch (texts)", lambda: indexer.suggest_batch(texts, limit=100, threshold=0))
 print(json.dumps(out))
 """
@@ -228,6 +239,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, action="append", help="job counts for fahras index (default: 1)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-stages", action="store_true")
+    parser.add_argument("--stage-runs", type=int, default=3,
+                        help="measure the stages this many times per tree, alternating, and keep each "
+                             "stage's fastest (default: 3)")
     parser.add_argument("--check", action="store_true",
                         help="compare the scores, tokens and explanations of the source trees first")
     parser.add_argument("--annif", help="also measure this Annif project (e.g. ensemble) at the same job counts")
@@ -269,9 +283,17 @@ def main() -> None:
         per_cpu = f"{statistics.median(cpu_rates[key]):.1f}" if key in cpu_rates else "n/a"
         print(f"| {key[0]} | {key[1]} | {statistics.median(rates):.1f} | {max(rates):.1f} | {per_cpu} |")
     if not args.no_stages:
+        # each tree's stages in a fresh process, trees alternating; each stage's
+        # fastest run (a busy moment only ever slows a stage down)
+        runs: dict[Path, list[dict]] = {src: [] for src in srcs}
+        for _ in range(max(1, args.stage_runs)):
+            for src in srcs:
+                runs[src].append(stages(src, args.model, args.folder))
         for src in srcs:
-            st = stages(src, args.model, args.folder)
-            print(f"\nstages for {src} ({st['docs']} docs; ms per document):")
+            st = {key: (min(r[key] for r in runs[src]) if key != "docs" else runs[src][0][key])
+                  for key in runs[src][0]}
+            print(f"\nstages for {src} ({st['docs']} docs; ms per document, the fastest of "
+                  f"{len(runs[src])} runs):")
             for key, value in st.items():
                 if key != "docs":
                     print(f"  {key:28s} {1000 * value / (1 if key == 'load' else st['docs']):8.2f}"

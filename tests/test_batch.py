@@ -71,4 +71,8 @@ def test_index_folder_refuses_bad_arguments(model, folder, tmp_path):
         index_folder(model, folder, tmp_path / "out", output_format="xml")
     with pytest.raises(UsageError, match="label language"):
         index_folder(model, folder, tmp_path / "out", label_lang="de")
+    with pytest.raises(UsageError, match="document language"):
+        index_folder(model, folder, tmp_path / "out", lang="de")
     assert not (tmp_path / "out").exists()
+    with pytest.raises(UsageError, match="document language"):
+        model.decide_batch(["The Security Council"], lang="de")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from fahras.errors import InputError, UsageError
-from fahras.vocab import LANGUAGES
+from fahras.indexer import check_languages
 
 #: Output formats: the suggestion file's suffix.
 OUTPUT_SUFFIXES = {"annif": ".annif", "json": ".json"}
@@ -88,10 +88,7 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
     """
     if output_format not in OUTPUT_SUFFIXES:
         raise UsageError(f"unknown output format {output_format!r}; choose one of {', '.join(OUTPUT_SUFFIXES)}")
-    if lang is not None and lang not in LANGUAGES:
-        raise UsageError(f"unsupported document language {lang!r}; choose one of {', '.join(LANGUAGES)}")
-    if label_lang not in LANGUAGES:
-        raise UsageError(f"unknown label language {label_lang!r}; choose one of {', '.join(LANGUAGES)}")
+    check_languages(lang, label_lang)
     if batch_size < 1:
         raise UsageError("batch_size must be at least 1")
     paths = documents_in(folder)

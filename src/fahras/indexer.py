@@ -65,6 +65,14 @@ class SubjectInfo(NamedTuple):
     local: bool
 
 
+def check_languages(lang: str | None = None, label_lang: str = "en") -> None:
+    """A :class:`UsageError` unless ``lang`` (None: detect it) and ``label_lang`` are UN languages."""
+    if lang is not None and lang not in LANGUAGES:
+        raise UsageError(f"unsupported document language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    if label_lang not in LANGUAGES:
+        raise UsageError(f"unknown label language {label_lang!r}; choose one of {', '.join(LANGUAGES)}")
+
+
 def _noop(stage: str, done: int, total: int) -> None:
     return None
 
@@ -268,10 +276,7 @@ class Indexer:
         ``lang`` is the documents' language (None: detect each one);
         ``label_lang`` the language of the labels returned.
         """
-        if lang is not None and lang not in LANGUAGES:
-            raise UsageError(f"unsupported document language {lang!r}; choose one of {', '.join(LANGUAGES)}")
-        if label_lang not in LANGUAGES:
-            raise UsageError(f"unknown label language {label_lang!r}; choose one of {', '.join(LANGUAGES)}")
+        check_languages(lang, label_lang)
         self._check_fitted()
         rule = self.rule(limit, threshold)
         subjects: dict[int, SubjectInfo] = {}  # column -> what its suggestions share (this call only)
@@ -294,6 +299,7 @@ class Indexer:
         For batch jobs that write the suggestions out themselves: no
         :class:`Suggestion` is made; :meth:`subject_info` describes a column.
         """
+        check_languages(lang)
         self._check_fitted()
         rule = self.rule(limit, threshold)
         results: list[tuple[list[int], list[float]]] = []

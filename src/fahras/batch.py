@@ -91,6 +91,7 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
     check_languages(lang, label_lang)
     if batch_size < 1:
         raise UsageError("batch_size must be at least 1")
+    n_jobs = job_count(jobs)
     paths = documents_in(folder)
     out.mkdir(parents=True, exist_ok=True)
     suffix = OUTPUT_SUFFIXES[output_format]
@@ -101,7 +102,7 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
         report.skipped = len(paths) - len(todo)
     options = {"limit": limit, "threshold": threshold, "label_lang": label_lang, "lang": lang,
                "output_format": output_format}
-    workers = min(job_count(jobs), max(1, len(todo)))
+    workers = min(n_jobs, max(1, len(todo)))
     # Several workers get smaller chunks (about four each), so that none waits long for the last.
     size = batch_size if workers == 1 else max(1, min(batch_size, -(-len(todo) // (4 * workers))))
     chunks = [[(str(p), str(t)) for p, t in todo[i:i + size]] for i in range(0, len(todo), size)]

@@ -89,7 +89,9 @@ class OmikujiBackend(Backend):
     linear_max_iter : iteration cap of the classifier solver.
     beam_size : how many nodes per tree level the prediction beam search keeps.
     top_k : how many subjects each document is scored for (the rest score 0).
-    n_threads : worker threads for training and prediction (0 = all cores).
+    n_threads : worker threads for training (0 = all cores).  Prediction runs in
+        the calling thread (documents are shared out between processes
+        instead, ``fahras index --jobs``).
     """
 
     name = "omikuji"
@@ -184,7 +186,7 @@ class OmikujiBackend(Backend):
                     raise RuntimeError(f"omikuji could not save its model: {exc}{log.tail()}") from None
             del model
             self.model_files_ = _read_files(target)
-            self.model_ = _load_model(target, self.n_threads)
+            self.model_ = _load_model(target)
         return self
 
     # -- scoring -------------------------------------------------------------------
@@ -226,7 +228,7 @@ class OmikujiBackend(Backend):
         if not (target / "settings.json").is_file():
             raise OSError(f"{target}: omikuji model not found")
         self.model_files_ = _read_files(target)
-        self.model_ = _load_model(target, self.n_threads)
+        self.model_ = _load_model(target)
         if self.model_.n_features != self.features_.n_features or \
                 self.centroids_.shape[1] != self.features_.n_features:
             raise ValueError("feature count differs between files")
@@ -248,6 +250,11 @@ class _Predictor:
     function the NumPy buffers directly (the same call ``Model.predict``
     makes, the same numbers), falling back to ``Model.predict`` if this
     omikuji version lacks the pieces.  Per call; nothing is kept.
+
+    No thread pool is passed, so omikuji predicts in the calling thread:
+    handing each document to its rayon pool and waiting for the answer cost
+    about 70 microseconds a document here, a third of the prediction itself,
+    and no pool is ever started (nothing to go wrong in a forked worker).
     """
 
     def __init__(self, model, beam_size: int, top_k: int):
@@ -256,7 +263,7 @@ class _Predictor:
             from omikuji._libomikuji import ffi, lib
 
             self.ffi, self.lib = ffi, lib
-            self.model_ptr, self.pool = model._model_ptr, model._thread_pool.ptr
+            self.model_ptr, self.pool = model._model_ptr, ffi.NULL
         except (ImportError, AttributeError):
             self.lib = None
 
@@ -278,15 +285,13 @@ class _Predictor:
         return labels[:n].astype(np.int64), scores[:n]
 
 
-def _load_model(folder: Path, n_threads: int = 0):
+def _load_model(folder: Path):
     omikuji = _omikuji()
     with _native_output(None) as log:
         try:
             model = omikuji.Model.load(str(folder))
         except RuntimeError as exc:
             raise ValueError(f"omikuji could not load its model: {exc}{log.tail()}") from None
-    if int(n_threads) > 0:
-        model.init_prediction_thread_pool(int(n_threads))
     return model
 
 

@@ -263,7 +263,7 @@ class _Predictor:
             from omikuji._libomikuji import ffi, lib
 
             self.ffi, self.lib = ffi, lib
-            self.model_ptr, self.pool = model._model_ptr, ffi.NULL
+            self.model_ptr = model._model_ptr
         except (ImportError, AttributeError):
             self.lib = None
 
@@ -281,7 +281,7 @@ class _Predictor:
         n = self.lib.omikuji_predict(self.model_ptr, self.beam_size, len(columns),
                                      ffi.from_buffer("uint32_t[]", columns), ffi.from_buffer("float[]", values),
                                      self.top_k, ffi.from_buffer("uint32_t[]", labels),
-                                     ffi.from_buffer("float[]", scores), self.pool)
+                                     ffi.from_buffer("float[]", scores), ffi.NULL)  # no pool: this thread
         return labels[:n].astype(np.int64), scores[:n]
 
 

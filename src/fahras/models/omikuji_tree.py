@@ -268,17 +268,19 @@ class _Predictor:
             self.lib = None
 
     def __call__(self, columns: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.lib is None or not len(columns):
+        if self.lib is None:
             pairs = list(zip(columns.tolist(), values.tolist()))
             found = self.model.predict(pairs, beam_size=self.beam_size, top_k=self.top_k)
             return (np.asarray([label for label, _ in found], dtype=np.int64),
                     np.asarray([score for _, score in found], dtype=np.float32))
         ffi = self.ffi
-        columns = np.ascontiguousarray(columns, dtype=np.uint32)
-        values = np.ascontiguousarray(values, dtype=np.float32)
+        n_columns = len(columns)
+        # (a document without features still gets buffers to point at, of length 0)
+        columns = np.ascontiguousarray(columns if n_columns else [0], dtype=np.uint32)
+        values = np.ascontiguousarray(values if n_columns else [0.0], dtype=np.float32)
         labels = np.zeros(self.top_k, dtype=np.uint32)
         scores = np.zeros(self.top_k, dtype=np.float32)
-        n = self.lib.omikuji_predict(self.model_ptr, self.beam_size, len(columns),
+        n = self.lib.omikuji_predict(self.model_ptr, self.beam_size, n_columns,
                                      ffi.from_buffer("uint32_t[]", columns), ffi.from_buffer("float[]", values),
                                      self.top_k, ffi.from_buffer("uint32_t[]", labels),
                                      ffi.from_buffer("float[]", scores), ffi.NULL)  # no pool: this thread

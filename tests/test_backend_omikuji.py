@@ -124,3 +124,20 @@ def test_indexer_end_to_end(tmp_path):
     [top] = loaded.suggest(PROBES[2][0], limit=1, explain=True)
     assert top.label == "EDUCATION" and top.evidence
     assert loaded.backend_.get_params() == indexer.backend_.get_params()
+
+
+def test_direct_predictions_match_omikujis_own_including_documents_without_features(fitted, corpus):
+    from fahras.models.omikuji_tree import _Predictor
+
+    docs, _ = corpus
+    x = fitted.features_.transform(docs[:5] + analyse(["nothing known here at all"]))
+    x.sort_indices()
+    predict = _Predictor(fitted.model_, int(fitted.beam_size), 3)
+    assert x[-1].nnz == 0
+    for i in range(x.shape[0]):
+        row = x[i]
+        labels, scores = predict(row.indices, row.data)
+        own = fitted.model_.predict(list(zip(row.indices.tolist(), row.data.tolist())),
+                                    beam_size=int(fitted.beam_size), top_k=3)
+        assert labels.tolist() == [label for label, _ in own]
+        assert scores.tolist() == [np.float32(score) for _, score in own]

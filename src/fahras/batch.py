@@ -19,15 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 from fahras.errors import InputError, UsageError
-from fahras.indexer import check_languages
+from fahras.indexer import Progress, check_languages
 
 #: Output formats: the suggestion file's suffix.
 OUTPUT_SUFFIXES = {"annif": ".annif", "json": ".json"}
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass

@@ -66,7 +66,7 @@ def run_split(name: str, parts: dict, vocab, seed: int) -> dict[str, tuple[float
     bases, base_oof = cross_fit(list(DEFAULT_BASES), inputs.analysed, y, get_analyzer("auto"), folds,
                                 concepts=inputs.concepts, n_jobs=0)
     stacker = EnsembleBackend(DEFAULT_BASES)
-    stacker.prior_ = np.log1p(np.asarray(y.sum(axis=0)).ravel()).astype(np.float32)
+    stacker.learn_subjects(y, inputs.concepts)
     oof = stacker.held_out_scores(base_oof, y, folds)
     stacker.coef_, stacker.intercept_ = stacker._fit_stacker(base_oof, y)
     scores = stacker.combine([b.predict_scores([model.analyse(d.text) for d in test]) for b in bases])

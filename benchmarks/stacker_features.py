@@ -114,9 +114,10 @@ def year(doc) -> int:
     return int(re.search(r"_(\d{4})_$", doc.id).group(1))
 
 
-def score(stacker: EnsembleBackend, base_oof, base_test, y, folds, test_gold, subjects, banded=False) -> dict:
+def score(stacker: EnsembleBackend, base_oof, base_test, y, folds, test_gold, subjects, concepts,
+          banded=False) -> dict:
     """Cross-fitted stacker scores -> tuned rule; full stacker on the test documents -> metrics."""
-    stacker.prior_ = np.log1p(np.asarray(y.sum(axis=0)).ravel()).astype(np.float32)
+    stacker.learn_subjects(y, concepts)
     oof = stacker.held_out_scores(base_oof, y, folds)
     rule, _ = tune_rule(oof, y)
     stacker.coef_, stacker.intercept_ = stacker._fit_stacker(base_oof, y)
@@ -169,7 +170,7 @@ def main() -> None:
                                           ("v2", EnsembleBackend(bases_spec), False),
                                           ("v2+cooc", CooccurrenceStacker(bases_spec), False),
                                           ("v2, banded rule", EnsembleBackend(bases_spec), True)):
-                r = score(stacker, base_oof, base_test, y, folds, test_gold, subjects, banded)
+                r = score(stacker, base_oof, base_test, y, folds, test_gold, subjects, concepts, banded)
                 print(f"| {split} | {n_folds} | {name} | {r['nDCG@5']:.3f} | {r['F1']:.3f} | {r['rule']} |",
                       flush=True)
 

@@ -11,6 +11,12 @@ other subject scores 0.  Subjects that no training document has (composed
 headings, zero-shot concepts) get the best base score instead: the stacker
 has no held-out evidence to weigh them.  That keeps prediction linear in documents x
 candidates, not documents x thesaurus.
+
+A composed heading no training document has is also discounted by the
+probability of the subjects that already name its filler
+(:func:`~fahras.models.headings.covering_subjects`): a document indexed under
+``ERITREA--ETHIOPIA`` does not need ``ETHIOPIA SITUATION`` as well, while
+``MALI--POLITICAL CONDITIONS`` is untouched where no heading names Mali.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import scipy.sparse as sp
 from fahras.errors import UsageError
 from fahras.models.base import AnalyzedText, Backend, Evidence, create_backend, register
 from fahras.models.crossfit import cross_fit
+from fahras.models.headings import covering_subjects
 from fahras.text import Analyzer
 
 DEFAULT_BASES = ({"name": "tfidf-linear"}, {"name": "omikuji"}, {"name": "knn"}, {"name": "headings"})
@@ -35,6 +42,10 @@ def _ranks(order: np.ndarray) -> np.ndarray:
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.broadcast_to(np.arange(order.shape[1]), order.shape), axis=1)
     return rank
+
+
+def _no_cover(n_subjects: int) -> sp.csr_matrix:
+    return sp.csr_matrix((n_subjects, n_subjects), dtype=np.float32)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -88,12 +99,19 @@ class EnsembleBackend(Backend):
         if not self.backends:
             raise UsageError("an ensemble needs at least one base backend")
         y = sp.csr_matrix(y)
-        self.prior_ = np.log1p(np.asarray(y.sum(axis=0)).ravel()).astype(np.float32)
+        self.learn_subjects(y, concepts)
         self.bases_, base_oof = cross_fit(self.backends, docs, y, analyzer, folds, concepts=concepts,
                                           n_jobs=self.n_jobs, progress=progress)
         oof = self.held_out_scores(base_oof, y, folds)
         self.coef_, self.intercept_ = self._fit_stacker(base_oof, y)
         return oof
+
+    def learn_subjects(self, y: sp.csr_matrix, concepts: Sequence | None = None) -> None:
+        """What the ensemble knows of the subjects themselves: training frequency (``prior_``) and which
+        seen subjects name the filler of each composed heading (``cover_``, needs ``concepts``)."""
+        self.prior_ = np.log1p(np.asarray(y.sum(axis=0)).ravel()).astype(np.float32)
+        self.cover_ = (covering_subjects(concepts, np.flatnonzero(self.prior_ > 0)) if concepts is not None
+                       else _no_cover(y.shape[1]))
 
     def held_out_scores(self, base_oof: list[np.ndarray], y: sp.csr_matrix,
                         folds: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -101,10 +119,10 @@ class EnsembleBackend(Backend):
         oof = np.zeros(y.shape, dtype=np.float32)
         for train, held in folds:
             stacker = self._fit_stacker([s[train] for s in base_oof], y[train])
-            oof[held] = self._stack(stacker, [s[held] for s in base_oof])
-            unseen = np.flatnonzero(np.asarray(y[train].sum(axis=0)).ravel() == 0)
-            if unseen.size:
-                oof[np.ix_(held, unseen)] = self._pass_through([s[held] for s in base_oof], unseen)
+            scores = self._stack(stacker, [s[held] for s in base_oof])
+            seen = np.asarray(y[train].sum(axis=0)).ravel() > 0
+            self._unseen_scores(scores, [s[held] for s in base_oof], seen)
+            oof[held] = scores
         return oof
 
     def _features(self, base_scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -173,10 +191,27 @@ class EnsembleBackend(Backend):
     def combine(self, base: list[np.ndarray]) -> np.ndarray:
         """Ensemble scores from the base backends' scores (in ``backends`` order)."""
         out = self._stack((self.coef_, self.intercept_), base)
-        unseen = np.flatnonzero(self.prior_ == 0)
-        if unseen.size:
-            out[:, unseen] = self._pass_through(base, unseen)
+        self._unseen_scores(out, base, self.prior_ > 0)
         return out
+
+    def _unseen_scores(self, out: np.ndarray, base: list[np.ndarray], seen: np.ndarray) -> None:
+        """Score, in place, the subjects of ``out`` that are not ``seen`` in training.
+
+        They take the best base score (:meth:`_pass_through`), times the
+        probability that none of the seen subjects naming their filler
+        (``cover_``) is right -- the most likely of them standing for all.
+        """
+        unseen = np.flatnonzero(~seen)
+        if not unseen.size:
+            return
+        out[:, unseen] = self._pass_through(base, unseen)
+        cover = self.cover_[unseen]
+        cover = cover.multiply(seen[np.newaxis, :].astype(np.float32)).tocsr()
+        cover.eliminate_zeros()
+        covered = np.flatnonzero(np.diff(cover.indptr))
+        if covered.size:
+            named = np.maximum.reduceat(out[:, cover.indices], cover.indptr[covered], axis=1)
+            out[:, unseen[covered]] *= 1.0 - named
 
     @staticmethod
     def _pass_through(base_scores: list[np.ndarray], columns: np.ndarray) -> np.ndarray:
@@ -201,12 +236,17 @@ class EnsembleBackend(Backend):
         for n, base in enumerate(self.bases_):
             base.save(folder / f"base{n}")
         np.save(folder / "prior.npy", self.prior_)
+        sp.save_npz(folder / "cover.npz", self.cover_)
         (folder / "stacker.json").write_text(json.dumps({"coef": [float(c) for c in self.coef_],
                                                          "intercept": self.intercept_}), encoding="utf-8")
 
     def load_state(self, folder: Path) -> None:
         self.bases_ = [Backend.load(folder / f"base{n}") for n in range(len(self.backends))]
         self.prior_ = np.load(folder / "prior.npy", allow_pickle=False)
+        cover = folder / "cover.npz"  # absent from models made before it: nothing is discounted
+        self.cover_ = (sp.load_npz(cover).tocsr() if cover.exists() else _no_cover(len(self.prior_)))
+        if self.cover_.shape != (len(self.prior_), len(self.prior_)):
+            raise ValueError(f"cover.npz has shape {self.cover_.shape} for {len(self.prior_)} subjects")
         stacker = json.loads((folder / "stacker.json").read_text(encoding="utf-8"))
         self.coef_ = np.asarray(stacker["coef"], dtype=np.float64)
         self.intercept_ = float(stacker["intercept"])

@@ -116,6 +116,7 @@ FEATURES = (
 )
 
 _WORD_CHAR = re.compile(r"\w", re.UNICODE)
+_WORD_RUN = re.compile(r"\w+", re.UNICODE)
 
 
 def _key(label: str) -> str:
@@ -175,6 +176,78 @@ def _decompositions(key: str, fillers: dict[str, list]) -> list[tuple[str, str]]
 
 def _domain(group: str) -> str:
     return group.split(".")[0]
+
+
+def pattern_instances(concepts: Sequence, unknown_fillers: bool = False
+                      ) -> tuple[list[str], dict[str, dict[str, str]], list[tuple[int, int, str]]]:
+    """The pattern instances among the subject columns' ``concepts``.
+
+    Templates are those the concepts' ``broader`` pattern links name (see
+    :meth:`HeadingsBackend.extra_subjects`); every column's English label is
+    parsed against them, its own templates first, then the longest.  Returns
+    the templates (sorted), the fillers those links name (filler key ->
+    ``{"uri", "class"}``, the class being the domain) and one ``(column,
+    template index, filler key)`` per instance.  A filler no link names counts
+    only with ``unknown_fillers``.
+    """
+    patterns = [[p for p in map(_pattern_of, c.broader) if p] if c is not None else [] for c in concepts]
+    templates = sorted({t for ps in patterns for _, t in ps})
+    fillers: dict[str, dict[str, str]] = {}
+    for c, ps in zip(concepts, patterns):
+        for domain, t in ps:
+            part = _parse(_key(c.label("en")), t)
+            if part is not None:
+                known = fillers.setdefault(part, {"uri": c.related[0] if c.related else "", "class": domain})
+                known["class"] = min(known["class"], domain)
+    parsed: list[tuple[int, int, str]] = []
+    for col, (c, ps) in enumerate(zip(concepts, patterns)):
+        if c is None or not c.labels.get("en"):
+            continue
+        key = _key(c.labels["en"])
+        own = {t for _, t in ps}
+        options = []
+        for t_index, t in enumerate(templates):
+            part = _parse(key, t)
+            if part is None or (part not in fillers and not unknown_fillers):
+                continue
+            options.append((t not in own, part not in fillers, -len(t), t_index, part))
+        if options:
+            best = min(options)
+            parsed.append((col, best[3], best[4]))
+    return templates, fillers, parsed
+
+
+def covering_subjects(concepts: Sequence, candidates: np.ndarray) -> sp.csr_matrix:
+    """For each pattern instance, the subjects among ``candidates`` that name its filler.
+
+    Row ``j`` (a column of ``concepts``) lists the ``candidates`` columns
+    whose English label holds the label of instance ``j``'s filler as whole
+    words, other than ``j`` itself and the filler's own concept: ``ERITREA--ETHIOPIA``
+    and ``UN MISSION IN ETHIOPIA AND ERITREA`` name the filler of ``ETHIOPIA
+    SITUATION``.  Rows of other columns are empty.  The ensemble uses it to
+    keep a new heading from doubling one the document already has.
+    """
+    n = len(concepts)
+    _, _, parsed = pattern_instances(concepts)
+    words = {int(s): f" {_words(_key(concepts[s].label('en')))} " for s in candidates
+             if concepts[s] is not None and concepts[s].labels.get("en")}
+    rows, cols = [], []
+    named: dict[str, list[int]] = {}
+    for j, _, filler in parsed:
+        wanted = _words(filler)
+        if wanted not in named:
+            needle = f" {wanted} "
+            named[wanted] = [s for s, text in words.items() if needle in text and text.strip() != wanted]
+        for s in named[wanted]:
+            if s != j:
+                rows.append(j)
+                cols.append(s)
+    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, n))
+
+
+def _words(key: str) -> str:
+    """``key``'s words, separated by single spaces (punctuation is no word)."""
+    return " ".join(_WORD_RUN.findall(key))
 
 
 # ---------------------------------------------------------------------------------- matching
@@ -466,34 +539,10 @@ class HeadingsBackend(Backend):
 
     def _learn_instances(self, concepts: Sequence) -> None:
         """Templates, fillers (with their class: the domain they come from) and the instance columns."""
-        patterns = [[p for p in map(_pattern_of, c.broader) if p] if c is not None else [] for c in concepts]
-        self.templates_ = sorted({t for ps in patterns for _, t in ps})
-        filler_uri: dict[str, str] = {}
-        filler_class: dict[str, str] = {}
-        for c, ps in zip(concepts, patterns):
-            for domain, t in ps:
-                part = _parse(_key(c.label("en")), t)
-                if part is not None:
-                    filler_uri.setdefault(part, c.related[0] if c.related else "")
-                    filler_class[part] = min(filler_class.get(part, domain), domain)
-        parsed: list[tuple[int, int, str]] = []   # (column, template, filler key)
-        for col, (c, ps) in enumerate(zip(concepts, patterns)):
-            if c is None or not c.labels.get("en"):
-                continue
-            key = _key(c.labels["en"])
-            own = {t for _, t in ps}
-            options = []
-            for t_index, t in enumerate(self.templates_):
-                part = _parse(key, t)
-                if part is None or (part not in filler_uri and not self.unknown_fillers):
-                    continue
-                options.append((t not in own, part not in filler_uri, -len(t), t_index, part))
-            if options:
-                best = min(options)
-                parsed.append((col, best[3], best[4]))
+        self.templates_, fillers, parsed = pattern_instances(concepts, bool(self.unknown_fillers))
         keys = sorted({part for _, _, part in parsed})
         # Fillers of unknown text (``unknown_fillers``) form a class of their own.
-        self.fillers_ = [{"key": k, "uri": filler_uri.get(k, ""), "class": filler_class.get(k, "")} for k in keys]
+        self.fillers_ = [{"key": k, **fillers.get(k, {"uri": "", "class": ""})} for k in keys]
         index = {k: i for i, k in enumerate(keys)}
         self.instance_col_ = np.asarray([col for col, _, _ in parsed], dtype=np.int64)
         self.instance_template_ = np.asarray([t for _, t, _ in parsed], dtype=np.int64)

@@ -75,12 +75,18 @@ class KnnBackend(Backend):
         self.train_ = sp.csr_matrix(self.features_.fit_transform(docs), dtype=np.float32)
         self.labels_ = sp.csr_matrix(y, dtype=np.float32)
         self.centroids_ = _unit_centroids(self.train_, self.labels_)
+        self._index_training()
         return self
+
+    def _index_training(self) -> None:
+        # The training vectors transposed once, as the row-major matrix a product with
+        # them needs: ``x @ train_.T`` would transpose them again for every block.
+        self._train_t = sp.csr_matrix(self.train_.T)
 
     # -- scoring -------------------------------------------------------------------
     def _neighbours(self, x: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
         """Indices and vote weights (docs x k', k' = min(k, training docs)) of the nearest documents."""
-        sims = np.asarray((x @ self.train_.T).todense(), dtype=np.float32)
+        sims = np.asarray((x @ self._train_t).todense(), dtype=np.float32)
         k = min(int(self.k), sims.shape[1])
         if k < sims.shape[1]:
             nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
@@ -151,6 +157,7 @@ class KnnBackend(Backend):
         if self.train_.shape[0] != self.labels_.shape[0]:
             raise ValueError("document count differs between train.npz and labels.npz")
         self.centroids_ = _unit_centroids(self.train_, self.labels_)
+        self._index_training()
 
 
 def _unit_centroids(x: sp.csr_matrix, y: sp.csr_matrix) -> sp.csr_matrix:

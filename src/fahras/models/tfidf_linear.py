@@ -54,7 +54,9 @@ class TfidfLinearBackend(Backend):
         # the weight matrix has rows only for the subjects a classifier is learned for.
         self.intercept_ = np.where(positives > 0, 10.0, -10.0).astype(np.float32)
         self.active_ = np.flatnonzero((positives > 0) & (positives < y.shape[0]))
-        self.coef_ = np.zeros((len(self.active_), x.shape[1]), dtype=np.float32)
+        # Column-major, so that ``coef_.T`` is the row-major matrix a product with a sparse
+        # matrix reads (scipy would copy the whole of a transposed row-major one each time).
+        self.coef_ = np.zeros((len(self.active_), x.shape[1]), dtype=np.float32, order="F")
         for row, j in enumerate(self.active_):
             target = y[:, j].toarray().ravel() > 0
             # The dual problem is far cheaper when features outnumber documents (the usual case).
@@ -83,13 +85,13 @@ class TfidfLinearBackend(Backend):
     # -- persistence -----------------------------------------------------------
     def save_state(self, folder: Path) -> None:
         self.features_.save(folder)  # features.json, idf.npy
-        np.save(folder / "coef.npy", self.coef_)
+        np.save(folder / "coef.npy", np.ascontiguousarray(self.coef_))
         np.save(folder / "active.npy", self.active_)
         np.save(folder / "intercept.npy", self.intercept_)
 
     def load_state(self, folder: Path) -> None:
         self.features_ = TfidfFeatures.load(folder, self.ngram_max)
-        self.coef_ = np.load(folder / "coef.npy", allow_pickle=False)
+        self.coef_ = np.asfortranarray(np.load(folder / "coef.npy", allow_pickle=False))  # see fit
         self.active_ = np.load(folder / "active.npy", allow_pickle=False)
         self.intercept_ = np.load(folder / "intercept.npy", allow_pickle=False)
         if self.coef_.shape != (len(self.active_), self.features_.n_features):

@@ -87,7 +87,7 @@ def test_params_round_trip():
               "min_branch_size": 10, "cluster_k": 10, "cluster_balanced": False, "cluster_min_size": 3,
               "centroid_threshold": 0.05, "collapse_every_n_layers": 1, "linear_loss": "log",
               "linear_c": 3.0, "linear_eps": 0.05, "linear_weight_threshold": 0.02,
-              "linear_max_iter": 30, "beam_size": 5, "top_k": 7, "n_threads": 1}
+              "linear_max_iter": 30, "beam_size": 5, "top_k": 7, "dense_weights": 0.2, "n_threads": 1}
     assert_params_round_trip("omikuji", params)
 
 
@@ -141,3 +141,36 @@ def test_direct_predictions_match_omikujis_own_including_documents_without_featu
                                     beam_size=int(fitted.beam_size), top_k=3)
         assert labels.tolist() == [label for label, _ in own]
         assert scores.tolist() == [np.float32(score) for _, score in own]
+
+
+def _threads() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 0
+
+
+def test_dense_weights_give_the_same_scores_and_leave_no_thread(fitted, corpus, tmp_path):
+    from fahras.errors import ModelError
+
+    docs, _ = corpus
+    assert fitted.dense_weights < 1  # the default densifies
+    fitted.save(tmp_path / "dense")
+    fitted.save(tmp_path / "sparse")
+    params = tmp_path / "sparse" / "params.json"
+    meta = json.loads(params.read_text(encoding="utf-8"))
+    meta["params"]["dense_weights"] = 1.0  # never densify
+    params.write_text(json.dumps(meta), encoding="utf-8")
+    before = _threads()
+    dense, sparse = Backend.load(tmp_path / "dense"), Backend.load(tmp_path / "sparse")
+    assert _threads() == before  # densifying ran on a pool of its own, freed after
+    assert sparse.dense_weights == 1.0 and dense.dense_weights == fitted.dense_weights
+    np.testing.assert_array_equal(dense.predict_scores(docs), sparse.predict_scores(docs))
+    np.testing.assert_array_equal(dense.predict_scores(docs), fitted.predict_scores(docs))
+    assert _threads() == before
+    for bad in (0, 1.5):
+        with pytest.raises(UsageError, match="dense_weights"):
+            create_backend("omikuji", {"dense_weights": bad}).fit(docs, corpus[1], ANALYZER)
+        meta["params"]["dense_weights"] = bad
+        params.write_text(json.dumps(meta), encoding="utf-8")
+        with pytest.raises(ModelError, match="dense_weights"):
+            Backend.load(tmp_path / "sparse")

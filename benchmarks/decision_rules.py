@@ -31,15 +31,9 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from fahras import load_vocabulary  # noqa: E402
-from fahras.corpus.unexport import read_export_file  # noqa: E402
 from fahras.decision import RULE_KINDS, tune_rule  # noqa: E402
-from fahras.evaluate import evaluate  # noqa: E402
-from fahras.models.crossfit import cross_fit  # noqa: E402
-from fahras.models.ensemble import DEFAULT_BASES, EnsembleBackend  # noqa: E402
-from fahras.subjects import resolve_all  # noqa: E402
-from fahras.text import get_analyzer  # noqa: E402
 from harness.data import make_runs, read_documents  # noqa: E402
-from harness.stacking import stacking_inputs  # noqa: E402
+from harness.stacking import cross_fitted_run, ensemble_scores, scored_on_test  # noqa: E402
 
 
 def held_out_f1(rule, scores: np.ndarray, y: sp.csr_matrix) -> float:
@@ -56,30 +50,12 @@ def held_out_f1(rule, scores: np.ndarray, y: sp.csr_matrix) -> float:
 
 def run_split(name: str, parts: dict, vocab, seed: int) -> dict[str, tuple[float, float]]:
     """Rule kind -> (held-out F1, test F1) for one run."""
-    from sklearn.model_selection import KFold
-
-    train = [read_export_file(d.path) for d in parts["train"] + parts.get("validate", [])]
-    test = [read_export_file(d.path) for d in parts["test"]]
-    inputs = stacking_inputs(train, vocab)
-    model, subjects, y = inputs.model, inputs.subjects, inputs.y
-    folds = list(KFold(3, shuffle=True, random_state=seed).split(inputs.analysed))
-    bases, base_oof = cross_fit(list(DEFAULT_BASES), inputs.analysed, y, get_analyzer("auto"), folds,
-                                concepts=inputs.concepts, n_jobs=0)
-    stacker = EnsembleBackend(DEFAULT_BASES)
-    stacker.learn_subjects(y, inputs.concepts)
-    oof = stacker.held_out_scores(base_oof, y, folds)
-    stacker.coef_, stacker.intercept_ = stacker._fit_stacker(base_oof, y)
-    scores = stacker.combine([b.predict_scores([model.analyse(d.text) for d in test]) for b in bases])
-    test_gold = [set(resolve_all(d.subjects, model.vocab_)) for d in test]
-    order = np.argsort(-scores, axis=1, kind="stable")
-    ranked = [[subjects.uris[j] for j in row[:100]] for row in order]
+    run = cross_fitted_run(parts, vocab, seed)
+    oof, scores = ensemble_scores(run, run.inputs.concepts)
     out = {}
     for kind in RULE_KINDS:
-        rule, _ = tune_rule(oof, y, kind=kind)
-        decided = [set(r[: rule.select(s[o[: rule.limit]], total=float(s.sum(dtype=np.float64)))])
-                   for r, s, o in zip(ranked, scores, order)]
-        result = evaluate(ranked, test_gold, decided, n_candidates=len(subjects))
-        out[kind] = (held_out_f1(rule, oof, y), result["f1"])
+        rule, _ = tune_rule(oof, run.inputs.y, kind=kind)
+        out[kind] = (held_out_f1(rule, oof, run.inputs.y), scored_on_test(run, rule, scores)["f1"])
     return out
 
 

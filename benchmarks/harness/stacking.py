@@ -35,3 +35,64 @@ def stacking_inputs(train, vocab) -> StackingInputs:
     concepts = [model.vocab_.get(u) or composed[u] for u in subjects.uris]
     analysed = [model.analyse(d.text, deferred_offsets=False) for d in train]
     return StackingInputs(model, subjects, concepts, subjects.indicator(gold), analysed)
+
+
+@dataclass
+class CrossFittedRun:
+    """One run of a split with the default ensemble's base backends cross-fitted, as ``Indexer.fit`` does."""
+
+    inputs: StackingInputs
+    folds: list                # the 3 (train, held-out) folds of the training documents
+    base_oof: list             # each base backend's held-out scores of the training documents
+    test_base: list            # each base backend (fitted on all training documents) on the test documents
+    test_gold: list            # the test documents' gold URIs
+
+
+def cross_fitted_run(parts: dict, vocab, seed: int) -> CrossFittedRun:
+    """Cross-fit the default base backends on a run's train (+ validate) part; score its test part."""
+    from sklearn.model_selection import KFold
+
+    from fahras.corpus.unexport import read_export_file
+    from fahras.models.crossfit import cross_fit
+    from fahras.models.ensemble import DEFAULT_BASES
+    from fahras.text import get_analyzer
+
+    train = [read_export_file(d.path) for d in parts["train"] + parts.get("validate", [])]
+    test = [read_export_file(d.path) for d in parts["test"]]
+    inputs = stacking_inputs(train, vocab)
+    folds = list(KFold(3, shuffle=True, random_state=seed).split(inputs.analysed))
+    bases, base_oof = cross_fit(list(DEFAULT_BASES), inputs.analysed, inputs.y, get_analyzer("auto"), folds,
+                                concepts=inputs.concepts, n_jobs=0)
+    analysed = [inputs.model.analyse(d.text) for d in test]
+    return CrossFittedRun(inputs, folds, base_oof, [b.predict_scores(analysed) for b in bases],
+                          [set(resolve_all(d.subjects, inputs.model.vocab_)) for d in test])
+
+
+def ensemble_scores(run: CrossFittedRun, concepts=None) -> tuple:
+    """(held-out ensemble scores of the training documents, ensemble scores of the test documents).
+
+    ``concepts`` (the run's subject concepts) lets the ensemble discount
+    generated headings whose filler a seen subject names; None leaves them be.
+    """
+    from fahras.models.ensemble import DEFAULT_BASES
+
+    y = run.inputs.y
+    stacker = EnsembleBackend(DEFAULT_BASES)
+    stacker.learn_subjects(y, concepts)
+    oof = stacker.held_out_scores(run.base_oof, y, run.folds)
+    stacker.coef_, stacker.intercept_ = stacker._fit_stacker(run.base_oof, y)
+    return oof, stacker.combine(run.test_base)
+
+
+def scored_on_test(run: CrossFittedRun, rule, scores) -> dict:
+    """``fahras.evaluate.evaluate`` of the test documents' ensemble ``scores`` under decision ``rule``."""
+    import numpy as np
+
+    from fahras.evaluate import evaluate
+
+    uris = run.inputs.subjects.uris
+    order = np.argsort(-scores, axis=1, kind="stable")
+    ranked = [[uris[j] for j in row[:100]] for row in order]
+    decided = [set(r[: rule.select(s[o[: rule.limit]], total=float(s.sum(dtype=np.float64)))])
+               for r, s, o in zip(ranked, scores, order)]
+    return evaluate(ranked, run.test_gold, decided, n_candidates=len(uris))

@@ -206,8 +206,9 @@ class EnsembleBackend(Backend):
             return
         out[:, unseen] = self._pass_through(base, unseen)
         cover = self.cover_[unseen]
-        cover = cover.multiply(seen[np.newaxis, :].astype(np.float32)).tocsr()
-        cover.eliminate_zeros()
+        if not seen[cover.indices].all():  # held-out folds: some naming subjects are not seen there
+            cover = cover.multiply(seen[np.newaxis, :].astype(np.float32)).tocsr()
+            cover.eliminate_zeros()
         covered = np.flatnonzero(np.diff(cover.indptr))
         if covered.size:
             named = np.maximum.reduceat(out[:, cover.indices], cover.indptr[covered], axis=1)

@@ -321,13 +321,15 @@ def _densify(model, dense_weights: float) -> None:
     try:
         from omikuji._libomikuji import lib
 
-        pool = lib.init_omikuji_thread_pool(1)
+        densify, make_pool, free_pool = (lib.densify_omikuji_model, lib.init_omikuji_thread_pool,
+                                         lib.free_omikuji_thread_pool)
     except (ImportError, AttributeError):
         return  # an omikuji without these pieces: the weights stay sparse
+    pool = make_pool(1)
     try:
-        lib.densify_omikuji_model(model._model_ptr, dense_weights, pool)
+        densify(model._model_ptr, dense_weights, pool)
     finally:
-        lib.free_omikuji_thread_pool(pool)
+        free_pool(pool)
 
 
 def _read_files(folder: Path) -> dict[str, bytes]:

@@ -20,7 +20,6 @@ Run from the repository root (about 4 minutes per seed on 2 cores)::
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -31,17 +30,14 @@ SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from fahras import load_vocabulary  # noqa: E402
 from fahras.decision import tune_rule  # noqa: E402
-from harness.data import make_runs, read_documents  # noqa: E402
-from harness.stacking import cross_fitted_run, ensemble_scores, scored_on_test  # noqa: E402
+from harness.stacking import each_run, ensemble_scores, scored_on_test  # noqa: E402
 
 VARIANTS = ("without", "with")
 
 
-def run_split(parts: dict, vocab, seed: int) -> dict[str, tuple[float, float]]:
-    """Variant -> (test tuned F1, test nDCG@5) for one run."""
-    run = cross_fitted_run(parts, vocab, seed)
+def run_split(run) -> dict[str, tuple[float, float]]:
+    """Variant -> (test tuned F1, test nDCG@5) for one cross-fitted run."""
     out = {}
     for variant in VARIANTS:
         oof, scores = ensemble_scores(run, run.inputs.concepts if variant == "with" else None)
@@ -52,24 +48,18 @@ def run_split(parts: dict, vocab, seed: int) -> dict[str, tuple[float, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--splits", nargs="+", default=["time3", "time", "cv5"])
-    args = parser.parse_args()
-    vocab = load_vocabulary(SHARED / "unbis" / "all_topics.json")
-    docs = read_documents(SHARED / "unsc-resolutions" / "train", vocab)
-    print("| seed | run | tuned F1 without | tuned F1 with | nDCG@5 without | nDCG@5 with |")
+    runs = each_run(__doc__.split("\n")[0], SHARED)
+    header = "| seed | {} | tuned F1 without | tuned F1 with | nDCG@5 without | nDCG@5 with |"
+    print(header.format("run"))
     print("|---:|---|---:|---:|---:|---:|")
     totals: dict[tuple[int, str], list] = {}
-    for seed in args.seeds:
-        for split in args.splits:
-            for name, parts in make_runs(docs, split):
-                r = run_split(parts, vocab, seed)
-                totals.setdefault((seed, split), []).append(r)
-                print(f"| {seed} | {name} | {r['without'][0]:.4f} | {r['with'][0]:.4f} | "
-                      f"{r['without'][1]:.4f} | {r['with'][1]:.4f} |", flush=True)
+    for seed, split, name, run in runs:
+        r = run_split(run)
+        totals.setdefault((seed, split), []).append(r)
+        print(f"| {seed} | {name} | {r['without'][0]:.4f} | {r['with'][0]:.4f} | "
+              f"{r['without'][1]:.4f} | {r['with'][1]:.4f} |", flush=True)
     print()
-    print("| seed | split | tuned F1 without | tuned F1 with | nDCG@5 without | nDCG@5 with |")
+    print(header.format("split"))
     print("|---:|---|---:|---:|---:|---:|")
     for (seed, split), rows in totals.items():
         mean = {v: np.mean([r[v] for r in rows], axis=0) for v in VARIANTS}

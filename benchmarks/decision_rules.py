@@ -18,7 +18,6 @@ Run from the repository root (about 4 minutes per seed on 2 cores)::
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -30,10 +29,8 @@ SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from fahras import load_vocabulary  # noqa: E402
 from fahras.decision import RULE_KINDS, tune_rule  # noqa: E402
-from harness.data import make_runs, read_documents  # noqa: E402
-from harness.stacking import cross_fitted_run, ensemble_scores, scored_on_test  # noqa: E402
+from harness.stacking import each_run, ensemble_scores, scored_on_test  # noqa: E402
 
 
 def held_out_f1(rule, scores: np.ndarray, y: sp.csr_matrix) -> float:
@@ -48,9 +45,8 @@ def held_out_f1(rule, scores: np.ndarray, y: sp.csr_matrix) -> float:
     return float(np.mean(f1))
 
 
-def run_split(name: str, parts: dict, vocab, seed: int) -> dict[str, tuple[float, float]]:
-    """Rule kind -> (held-out F1, test F1) for one run."""
-    run = cross_fitted_run(parts, vocab, seed)
+def run_split(run) -> dict[str, tuple[float, float]]:
+    """Rule kind -> (held-out F1, test F1) for one cross-fitted run."""
     oof, scores = ensemble_scores(run, run.inputs.concepts)
     out = {}
     for kind in RULE_KINDS:
@@ -60,23 +56,16 @@ def run_split(name: str, parts: dict, vocab, seed: int) -> dict[str, tuple[float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--splits", nargs="+", default=["time3", "time", "cv5"])
-    args = parser.parse_args()
-    vocab = load_vocabulary(SHARED / "unbis" / "all_topics.json")
-    docs = read_documents(SHARED / "unsc-resolutions" / "train", vocab)
+    runs = each_run(__doc__.split("\n")[0], SHARED)
     print("| seed | run | held-out F1, threshold | held-out F1, expected-F1 | test F1, threshold | "
           "test F1, expected-F1 |")
     print("|---:|---|---:|---:|---:|---:|")
     totals: dict[tuple[int, str], list] = {}
-    for seed in args.seeds:
-        for split in args.splits:
-            for name, parts in make_runs(docs, split):
-                r = run_split(name, parts, vocab, seed)
-                totals.setdefault((seed, split), []).append(r)
-                print(f"| {seed} | {name} | {r['threshold'][0]:.4f} | {r['expected-f1'][0]:.4f} | "
-                      f"{r['threshold'][1]:.4f} | {r['expected-f1'][1]:.4f} |", flush=True)
+    for seed, split, name, run in runs:
+        r = run_split(run)
+        totals.setdefault((seed, split), []).append(r)
+        print(f"| {seed} | {name} | {r['threshold'][0]:.4f} | {r['expected-f1'][0]:.4f} | "
+              f"{r['threshold'][1]:.4f} | {r['expected-f1'][1]:.4f} |", flush=True)
     print()
     print("| seed | split | test F1, threshold | test F1, expected-F1 |")
     print("|---:|---|---:|---:|")

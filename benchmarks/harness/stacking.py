@@ -96,3 +96,25 @@ def scored_on_test(run: CrossFittedRun, rule, scores) -> dict:
     decided = [set(r[: rule.select(s[o[: rule.limit]], total=float(s.sum(dtype=np.float64)))])
                for r, s, o in zip(ranked, scores, order)]
     return evaluate(ranked, run.test_gold, decided, n_candidates=len(uris))
+
+
+def each_run(description: str, shared, argv=None):
+    """Parse ``--seeds`` and ``--splits`` now; return an iterator of ``(seed, split, run name, CrossFittedRun)``.
+
+    ``shared`` is the shared data folder (holding ``unbis/`` and ``unsc-resolutions/``).
+    Each run is cross-fitted when the iterator reaches it.
+    """
+    import argparse
+
+    from fahras import load_vocabulary
+    from harness.data import make_runs, read_documents
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="fold seeds (default: 0 1)")
+    parser.add_argument("--splits", nargs="+", default=["time3", "time", "cv5"],
+                        help="splits of benchmarks/vs_annif.py (default: time3 time cv5)")
+    args = parser.parse_args(argv)
+    vocab = load_vocabulary(shared / "unbis" / "all_topics.json")
+    docs = read_documents(shared / "unsc-resolutions" / "train", vocab)
+    return ((seed, split, name, cross_fitted_run(parts, vocab, seed))
+            for seed in args.seeds for split in args.splits for name, parts in make_runs(docs, split))

@@ -212,7 +212,10 @@ def test_covering_subjects_name_the_filler(indexer):
     assert named("SOMALIA SITUATION") == set()
     assert named("TERRORISM") == set()
     # Only the given candidates count.
-    assert cover.shape == covering_subjects(concepts, seen[:1]).shape
+    narrow = covering_subjects(concepts, np.asarray([col["SUDAN--POLITICAL CONDITIONS"]]))
+    assert {concepts[s].labels["en"] for s in narrow[col["SUDAN SITUATION"]].indices} == {
+        "SUDAN--POLITICAL CONDITIONS"}
+    assert narrow[col["LIBERIA--POLITICAL CONDITIONS"]].nnz == 0
     assert covering_subjects(concepts, np.asarray([], dtype=np.int64)).nnz == 0
 
 

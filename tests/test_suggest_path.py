@@ -207,9 +207,35 @@ def test_headings_scoring_leaves_the_model_unchanged():
     assert scores.max() > 0
     after = backend.__dict__
     assert set(after) == set(before)
+
+    def learned(index):
+        return {key: value for key, value in vars(index).items() if key != "_known"}
+
     for name, index in after["langs_"].items():
-        assert vars(index) == vars(before["langs_"][name])
-        assert not hasattr(index, "variants")
+        assert learned(index) == learned(before["langs_"][name])
+        # what scoring leaves behind is a memo of term ids, nothing else
+        for (prefix, chars), memo in index._known.items():
+            assert memo == index.term_ids(list(memo), prefix, chars)
+    assert any(index._known for index in after["langs_"].values())
+
+
+def test_headings_term_memo_is_bounded_and_changes_no_score(monkeypatch):
+    from test_backend_headings import MALI_TEXT, SYRIA_TEXT, make_documents, make_vocab
+
+    import fahras.models.headings as headings
+
+    texts = [MALI_TEXT, SYRIA_TEXT, "Malian and Syrian and Lebanese authorities"]
+    model = Indexer(backend="headings", analyzer="en", cv_folds=0).fit(make_documents(), make_vocab())
+    fresh = pickle.loads(pickle.dumps(model))  # pickling leaves the memo behind
+    assert not any(index._known for index in fresh.backend_.langs_.values())
+    expected = fresh.scores(texts)
+    monkeypatch.setattr(headings, "TERM_MEMO_SIZE", 8)
+    # a full memo starts afresh with the terms of the document at hand
+    bound = max(8, *(len(set(model.analyse(t).terms)) for t in texts))
+    for _ in range(2):
+        assert np.array_equal(model.scores(texts), expected)
+        assert all(len(memo) <= bound for index in model.backend_.langs_.values()
+                   for memo in index._known.values())
 
 
 # -- the command line with worker processes -----------------------------------------------

@@ -264,6 +264,9 @@ class _LangIndex:
     by_prefix: dict[str, list[str]] = field(default_factory=dict)
     #: term ids a mention can start with: labels' first terms and key terms (see :meth:`index_starters`)
     starters: frozenset[int] = frozenset()
+    #: (variant_prefix, variant_chars) -> document term -> :meth:`term_id`: what
+    #: :meth:`known_ids` remembers (not saved, not pickled)
+    _known: dict = field(default_factory=dict, repr=False, compare=False)
 
     def build(self, variant_prefix: int) -> "_LangIndex":
         by_first: dict[int, list[int]] = defaultdict(list)
@@ -289,6 +292,28 @@ class _LangIndex:
     def term_ids(self, terms: Sequence[str], variant_prefix: int, variant_chars: int) -> dict[str, int]:
         """:meth:`term_id` of each distinct term (looked up once each)."""
         return {t: self.term_id(t, variant_prefix, variant_chars) for t in set(terms)}
+
+    def known_ids(self, terms: set[str], variant_prefix: int, variant_chars: int) -> dict[str, int]:
+        """A dict that holds the :meth:`term_id` of at least every one of ``terms``.
+
+        A term's id depends on the term and the index alone, so the index
+        remembers them from call to call (up to :data:`TERM_MEMO_SIZE` terms,
+        then it starts afresh): a new document's terms are mostly known, and
+        finding a variant costs many times a look-up.  Safe to share between
+        threads: a memo only grows, and a full one is replaced, not cleared.
+        """
+        key = (variant_prefix, variant_chars)
+        memo = self._known.get(key)
+        new = terms if memo is None else terms.difference(memo)
+        if memo is None or len(memo) + len(new) > TERM_MEMO_SIZE:
+            memo, new = {}, terms
+            self._known[key] = memo
+        if new:
+            memo.update(self.term_ids(new, variant_prefix, variant_chars))
+        return memo
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_known": {}}
 
     def term_id(self, term: str, variant_prefix: int, variant_chars: int) -> int:
         """The id of the label term ``term`` is, or is a variant of; -1 (``_NOT_LABEL_TERM``) if none.
@@ -328,6 +353,10 @@ class _LangIndex:
                     raw=[(int(f), str(text)) for f, text in data["raw"]],
                     key_terms={int(t): int(f) for t, f in data["key_terms"]})
         return index.build(variant_prefix)
+
+
+#: How many document terms a :class:`_LangIndex` remembers the ids of (a few MB at most).
+TERM_MEMO_SIZE = 1 << 17
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -504,10 +533,9 @@ class HeadingsBackend(Backend):
         self.n_docs_ = int(y.shape[0])
         self._learn_instances(concepts)
         self._learn_labels(concepts, analyzer)
-        known: dict[str, dict[str, int]] = {}  # term lookups, shared by the documents of this fit
-        scanned = [self._scan(doc, partial=False, known=known) for doc in docs]
+        scanned = [self._scan(doc, partial=False) for doc in docs]
         self._learn_key_terms(scanned)
-        scanned = [self._scan(doc, known=known) for doc in docs]  # again, now with partial mentions
+        scanned = [self._scan(doc) for doc in docs]  # again, now with partial mentions
         self._learn_counts(y)
         rows, mention = self._mentions(scanned)
         target = (np.asarray(y[rows[:, 0], self.instance_col_[rows[:, 1]]]).ravel() > 0
@@ -643,16 +671,12 @@ class HeadingsBackend(Backend):
         self._doc_instances = sub
 
     # -- features ---------------------------------------------------------------
-    def _scan(self, doc: AnalyzedText, partial: bool = True, known: dict[str, dict[str, int]] | None = None
+    def _scan(self, doc: AnalyzedText, partial: bool = True
               ) -> tuple[dict[int, _Mentions], int, dict[str, set[int]], str]:
         """Mentions per filler, the number of tokens, the label terms present per index, the language.
 
         The label terms present are found only by a scan without partial
         mentions (the first of training, which learns the key terms from them).
-
-        ``known`` (index name -> document term -> label term id, see
-        :meth:`_LangIndex.term_id`) carries the terms looked up from one
-        document to the next of a batch; it belongs to the caller.
         """
         lang = _lang_of(doc, self.template_terms_)
         tokens = doc.tokens
@@ -700,11 +724,9 @@ class HeadingsBackend(Backend):
                         add_raw(f, first, last, (pos, pos + len(label)))
                         pos = text.find(label, pos + len(label))
                 continue
-            memo = known.setdefault(name, {}) if known is not None else {}
             if distinct is None:
                 distinct = set(terms)
-            memo.update(index.term_ids(distinct.difference(memo), int(self.variant_prefix),
-                                       int(self.variant_chars)))
+            memo = index.known_ids(distinct, int(self.variant_prefix), int(self.variant_chars))
             ids = tuple(map(memo.__getitem__, terms))
             if not partial:  # the label terms present: what _learn_key_terms counts
                 present[name] = set(ids)
@@ -822,8 +844,7 @@ class HeadingsBackend(Backend):
         out = np.zeros((len(docs), self.n_subjects_), dtype=np.float32)
         if not len(self.instance_col_):
             return out
-        known: dict[str, dict[str, int]] = {}  # this call's term lookups, shared by its documents
-        rows, mention = self._mentions([self._scan(doc, known=known) for doc in docs])
+        rows, mention = self._mentions([self._scan(doc) for doc in docs])
         if len(rows):
             out[rows[:, 0], self.instance_col_[rows[:, 1]]] = self._score_pairs(self._features(rows, mention))
         return np.clip(out, 0.0, 1.0)

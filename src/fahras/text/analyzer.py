@@ -318,7 +318,7 @@ class SnowballAnalyzer(Analyzer):
         if not _keeps_offsets(text, lowered):
             return self.tokens(text)
         words = words_of(lowered)
-        terms = list(filter(_IS_TERM, map(self._term_map(words).get, words)))
+        terms = [term for term in map(self._term_map(words).get, words) if term is not None]
         return Tokens.deferred(terms, partial(self.tokens, text))
 
     def _term_map(self, lowered_words: list[str]) -> dict[str, str | None]:

@@ -64,13 +64,17 @@ _INLINE = re.compile(rf"(?:[ \t]*(?:{_INLINE_ITEM}))+[ \t]*")
 _INLINE_HINT = re.compile(r"[-*]\d{5}")
 
 
-def _inline_lines(text: str, lines: list[str]) -> list[bool]:
-    """Which ``lines`` (of ``text``) hold inline job numbers or barcodes."""
+def _inline_lines(joined: str, lines: list[str]) -> list[bool]:
+    """Which ``lines`` hold inline job numbers or barcodes; ``joined`` is ``"\\n".join(lines)``.
+
+    The text is scanned once for the hint; only the lines it is found in are searched.
+    """
     inline = [False] * len(lines)
-    if not _INLINE_HINT.search(text):
+    hints = [m.start() for m in _INLINE_HINT.finditer(joined)]
+    if not hints:
         return inline
     starts = list(accumulate(len(line) + 1 for line in lines))  # where each next line starts
-    for k in {bisect_right(starts, m.start()) for m in _INLINE_HINT.finditer("\n".join(lines))}:
+    for k in {bisect_right(starts, at) for at in hints}:
         inline[k] = bool(_INLINE.search(lines[k]))
     return inline
 
@@ -178,7 +182,7 @@ def strip_furniture(text: str) -> tuple[str, str | None]:
     """
     lines = _lines(text)
     drop, symbol = _furniture(lines)
-    inline = _inline_lines(text, lines)
+    inline = _inline_lines("\n".join(lines), lines)
     out: list[str] = []
     region: list[int] = []  # pending run of blank or dropped lines
     for i, line in enumerate(lines):
@@ -213,7 +217,7 @@ def mask_furniture(text: str) -> tuple[str, str | None]:
     step = 2 if other_breaks else 1
     lines = parts[0::2] if other_breaks else list(parts)
     drop, symbol = _furniture(lines)
-    inline = _inline_lines(text, lines)
+    inline = _inline_lines("\n".join(lines) if other_breaks else text, lines)
     for k, line in enumerate(lines):
         if drop[k]:
             parts[step * k] = " " * len(line)

@@ -19,10 +19,12 @@ judges only :data:`LINGUA_MAX_CHARS` of them, taken from four places too.
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
 from functools import lru_cache
+from typing import NamedTuple
 
 from fahras.text._lazy import Lazy
-from fahras.text.normalize import ASCII, CharacterRuns
+from fahras.text.normalize import CharacterRuns, non_ascii_characters
 
 LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es")
 
@@ -73,7 +75,7 @@ def warm_up() -> None:
 
 def script_counts(text: str) -> dict[str, int]:
     """Letters per script: ``ar`` (Arabic), ``zh`` (Han), ``ru`` (Cyrillic), ``latin``."""
-    distinct = () if text.isascii() else set(text).difference(ASCII)
+    distinct = non_ascii_characters(text)
     if len(distinct) > _FEW_DISTINCT:
         return {name: len(pattern.findall(text)) for name, pattern in _SCRIPTS.items()}
     # Text in ASCII, or Latin text with a few accented letters, dashes or
@@ -129,14 +131,14 @@ def detect_language(text: str, max_chars: int = 4000) -> str | None:
     return _detect(text, max_chars)[0]
 
 
-def _detect(text: str, max_chars: int = 4000) -> tuple[str | None, list[str] | None]:
-    """(language, the sample's lower-case Latin words or None where they were not needed)."""
+def _detect(text: str, max_chars: int = 4000) -> tuple[str | None, "Markers | None"]:
+    """(language, the sample's :class:`Markers`, or None where they were not needed)."""
     sample = _sample(text, max_chars)
     script = _by_script(script_counts(sample))
     if script is None or script != "latin":
         return script, None
-    words = letter_words(sample.lower())
-    return _by_function_words(words) or _lingua(_sample(text, min(max_chars, LINGUA_MAX_CHARS))), words
+    markers = Markers.of(letter_words(sample.lower()))
+    return _by_function_words(markers) or _lingua(_sample(text, min(max_chars, LINGUA_MAX_CHARS))), markers
 
 
 #: :func:`_by_function_words` decides only on a sample of at least this many
@@ -160,7 +162,44 @@ def _exclusive_function_words() -> dict[str, frozenset[str]]:
             for lang, words in lists.items()}
 
 
-def _by_function_words(words: list[str]) -> str | None:
+@lru_cache(maxsize=None)
+def _marker_lists() -> dict[str, tuple[str, ...]]:
+    """Word -> the names of the word lists it is in (a constant table).
+
+    The lists: ``only:en``, ``only:fr``, ``only:es`` (:func:`_exclusive_function_words`),
+    ``stop:en``, ``stop:fr``, ``stop:es`` (the stop words), ``Spanish``
+    (:data:`_SPANISH_ONLY`), ``Italian`` and ``Portuguese`` (:data:`_NEIGHBOURS`).
+    """
+    from fahras.text.stopwords import stop_words
+
+    lists = {f"only:{lang}": words for lang, words in _exclusive_function_words().items()}
+    lists |= {f"stop:{lang}": stop_words(lang) for lang in ("en", "fr", "es")}
+    lists |= {"Spanish": _SPANISH_ONLY, **_NEIGHBOURS}
+    table: dict[str, tuple[str, ...]] = defaultdict(tuple)
+    for name, words in lists.items():
+        for word in words:
+            table[word] += (name,)
+    return dict(table)
+
+
+class Markers(NamedTuple):
+    """How many words a sample has, and how many of them are in each of :func:`_marker_lists`."""
+
+    n_words: int
+    counts: Counter
+
+    @classmethod
+    def of(cls, words: list[str]) -> "Markers":
+        """Count ``words`` (lower case) in every list at once: one look-up per word, not one per list."""
+        by_lists = Counter(filter(None, map(_marker_lists().get, words)))
+        counts: Counter = Counter()
+        for names, n in by_lists.items():
+            for name in names:
+                counts[name] += n
+        return cls(len(words), counts)
+
+
+def _by_function_words(words: "list[str] | Markers") -> str | None:
     """``en``, ``fr`` or ``es`` when the words' exclusive function words leave no doubt, else None.
 
     Lingua's time grows with the text; counting function words takes a few
@@ -170,14 +209,14 @@ def _by_function_words(words: list[str]) -> str | None:
     words (which lingua, restricted to the six languages, calls Spanish, for
     :func:`unsupported_reason` to refuse).
     """
-    if len(words) < FUNCTION_WORDS_MIN_WORDS:
+    markers = words if isinstance(words, Markers) else Markers.of(words)
+    if markers.n_words < FUNCTION_WORDS_MIN_WORDS:
         return None
-    counts = sorted(((sum(map(exclusive.__contains__, words)), lang)
-                     for lang, exclusive in _exclusive_function_words().items()), reverse=True)
+    counts = sorted(((markers.counts[f"only:{lang}"], lang) for lang in ("en", "fr", "es")), reverse=True)
     (best, lang), (runner_up, _) = counts[0], counts[1]
-    if best < FUNCTION_WORDS_MIN_SHARE * len(words) or best < FUNCTION_WORDS_MIN_MARGIN * runner_up:
+    if best < FUNCTION_WORDS_MIN_SHARE * markers.n_words or best < FUNCTION_WORDS_MIN_MARGIN * runner_up:
         return None
-    if any(2 * sum(map(markers.__contains__, words)) >= best for markers in _NEIGHBOURS.values()):
+    if any(2 * markers.counts[name] >= best for name in _NEIGHBOURS):
         return None
     return lang
 
@@ -271,35 +310,32 @@ def unsupported_language(text: str, lang: str | None = None) -> str | None:
 
 def detect_supported_language(text: str) -> tuple[str | None, str | None]:
     """``(detect_language(text), unsupported_reason(text, that language))``, the text sampled once."""
-    lang, words = _detect(text)
-    return lang, unsupported_reason(text, lang, words)
+    lang, markers = _detect(text)
+    return lang, unsupported_reason(text, lang, markers)
 
 
-def unsupported_reason(text: str, lang: str | None, words: list[str] | None = None) -> str | None:
+def unsupported_reason(text: str, lang: str | None, markers: Markers | None = None) -> str | None:
     """:func:`unsupported_language` given the language already detected (None: no letters).
 
-    ``words``: the lower-case letter words of ``_sample(text, 4000)``, if known.
+    ``markers``: :class:`Markers` of the lower-case letter words of ``_sample(text, 4000)``, if known.
     """
-    from fahras.text.stopwords import stop_words
-
     if lang is None:
         return "no words in any of the six UN languages (ar, zh, en, fr, ru, es)"
     if lang not in ("en", "fr", "es"):
         return None
-    if words is None:
-        words = letter_words(_sample(text, 4000).lower())
-    if len(words) < 20:
+    if markers is None:
+        markers = Markers.of(letter_words(_sample(text, 4000).lower()))
+    if markers.n_words < 20:
         return None
-    stop = stop_words(lang)
-    share = sum(map(stop.__contains__, words)) / len(words)
+    share = markers.counts[f"stop:{lang}"] / markers.n_words
     if share < MIN_FUNCTION_WORD_SHARE:
         return (f"the text does not look like any of the six UN languages (closest: {lang}, but only "
                 f"{share:.0%} of its words are {lang} function words); pass --lang to force one")
     if lang == "es":
-        spanish = sum(map(_SPANISH_ONLY.__contains__, words))
-        for name, markers in _NEIGHBOURS.items():
-            found = sum(map(markers.__contains__, words))
-            if found > 2 * spanish and found >= MIN_NEIGHBOUR_SHARE * len(words):
+        spanish = markers.counts["Spanish"]
+        for name in _NEIGHBOURS:
+            found = markers.counts[name]
+            if found > 2 * spanish and found >= MIN_NEIGHBOUR_SHARE * markers.n_words:
                 return (f"the text looks like {name}, not one of the six UN languages ({found} {name} "
                         f"function words, {spanish} Spanish ones); pass --lang to force one")
     return None

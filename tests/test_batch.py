@@ -76,3 +76,17 @@ def test_index_folder_refuses_bad_arguments(model, folder, tmp_path):
     assert not (tmp_path / "out").exists()
     with pytest.raises(UsageError, match="document language"):
         model.decide_batch(["The Security Council"], lang="de")
+
+
+def test_write_atomic_replaces_whole_files_and_leaves_no_temporary_file(tmp_path):
+    from fahras.batch import write_atomic
+
+    target = tmp_path / "doc.annif"
+    write_atomic(target, "first\n")
+    write_atomic(str(target), "صندوق\t0.5\n" * 1000)  # a str path too; more than one write's worth is fine
+    assert target.read_text(encoding="utf-8") == "صندوق\t0.5\n" * 1000
+    blocked = tmp_path / "blocked.annif"
+    blocked.mkdir()  # a folder where the file should go: the rename fails
+    with pytest.raises(OSError):
+        write_atomic(blocked, "lost\n")
+    assert blocked.is_dir() and sorted(p.name for p in tmp_path.iterdir()) == ["blocked.annif", "doc.annif"]

@@ -310,7 +310,8 @@ class SnowballAnalyzer(Analyzer):
             if len(w) >= self.min_length and w not in self._stop and "_" not in w:
                 keep.append(word)
                 lowered_keep.append(w)
-        return tokens_from_terms(words, ends, dict(zip(keep, self._stems(lowered_keep))))
+        return tokens_from_terms(words, ends, {word: stem or None
+                                               for word, stem in zip(keep, self._stems(lowered_keep))})
 
     def deferred_tokens(self, text: str) -> Tokens:
         # The terms from the lowered words alone; offsets, if asked for, by tokens().
@@ -318,7 +319,7 @@ class SnowballAnalyzer(Analyzer):
         if not _keeps_offsets(text, lowered):
             return self.tokens(text)
         words = words_of(lowered)
-        terms = [term for term in map(self._term_map(words).get, words) if term is not None]
+        terms = list(filter(None, map(self._term_map(words).get, words)))  # (no term is empty)
         return Tokens.deferred(terms, partial(self.tokens, text))
 
     def _term_map(self, lowered_words: list[str]) -> dict[str, str | None]:
@@ -337,7 +338,7 @@ class SnowballAnalyzer(Analyzer):
                 cache = self._terms = {}
             keep = [w for w in new.difference(self._stop) if len(w) >= self.min_length and "_" not in w]
             found: dict[str, str | None] = dict.fromkeys(new)
-            found.update(zip(keep, self._stems(keep)))
+            found.update((word, stem or None) for word, stem in zip(keep, self._stems(keep)))
             cache.update(found)
         return cache
 

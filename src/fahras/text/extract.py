@@ -50,10 +50,11 @@ def extract(path: str | Path, strip: bool = True, detect: bool = True) -> Extrac
     callers that detect the language themselves.
     """
     path = Path(path)
-    if path.is_dir():
-        raise InputError("is a folder, not a document", path)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as file:  # (no stat of its own first: that cost as much as the read)
+            data = file.read()
+    except IsADirectoryError:
+        raise InputError("is a folder, not a document", path) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
     return extract_bytes(data, str(path), strip=strip, detect=detect)

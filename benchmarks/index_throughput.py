@@ -297,7 +297,7 @@ def main() -> None:
             for key, value in st.items():
                 if key != "docs":
                     print(f"  {key:28s} {1000 * value / (1 if key == 'load' else st['docs']):8.2f}"
-                          + (" (total s)" if key == "load" else ""))
+                          + (" (ms in all)" if key == "load" else ""))
             print(f"  suggest_batch docs/s         {st['docs'] / st['suggest_batch (texts)']:8.1f}")
 
 

@@ -83,7 +83,7 @@ def test_write_atomic_replaces_whole_files_and_leaves_no_temporary_file(tmp_path
 
     target = tmp_path / "doc.annif"
     write_atomic(target, "first\n")
-    write_atomic(str(target), "صندوق\t0.5\n" * 1000)  # a str path too; more than one write's worth is fine
+    write_atomic(str(target), "صندوق\t0.5\n" * 1000)  # a str path too, replacing the first
     assert target.read_text(encoding="utf-8") == "صندوق\t0.5\n" * 1000
     blocked = tmp_path / "blocked.annif"
     blocked.mkdir()  # a folder where the file should go: the rename fails

@@ -273,3 +273,25 @@ def test_index_with_jobs_writes_the_same_files_and_errors(trained_model, time_sp
 def test_jobs_option_is_validated(trained_model, tmp_path):
     result = fahras("index", trained_model, tmp_path, "--out", tmp_path / "o", "--jobs", "-1")
     assert result.returncode == 2 and "Traceback" not in result.stderr.decode()
+
+
+@given(st.text(st.characters(exclude_categories=()), max_size=80))  # lone surrogates too
+def test_non_ascii_characters_are_those_of_the_text(text):
+    from fahras.text.normalize import ASCII, non_ascii_characters
+
+    assert non_ascii_characters(text) == set(text).difference(ASCII)
+
+
+@given(st.lists(st.sampled_from("the of and le la des el los las y il della não um i sus ello council "
+                                "décide resolución uma".split()), max_size=120))
+def test_language_markers_count_each_list_as_a_pass_over_the_words_would(words):
+    from fahras.text.langid import Markers, _exclusive_function_words, _NEIGHBOURS, _SPANISH_ONLY
+    from fahras.text.stopwords import stop_words
+
+    lists = {f"only:{lang}": ws for lang, ws in _exclusive_function_words().items()}
+    lists |= {f"stop:{lang}": stop_words(lang) for lang in ("en", "fr", "es")}
+    lists |= {"Spanish": _SPANISH_ONLY, **_NEIGHBOURS}
+    markers = Markers.of(words)
+    assert markers.n_words == len(words)
+    assert {name: markers.counts[name] for name in lists} == {name: sum(w in ws for w in words)
+                                                               for name, ws in lists.items()}

@@ -51,11 +51,11 @@ def extract(path: str | Path, strip: bool = True, detect: bool = True) -> Extrac
     """
     path = Path(path)
     try:
-        with open(path, "rb") as file:  # (no stat of its own first: that cost as much as the read)
+        with open(path, "rb") as file:  # (no stat first: it cost as much as the read)
             data = file.read()
-    except IsADirectoryError:
-        raise InputError("is a folder, not a document", path) from None
     except OSError as exc:
+        if path.is_dir():
+            raise InputError("is a folder, not a document", path) from None
         raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
     return extract_bytes(data, str(path), strip=strip, detect=detect)
 

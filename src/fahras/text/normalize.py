@@ -103,8 +103,6 @@ def normalize(text: str, lang: str | None) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-#: The 128 ASCII characters.
-ASCII = frozenset(map(chr, range(128)))
 #: Every character ``str.split()`` splits at (``str.isspace``).
 WHITE_SPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + \
     "\u2028\u2029\u202f\u205f\u3000"

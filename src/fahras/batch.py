@@ -6,9 +6,9 @@ document that cannot be read, or is in none of the six UN languages, is
 reported and skipped; the others are indexed.  Suggestion files are written
 atomically: each is whole or absent, never half written.
 
-One worker indexes in this process and hands the file writes to a thread;
-more workers are processes that each hold the model once (forked from this
-one where the platform allows, so they share its memory).
+One worker indexes in this process; more workers are processes that each
+hold the model once (forked from this one where the platform allows, so
+they share its memory).  Each worker writes its own documents' files.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,14 +107,11 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
     failures: dict[str, str] = {}
     done = 0
     with _runner(indexer, model_path, options, workers, chunks) as outcomes:
-        outcomes = iter(outcomes)
         for chunk, outcome in zip(chunks, outcomes):
             failures.update((path, error) for (path, _), error in zip(chunk, outcome) if error is not None)
             done += len(chunk)
             if progress is not None:
                 progress("documents", done, len(todo))
-        for late in outcomes:  # writes that failed after their chunk was reported
-            failures.update(late)
     # in document order, however the work was shared out
     report.failures = {str(path): failures[str(path)] for path, _ in todo if str(path) in failures}
     report.indexed = len(todo) - len(report.failures)
@@ -164,9 +160,8 @@ class SuggestionFormatter:
 def write_atomic(path: str | Path, text: str) -> None:
     """``path`` holds ``text`` whole or is left as it was (no temporary file stays behind).
 
-    The file is written under a temporary name next to it, then renamed.
-    Plain ``os`` calls, no file object: the writer thread holds the GIL
-    that much less while documents are scored (0.1 ms a file here).
+    The file is written under a temporary name next to it, then renamed,
+    with plain ``os`` calls (no file object: 0.1 ms a file less here).
     """
     path = os.fspath(path)
     head, name = os.path.split(path)
@@ -188,18 +183,24 @@ def write_atomic(path: str | Path, text: str) -> None:
 
 # ------------------------------------------------------------------------------ workers
 class _Worker:
-    """Indexes chunks of documents with one model and writes their suggestion files."""
+    """Indexes chunks of documents with one model and writes their suggestion files.
 
-    def __init__(self, indexer, options: dict, background_writes: bool):
+    The files are written in turn with the scoring, in the worker's own
+    thread.  A writer thread was measured against that on local disk
+    (``benchmarks/index_throughput.py``, 5 rounds on two folds): it gave no
+    more documents per second and used a quarter more CPU, because each
+    hand-over to it takes the GIL from the scoring.
+    """
+
+    def __init__(self, indexer, options: dict):
         self.indexer, self.options = indexer, options
-        self.writer = _Writer(background=background_writes)
         self.formatter = SuggestionFormatter(indexer, options["label_lang"], options["output_format"])
 
     def index_chunk(self, todo: list[tuple[str, str]]) -> list[str | None]:
-        """Index each (document, suggestion file) pair: None where the file was written (or queued), else the error.
+        """Index each (document, suggestion file) pair: None where the file was written, else the error.
 
         The readable documents are suggested for as one batch, and each one's
-        suggestion file is written (atomically) by this worker.
+        suggestion file is written (atomically).
         """
         indexer, options = self.indexer, self.options
         lang = options["lang"]
@@ -212,8 +213,17 @@ class _Worker:
                 outcome.append(str(exc))
         chosen = iter(indexer.decide_batch(docs, limit=options["limit"], threshold=options["threshold"],
                                            lang=lang))
-        return [self.writer.write(path, target, self.formatter(*next(chosen))) if error is None else error
+        return [_write(path, target, self.formatter(*next(chosen))) if error is None else error
                 for (path, target), error in zip(todo, outcome)]
+
+
+def _write(document: str, target: str, text: str) -> str | None:
+    """Write ``document``'s suggestion file: None, or the error message."""
+    try:
+        write_atomic(target, text)
+    except OSError as exc:
+        return f"{document}: cannot write its suggestions to {target}: {exc.strerror or exc}"
+    return None
 
 
 #: The worker of this process, in worker processes only (set by :func:`_init_worker`).
@@ -224,50 +234,6 @@ def _index_chunk_in_process(todo: list[tuple[str, str]]) -> list[str | None]:
     return _PROCESS_WORKER[0].index_chunk(todo)
 
 
-class _Writer:
-    """Writes suggestion files atomically; in a background thread, if asked to.
-
-    Creating a file is kernel work: here about 0.4 ms for each new file, so
-    0.8 ms for the temporary file and its rename, as much as scoring a
-    quarter of a document.  One process indexing alone hands the writes to a
-    thread, which does them while the next documents are scored (the kernel
-    calls release the GIL); worker processes write in turn with their work.
-    """
-
-    def __init__(self, background: bool):
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="fahras-writer") if background else None
-        self._pending: list = []
-        self._late_errors: list[tuple[str, str]] = []  # (document, message) of queued writes that failed
-
-    def write(self, document: str, target: str, text: str) -> str | None:
-        """Write (or queue) ``document``'s suggestion file: the error message if it failed already."""
-        if self._pool is None:
-            return self._write(document, target, text)
-        self._pending.append(self._pool.submit(self._write_late, document, target, text))
-        return None
-
-    @staticmethod
-    def _write(document: str, target: str, text: str) -> str | None:
-        try:
-            write_atomic(target, text)
-        except OSError as exc:
-            return f"{document}: cannot write its suggestions to {target}: {exc.strerror or exc}"
-        return None
-
-    def _write_late(self, document: str, target: str, text: str) -> None:
-        if (message := self._write(document, target, text)) is not None:
-            self._late_errors.append((document, message))
-
-    def close(self) -> list[tuple[str, str]]:
-        """Wait for the queued writes: (document, error message) of those that failed."""
-        if self._pool is None:
-            return []
-        for future in self._pending:
-            future.result()
-        self._pool.shutdown()
-        return list(self._late_errors)
-
-
 def _init_worker(model_path: str | None, options: dict, indexer=None) -> None:
     """Set up a worker process: the model inherited from the parent (fork) or loaded once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent process handles Ctrl-C
@@ -275,13 +241,13 @@ def _init_worker(model_path: str | None, options: dict, indexer=None) -> None:
         from fahras import Indexer
 
         indexer = Indexer.load(model_path)
-    _PROCESS_WORKER[:] = [_Worker(indexer, options, background_writes=False)]
+    _PROCESS_WORKER[:] = [_Worker(indexer, options)]
 
 
 @contextmanager
 def _runner(indexer, model_path: Path | None, options: dict, workers: int,
             chunks: list[list[tuple[str, str]]]) -> Iterator:
-    """Yields the outcome of :meth:`_Worker.index_chunk` for each chunk, in order (then late write errors).
+    """Yields the outcome of :meth:`_Worker.index_chunk` for each chunk, in order.
 
     One worker: in this process.  More: in that many worker processes.  On
     POSIX they are forked from this process once the model is loaded (and
@@ -292,8 +258,8 @@ def _runner(indexer, model_path: Path | None, options: dict, workers: int,
     back in document order.
     """
     if workers <= 1:
-        worker = _Worker(indexer, options, background_writes=True)
-        yield _then_late_errors((worker.index_chunk(chunk) for chunk in chunks), worker.writer)
+        worker = _Worker(indexer, options)
+        yield (worker.index_chunk(chunk) for chunk in chunks)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -320,9 +286,3 @@ def _runner(indexer, model_path: Path | None, options: dict, workers: int,
         raise
     else:
         executor.shutdown(wait=True)
-
-
-def _then_late_errors(outcomes: Iterator[list], writer: _Writer) -> Iterator[list]:
-    """The outcomes, then (as one more, unmatched list) the errors of writes still queued."""
-    yield from outcomes
-    yield writer.close()

@@ -235,10 +235,10 @@ class _Writer:
     is scored (the kernel calls release the GIL); worker processes write in
     turn with their work.  The thread gets whole chunks: every hand-over
     wakes it and takes the GIL from the scoring, and one hand-over per file
-    cost more than the writes (``benchmarks/index_throughput.py``: on three
-    folds, 1.02-1.07x the documents per second of a hand-over per file, and
-    1.02-1.09x those of writing in turn, when the second core was free;
-    when the shared machine was loaded, as fast as writing in turn).
+    cost more than the writes (``benchmarks/index_throughput.py`` on three
+    folds, with the second core free: 1.02-1.07x the documents per second
+    of a hand-over per file, 1.08-1.10x those of writing in turn with no
+    thread; with the shared machine loaded, 0.96-1.0x writing in turn).
     """
 
     def __init__(self, background: bool):

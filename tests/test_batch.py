@@ -90,3 +90,21 @@ def test_write_atomic_replaces_whole_files_and_leaves_no_temporary_file(tmp_path
     with pytest.raises(OSError):
         write_atomic(blocked, "lost\n")
     assert blocked.is_dir() and sorted(p.name for p in tmp_path.iterdir()) == ["blocked.annif", "doc.annif"]
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_writer_writes_every_file_of_a_chunk_and_reports_each_failure(tmp_path, background):
+    from fahras.batch import _Writer
+
+    (tmp_path / "blocked.annif").mkdir()  # a folder where a file should go
+    files = [(f"doc{i}.txt", str(tmp_path / name), f"text {i}\n")
+             for i, name in enumerate(["a.annif", "blocked.annif", "c.annif"])]
+    writer = _Writer(background=background)
+    now = writer.write(files)
+    assert writer.write([]) == []
+    late = writer.close()
+    failed = [(doc, msg) for (doc, _, _), msg in zip(files, now) if msg is not None] + late
+    assert [doc for doc, _ in failed] == ["doc1.txt"] and "cannot write its suggestions" in failed[0][1]
+    assert now == ([None] * 3 if background else [None, failed[0][1], None])
+    assert (tmp_path / "a.annif").read_text() == "text 0\n" and (tmp_path / "c.annif").read_text() == "text 2\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.annif", "blocked.annif", "c.annif"]

@@ -126,7 +126,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="where to write <split>.md and <split>.json (default: benchmarks/results)")
     parser.add_argument("--speed-rounds", type=int, default=3, metavar="N",
                         help="time the batch run and cold start of every Fahras row and of Annif's ensembles "
-                             "N times and report the median docs/s (default: 3; Annif's base backends: once)")
+                             "N times, in rounds interleaved across them once all are trained, and report the "
+                             "median docs/s (default: 3; Annif's base backends: once)")
     parser.add_argument("--speed-docs", type=int, default=1000, metavar="N",
                         help="repeat the test documents to a batch of at least N for the docs/s figures "
                              "(default: 1000: the batch then runs for seconds, not a fraction of the cold "
@@ -281,6 +282,36 @@ def median_throughput(docs: int, pairs: list[tuple[Measurement, Measurement]]) -
     return (statistics.median(known) if known else None), [round(r, 1) if r else r for r in rates]
 
 
+class SpeedTrial:
+    """A system's throughput, measured again in rounds interleaved with the other systems of its run.
+
+    Each system's first (batch, cold start) pair runs right after its
+    training (Annif's also gives the rankings that are scored); it is kept
+    in the details but not counted.  Then :func:`interleaved_speed` runs
+    round 1 of every system of the run, round 2 of every system, and so on,
+    so that a busy moment of this shared machine falls on all of them alike.
+    """
+
+    def __init__(self, result: "SystemResult", measure):
+        self.result, self.measure = result, measure  # measure(): one (batch, cold start) pair
+        self.pairs: list[tuple[Measurement, Measurement]] = []
+
+
+def interleaved_speed(trials: list[SpeedTrial], rounds: int, docs: int) -> None:
+    """Measure every trial ``rounds`` times, round by round; set each system's docs/s to the median."""
+    if not trials:
+        return
+    log(f"{rounds} interleaved throughput rounds of " + ", ".join(t.result.name for t in trials))
+    for _ in range(rounds):
+        for trial in trials:
+            trial.pairs.append(trial.measure())
+    for trial in trials:
+        result = trial.result
+        result.docs_per_s, result.details["docs_per_s_rounds"] = median_throughput(docs, trial.pairs)
+        peaks = [v for v in (result.peak_rss_mb, peak(*(m for pair in trial.pairs for m in pair))) if v is not None]
+        result.peak_rss_mb = max(peaks) if peaks else None
+
+
 def peak(*runs: Measurement | None) -> float | None:
     values = [r.peak_rss_mb for r in runs if r is not None and r.peak_rss_mb is not None]
     return max(values) if values else None
@@ -315,7 +346,7 @@ def start_annif(args: argparse.Namespace, prep: Prepared, steps: dict) -> tuple[
 
 
 def run_annif(annif: Annif, unavailable: dict[str, str], args: argparse.Namespace, run: RunData,
-              steps: dict, failures: Failures) -> list[SystemResult]:
+              steps: dict, failures: Failures, trials: list[SpeedTrial]) -> list[SystemResult]:
     results: dict[str, SystemResult] = {}
     selection: dict[str, float] = {}  # base backend -> nDCG@5 used to choose the ensemble sources
     for backend in (b for b in args.backends if not BACKENDS[b].combines):
@@ -352,7 +383,7 @@ def run_annif(annif: Annif, unavailable: dict[str, str], args: argparse.Namespac
                 continue
             try:
                 result = annif_project(annif, backend, args, run, steps,
-                                       train_part="validate" if nn else None, sources=sources)
+                                       train_part="validate" if nn else None, sources=sources, trials=trials)
             except StepFailed as exc:
                 failures.add(run.name, label, str(exc))
                 continue
@@ -366,7 +397,8 @@ def run_annif(annif: Annif, unavailable: dict[str, str], args: argparse.Namespac
 
 
 def annif_project(annif: Annif, backend: str, args: argparse.Namespace, run: RunData, steps: dict,
-                  train_part: str | None, sources: list[str] | None = None) -> SystemResult:
+                  train_part: str | None, sources: list[str] | None = None,
+                  trials: list[SpeedTrial] | None = None) -> SystemResult:
     """Train (unless ``train_part`` is None), rank the test part, tune with ``annif optimize``."""
     spec = BACKENDS[backend]
     project = annif.add_project(backend, run.name, args.overrides, sources)
@@ -384,15 +416,15 @@ def annif_project(annif: Annif, backend: str, args: argparse.Namespace, run: Run
         log(f"annif train {project} on {len(run.parts[train_part])} {train_part} docs")
         train_run = annif.train(project, run.annif_dirs[train_part])
         steps[f"{key} train"] = train_run.seconds
-    rounds = args.speed_rounds if spec.combines else 1
-    log(f"annif index {project} on {len(run.parts['test'])} test docs x {run.speed_copies}"
-        + (f", {rounds} rounds" if rounds > 1 else ""))
-    speed = [(annif.index(project, run.speed_dirs["annif"]), annif.suggest_one(project, run.probe_text()))
-             for _ in range(rounds)]
-    index_run, load_run = speed[0]
+    log(f"annif index {project} on {len(run.parts['test'])} test docs x {run.speed_copies}")
+
+    def measure() -> tuple[Measurement, Measurement]:
+        return annif.index(project, run.speed_dirs["annif"]), annif.suggest_one(project, run.probe_text())
+
+    index_run, load_run = measure()
     steps[f"{key} index test x{run.speed_copies}"] = index_run.seconds
     steps[f"{key} suggest-one"] = load_run.seconds
-    docs_per_s, rates = median_throughput(run.speed_docs, speed)
+    docs_per_s, rates = median_throughput(run.speed_docs, [(index_run, load_run)])
     rankings = read_rankings(run.speed_dirs["annif"], run.ids("test"))  # the first copy of each
 
     val_metrics, val_run = None, None
@@ -421,19 +453,22 @@ def annif_project(annif: Annif, backend: str, args: argparse.Namespace, run: Run
                                                            ("index_validate", val_run),
                                                            ("optimize", optimize_run),
                                                            ("suggest_one_doc", load_run)) if m is not None}}
-    details["docs_per_s_rounds"] = rates
+    details["docs_per_s_rounds"] = details["docs_per_s_first_round"] = rates
     if hyperopt is not None:
         details["hyperopt"] = hyperopt
         details["runs"]["hyperopt"] = details["runs"].pop("train")
     if val_metrics is not None:
         details["validation_metrics"] = {k: round(v, 4) if isinstance(v, float) else v
                                          for k, v in val_metrics.items()}
-    return SystemResult(name=spec.label, metrics=metrics, tuned_f1=metrics["f1"],
-                        tuned_mark=VALIDATED_MARK if run.has_validation else ORACLE_MARK,
-                        train_s=train_run.seconds if train_run else None,
-                        train_cpu_s=train_run.cpu_seconds if train_run else None,
-                        peak_rss_mb=peak(train_run, index_run, load_run, val_run, optimize_run),
-                        docs_per_s=docs_per_s, load_s=load_run.seconds, details=details)
+    result = SystemResult(name=spec.label, metrics=metrics, tuned_f1=metrics["f1"],
+                          tuned_mark=VALIDATED_MARK if run.has_validation else ORACLE_MARK,
+                          train_s=train_run.seconds if train_run else None,
+                          train_cpu_s=train_run.cpu_seconds if train_run else None,
+                          peak_rss_mb=peak(train_run, index_run, load_run, val_run, optimize_run),
+                          docs_per_s=docs_per_s, load_s=load_run.seconds, details=details)
+    if spec.combines and args.speed_rounds > 1 and trials is not None:
+        trials.append(SpeedTrial(result, measure))
+    return result
 
 
 # ---------------------------------------------------------------------------- Fahras
@@ -443,7 +478,7 @@ def fahras_label(backend: str | None, params: list[str]) -> str:
 
 
 def run_fahras(tool: Fahras, backend: str | None, args: argparse.Namespace, prep: Prepared, run: RunData,
-               steps: dict) -> SystemResult:
+               steps: dict, trials: list[SpeedTrial]) -> SystemResult:
     params = args.fahras_params.get(backend or "", [])
     model = args.work / "models" / f"fahras-{backend or 'default'}-{run.name}"
     corpora = [run.export_dirs["train"]] + ([run.export_dirs["validate"]] if run.has_validation else [])
@@ -455,27 +490,32 @@ def run_fahras(tool: Fahras, backend: str | None, args: argparse.Namespace, prep
     log(f"fahras eval {model.name} on {len(run.parts['test'])} test docs")
     metrics, eval_run = tool.evaluate(model, run.export_dirs["test"])
     steps[f"{key} eval test"] = eval_run.seconds
-    log(f"fahras index {model.name} on {len(run.parts['test'])} test docs x {run.speed_copies}"
-        + (f", {args.speed_rounds} rounds" if args.speed_rounds > 1 else ""))
-    speed = [(tool.index(model, run.speed_dirs["fahras"], args.work / "speed" / run.name / "fahras-out"),
-              tool.suggest_one(model, run.probe_text())) for _ in range(max(1, args.speed_rounds))]
-    index_run, load_run = speed[0]
+    log(f"fahras index {model.name} on {len(run.parts['test'])} test docs x {run.speed_copies}")
+
+    def measure() -> tuple[Measurement, Measurement]:
+        return (tool.index(model, run.speed_dirs["fahras"], args.work / "speed" / run.name / "fahras-out"),
+                tool.suggest_one(model, run.probe_text()))
+
+    index_run, load_run = measure()
     steps[f"{key} index test x{run.speed_copies}"] = index_run.seconds
     steps[f"{key} suggest-one"] = load_run.seconds
-    docs_per_s, rates = median_throughput(run.speed_docs, speed)
+    docs_per_s, rates = median_throughput(run.speed_docs, [(index_run, load_run)])
     expected = len(run.parts["test"])
     if metrics.get("documents") != expected:
         log(f"warning: fahras eval scored {metrics.get('documents')} documents, the test part has {expected}")
     scored = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
     details = {k: v for k, v in metrics.items() if not isinstance(v, (int, float))}
     details.update(backend=backend or "(default)", params=params, trained_on=[p.name for p in corpora],
-                   docs_per_s_rounds=rates)
+                   docs_per_s_rounds=rates, docs_per_s_first_round=rates)
     details["runs"] = {"train": train_run.to_dict(), "eval_test": eval_run.to_dict(),
                        "index_test_copies": index_run.to_dict(), "suggest_one_doc": load_run.to_dict()}
-    return SystemResult(name=fahras_label(backend, params), metrics=scored, tuned_f1=metrics.get("f1"),
-                        tuned_mark=OWN_RULE_MARK, train_s=train_run.seconds, train_cpu_s=train_run.cpu_seconds,
-                        peak_rss_mb=peak(train_run, eval_run, index_run, load_run),
-                        docs_per_s=docs_per_s, load_s=load_run.seconds, details=details)
+    result = SystemResult(name=fahras_label(backend, params), metrics=scored, tuned_f1=metrics.get("f1"),
+                          tuned_mark=OWN_RULE_MARK, train_s=train_run.seconds, train_cpu_s=train_run.cpu_seconds,
+                          peak_rss_mb=peak(train_run, eval_run, index_run, load_run),
+                          docs_per_s=docs_per_s, load_s=load_run.seconds, details=details)
+    if args.speed_rounds > 1:
+        trials.append(SpeedTrial(result, measure))
+    return result
 
 
 # ---------------------------------------------------------------------------- report
@@ -541,9 +581,12 @@ def notes_for(args: argparse.Namespace, prep: Prepared) -> list[str]:
         "divided "
         "by the batch command's wall clock minus load s (single process for both tools: `fahras index` "
         "without --jobs, `annif index` has no such option); for every Fahras row and Annif's ensembles, "
-        f"the median over {args.speed_rounds} such (batch, cold start) pairs run one after the other "
-        "(each round's docs/s is in the .json file, details.docs_per_s_rounds), for Annif's base backends "
-        "one pair. Training runs as each tool does by default: "
+        f"the median over {args.speed_rounds} such (batch, cold start) pairs, run once all systems of the "
+        "run are trained, in interleaved rounds (round 1 of every such system, then round 2, ...), so that "
+        "a busy moment of this shared machine falls on all of them alike (each round's docs/s is in the "
+        ".json file, details.docs_per_s_rounds; the first pair, run right after training and not counted, "
+        "is details.docs_per_s_first_round); for Annif's base backends that first pair. "
+        "Training runs as each tool does by default: "
         "`fahras train` fits the ensemble's base backends in one worker process per core (2 here), which "
         "is why its CPU s can exceed its wall s; Annif's backends use their own defaults.",
         "peak RSS MB: largest maximum resident set size over the train, batch, optimize and suggest "
@@ -600,18 +643,23 @@ def main(argv: list[str] | None = None) -> int:
         for run in prep.runs:
             log(f"=== run {run.name}: " + ", ".join(f"{p} {len(d)}" for p, d in run.parts.items()))
             results: list[SystemResult] = []
+            trials: list[SpeedTrial] = []
             if not args.skip_fahras:
                 for backend in fahras_backends:
                     label = fahras_label(backend, args.fahras_params.get(backend or "", []))
                     try:
-                        results.append(run_fahras(tool, backend, args, prep, run, steps))
+                        results.append(run_fahras(tool, backend, args, prep, run, steps, trials))
                     except (StepFailed, OSError) as exc:
                         failures.add(run.name, label, str(exc))
             if annif is not None:
                 try:
-                    results += run_annif(annif, unavailable, args, run, steps, failures)
+                    results += run_annif(annif, unavailable, args, run, steps, failures, trials)
                 except (StepFailed, OSError) as exc:
                     failures.add(run.name, "Annif", str(exc))
+            try:
+                interleaved_speed(trials, args.speed_rounds, run.speed_docs)
+            except (StepFailed, OSError) as exc:
+                failures.add(run.name, "throughput rounds", str(exc))
             per_run.append(results)
     except (StepFailed, FahrasError, ValueError) as exc:
         print(f"vs_annif: error: {exc}", file=sys.stderr)

@@ -23,49 +23,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from fahras.decision import tune_rule  # noqa: E402
-from harness.stacking import each_run, ensemble_scores, scored_on_test  # noqa: E402
+from harness.stacking import compare_stackings, ensemble_scores  # noqa: E402
 
-VARIANTS = ("without", "with")
-
-
-def run_split(run) -> dict[str, tuple[float, float]]:
-    """Variant -> (test tuned F1, test nDCG@5) for one cross-fitted run."""
-    out = {}
-    for variant in VARIANTS:
-        oof, scores = ensemble_scores(run, run.inputs.concepts if variant == "with" else None)
-        rule, _ = tune_rule(oof, run.inputs.y, kind="expected-f1")
-        result = scored_on_test(run, rule, scores)
-        out[variant] = (result["f1"], result["ndcg@5"])
-    return out
-
-
-def main() -> None:
-    runs = each_run(__doc__.split("\n")[0], SHARED)
-    header = "| seed | {} | tuned F1 without | tuned F1 with | nDCG@5 without | nDCG@5 with |"
-    print(header.format("run"))
-    print("|---:|---|---:|---:|---:|---:|")
-    totals: dict[tuple[int, str], list] = {}
-    for seed, split, name, run in runs:
-        r = run_split(run)
-        totals.setdefault((seed, split), []).append(r)
-        print(f"| {seed} | {name} | {r['without'][0]:.4f} | {r['with'][0]:.4f} | "
-              f"{r['without'][1]:.4f} | {r['with'][1]:.4f} |", flush=True)
-    print()
-    print(header.format("split"))
-    print("|---:|---|---:|---:|---:|---:|")
-    for (seed, split), rows in totals.items():
-        mean = {v: np.mean([r[v] for r in rows], axis=0) for v in VARIANTS}
-        print(f"| {seed} | {split} | {mean['without'][0]:.4f} | {mean['with'][0]:.4f} | "
-              f"{mean['without'][1]:.4f} | {mean['with'][1]:.4f} |")
-
+VARIANTS = {
+    "without": lambda run: ensemble_scores(run, None),
+    "with": lambda run: ensemble_scores(run, run.inputs.concepts),
+}
 
 if __name__ == "__main__":
-    main()
+    compare_stackings(__doc__.split("\n")[0], SHARED, VARIANTS)

@@ -68,20 +68,23 @@ def cross_fitted_run(parts: dict, vocab, seed: int) -> CrossFittedRun:
                           [set(resolve_all(d.subjects, inputs.model.vocab_)) for d in test])
 
 
-def ensemble_scores(run: CrossFittedRun, concepts=None) -> tuple:
+def ensemble_scores(run: CrossFittedRun, concepts=None, without=()) -> tuple:
     """(held-out ensemble scores of the training documents, ensemble scores of the test documents).
 
     ``concepts`` (the run's subject concepts) lets the ensemble discount
     generated headings whose filler a seen subject names; None leaves them be.
+    ``without`` names base backends to leave out of the stack.
     """
     from fahras.models.ensemble import DEFAULT_BASES
 
+    kept = [n for n, spec in enumerate(DEFAULT_BASES) if spec["name"] not in without]
+    base_oof, test_base = [run.base_oof[n] for n in kept], [run.test_base[n] for n in kept]
     y = run.inputs.y
-    stacker = EnsembleBackend(DEFAULT_BASES)
+    stacker = EnsembleBackend([DEFAULT_BASES[n] for n in kept])
     stacker.learn_subjects(y, concepts)
-    oof = stacker.held_out_scores(run.base_oof, y, run.folds)
-    stacker.coef_, stacker.intercept_ = stacker._fit_stacker(run.base_oof, y)
-    return oof, stacker.combine(run.test_base)
+    oof = stacker.held_out_scores(base_oof, y, run.folds)
+    stacker.coef_, stacker.intercept_ = stacker._fit_stacker(base_oof, y)
+    return oof, stacker.combine(test_base)
 
 
 def scored_on_test(run: CrossFittedRun, rule, scores) -> dict:
@@ -118,3 +121,43 @@ def each_run(description: str, shared, argv=None):
     docs = read_documents(shared / "unsc-resolutions" / "train", vocab)
     return ((seed, split, name, cross_fitted_run(parts, vocab, seed))
             for seed in args.seeds for split in args.splits for name, parts in make_runs(docs, split))
+
+
+def compare_stackings(description: str, shared, variants: dict) -> None:
+    """Print, per run and per split, test tuned F1 and nDCG@5 of each way of stacking one cross-fit.
+
+    ``variants`` maps a name to a function of a :class:`CrossFittedRun`
+    returning ``(held-out scores, test scores)`` like :func:`ensemble_scores`;
+    each variant gets its own decision rule (expected F1), tuned on its
+    held-out scores.  Pairing the variants on one cross-fit takes omikuji's
+    unseeded training out of the comparison.
+    """
+    import numpy as np
+
+    from fahras.decision import tune_rule
+
+    names = list(variants)
+    header = ("| seed | {} | " + " | ".join(f"tuned F1 {n}" for n in names) + " | "
+              + " | ".join(f"nDCG@5 {n}" for n in names) + " |")
+    rule_line = "|---:|---|" + "---:|" * (2 * len(names))
+
+    def cells(result: dict) -> str:
+        return " | ".join([f"{result[n][0]:.4f}" for n in names] + [f"{result[n][1]:.4f}" for n in names])
+
+    print(header.format("run"))
+    print(rule_line)
+    totals: dict[tuple[int, str], list] = {}
+    for seed, split, name, run in each_run(description, shared):
+        result = {}
+        for variant, stack in variants.items():
+            oof, scores = stack(run)
+            rule, _ = tune_rule(oof, run.inputs.y, kind="expected-f1")
+            scored = scored_on_test(run, rule, scores)
+            result[variant] = (scored["f1"], scored["ndcg@5"])
+        totals.setdefault((seed, split), []).append(result)
+        print(f"| {seed} | {name} | {cells(result)} |", flush=True)
+    print()
+    print(header.format("split"))
+    print(rule_line)
+    for (seed, split), rows in totals.items():
+        print(f"| {seed} | {split} | {cells({n: np.mean([r[n] for r in rows], axis=0) for n in names})} |")

@@ -34,7 +34,8 @@ from fahras.models.crossfit import cross_fit
 from fahras.models.headings import covering_subjects
 from fahras.text import Analyzer
 
-DEFAULT_BASES = ({"name": "tfidf-linear"}, {"name": "omikuji"}, {"name": "knn"}, {"name": "headings"})
+DEFAULT_BASES = ({"name": "tfidf-linear"}, {"name": "omikuji"}, {"name": "knn"}, {"name": "headings"},
+                 {"name": "acronyms"})
 
 
 def _ranks(order: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ and each is scored on the test documents with its own tuned decision rule
 training out of the comparison; ``--seeds`` repeats everything with other
 fold seeds (another sample of the same procedure).
 
-Run from the repository root (about 4 minutes per seed on 2 cores)::
+Run from the repository root (about 3 minutes per seed on 2 cores)::
 
     .venv/bin/python benchmarks/acronyms_backend.py [--seeds 0 1] [--splits time3 time cv5]
 """

@@ -256,7 +256,8 @@ def _read_stdin() -> str:
 @click.option("--output-format", type=click.Choice(["annif", "json"]), default="annif", show_default=True,
               help="annif: NAME.annif with <uri>TAB label TAB score lines; json: NAME.json.")
 @click.option("--force", is_flag=True, help="Overwrite existing suggestion files.")
-@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 100000))
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 100000),
+              help="Documents analysed and scored together (larger: a little faster, more memory).")
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(0, 1024),
               help="Worker processes (0: one per CPU core); each holds the model once.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -311,7 +312,8 @@ _METRIC_ROWS = [("documents", "documents"), ("precision@1", "P@1"), ("precision@
 @click.argument("model", type=click.Path(path_type=Path))
 @click.argument("corpus", type=click.Path(path_type=Path))
 @click.option("--format", "corpus_format", default="auto", show_default=True,
-              type=click.Choice(["auto", "un-export", "annif-dir", "annif-tsv", "jsonl"]))
+              type=click.Choice(["auto", "un-export", "annif-dir", "annif-tsv", "jsonl"]),
+              help="Corpus format (auto: detected from the files).")
 @click.option("--limit", type=click.IntRange(1, 10000), help="Override the decision rule's limit.")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Override the decision rule's threshold.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -352,7 +354,8 @@ def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet):
 @click.argument("model", type=click.Path(path_type=Path))
 @click.argument("corpus", type=click.Path(path_type=Path))
 @click.option("--format", "corpus_format", default="auto", show_default=True,
-              type=click.Choice(["auto", "un-export", "annif-dir", "annif-tsv", "jsonl"]))
+              type=click.Choice(["auto", "un-export", "annif-dir", "annif-tsv", "jsonl"]),
+              help="Corpus format (auto: detected from the files).")
 @click.option("--max-limit", type=click.IntRange(1, 100), help="Largest limit tried (default: the model's).")
 @click.option("--decision", type=click.Choice(list(RULE_KINDS)), default=None,
               help="Kind of rule tuned: expected-f1 (per document, the number of descriptors with the best "

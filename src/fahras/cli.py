@@ -190,9 +190,13 @@ _RULE_HELP = ("Without --limit/--threshold the model's tuned decision rule choos
 @click.option("--limit", type=click.IntRange(1, 10000), help="At most this many descriptors per document.")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Only descriptors scoring at least this.")
 @_language_options
-@click.option("--json", "as_json", is_flag=True, help='Print {"results": [{"uri", "label", "score"}]} per document.')
+@click.option("--json", "as_json", is_flag=True,
+              help='JSON Lines: one line per document, {"document": NAME or "-", "results": [{"uri", "label", '
+                   '"score", "local"}]}, whatever the number of documents.')
 @click.option("--all-labels", is_flag=True, help="With --json: include labels in all six languages.")
-@click.option("--explain", is_flag=True, help="Show the words that led to each descriptor.")
+@click.option("--explain", is_flag=True,
+              help="Show the words that led to each descriptor, as written in the document, with their "
+                   "character offsets in the file.")
 def suggest(model: Path, files: tuple[Path, ...], limit, threshold, lang, label_lang, as_json, all_labels,
             explain):
     """Suggest descriptors for documents (FILES, or standard input if none).
@@ -200,31 +204,79 @@ def suggest(model: Path, files: tuple[Path, ...], limit, threshold, lang, label_
     Files may be plain UTF-8 text, UN export format (its %%% header is
     ignored), PDF, DOCX or HTML.  UN page furniture (job numbers, page marks,
     running headers) is ignored.
+
+    \b
+    Output: one line per descriptor, best first:
+      SCORE  LABEL  <URI>
+    with "[local heading]" after the URI for the library's own headings
+    (SUDAN--POLITICAL CONDITIONS): they are not in the thesaurus and have no
+    translations, so they stay in English whatever --label-lang says.  With
+    several files, each document's lines follow a "== FILE" line.
+    --explain adds the words that led to each descriptor, as they stand in
+    the document, with their weight and where they first occur (character
+    offsets into the file as given, header line included).
+
+    With --json, every document is one line of JSON (JSON Lines), even when
+    there is only one:
+    {"document": "FILE" (or "-"), "results": [{"uri", "label", "score",
+    "local", "labels" (--all-labels), "evidence" (--explain): [{"kind",
+    "text", "weight", "spans": [[start, end], ...]}]}]}
     """
     from fahras import Indexer
 
     indexer = Indexer.load(model)
     doc_lang, label_lang = _languages(lang, label_lang)
-    from fahras.batch import analyse_document, read_document
+    from fahras.batch import analyse_document
 
-    inputs = [(str(p), read_document(p)) for p in files] or [("-", _read_stdin())]
-    analysed = [analyse_document(indexer, text, name, doc_lang) for name, text in inputs]
+    inputs = [(str(p), *_read_file(p)) for p in files] or [("-", *_read_stdin())]
+    analysed = [analyse_document(indexer, text, name, doc_lang) for name, text, _ in inputs]
     results = indexer.suggest_batch(analysed, limit=limit, threshold=threshold,
                                     label_lang=label_lang, explain=explain, lang=doc_lang)
-    for (name, _), suggestions in zip(inputs, results):
+    from fahras.explain import shift_evidence
+
+    for (name, _, offset), suggestions in zip(inputs, results):
         if as_json:
-            payload = {"results": [s.to_dict(all_labels=all_labels) for s in suggestions]}
-            if len(inputs) > 1:
-                payload = {"document": name, **payload}
-            click.echo(json.dumps(payload, ensure_ascii=False))
+            rows = []
+            for s in suggestions:
+                row = s.to_dict(all_labels=all_labels)
+                row["local"] = bool(s.local)
+                if s.evidence:
+                    row["evidence"] = [e.to_dict() for e in shift_evidence(s.evidence, offset)]
+                rows.append(row)
+            click.echo(json.dumps({"document": name, "results": rows}, ensure_ascii=False))
             continue
         if len(inputs) > 1:
             click.echo(f"== {name}")
         for s in suggestions:
-            click.echo(f"{s.score:.4f}\t{s.label}\t<{s.uri}>")
-            for ev in s.evidence:
-                where = f" at {ev.spans[0][0]}-{ev.spans[0][1]}" if ev.spans else ""
+            local = "  [local heading]" if s.local else ""
+            click.echo(f"{s.score:.4f}\t{s.label}\t<{s.uri}>{local}")
+            for ev in shift_evidence(s.evidence, offset):
+                where = ""
+                if ev.spans:
+                    more = f", {len(ev.spans)} times" if len(ev.spans) > 1 else ""
+                    where = f" at {ev.spans[0][0]}-{ev.spans[0][1]}{more}"
                 click.echo(f"\t\t{ev.kind}: {_shorten(ev.text)} ({ev.weight:+.3f}{where})")
+
+
+def _read_file(path: Path) -> tuple[str, int]:
+    """A document file's text (furniture kept) and where that text starts in the file, in characters.
+
+    The text of a UN export file starts after its header line and the empty
+    line; evidence offsets are shifted by that much to point into the file.
+    """
+    from fahras.batch import read_document
+    from fahras.explain import export_header_length
+
+    text = read_document(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(6)
+            if not head.lstrip(b"\xef\xbb\xbf").startswith(b"%%%"):
+                return text, 0
+            raw = (head + handle.read()).decode("utf-8", errors="replace")
+    except OSError:
+        return text, 0
+    return text, export_header_length(raw.removeprefix("\ufeff"))
 
 
 def _languages(lang: str, label_lang: str | None) -> tuple[str | None, str]:
@@ -238,10 +290,16 @@ def _shorten(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _read_stdin() -> str:
+def _read_stdin() -> tuple[str, int]:
+    """The text of standard input and where it starts in what was read (see :func:`_read_file`)."""
+    from fahras.explain import export_header_length
     from fahras.text import extract_bytes
 
-    return extract_bytes(sys.stdin.buffer.read(), "<stdin>", strip=False, detect=False).text
+    data = sys.stdin.buffer.read()
+    text = extract_bytes(data, "<stdin>", strip=False, detect=False).text
+    if not data.lstrip(b"\xef\xbb\xbf").startswith(b"%%%"):
+        return text, 0
+    return text, export_header_length(data.decode("utf-8", errors="replace").removeprefix("\ufeff"))
 
 
 # ---------------------------------------------------------------------------- index

@@ -18,6 +18,7 @@ import numpy as np
 from fahras.corpus import Document
 from fahras.decision import RULE_KINDS, DecisionRule, tune_rule
 from fahras.errors import InputError, ModelError, UsageError
+from fahras.explain import surface_evidence
 from fahras.models import AnalyzedText, Backend, Evidence, create_backend
 from fahras.models.base import fit_backend
 from fahras.models.features import sharing_rows
@@ -323,7 +324,8 @@ class Indexer:
         info = subjects.get(column)
         if info is None:
             info = subjects[column] = self.subject_info(column, lang)
-        evidence = self.backend_.explain(analysed, column) if analysed is not None else []
+        evidence = (surface_evidence(analysed.text, self.backend_.explain(analysed, column))
+                    if analysed is not None else [])
         return Suggestion(info.uri, info.label, score, info.identifier, dict(info.labels), info.local,
                           evidence)  # a copy of the labels each: a suggestion is mutable
 

@@ -155,10 +155,11 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
         click.echo(f"trained {out}: no training documents; {t['subjects']} thesaurus subjects "
                    f"({indexer.backend} backend)", err=True)
         return
-    click.echo(f"trained {out}: {t['documents']} documents, {t['subjects']} subjects "
-               f"({t['thesaurus_subjects']} thesaurus concepts, {t['local_subjects']} local headings); "
-               f"descriptor occurrences: {t['thesaurus_occurrences']} matched the thesaurus, "
-               f"{t['local_occurrences']} kept as local subjects", err=True)
+    click.echo(f"trained {out} on {t['documents']} documents; their descriptors: "
+               f"{t['thesaurus_occurrences']} matched thesaurus concepts, {t['local_occurrences']} kept as local "
+               f"headings", err=True)
+    for line in _describe_subjects(indexer):
+        click.echo(line, err=True)
     if t["documents_without_subjects"]:
         click.echo(f"skipped {t['documents_without_subjects']} documents without descriptors", err=True)
     rule = indexer.rule_
@@ -568,12 +569,116 @@ def backends() -> None:
 # ---------------------------------------------------------------------------- info
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
-def info(model: Path) -> None:
-    """Show what a model is: backend, analyzer, decision rule, training statistics."""
+@click.option("--json", "as_json", is_flag=True, help="Print the model's raw manifest.json instead.")
+def info(model: Path, as_json: bool) -> None:
+    """Show what a model is: backend and its bases, training data, subjects, decision rule, versions, size."""
     from fahras import Indexer
 
     indexer = Indexer.load(model)
-    click.echo(json.dumps({k: v for k, v in indexer.manifest_.items()}, ensure_ascii=False, indent=2))
+    manifest = indexer.manifest_
+    if as_json:
+        click.echo(json.dumps(manifest, ensure_ascii=False, indent=2))
+        return
+    for name, value in _model_summary(model, indexer):
+        click.echo(f"{name + ':' if name else '':<15}{value}")
+
+
+def _subject_kinds(indexer) -> dict[str, int]:
+    """How many subjects of each kind a trained model can suggest (they add up to its subjects).
+
+    * ``thesaurus_trained`` / ``local_trained``: thesaurus concepts and local
+      headings (the library's own, not in the thesaurus) that training
+      documents have;
+    * ``thesaurus_other``: thesaurus concepts no training document has: the
+      whole thesaurus for a zero-shot model, else headings the ``headings``
+      backend composes that the thesaurus has (SITUATION IN LIBERIA);
+    * ``local_composed``: local headings the ``headings`` backend composes for
+      countries no training document names (KENYA SITUATION).
+    """
+    t = indexer.training_
+    uris = indexer.subjects_.uris
+    local = sum(1 for uri in uris if indexer.vocab_.get(uri).local)
+    kinds = {"thesaurus_trained": int(t.get("thesaurus_subjects", 0)), "local_trained": int(t.get("local_subjects", 0))}
+    kinds["thesaurus_other"] = len(uris) - local - kinds["thesaurus_trained"]
+    kinds["local_composed"] = local - kinds["local_trained"]
+    return kinds
+
+
+def _describe_subjects(indexer) -> list[str]:
+    """The subjects a model can suggest, by kind, in lines that add up."""
+    k = _subject_kinds(indexer)
+    lines = [f"{len(indexer.subjects_)} subjects the model can suggest:"]
+    if k["thesaurus_trained"] or k["local_trained"]:
+        lines.append(f"  {k['thesaurus_trained']} thesaurus concepts and {k['local_trained']} local headings "
+                     f"found in the training documents")
+    if k["thesaurus_other"]:
+        why = ("the rest of the thesaurus" if indexer.training_.get("subject_space") == "vocabulary"
+               else "composed by the headings backend, e.g. SITUATION IN <country>; no training document has them")
+        lines.append(f"  {k['thesaurus_other']} thesaurus concepts: {why}")
+    if k["local_composed"]:
+        lines.append(f"  {k['local_composed']} local headings composed by the headings backend for countries and "
+                     f"missions no training document names (<COUNTRY>--POLITICAL CONDITIONS, <COUNTRY> SITUATION...)")
+    if k["local_trained"] or k["local_composed"]:
+        lines.append("  (local headings: the library's own headings, not in the thesaurus; English only)")
+    return lines
+
+
+def _model_summary(model: Path, indexer) -> list[tuple[str, str]]:
+    manifest = indexer.manifest_
+    t = indexer.training_
+    versions = manifest.get("versions", {})
+    rows = [("model", f"{model} (created {manifest.get('created', '?')}, format "
+                      f"{manifest.get('format_version', '?')})")]
+    backend = indexer.backend
+    bases = getattr(indexer.backend_, "backends", None)
+    if bases:
+        backend += " of " + ", ".join(spec.get("name", "?") if isinstance(spec, dict) else str(spec) for spec in bases)
+    rows.append(("backend", backend))
+    if indexer.backend_params:
+        rows.append(("parameters", json.dumps(indexer.backend_params, ensure_ascii=False)))
+    analyzer = manifest.get("analyzer", {})
+    name = analyzer.get("name", "?")
+    if name == "auto":
+        name = (f"auto (each document's language detected among the six; {analyzer.get('fallback', 'en')} "
+                f"when unsure)" if analyzer.get("mode") == "document" else "auto")
+    rows.append(("analyzer", name))
+    if t.get("documents"):
+        skipped = t.get("documents_without_subjects", 0)
+        training = f"{t['documents']} documents" + (f" ({skipped} without descriptors skipped)" if skipped else "")
+        training += (f"; descriptor occurrences: {t.get('thesaurus_occurrences', 0)} thesaurus concepts, "
+                     f"{t.get('local_occurrences', 0)} local headings")
+        if t.get("seconds") is not None:
+            training += f"; {t['seconds']:.1f} s"
+        rows.append(("training", training))
+    else:
+        rows.append(("training", "no training documents (zero-shot, from the thesaurus alone)"))
+    lines = _describe_subjects(indexer)
+    rows.append(("subjects", lines[0]))
+    rows.extend(("", line.strip()) for line in lines[1:])
+    rule = indexer.rule_.describe()
+    if t.get("cv_f1") is not None:
+        rule += f"; tuned on {t.get('cv_folds')} cross-validation folds, F1 {t['cv_f1']:.3f}"
+    if t.get("optimized_on"):
+        rule += f"; re-tuned on {t['optimized_on']} documents, F1 {t.get('optimized_f1', 0):.3f}"
+    rows.append(("decision rule", rule))
+    vocab = indexer.vocab_
+    thesaurus = sum(1 for c in vocab if not c.local)
+    source = vocab.source or "(unknown source)"
+    extra = [f"{key} {getattr(vocab, key)}" for key in ("version", "modified") if getattr(vocab, key, None)]
+    rows.append(("thesaurus", f"{source}{' (' + ', '.join(extra) + ')' if extra else ''}: {thesaurus} concepts"))
+    rows.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items()) or "?"))
+    files = [p for p in model.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    rows.append(("size on disk", f"{_human_size(size)} in {len(files)} files"))
+    return rows
+
+
+def _human_size(size: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
 
 
 def main(argv: list[str] | None = None) -> None:

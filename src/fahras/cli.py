@@ -439,12 +439,17 @@ def backends() -> None:
 # ---------------------------------------------------------------------------- info
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
-def info(model: Path) -> None:
+@click.option("--vocab", "vocab_path", type=click.Path(path_type=Path), default=None,
+              help="Warn when the model was trained on another (older) edition of this thesaurus.")
+def info(model: Path, vocab_path: Path | None) -> None:
     """Show what a model is: backend, analyzer, decision rule, training statistics."""
     from fahras import Indexer
 
     indexer = Indexer.load(model)
     click.echo(json.dumps({k: v for k, v in indexer.manifest_.items()}, ensure_ascii=False, indent=2))
+    if vocab_path is not None:
+        warning = _thesaurus_warning(model, indexer.manifest_, vocab_path)
+        click.echo(f"fahras: warning: {warning}" if warning else f"thesaurus: same edition as {vocab_path}", err=True)
 
 
 # --- connectors commands ---

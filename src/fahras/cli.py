@@ -387,7 +387,9 @@ def vocab() -> None:
 @click.argument("descriptor")
 @click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, help="Language shown first.")
 @click.option("--json", "as_json", is_flag=True, help="Print the concept as JSON.")
-def vocab_show(vocab_path: Path, descriptor: str, lang: str, as_json: bool) -> None:
+@click.option("--tree", is_flag=True,
+              help="Print the hierarchy around the concept: domain, micro-thesaurus, broader chain, narrower, related.")
+def vocab_show(vocab_path: Path, descriptor: str, lang: str, as_json: bool, tree: bool = False) -> None:
     """Show a concept found by label (any language, case and accents ignored), URI or id."""
     from fahras import load_vocabulary
     from fahras.vocab import LANGUAGES
@@ -398,6 +400,10 @@ def vocab_show(vocab_path: Path, descriptor: str, lang: str, as_json: bool) -> N
         raise InputError(f"no concept {descriptor!r} in this vocabulary", vocab_path)
     if as_json:
         click.echo(json.dumps(concept.to_dict(), ensure_ascii=False))
+        return
+    if tree:
+        from fahras.vocab.tree import hierarchy_lines
+        click.echo("\n".join(hierarchy_lines(vocabulary, concept, lang)))
         return
     click.echo(concept.label(lang))
     click.echo(f"  uri: {concept.uri}")

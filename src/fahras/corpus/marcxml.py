@@ -249,6 +249,12 @@ def _record_from(element: ET.Element, position: int, source: str) -> MarcRecord 
 _TOTAL_COMMENT = re.compile(r"Search-Engine-Total-Number-Of-Results:\s*(\d+)")
 
 
+def _malformed(exc: ET.ParseError, name: str):
+    line = exc.position[0] if getattr(exc, "position", None) else None
+    message = str(exc).split(": line")[0]
+    raise InputError(f"malformed XML: {message}", name, line) from None
+
+
 def iter_marcxml_stream(stream: BinaryIO, name: str, info: ParseInfo | None = None,
                         chunk_size: int = 1 << 16) -> Iterator[MarcRecord | AuthorityRecord]:
     """Stream the records of a MARCXML byte stream; ``name`` names errors."""
@@ -282,10 +288,15 @@ def iter_marcxml_stream(stream: BinaryIO, name: str, info: ParseInfo | None = No
             else:
                 parser.close()
         except ET.ParseError as exc:
-            err_line = exc.position[0] if getattr(exc, "position", None) else None
-            message = str(exc).split(": line")[0]
-            raise InputError(f"malformed XML: {message}", name, err_line) from None
-        for event, element in parser.read_events():
+            _malformed(exc, name)
+        events = parser.read_events()
+        while True:
+            try:
+                event, element = next(events)
+            except StopIteration:
+                break
+            except ET.ParseError as exc:  # the pull parser reports errors in order, after the events before them
+                _malformed(exc, name)
             if event == "comment":
                 match = _TOTAL_COMMENT.search(element.text or "")
                 if match and info.total is None:

@@ -122,3 +122,34 @@ def fahras(*args, env: dict | None = None, timeout: float = 300):
 
     return subprocess.run([sys.executable, "-m", "fahras", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def marc_record(record_id: str, symbol: str | None, date: str | None, subjects: list[tuple[str, str | None]],
+                langs: tuple[str, ...] = ("en",), base: str = UNDL, title: str | None = None) -> str:
+    """One bibliographic record in MARCXML (default namespace), with 856 links under ``base``."""
+    from xml.sax.saxutils import escape
+
+    def field(tag: str, *subfields: tuple[str, str]) -> str:
+        inner = "".join(f'<subfield code="{code}">{escape(value)}</subfield>' for code, value in subfields)
+        return f'<datafield tag="{tag}" ind1=" " ind2=" ">{inner}</datafield>'
+
+    parts = [f'<controlfield tag="001">{record_id}</controlfield>']
+    if symbol:
+        parts.append(field("191", ("a", symbol)))
+    parts.append(field("245", ("a", title or f"Resolution {symbol or record_id}")))
+    if date:
+        parts.append(field("269", ("a", date)))
+    for label, authority in subjects:
+        subs = [("a", label)] + ([("0", f"(DHLAUTH){authority}")] if authority else []) + [("2", "unbist")]
+        parts.append(field("650", *subs))
+    stem = (symbol or record_id).replace("/", "_").replace(" ", "")
+    for lang in langs:
+        parts.append(field("856", ("s", "1000"), ("u", f"{base}/record/{record_id}/files/{stem}-{lang.upper()}.pdf"),
+                           ("y", {"en": "English", "fr": "Français", "ar": "العربية"}.get(lang, lang))))
+    return "<record>" + "".join(parts) + "</record>"
+
+
+def marc_page(records: list[str], total: int | None) -> bytes:
+    comment = f"<!-- Search-Engine-Total-Number-Of-Results: {total} -->\n" if total is not None else ""
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n{comment}'
+            f'<collection xmlns="http://www.loc.gov/MARC21/slim">{"".join(records)}</collection>').encode("utf-8")

@@ -71,6 +71,15 @@ def safe_name(symbol: str, max_length: int = MAX_NAME) -> str:
     return text
 
 
+def stored_file_name(link: FileLink) -> str:
+    """The safe local name a downloaded full text is stored under (``S_RES_2532(2020)-EN.pdf``)."""
+    name = link.name or "file"
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, "pdf"
+    return f"{safe_name(stem)}.{safe_name(suffix)[:10].lower()}"
+
+
 def _clean_descriptor(value: str) -> str:
     return re.sub(r"[|\r\n]+", " ", value).strip()
 
@@ -367,7 +376,9 @@ def local_text_source(texts: Path | None) -> TextSource:
 
     def source(record: MarcRecord, link: FileLink) -> tuple[str | None, str]:
         name = link.name.casefold()
-        path = index.get(name) or by_stem.get(Path(name).stem)
+        stored = stored_file_name(link).casefold()
+        path = (index.get(name) or index.get(stored) or by_stem.get(Path(name).stem)
+                or by_stem.get(Path(stored).stem))
         if path is None:
             return None, "missing: no such file in --texts" if texts else "missing: no --texts folder"
         try:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from fahras.connectors.build import (BuildSummary, CorpusWriter, SubjectResolver, collect_authorities,
-                                     extract_text, safe_name, write_json_atomic)
+                                     extract_text, stored_file_name, write_json_atomic)
 from fahras.connectors.http import HttpClient, HttpStatusError
 from fahras.corpus.marcxml import FileLink, MarcRecord, ParseInfo, iter_marcxml_bytes, read_marcxml
 from fahras.errors import InputError, UsageError
@@ -110,14 +110,6 @@ class DigitalLibrary:
         return self._parse(response.body, response.url)
 
 
-def _file_name(link: FileLink) -> str:
-    name = link.name or "file"
-    stem, dot, suffix = name.rpartition(".")
-    if not dot:
-        stem, suffix = name, "pdf"
-    return f"{safe_name(stem)}.{safe_name(suffix)[:10].lower()}"
-
-
 def download_text_source(client: HttpClient, files_dir: Path,
                          on_download: Callable[[], None] | None = None):
     """Texts of a record's files, downloaded once into ``files_dir`` (kept for reruns and offline imports)."""
@@ -126,7 +118,7 @@ def download_text_source(client: HttpClient, files_dir: Path,
     def source(record: MarcRecord, link: FileLink) -> tuple[str | None, str]:
         if not link.url.startswith(("http://", "https://")):
             return None, "missing: not an http(s) link"
-        dest = files_dir / _file_name(link)
+        dest = files_dir / stored_file_name(link)
         if not dest.exists():
             try:
                 client.download(link.url, dest)

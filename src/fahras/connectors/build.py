@@ -233,6 +233,8 @@ class CorpusWriter:
             self.done[key] = entry
             for name in entry.get("documents", []):
                 self.owner[name.casefold()] = key
+            if entry.get("name"):
+                self.owner[entry["name"].casefold()] = key
 
     @staticmethod
     def key(record: MarcRecord) -> str:
@@ -251,9 +253,12 @@ class CorpusWriter:
 
     def _base_name(self, record: MarcRecord, key: str, languages: list[str]) -> str:
         base = safe_name(record.symbol or f"record-{record.record_id or record.position}")
-        candidates = [f"{base}.txt", *(f"{base}-{lang.upper()}.txt" for lang in languages)]
+        # Two records whose symbols differ only in case (or in characters a file name cannot hold) must not
+        # share names on a case-insensitive file system: the second one gets its record id appended.
+        candidates = [base, f"{base}.txt", *(f"{base}-{lang.upper()}.txt" for lang in languages)]
         if any(self.owner.get(c.casefold(), key) != key for c in candidates):
             base = safe_name(f"{base}-{record.record_id or record.position}")
+        self.owner[base.casefold()] = key
         return base
 
     def _document(self, name: str, descriptors: list[str], text: str, key: str) -> str:
@@ -320,6 +325,7 @@ class CorpusWriter:
         # Languages asked for that the record lists no file for are not "missing": the UN did not publish them.
 
         entry = self._entry(record, "written")
+        entry["name"] = base
         if not documents:
             if self.require_text or not record.title:
                 self.summary.records_without_text += 1 if self.require_text else 0

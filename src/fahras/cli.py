@@ -449,7 +449,9 @@ def vocab() -> None:
 @click.argument("descriptor")
 @click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, help="Language shown first.")
 @click.option("--json", "as_json", is_flag=True, help="Print the concept as JSON.")
-def vocab_show(vocab_path: Path, descriptor: str, lang: str, as_json: bool) -> None:
+@click.option("--tree", is_flag=True,
+              help="Print the hierarchy around the concept: domain, micro-thesaurus, broader chain, narrower, related.")
+def vocab_show(vocab_path: Path, descriptor: str, lang: str, as_json: bool, tree: bool = False) -> None:
     """Show a concept found by label (any language, case and accents ignored), URI or id."""
     from fahras import load_vocabulary
     from fahras.vocab import LANGUAGES
@@ -465,6 +467,10 @@ def vocab_show(vocab_path: Path, descriptor: str, lang: str, as_json: bool) -> N
                          f"(see 'fahras vocab search')", vocab_path)
     if as_json:
         click.echo(json.dumps(concept.to_dict(), ensure_ascii=False))
+        return
+    if tree:
+        from fahras.vocab.tree import hierarchy_lines
+        click.echo("\n".join(hierarchy_lines(vocabulary, concept, lang)))
         return
     click.echo(concept.label(lang))
     click.echo(f"  uri: {concept.uri}")
@@ -570,7 +576,9 @@ def backends() -> None:
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the model's raw manifest.json instead.")
-def info(model: Path, as_json: bool) -> None:
+@click.option("--vocab", "vocab_path", type=click.Path(path_type=Path), default=None,
+              help="Warn when the model was trained on another (older) edition of this thesaurus.")
+def info(model: Path, as_json: bool, vocab_path: Path | None) -> None:
     """Show what a model is: backend and its bases, training data, subjects, decision rule, versions, size."""
     from fahras import Indexer
 
@@ -578,9 +586,12 @@ def info(model: Path, as_json: bool) -> None:
     manifest = indexer.manifest_
     if as_json:
         click.echo(json.dumps(manifest, ensure_ascii=False, indent=2))
-        return
-    for name, value in _model_summary(model, indexer):
-        click.echo(f"{name + ':' if name else '':<15}{value}")
+    else:
+        for name, value in _model_summary(model, indexer):
+            click.echo(f"{name + ':' if name else '':<15}{value}")
+    if vocab_path is not None:
+        warning = _thesaurus_warning(model, manifest, vocab_path)
+        click.echo(f"fahras: warning: {warning}" if warning else f"thesaurus: same edition as {vocab_path}", err=True)
 
 
 def _subject_kinds(indexer) -> dict[str, int]:
@@ -679,6 +690,235 @@ def _human_size(size: float) -> str:
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{size:.1f} GB"
+
+
+# --- connectors commands ---
+# The UN's own sources: the thesaurus dump, Digital Library records and their full texts.
+def _lang_list(value: str) -> tuple[str, ...]:
+    if value.strip().lower() == "all":
+        return LANGS
+    langs = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+    unknown = [lang for lang in langs if lang not in LANGS]
+    if unknown or not langs:
+        raise UsageError(f"--lang: expected a comma-separated list of {', '.join(LANGS)} (or all), got {value!r}")
+    return langs
+
+
+def _byte_progress(update):
+    return lambda done, total: update("download", done, total)
+
+
+@vocab.command("fetch")
+@click.argument("source", type=click.Choice(["unbis"]))
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="File to write (e.g. unbist.ttl); replaced atomically once the download is complete and parses.")
+@click.option("--url", default=None,
+              help="Download this URL instead of looking up the newest dump (default: the newest unbist-*.ttl "
+                   "among the files of the UN Digital Library's thesaurus record).")
+@click.option("--base-url", default="https://digitallibrary.un.org", show_default=True,
+              help="Digital Library site whose thesaurus record is looked up (without --url).")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Seconds to wait for the server before retrying.")
+@click.option("--retries", default=4, show_default=True, type=click.IntRange(0, 20),
+              help="Retries after a timeout, a dropped connection, 429 or 5xx.")
+@click.option("--no-check", is_flag=True, help="Keep the download without parsing it as SKOS first.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def vocab_fetch(source: str, out: Path, url: str | None, base_url: str, timeout: float, retries: int,
+                no_check: bool, quiet: bool) -> None:
+    """Download the current UNBIS Thesaurus (SKOS Turtle) from the UN.
+
+    \b
+    Example:
+      fahras vocab fetch unbis --out unbist.ttl
+      fahras train --vocab unbist.ttl ...
+    """
+    from fahras.connectors.http import HttpClient
+    from fahras.connectors.unbis import fetch_thesaurus
+
+    client = HttpClient(timeout=timeout, retries=retries, delay=1.0)
+    with _progress("fetch", not quiet) as progress:
+        report = fetch_thesaurus(out, url=url, client=client, base_url=base_url,
+                                 progress=_byte_progress(progress), check=not no_check)
+    click.echo(f"saved {report.out} ({report.size} bytes) from {report.url}", err=True)
+
+
+@vocab.command("diff")
+@click.argument("old_path", metavar="OLD", type=click.Path(path_type=Path))
+@click.argument("new_path", metavar="NEW", type=click.Path(path_type=Path))
+@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, help="Language of the labels shown.")
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+def vocab_diff(old_path: Path, new_path: Path, lang: str, as_json: bool) -> None:
+    """List the concepts added, removed and relabelled between two thesaurus files (or model folders)."""
+    from fahras.vocab.diff import diff_vocabularies
+
+    old, new = _vocab_or_model(old_path), _vocab_or_model(new_path)
+    diff = diff_vocabularies(old, new)
+    if as_json:
+        click.echo(json.dumps({"old": {"source": str(old_path), "version": old.version},
+                               "new": {"source": str(new_path), "version": new.version},
+                               **diff.to_dict(lang)}, ensure_ascii=False))
+        return
+    for concept in diff.added:
+        click.echo(f"+ {concept.uri}\t{concept.label(lang)}")
+    for concept in diff.removed:
+        click.echo(f"- {concept.uri}\t{concept.label(lang)}")
+    for change in diff.relabelled:
+        for code in change.old:
+            click.echo(f"~ {change.uri}\t{code}: {change.old[code] or '(none)'} -> {change.new[code] or '(none)'}")
+    click.echo(f"{old.version or old_path} -> {new.version or new_path}: {diff.summary()}", err=True)
+
+
+def _vocab_or_model(path: Path):
+    """A thesaurus file, or the thesaurus snapshot inside a model folder."""
+    from fahras import load_vocabulary
+    from fahras.vocab import Vocabulary
+
+    if path.is_dir() and (path / "vocab.json").is_file():
+        data = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+        vocabulary = Vocabulary.from_dict(data)
+        manifest = path / "manifest.json"
+        if not vocabulary.version and manifest.is_file():
+            vocabulary.version = json.loads(manifest.read_text(encoding="utf-8")).get("vocabulary", {}).get("version", "")
+        return vocabulary
+    return load_vocabulary(path)
+
+
+def _thesaurus_warning(model: Path, manifest: dict, vocab_path: Path) -> str | None:
+    """A warning when the model was trained on another (older) edition of the thesaurus at ``vocab_path``."""
+    from fahras.vocab.diff import diff_vocabularies
+    from fahras.vocab.skos import file_sha256
+
+    given = _vocab_or_model(vocab_path)
+    checksum = given.checksum or (file_sha256(vocab_path) if vocab_path.is_file() else "")
+    trained = manifest.get("vocabulary") or {}
+    snapshot = _vocab_or_model(model)
+    trained_version = trained.get("version") or snapshot.version
+    trained_checksum = trained.get("checksum") or snapshot.checksum
+    if trained_checksum and checksum and trained_checksum == checksum:
+        return None
+    diff = diff_vocabularies(snapshot, given)
+    if not diff and (not trained_version or trained_version == given.version):
+        return None
+    if trained_version and given.version and trained_version < given.version:
+        lead = f"the model was trained on an older thesaurus ({trained_version}) than {vocab_path} ({given.version})"
+    elif trained_version and given.version and trained_version > given.version:
+        lead = f"the model was trained on a newer thesaurus ({trained_version}) than {vocab_path} ({given.version})"
+    else:
+        lead = f"the model was trained on another edition of the thesaurus than {vocab_path}"
+    return f"{lead}: {diff.summary()} since; retrain to use the new concepts"
+
+
+@cli.group()
+def corpus() -> None:
+    """Build training corpora from the UN's records: harvest the Digital Library or import MARCXML files."""
+
+
+@corpus.command("harvest")
+@click.argument("source", type=click.Choice(["undl"]))
+@click.option("--query", required=True,
+              help="Digital Library search, e.g. '191__a:\"S/RES/*\"' (Security Council resolutions).")
+@click.option("--since", default=None, help="Skip records dated (269) before this day, YYYY-MM-DD.")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Corpus folder (documents/, records.jsonl, files/, marcxml/); a rerun resumes in it.")
+@click.option("--lang", "langs", default="en", show_default=True,
+              help="Languages of the full texts to download: comma-separated (ar,zh,en,fr,ru,es) or all.")
+@click.option("--base-url", default="https://digitallibrary.un.org", show_default=True,
+              help="Digital Library site.")
+@click.option("--token-file", type=click.Path(path_type=Path), default=None,
+              help="File holding a Digital Library API token: use the API (/api/v1/search) instead of the "
+                   "public search.")
+@click.option("--vocab", "vocab_path", type=click.Path(path_type=Path), default=None,
+              help="Thesaurus to match subjects against (written as URIs); without it headings are kept as written.")
+@click.option("--authorities", multiple=True, type=click.Path(path_type=Path),
+              help="MARCXML authority records (authority id -> thesaurus URI), repeatable.")
+@click.option("--require-text", is_flag=True, help="Skip records without any full text (default: use the title).")
+@click.option("--max-records", type=click.IntRange(1), default=None, help="Stop after this many records.")
+@click.option("--delay", type=click.FloatRange(0), default=None,
+              help="Seconds between requests (default: 1 for the public search, 3 for the API).")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Seconds to wait for the server before retrying.")
+@click.option("--retries", default=5, show_default=True, type=click.IntRange(0, 20),
+              help="Retries after a timeout, a dropped connection, 429 (after its Retry-After) or 5xx.")
+@click.option("--page-size", default=200, show_default=True, type=click.IntRange(1, 200),
+              help="Records per page (public search).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def corpus_harvest(source, query, since, out, langs, base_url, token_file, vocab_path, authorities, require_text,
+                   max_records, delay, timeout, retries, page_size, quiet) -> None:
+    """Harvest indexed documents from the UN Digital Library into a training corpus.
+
+    Downloads the records matching --query page by page, the full texts in
+    the --lang languages, extracts them, and writes one UN export document per
+    record and language into OUT/documents (plus OUT/records.jsonl).  Polite
+    (paced, retries with backoff, honours Retry-After) and resumable: run the
+    same command again to continue after an interruption.
+
+    \b
+    Example:
+      fahras corpus harvest undl --query '191__a:"S/RES/*"' --since 2020-01-01 --out corpus/ --lang ar,en
+      fahras train --vocab unbist.ttl --out models/unsc corpus/documents
+    """
+    import re as _re
+
+    from fahras.connectors.http import HttpClient
+    from fahras.connectors.undl import API_DELAY, PUBLIC_DELAY, DigitalLibrary, harvest_undl, read_token
+
+    if since and not _re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", since):
+        raise UsageError(f"--since: expected YYYY-MM-DD, got {since!r}")
+    token = read_token(token_file) if token_file else None
+    pace = delay if delay is not None else (API_DELAY if token else PUBLIC_DELAY)
+    client = HttpClient(timeout=timeout, retries=retries, delay=pace)
+    library = DigitalLibrary(base_url, token=token, client=client, page_size=page_size)
+    vocabulary = None
+    if vocab_path:
+        from fahras import load_vocabulary
+        vocabulary = load_vocabulary(vocab_path)
+    with _progress("harvest", not quiet) as progress:
+        summary = harvest_undl(query, out, since=since, langs=_lang_list(langs), library=library,
+                               vocab=vocabulary, authorities=authorities, require_text=require_text,
+                               max_records=max_records,
+                               progress=lambda done, total: progress("records", done, total))
+    for line in summary.lines():
+        click.echo(line, err=True)
+    click.echo(f"corpus: {out / 'documents'}", err=True)
+
+
+@corpus.command("import")
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(["marcxml"]))
+@click.argument("records", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Corpus folder (documents/ and records.jsonl); a rerun skips the records already written.")
+@click.option("--texts", type=click.Path(path_type=Path), default=None,
+              help="Folder of full texts (PDF, DOCX, HTML, TXT) named as in the records' 856 links.")
+@click.option("--vocab", "vocab_path", type=click.Path(path_type=Path), default=None,
+              help="Thesaurus to match subjects against (written as URIs); without it headings are kept as written.")
+@click.option("--lang", "langs", default="all", show_default=True,
+              help="Languages of the texts to use: comma-separated (ar,zh,en,fr,ru,es) or all.")
+@click.option("--authorities", multiple=True, type=click.Path(path_type=Path),
+              help="More MARCXML files with authority records (authority id -> thesaurus URI), repeatable.")
+@click.option("--require-text", is_flag=True, help="Skip records without any full text (default: use the title).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def corpus_import(fmt, records, out, texts, vocab_path, langs, authorities, require_text, quiet) -> None:
+    """Build a training corpus from MARCXML records (files or folders) and downloaded full texts.
+
+    \b
+    Example:
+      fahras corpus import marcxml records.xml --texts pdfs/ --vocab unbist.ttl --out corpus/
+      fahras train --vocab unbist.ttl --out models/unsc corpus/documents
+    """
+    from fahras.connectors.build import import_marcxml
+
+    vocabulary = None
+    if vocab_path:
+        from fahras import load_vocabulary
+        vocabulary = load_vocabulary(vocab_path)
+    with _progress("import", not quiet) as progress:
+        summary = import_marcxml(records, out, texts=texts, vocab=vocabulary, langs=_lang_list(langs),
+                                 require_text=require_text, authorities=authorities,
+                                 progress=lambda done, total: progress("records", done, total))
+    for line in summary.lines():
+        click.echo(line, err=True)
+    click.echo(f"corpus: {out / 'documents'}", err=True)
+# --- end connectors commands ---
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -418,6 +418,10 @@ class Indexer:
                 "analyzer": self.analyzer_.config(),
                 "decision_rule": self.rule_.to_dict(),
                 "training": self.training_,
+                # Which thesaurus edition the model was trained on ('fahras info MODEL --vocab FILE' compares).
+                "vocabulary": {"source": Path(self.vocab_.source).name if self.vocab_.source else "",
+                               "version": getattr(self.vocab_, "version", ""),
+                               "checksum": getattr(self.vocab_, "checksum", "")},
             })
         return Path(path)
 
@@ -474,4 +478,5 @@ def _top(row: np.ndarray, limit: int) -> np.ndarray:
 
 def _with_local_subjects(vocab: Vocabulary, local: dict) -> Vocabulary:
     """A copy of the vocabulary that also holds the local subjects found in training."""
-    return Vocabulary([*vocab, *local.values()], groups=vocab.groups, source=vocab.source)
+    return Vocabulary([*vocab, *local.values()], groups=vocab.groups, source=vocab.source,
+                      version=getattr(vocab, "version", ""), checksum=getattr(vocab, "checksum", ""))

@@ -368,19 +368,29 @@ class Learner:
         ensemble = self._ensemble
         n_gold = np.array([len(s) for s in memory.subjects], dtype=float)
         if ensemble is not None:
+            # Subjects added since training stay "unseen" for the ensemble (prior 0): they take the
+            # best base score (knn's vote) instead of the stacker's, which has no evidence on them
+            # and would read the other backends' zeros ("cannot score it") as evidence against.
+            trained = len(memory.base_prior)
             counts = np.zeros(len(indexer.subjects_), dtype=np.float64)
             for subjects in memory.subjects:
                 for uri in subjects:
                     counts[indexer.subjects_.index[uri]] += 1
-            base = np.zeros(len(indexer.subjects_), dtype=np.float64)
-            base[: len(memory.base_prior)] = np.expm1(memory.base_prior)
-            ensemble.prior_ = np.log1p(base + counts).astype(np.float32)
+            prior = np.zeros(len(indexer.subjects_), dtype=np.float64)
+            prior[:trained] = np.log1p(np.expm1(memory.base_prior) + counts[:trained])
+            ensemble.prior_ = prior.astype(np.float32)
             if memory.pair_x is not None and len(memory.pair_x):
                 target = self._truth(memory.pair_doc, memory.pair_col)
-                w = _fit_with_prior(memory.pair_x, target, np.asarray(memory.base_stacker),
-                                    self.prior_weight * memory.trained_documents / max(len(memory.ids), 1))
+                stacked = memory.pair_col < trained
+                w = np.asarray(memory.base_stacker, dtype=np.float64)
+                if stacked.any():
+                    w = _fit_with_prior(memory.pair_x[stacked], target[stacked], w,
+                                        self.prior_weight * memory.trained_documents / max(len(memory.ids), 1))
                 ensemble.coef_, ensemble.intercept_ = w[:-1], float(w[-1])
                 probs = 1.0 / (1.0 + np.exp(-np.clip(memory.pair_x @ w[:-1] + w[-1], -50, 50)))
+                n_bases = len(ensemble.bases_)
+                passed = memory.pair_x[:, 0:3 * n_bases:3].max(axis=1)  # each base's raw score: 1st of 3
+                probs = np.where(stacked, probs, passed)
                 scores, truth = _compact(memory.pair_doc, probs, target, len(memory.ids))
             else:
                 scores = truth = None
@@ -408,14 +418,14 @@ class Learner:
 
 
 def _fit_with_prior(x: np.ndarray, target: np.ndarray, w0: np.ndarray, strength: float,
-                    ridge: float = 1.0, iterations: int = 50) -> np.ndarray:
+                    ridge: float = 1.0, floor: float = 0.1, iterations: int = 50) -> np.ndarray:
     """Logistic regression weights (coef + intercept) for ``x`` -> ``target``, near ``w0``.
 
     Minimises the log-loss of the rows plus ``0.5 (w - w0)' P (w - w0)``
-    where ``P = strength * H0 + ridge * I`` and ``H0`` is the log-loss
-    curvature of these rows at ``w0``: the trained weights count as
-    ``strength`` times as many rows as these (Newton's method; the problem
-    is small and convex).
+    where ``P = strength * (H0 + floor * mean(diag H0) * I) + ridge * I``
+    and ``H0`` is the log-loss curvature of these rows at ``w0``: the
+    trained weights count as ``strength`` times as many rows as these
+    (Newton's method; the problem is small and convex).
     """
     xt = np.hstack([x, np.ones((len(x), 1))])
     t = target.astype(np.float64)
@@ -429,7 +439,11 @@ def _fit_with_prior(x: np.ndarray, target: np.ndarray, w0: np.ndarray, strength:
         return float(np.sum(np.logaddexp(0.0, z) - t * z) + 0.5 * d @ prior @ d)
 
     p0 = probs(w0)
-    prior = strength * (xt.T * (p0 * (1 - p0))) @ xt + ridge * np.eye(len(w0))
+    curvature = (xt.T * (p0 * (1 - p0))) @ xt
+    # Directions these rows hardly inform (a feature that is ~0 in all of them) keep the
+    # trained weight: an isotropic share of the curvature, also scaled by the strength.
+    curvature += floor * np.trace(curvature) / len(w0) * np.eye(len(w0))
+    prior = strength * curvature + ridge * np.eye(len(w0))
     w = w0.astype(np.float64).copy()
     current = objective(w)
     for _ in range(iterations):

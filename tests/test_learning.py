@@ -171,7 +171,7 @@ def test_a_failure_midway_leaves_the_old_model_whole(copy, monkeypatch):
     model = Indexer.load(copy)
     assert URI["FISHERIES"] not in model.subjects_.index
     assert model.suggest(FISH_PROBE, limit=1)
-    assert sorted(p.name for p in copy.parent.iterdir()) == ["model"]  # no temporary folder left
+    assert sorted(p.name for p in copy.parent.iterdir()) == [".model.learn.lock", "model"]  # no temporary folder
 
 
 def test_learning_replaces_the_model_folder_atomically(copy):

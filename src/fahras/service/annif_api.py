@@ -158,7 +158,7 @@ def label_language(project, language: str | None) -> str:
     if language is None or language == "":
         return project.config.language if project.config.language != "auto" else "en"
     if language not in LANGUAGES:
-        raise Problem(400, f"language '{language}' not supported by vocabulary "
+        raise Problem(400, f'language "{language}" not supported by vocabulary '
                            f"(one of {', '.join(LANGUAGES)})")
     return language
 
@@ -261,7 +261,8 @@ async def learn(project_id: str, request: Request, documents: Annotated[list[Ind
     state = state_of(request)
     project = state.project(project_id)
     if not project.config.learn:
-        raise Problem(403, f"Project '{project_id}' is not allowed to learn", "Operation not allowed")
+        raise Problem(403, f"Project '{project_id}' is not configured to allow learning via API",
+                      "Learning not allowed")
     state.require_writer(request)
     for i, doc in enumerate(documents):
         state.check_text(doc.text, f"[{i}].text")

@@ -86,7 +86,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ModelError)
     async def _model(request: Request, exc: ModelError):
-        return problem_response(503, str(exc))
+        return problem_response(503, str(exc), "Service unavailable")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

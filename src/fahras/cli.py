@@ -395,7 +395,12 @@ def vocab_show(vocab_path: Path, descriptor: str, lang: str, as_json: bool) -> N
     vocabulary = load_vocabulary(vocab_path)
     concept = vocabulary.find(descriptor)
     if concept is None:
-        raise InputError(f"no concept {descriptor!r} in this vocabulary", vocab_path)
+        from fahras.vocab.search import ConceptSearch
+
+        hits = ConceptSearch(vocabulary).search(descriptor, limit=5)
+        hint = "; did you mean " + " | ".join(h.concept.label(lang) for h in hits) + "?" if hits else ""
+        raise InputError(f"no concept {descriptor!r} in this vocabulary{hint} "
+                         f"(see 'fahras vocab search')", vocab_path)
     if as_json:
         click.echo(json.dumps(concept.to_dict(), ensure_ascii=False))
         return
@@ -416,6 +421,69 @@ def vocab_show(vocab_path: Path, descriptor: str, lang: str, as_json: bool) -> N
         for uri in getattr(concept, kind):
             other = vocabulary.get(uri)
             click.echo(f"  {kind}: {other.label(lang) if other else uri}")
+
+
+@vocab.command("search")
+@click.argument("text")
+@click.option("--vocab", "vocab_path", type=click.Path(path_type=Path),
+              help="Thesaurus file to search (UNBIS .json, SKOS, .csv/.tsv).")
+@click.option("--model", "model_path", type=click.Path(path_type=Path, file_okay=False),
+              help="Search the thesaurus snapshot of this model folder instead (local headings included).")
+@click.option("--lang", default=None, type=LANG_CHOICE,
+              help="Match labels in this language only, and show labels in it (default: all six; shown in en).")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="At most this many concepts.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"results": [{"uri", "identifier", "label", "labels", "local", "matched", '
+                   '"matched_language", "score"}]}.')
+def vocab_search(text: str, vocab_path: Path | None, model_path: Path | None, lang: str | None, limit: int,
+                 as_json: bool) -> None:
+    """Find concepts by a few letters or words of a label, in any of the six languages.
+
+    Matches whole labels, label beginnings (consult -> CONSULTATIONS), words
+    in any order (armed women -> WOMEN IN ARMED CONFLICTS), word beginnings
+    and, for Chinese, any part of a label; case, accents and Arabic spelling
+    variants are ignored, and an Arabic word matches without its article.
+    Best matches first; each concept once, under the label that matched.
+    """
+    from fahras.vocab.search import ConceptSearch
+
+    vocabulary = _search_vocabulary(vocab_path, model_path)
+    hits = ConceptSearch(vocabulary).search(text, limit=limit, langs=[lang] if lang else None)
+    shown = lang or "en"
+    if as_json:
+        results = [{"uri": h.concept.uri, "identifier": h.concept.identifier, "label": h.concept.label(shown),
+                    "labels": dict(h.concept.labels), "local": h.concept.local, "matched": h.label,
+                    "matched_language": h.lang, "score": h.score} for h in hits]
+        click.echo(json.dumps({"results": results}, ensure_ascii=False))
+        return
+    if not hits:
+        click.echo(f"no concept matches {text!r}", err=True)
+        return
+    for h in hits:
+        label = h.concept.label(shown)
+        matched = "" if h.label == label else f"  (matched {h.lang}: {h.label})"
+        local = "  [local]" if h.concept.local else ""
+        click.echo(f"{h.score:.3f}\t{label}\t<{h.concept.uri}>{local}{matched}")
+
+
+def _search_vocabulary(vocab_path: Path | None, model_path: Path | None):
+    if (vocab_path is None) == (model_path is None):
+        raise UsageError("give either --vocab FILE or --model DIR")
+    if vocab_path is not None:
+        from fahras import load_vocabulary
+
+        return load_vocabulary(vocab_path)
+    from fahras.errors import ModelError
+    from fahras.store import read_json
+    from fahras.vocab import Vocabulary
+
+    if not model_path.is_dir():
+        raise ModelError(f"{model_path}: model folder not found")
+    data = read_json(model_path / "vocab.json")
+    try:
+        return Vocabulary.from_dict(data)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ModelError(f"{model_path / 'vocab.json'}: not a vocabulary snapshot ({exc})") from None
 
 
 # ---------------------------------------------------------------------------- backends

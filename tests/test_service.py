@@ -13,28 +13,9 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from fahras.service import Limits, ProjectConfig, ServiceConfig, create_app  # noqa: E402
+from service_support import body_of, small_model, test_texts  # noqa: E402,F401  (fixtures)
 
 LOOPBACK = ("127.0.0.1", 50000)
-
-
-@pytest.fixture(scope="session")
-def small_model(time_split, unbis, tmp_path_factory) -> Path:
-    """An omikuji model on the 2005-2011 resolutions (a few seconds to train)."""
-    from fahras import Indexer, read_corpus
-
-    out = tmp_path_factory.mktemp("service-models") / "unsc"
-    Indexer(backend="omikuji", cv_folds=0).fit(read_corpus(time_split[0]), unbis).save(out)
-    return out
-
-
-@pytest.fixture(scope="session")
-def test_texts(time_split) -> list[str]:
-    return [p.read_text(encoding="utf-8") for p in sorted(time_split[1].glob("*.txt"))[:6]]
-
-
-def body_of(export_text: str) -> str:
-    """A UN export file's document text (after the header and the blank line)."""
-    return export_text.split("\n", 2)[2]
 
 
 def wait_ready(client: TestClient) -> None:

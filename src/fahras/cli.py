@@ -607,6 +607,7 @@ def feedback_stats(db_url: str, project: str | None, top: int, as_json: bool) ->
                       str(i.rejected))
     console.print(table)
 
+
 # --- svc-api commands ---
 @cli.command()
 @click.argument("models", nargs=-1, type=click.Path(path_type=Path))

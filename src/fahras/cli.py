@@ -1057,6 +1057,67 @@ def learn(model: Path, db_url: str, project: str | None, out: Path | None, min_r
 
         click.echo(f"decision rule: {_Rule.from_dict(report.rule_after).describe()}", err=True)
 
+# --- svc-api commands ---
+@cli.command()
+@click.argument("models", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Projects and settings in TOML ([service] and [projects.ID] tables; see docs/design.md).")
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1: this machine only).")
+@click.option("--port", default=None, type=click.IntRange(0, 65535), help="Port (default 8080).")
+@click.option("--db", default=None, metavar="URL",
+              help="Feedback database: sqlite:///fahras.db (the default), postgresql+psycopg://..., "
+                   "or 'none' for no database (the feedback endpoints then answer 503).")
+@click.option("--api-key-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="File whose first line is the API key the write endpoints (learn, feedback, reload) "
+                   "require; without one they are open to loopback clients only.")
+@click.option("--max-body", "max_body_bytes", type=click.IntRange(1), default=None,
+              help="Largest request body in bytes (default 10000000); larger ones get 413.")
+@click.option("--max-text", "max_text_chars", type=click.IntRange(1), default=None,
+              help="Longest document text in characters (default 2000000); longer ones get 413.")
+@click.option("--max-batch", "max_batch_documents", type=click.IntRange(1, 1000), default=None,
+              help="Most documents in one suggest-batch call (default 32, Annif's); more get 400.")
+@click.option("--timeout", "request_timeout", type=click.FloatRange(0.001), default=None,
+              help="Seconds a request may take, waiting for a scoring thread included (default 30); then 503.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Scoring threads shared by all requests (default 2).")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def serve(models, config_path, host, port, db, api_key_file, max_body_bytes, max_text_chars,
+          max_batch_documents, request_timeout, workers, log_level):
+    """Serve models over HTTP: Annif's REST API v1 plus Fahras's own endpoints.
+
+    Give model folders (each a project named after its folder) or --config
+    FILE.  Models load once at start; GET /readyz answers 200 once they have.
+    OpenAPI at /openapi.json, interactive documentation at /docs.
+
+    \b
+    Example:
+      fahras serve models/unsc --port 8080
+      curl -d text="The Security Council ..." http://127.0.0.1:8080/v1/projects/unsc/suggest
+    """
+    from fahras.service.config import ServiceConfig
+
+    if config_path is not None and models:
+        raise UsageError("give model folders or --config, not both")
+    if config_path is not None:
+        config = ServiceConfig.from_toml(config_path)
+    else:
+        config = ServiceConfig.from_model_dirs(list(models))
+    config = config.with_overrides(db=db if db is not None else (config.db or "sqlite:///fahras.db"))
+    if config.db.lower() == "none":
+        from dataclasses import replace
+
+        config = replace(config, db=None)
+    config = config.with_overrides(host=host, port=port, api_key_file=api_key_file, max_body_bytes=max_body_bytes,
+                                   max_text_chars=max_text_chars, max_batch_documents=max_batch_documents,
+                                   request_timeout=request_timeout, workers=workers)
+    try:
+        from fahras.service import run
+    except ImportError as exc:
+        raise UsageError(f"fahras serve needs the serve extra: pip install 'fahras[serve]' ({exc})") from None
+    config.api_key()  # a missing or empty key file is an error now, not at the first request
+    run(config, log_level=log_level)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning Fahras errors into one-line messages."""

@@ -395,7 +395,12 @@ def vocab_show(vocab_path: Path, descriptor: str, lang: str, as_json: bool) -> N
     vocabulary = load_vocabulary(vocab_path)
     concept = vocabulary.find(descriptor)
     if concept is None:
-        raise InputError(f"no concept {descriptor!r} in this vocabulary", vocab_path)
+        from fahras.vocab.search import ConceptSearch
+
+        hits = ConceptSearch(vocabulary).search(descriptor, limit=5)
+        hint = "; did you mean " + " | ".join(h.concept.label(lang) for h in hits) + "?" if hits else ""
+        raise InputError(f"no concept {descriptor!r} in this vocabulary{hint} "
+                         f"(see 'fahras vocab search')", vocab_path)
     if as_json:
         click.echo(json.dumps(concept.to_dict(), ensure_ascii=False))
         return
@@ -416,6 +421,69 @@ def vocab_show(vocab_path: Path, descriptor: str, lang: str, as_json: bool) -> N
         for uri in getattr(concept, kind):
             other = vocabulary.get(uri)
             click.echo(f"  {kind}: {other.label(lang) if other else uri}")
+
+
+@vocab.command("search")
+@click.argument("text")
+@click.option("--vocab", "vocab_path", type=click.Path(path_type=Path),
+              help="Thesaurus file to search (UNBIS .json, SKOS, .csv/.tsv).")
+@click.option("--model", "model_path", type=click.Path(path_type=Path, file_okay=False),
+              help="Search the thesaurus snapshot of this model folder instead (local headings included).")
+@click.option("--lang", default=None, type=LANG_CHOICE,
+              help="Match labels in this language only, and show labels in it (default: all six; shown in en).")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="At most this many concepts.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"results": [{"uri", "identifier", "label", "labels", "local", "matched", '
+                   '"matched_language", "score"}]}.')
+def vocab_search(text: str, vocab_path: Path | None, model_path: Path | None, lang: str | None, limit: int,
+                 as_json: bool) -> None:
+    """Find concepts by a few letters or words of a label, in any of the six languages.
+
+    Matches whole labels, label beginnings (consult -> CONSULTATIONS), words
+    in any order (armed women -> WOMEN IN ARMED CONFLICTS), word beginnings
+    and, for Chinese, any part of a label; case, accents and Arabic spelling
+    variants are ignored, and an Arabic word matches without its article.
+    Best matches first; each concept once, under the label that matched.
+    """
+    from fahras.vocab.search import ConceptSearch
+
+    vocabulary = _search_vocabulary(vocab_path, model_path)
+    hits = ConceptSearch(vocabulary).search(text, limit=limit, langs=[lang] if lang else None)
+    shown = lang or "en"
+    if as_json:
+        results = [{"uri": h.concept.uri, "identifier": h.concept.identifier, "label": h.concept.label(shown),
+                    "labels": dict(h.concept.labels), "local": h.concept.local, "matched": h.label,
+                    "matched_language": h.lang, "score": h.score} for h in hits]
+        click.echo(json.dumps({"results": results}, ensure_ascii=False))
+        return
+    if not hits:
+        click.echo(f"no concept matches {text!r}", err=True)
+        return
+    for h in hits:
+        label = h.concept.label(shown)
+        matched = "" if h.label == label else f"  (matched {h.lang}: {h.label})"
+        local = "  [local]" if h.concept.local else ""
+        click.echo(f"{h.score:.3f}\t{label}\t<{h.concept.uri}>{local}{matched}")
+
+
+def _search_vocabulary(vocab_path: Path | None, model_path: Path | None):
+    if (vocab_path is None) == (model_path is None):
+        raise UsageError("give either --vocab FILE or --model DIR")
+    if vocab_path is not None:
+        from fahras import load_vocabulary
+
+        return load_vocabulary(vocab_path)
+    from fahras.errors import ModelError
+    from fahras.store import read_json
+    from fahras.vocab import Vocabulary
+
+    if not model_path.is_dir():
+        raise ModelError(f"{model_path}: model folder not found")
+    data = read_json(model_path / "vocab.json")
+    try:
+        return Vocabulary.from_dict(data)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ModelError(f"{model_path / 'vocab.json'}: not a vocabulary snapshot ({exc})") from None
 
 
 # ---------------------------------------------------------------------------- backends
@@ -445,6 +513,68 @@ def info(model: Path) -> None:
 
     indexer = Indexer.load(model)
     click.echo(json.dumps({k: v for k, v in indexer.manifest_.items()}, ensure_ascii=False, indent=2))
+
+
+# --- svc-api commands ---
+@cli.command()
+@click.argument("models", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Projects and settings in TOML ([service] and [projects.ID] tables; see docs/design.md).")
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1: this machine only).")
+@click.option("--port", default=None, type=click.IntRange(0, 65535), help="Port (default 8080).")
+@click.option("--db", default=None, metavar="URL",
+              help="Feedback database: sqlite:///fahras.db (the default), postgresql+psycopg://..., "
+                   "or 'none' for no database (the feedback endpoints then answer 503).")
+@click.option("--api-key-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="File whose first line is the API key the write endpoints (learn, feedback, reload) "
+                   "require; without one they are open to loopback clients only.")
+@click.option("--max-body", "max_body_bytes", type=click.IntRange(1), default=None,
+              help="Largest request body in bytes (default 10000000); larger ones get 413.")
+@click.option("--max-text", "max_text_chars", type=click.IntRange(1), default=None,
+              help="Longest document text in characters (default 2000000); longer ones get 413.")
+@click.option("--max-batch", "max_batch_documents", type=click.IntRange(1, 1000), default=None,
+              help="Most documents in one suggest-batch call (default 32, Annif's); more get 400.")
+@click.option("--timeout", "request_timeout", type=click.FloatRange(0.001), default=None,
+              help="Seconds a request may take, waiting for a scoring thread included (default 30); then 503.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Scoring threads shared by all requests (default 2).")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def serve(models, config_path, host, port, db, api_key_file, max_body_bytes, max_text_chars,
+          max_batch_documents, request_timeout, workers, log_level):
+    """Serve models over HTTP: Annif's REST API v1 plus Fahras's own endpoints.
+
+    Give model folders (each a project named after its folder) or --config
+    FILE.  Models load once at start; GET /readyz answers 200 once they have.
+    OpenAPI at /openapi.json, interactive documentation at /docs.
+
+    \b
+    Example:
+      fahras serve models/unsc --port 8080
+      curl -d text="The Security Council ..." http://127.0.0.1:8080/v1/projects/unsc/suggest
+    """
+    from fahras.service.config import ServiceConfig
+
+    if config_path is not None and models:
+        raise UsageError("give model folders or --config, not both")
+    if config_path is not None:
+        config = ServiceConfig.from_toml(config_path)
+    else:
+        config = ServiceConfig.from_model_dirs(list(models))
+    config = config.with_overrides(db=db if db is not None else (config.db or "sqlite:///fahras.db"))
+    if config.db.lower() == "none":
+        from dataclasses import replace
+
+        config = replace(config, db=None)
+    config = config.with_overrides(host=host, port=port, api_key_file=api_key_file, max_body_bytes=max_body_bytes,
+                                   max_text_chars=max_text_chars, max_batch_documents=max_batch_documents,
+                                   request_timeout=request_timeout, workers=workers)
+    try:
+        from fahras.service import run
+    except ImportError as exc:
+        raise UsageError(f"fahras serve needs the serve extra: pip install 'fahras[serve]' ({exc})") from None
+    config.api_key()  # a missing or empty key file is an error now, not at the first request
+    run(config, log_level=log_level)
 
 
 def main(argv: list[str] | None = None) -> None:

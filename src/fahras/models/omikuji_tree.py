@@ -42,6 +42,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -384,14 +385,28 @@ class _NativeLog:
         return ("; omikuji said: " + " | ".join(kept)) if kept else ""
 
 
+#: File descriptors 1 and 2 are process-wide: one redirection at a time (the
+#: service loads and learns models in threads; overlapping redirections would
+#: restore each other's sink and leave the process's output in /dev/null).
+_REDIRECTION = threading.RLock()
+
+
 @contextlib.contextmanager
 def _native_output(path: Path | None) -> Iterator[_NativeLog]:
     """Send the native library's log lines and progress bars to ``path`` (or nowhere).
 
     Omikuji logs to the process's standard output, which would corrupt
     output such as the command line's JSON.  File descriptors 1 and 2 are
-    process-wide, so output of other threads is redirected meanwhile too.
+    process-wide, so output of other threads is redirected meanwhile too;
+    redirections of different threads wait for each other.  (Scoring never
+    redirects: omikuji predicts without logging.)
     """
+    with _REDIRECTION, _redirected(path) as log:
+        yield log
+
+
+@contextlib.contextmanager
+def _redirected(path: Path | None) -> Iterator[_NativeLog]:
     log = _NativeLog(path)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):

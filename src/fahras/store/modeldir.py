@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -30,19 +30,35 @@ def _fsync_tree(folder: Path) -> None:
             os.close(fd)
 
 
+def _fresh_sibling(target: Path, kind: str) -> Path:
+    """A new empty folder beside ``target`` whose permissions follow the umask.
+
+    (``tempfile.mkdtemp`` makes 0700 folders: a model renamed from one could
+    not be read by a colleague or a service account.)
+    """
+    for _ in range(100):
+        folder = target.parent / f".{target.name}.{kind}-{secrets.token_hex(4)}"
+        try:
+            folder.mkdir(mode=0o777)
+            return folder
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {target}")
+
+
 @contextlib.contextmanager
 def atomic_directory(target: str | Path) -> Iterator[Path]:
     """Yield a fresh temporary folder; on success it replaces ``target``."""
     target = Path(target).absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp = _fresh_sibling(target, "tmp")
     try:
         yield tmp
         _fsync_tree(tmp)
         if target.exists():
             if not (target / "manifest.json").is_file() and any(target.iterdir()):
                 raise ModelError(f"{target} exists and is not a Fahras model; refusing to replace it")
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            old = _fresh_sibling(target, "old")
             os.rename(target, old / "model")
             os.rename(tmp, target)
             shutil.rmtree(old, ignore_errors=True)

@@ -8,8 +8,6 @@ plain-JavaScript file that talks to the service only through its HTTP API
 package.  Every asset is served from the package itself.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import logging
@@ -44,7 +42,7 @@ def _asset_version() -> str:
     return digest.hexdigest()[:10]
 
 
-def _projects(config) -> list[dict]:
+def _projects(config) -> "list[dict]":
     return [{"id": p.project_id, "name": p.name or p.project_id, "corpus": p.corpus is not None}
             for p in getattr(config, "projects", ())]
 

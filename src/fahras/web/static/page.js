@@ -11,6 +11,7 @@
   var TIMEOUT_MS = 20000;            // ordinary requests
   var SUGGEST_TIMEOUT_MS = 120000;   // scoring a long document may take a while
   var SEARCH_TIMEOUT_MS = 8000;
+  var SHOWN = 20;                    // suggestions asked for (the decided ones are marked)
 
   var state = {
     lang: config.lang,
@@ -174,7 +175,8 @@
   /* Suggest for a file (a File or Blob with a name) or for pasted text. */
   function suggest(source, known) {
     if (!state.project) { return Promise.reject(new ApiError(0, t('no_projects'))); }
-    var params = new URLSearchParams({explain: 'true', all_labels: 'true', label_language: state.lang});
+    var params = new URLSearchParams({explain: 'true', all_labels: 'true', label_language: state.lang,
+                                      limit: String(SHOWN)});
     if (known && known.language) { params.set('language', known.language); }
     var form = new FormData();
     params.forEach(function (value, name) { form.append(name, value); });
@@ -210,6 +212,7 @@
     renderSuggestions();
     renderAdded();
     select(state.selected, false);
+    $('open-panel').open = false;
     if (known.decision) { return applyDecision(known.decision); }
     return null;
   }
@@ -258,6 +261,7 @@
 
   $('file').addEventListener('change', function () {
     var file = $('file').files[0];
+    $('file-name').textContent = file ? file.name : '';
     if (file) { run(function () { return suggest({file: file, name: file.name}); }); }
   });
 
@@ -347,7 +351,9 @@
     meta.replaceChildren();
     if (!state.doc) { return; }
     var parts = [state.doc.symbol || state.doc.id];
-    if (state.doc.name && state.doc.name !== state.doc.id && state.doc.name !== parts[0]) { parts.push(state.doc.name); }
+    if (state.doc.name && stem(state.doc.name) !== state.doc.id && state.doc.name !== parts[0] && state.doc.name !== 'text') {
+      parts.push(state.doc.name);
+    }
     meta.append(el('span', {dir: 'ltr', text: parts.join(' · ')}));
     if (state.doc.language) {
       var name = (config.languages[state.doc.language] || {}).name || state.doc.language;
@@ -370,18 +376,17 @@
       var pick = el('button', {type: 'button', className: 'pick', id: 'pick-' + index, 'data-index': index,
                                'aria-current': index === state.selected ? 'true' : false}, [
         el('span', {className: 'rank', text: String(index + 1), 'aria-hidden': 'true'}),
-        el('span', {className: 'label', lang: result.labels && result.labels[state.lang] ? state.lang : false, text: labelOf(result)}),
-        result.decided ? el('span', {className: 'badge decided', text: '✓ ' + t('decided')}) : null,
-        result.local ? el('span', {className: 'badge local', text: t('local')}) : null,
+        el('span', {className: 'name'}, [
+          el('span', {className: 'label', lang: result.labels && result.labels[state.lang] ? state.lang : false, dir: 'auto',
+                      text: labelOf(result)}),
+          result.decided ? el('span', {className: 'badge decided', text: t('decided')}) : null,
+          result.local ? el('span', {className: 'badge local', text: t('local')}) : null
+        ]),
         el('span', {className: 'bar', role: 'img', 'aria-label': t('score') + ' ' + score.toFixed(2)}, [fill]),
         el('span', {className: 'value', text: score.toFixed(2), 'aria-hidden': 'true', dir: 'ltr'})
       ]);
-      var accept = el('button', {type: 'button', className: 'toggle accept', 'aria-pressed': mark === 'accepted' ? 'true' : 'false',
-                                 'data-action': 'accepted', 'data-index': index, tabindex: '-1'},
-                      [el('span', {'aria-hidden': 'true', text: '✓ '}), t('accept')]);
-      var reject = el('button', {type: 'button', className: 'toggle reject', 'aria-pressed': mark === 'rejected' ? 'true' : 'false',
-                                 'data-action': 'rejected', 'data-index': index, tabindex: '-1'},
-                      [el('span', {'aria-hidden': 'true', text: '✗ '}), t('reject')]);
+      var accept = toggleButton(index, 'accepted', mark === 'accepted', '✓', t('accept'), labelOf(result));
+      var reject = toggleButton(index, 'rejected', mark === 'rejected', '✗', t('reject'), labelOf(result));
       var item = el('li', {className: 'suggestion ' + mark + (result.decided ? ' is-decided' : ''), 'data-uri': result.uri},
                     [pick, el('span', {className: 'actions'}, [accept, reject])]);
       list.append(item);
@@ -393,6 +398,13 @@
     $('accept-picks').disabled = !state.results.some(function (r) { return r.decided; });
     $('save').disabled = !state.doc || state.saving;
     renderSummary();
+  }
+
+  function toggleButton(index, action, pressed, icon, name, label) {
+    return el('button', {type: 'button', className: 'toggle ' + action, 'aria-pressed': pressed ? 'true' : 'false',
+                         'data-action': action, 'data-index': index, tabindex: '-1', title: name + ': ' + label}, [
+      el('span', {'aria-hidden': 'true', text: icon}), el('span', {className: 'visually-hidden', text: name})
+    ]);
   }
 
   function renderSummary() {
@@ -441,19 +453,35 @@
     list.replaceChildren();
     $('evidence').hidden = !result;
     $('no-evidence').hidden = marks.length > 0;
+    // one button per distinct wording, in the order of the text; it steps through its occurrences
+    var groups = [];
+    var byText = {};
     marks.forEach(function (mark, n) {
-      var button = el('button', {type: 'button', className: 'span-link', 'data-mark': n, dir: 'auto'},
-                      [el('span', {text: mark.textContent})]);
+      var key = mark.textContent.toLocaleLowerCase();
+      if (!(key in byText)) { byText[key] = groups.length; groups.push({text: mark.textContent, marks: []}); }
+      groups[byText[key]].marks.push(n);
+    });
+    groups.forEach(function (group, g) {
+      var button = el('button', {type: 'button', className: 'span-link', 'data-group': g, dir: 'auto'},
+                      [el('span', {text: group.text}),
+                       group.marks.length > 1 ? el('span', {className: 'count', dir: 'ltr', text: '×' + group.marks.length}) : null]);
       list.append(el('li', {}, [button]));
     });
+    evidenceGroups = groups;
     if (marks.length) { scrollToMark(marks[0]); }
   }
 
+  var evidenceGroups = [];
   $('evidence-list').addEventListener('click', function (event) {
-    var button = event.target.closest('button[data-mark]');
+    var button = event.target.closest('button[data-group]');
     if (!button) { return; }
-    var mark = $('doc-text').querySelectorAll('mark')[Number(button.dataset.mark)];
-    if (mark) { scrollToMark(mark); }
+    var group = evidenceGroups[Number(button.dataset.group)];
+    if (!group) { return; }
+    var marks = $('doc-text').querySelectorAll('mark');
+    var current = Array.prototype.indexOf.call(marks, $('doc-text').querySelector('mark.current'));
+    var at = group.marks.indexOf(current);
+    var next = group.marks[(at + 1) % group.marks.length];
+    if (marks[next]) { scrollToMark(marks[next]); }
   });
 
   /* The document text with `spans` (offsets into state.doc.text) highlighted; returns the <mark>s. */
@@ -709,7 +737,6 @@
   function relabelAdded() {
     // the added concepts' labels in the new language (the search endpoint gives one language)
     return Promise.all(state.added.map(function (concept, n) {
-      if (concept.labels && concept.labels[state.lang]) { return null; }
       return api('GET', projectPath('/concepts/' + encodeURIComponent(concept.uri) + '?lang=' + state.lang), {quiet: true})
         .then(function (fresh) { if (fresh && fresh.uri) { state.added[n] = fresh; } }, function () { return null; });
     })).then(renderAdded);
@@ -762,6 +789,7 @@
       case 'KeyS': save(); break;
       case 'KeyP': acceptPicks(); break;
       case 'KeyN': nextInQueue(); break;
+      case 'KeyO': $('open-panel').open = true; $('paste-text').focus(); break;
       case 'Escape': var pick = $('pick-' + Math.max(state.selected, 0)); if (pick) { pick.focus(); } break;
       default: handled = false;
     }

@@ -225,8 +225,6 @@ def create_app(config: ServiceConfig, *, load: bool = True) -> FastAPI:
 
 def _load_and_warm(registry: ProjectRegistry) -> None:
     registry.load_all()
-    for _, project in registry.items():
-        project.vocab.find("")  # builds the label index now, before requests share it
 
 
 def _mount_pages(app: FastAPI, config: ServiceConfig) -> None:

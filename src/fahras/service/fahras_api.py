@@ -386,7 +386,7 @@ def _document(state, key: str) -> dict | None:
     return None
 
 
-@router.get(API + "/documents/{key}", tags=["Fahras"],
+@router.get(API + "/documents/{key:path}", tags=["Fahras"],
             summary="a document known to the feedback database or a project's corpus folder",
             responses=problem_responses(404))
 async def get_document(key: str, request: Request):

@@ -48,6 +48,11 @@ class LoadedProject:
         started = time.perf_counter()
         indexer = Indexer.load(config.model)
         project = cls(config=config, indexer=indexer, modification_time=_model_time(config.model))
+        project.vocab.find("")  # builds the label index now, before requests share it
+        try:
+            project.search()  # and the concept search index
+        except ImportError:  # pragma: no cover - a Fahras without fahras.vocab.search
+            pass
         log.info("loaded project %s from %s in %.1f s", config.project_id, config.model,
                  time.perf_counter() - started)
         return project

@@ -577,6 +577,99 @@ def serve(models, config_path, host, port, db, api_key_file, max_body_bytes, max
     run(config, log_level=log_level)
 
 
+# --- svc-db commands ---
+def _open_feedback(url: str, store_text: bool = True):
+    """The feedback store at ``url``; a one-line error when the ``db`` extra is missing."""
+    try:
+        from fahras.feedback import FeedbackStore
+    except ImportError as exc:
+        raise UsageError(f"the feedback database needs the db extra: pip install 'fahras[db]' ({exc})") from None
+    return FeedbackStore(url, store_text=store_text)
+
+
+_DB_OPTION = click.option("--db", "db_url", default="sqlite:///fahras.db", show_default=True, metavar="URL",
+                          help="Feedback database: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB.")
+
+
+@cli.group()
+def feedback() -> None:
+    """The feedback database: indexers' decisions, as training data and statistics."""
+
+
+@feedback.command("export")
+@_DB_OPTION
+@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder to write the corpus into (UN export format, one file per document).")
+@click.option("--project", default=None, help="Only the decisions of this project.")
+@click.option("--vocab", "vocab_path", default=None, type=click.Path(path_type=Path),
+              help="Thesaurus (or a model folder) whose English preferred labels name the descriptors "
+                   "(default: the labels stored with the decisions).")
+def feedback_export(db_url: str, out: Path, project: str | None, vocab_path: Path | None) -> None:
+    """Write the latest decision on each document as a training corpus.
+
+    Line 1 of each file lists the final descriptors (accepted and added),
+    then an empty line and the document's text; 'fahras train' reads the
+    folder.  Documents whose text was not stored are skipped and counted.
+    """
+    vocab = None
+    if vocab_path is not None:
+        if vocab_path.is_dir():
+            from fahras import Indexer
+
+            vocab = Indexer.load(vocab_path).vocab_
+        else:
+            from fahras import load_vocabulary
+
+            vocab = load_vocabulary(vocab_path)
+    store = _open_feedback(db_url)
+    try:
+        report = store.export(out, project=project, vocab=vocab)
+    finally:
+        store.close()
+    click.echo(f"exported {report.written} documents to {out}", err=True)
+    if report.skipped_without_text:
+        click.echo(f"skipped {report.skipped_without_text} documents whose text is not stored", err=True)
+    if report.skipped_without_descriptors:
+        click.echo(f"skipped {report.skipped_without_descriptors} documents without final descriptors", err=True)
+
+
+@feedback.command("stats")
+@_DB_OPTION
+@click.option("--project", default=None, help="Only the decisions of this project.")
+@click.option("--top", default=30, show_default=True, type=click.IntRange(1, 100000),
+              help="Descriptors shown in the table (--json lists all).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def feedback_stats(db_url: str, project: str | None, top: int, as_json: bool) -> None:
+    """Counts of decisions per descriptor and per indexer."""
+    store = _open_feedback(db_url)
+    try:
+        stats = store.stats(project)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"{stats.decisions} decisions on {stats.documents} documents"
+                  + "".join(f"; {name}: {n}" for name, n in sorted(stats.projects.items())))
+    table = Table(title="descriptors (accepted + added first)")
+    for name in ("descriptor", "uri", "accepted", "added", "rejected"):
+        table.add_column(name, justify="right" if name in ("accepted", "added", "rejected") else "left")
+    for d in stats.descriptors[:top]:
+        table.add_row(d.label or "", d.uri, str(d.accepted), str(d.added), str(d.rejected))
+    console.print(table)
+    table = Table(title="indexers")
+    for name in ("indexer", "decisions", "documents", "accepted", "added", "rejected"):
+        table.add_column(name, justify="left" if name == "indexer" else "right")
+    for i in stats.indexers:
+        table.add_row(i.indexer or "(unknown)", str(i.decisions), str(i.documents), str(i.accepted), str(i.added),
+                      str(i.rejected))
+    console.print(table)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning Fahras errors into one-line messages."""
     try:

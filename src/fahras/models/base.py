@@ -226,3 +226,4 @@ def _load_builtin() -> None:
     from fahras.models import zeroshot  # noqa: F401
     from fahras.models import headings  # noqa: F401
     from fahras.models import acronyms  # noqa: F401
+    from fahras.models import grown  # noqa: F401

@@ -255,3 +255,12 @@ class EnsembleBackend(Backend):
         if len(self.coef_) != self._n_features():
             raise ValueError(f"the stacker has {len(self.coef_)} weights where this version of Fahras uses "
                              f"{self._n_features()}: retrain the model")
+
+    # -- learning without retraining (fahras.learning) ------------------------------
+    def candidate_features(self, base_scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The stacker's (documents, subjects, features) rows for the candidates of ``base_scores``.
+
+        :mod:`fahras.learning` refits the stacker (``coef_``, ``intercept_``)
+        on these rows for the documents indexers decided on.
+        """
+        return self._features(base_scores)

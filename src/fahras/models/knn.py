@@ -159,6 +159,37 @@ class KnnBackend(Backend):
         self.centroids_ = _unit_centroids(self.train_, self.labels_)
         self._index_training()
 
+    # -- learning without retraining (fahras.learning) ------------------------------
+    def add_documents(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix) -> np.ndarray:
+        """Add documents to the memory the neighbours are found in; returns their rows.
+
+        ``y`` (documents x subjects) may have more columns than the memory
+        has subjects: the subject space grew, and the new subjects can be
+        suggested from now on.  The features (terms, IDF) stay as trained.
+        """
+        y = sp.csr_matrix(y, dtype=np.float32)
+        n_old = self.train_.shape[0]
+        width = max(y.shape[1], self.labels_.shape[1])
+        self.labels_.resize((n_old, width))
+        y.resize((y.shape[0], width))
+        self.train_ = sp.csr_matrix(sp.vstack([self.train_, self.features_.transform(docs)]), dtype=np.float32)
+        self.labels_ = sp.csr_matrix(sp.vstack([self.labels_, y]), dtype=np.float32)
+        self.centroids_ = _unit_centroids(self.train_, self.labels_)
+        self._index_training()
+        return np.arange(n_old, n_old + y.shape[0])
+
+    def set_labels(self, rows: Sequence[int], y: sp.csr_matrix) -> None:
+        """Replace the subjects of memory documents ``rows`` (a corrected decision)."""
+        y = sp.csr_matrix(y, dtype=np.float32)
+        labels = sp.lil_matrix(self.labels_)
+        if y.shape[1] > labels.shape[1]:
+            labels.resize((labels.shape[0], y.shape[1]))
+        y.resize((y.shape[0], labels.shape[1]))
+        for row, new in zip(rows, y):
+            labels[int(row)] = new
+        self.labels_ = sp.csr_matrix(labels, dtype=np.float32)
+        self.centroids_ = _unit_centroids(self.train_, self.labels_)
+
 
 def _unit_centroids(x: sp.csr_matrix, y: sp.csr_matrix) -> sp.csr_matrix:
     """Subjects x features: each subject's summed training vectors, scaled to unit length."""

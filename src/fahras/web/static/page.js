@@ -354,10 +354,10 @@
     if (state.doc.name && stem(state.doc.name) !== state.doc.id && state.doc.name !== parts[0] && state.doc.name !== 'text') {
       parts.push(state.doc.name);
     }
-    meta.append(el('span', {dir: 'ltr', text: parts.join(' · ')}));
+    meta.append(el('bdi', {dir: 'ltr', text: parts.join(' · ')}));
     if (state.doc.language) {
       var name = (config.languages[state.doc.language] || {}).name || state.doc.language;
-      meta.append(' — ' + t('doc_language') + ': ', el('span', {lang: state.doc.language, text: name}));
+      meta.append(' — ' + t('doc_language') + ': ', el('bdi', {lang: state.doc.language, text: name}));
     }
     var box = $('doc-text');
     box.lang = state.doc.language || '';
@@ -625,7 +625,8 @@
     results.forEach(function (concept, n) {
       var matched = concept.matched && concept.matched !== labelOf(concept)
         ? el('span', {className: 'matched', lang: concept.matched_language || false, dir: 'auto', text: concept.matched}) : null;
-      addOptions.append(el('li', {role: 'option', id: 'add-option-' + n, 'data-n': n, 'aria-selected': n === 0 ? 'true' : 'false'}, [
+      addOptions.append(el('li', {role: 'option', id: 'add-option-' + n, 'data-n': n, 'data-uri': concept.uri,
+                                  'aria-selected': n === 0 ? 'true' : 'false'}, [
         el('span', {className: 'option-label', text: labelOf(concept)}), matched
       ].concat(conceptLines(concept))));
     });

@@ -60,25 +60,22 @@ from __future__ import annotations
 import bisect
 import json
 import math
-import re
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import compress, count
 from pathlib import Path
 from typing import Sequence
-from urllib.parse import quote, unquote
 
 import numpy as np
 import scipy.sparse as sp
 
-from fahras.errors import UsageError
-from fahras.models.base import AnalyzedText, Backend, Evidence, register
+from fahras.models import register
+from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
+from fahras.models.linear import LinearHead
 from fahras.text import Analyzer
-from fahras.vocab.concept import LANGUAGES, LOCAL_URI_PREFIX, local_concept
-from fahras.vocab.normalize import label_key
+from fahras.vocab.concept import LANGUAGES
+from fahras.vocab.headings import SLOT, heading_patterns, pattern_instances
 
-PATTERN_URI_PREFIX = "urn:fahras:pattern:"
-SLOT = "{X}"
 _STATE = "headings.json"
 _FORMAT = 1
 _ANY_LANG = "*"          # analysed labels used for every document (a single-language analyzer)
@@ -114,141 +111,6 @@ FEATURES = (
     tuple(f"{f}:known" for f in MENTION_FEATURES) + tuple(f"{f}:new" for f in MENTION_FEATURES)
     + PATTERN_FEATURES + tuple(f"{f}:new" for f in PATTERN_FEATURES) + HISTORY_FEATURES + ("new_filler",)
 )
-
-_WORD_CHAR = re.compile(r"\w", re.UNICODE)
-_WORD_RUN = re.compile(r"\w+", re.UNICODE)
-
-
-def _key(label: str) -> str:
-    """The matching key of a heading or label, upper-cased as local subject URIs are."""
-    return label_key(label).upper()
-
-
-def pattern_uri(template: str, domain: str) -> str:
-    """The URI naming a template whose fillers come from ``domain`` (``broader`` of its instances)."""
-    return f"{PATTERN_URI_PREFIX}{quote(domain, safe='')}:{quote(template, safe='')}"
-
-
-def _pattern_of(uri: str) -> tuple[str, str] | None:
-    """(domain, template) of a pattern URI, None for other URIs."""
-    if not uri.startswith(PATTERN_URI_PREFIX):
-        return None
-    domain, sep, template = uri[len(PATTERN_URI_PREFIX):].partition(":")
-    return (unquote(domain), unquote(template)) if sep and SLOT in unquote(template) else None
-
-
-def _split(template: str) -> tuple[str, str]:
-    prefix, _, suffix = template.partition(SLOT)
-    return prefix, suffix
-
-
-def _parse(key: str, template: str) -> str | None:
-    """The filler of ``key`` (a heading key) under ``template``, or None if it does not fit."""
-    prefix, suffix = _split(template)
-    if len(key) <= len(prefix) + len(suffix) or not key.startswith(prefix) or not key.endswith(suffix):
-        return None
-    filler = key[len(prefix):len(key) - len(suffix)]
-    if not _is_word(filler[0]) or not _is_word(filler[-1]):
-        return None
-    if (prefix and _is_word(prefix[-1])) or (suffix and _is_word(suffix[0])):
-        return None
-    return filler
-
-
-def _is_word(ch: str) -> bool:
-    return bool(_WORD_CHAR.match(ch))
-
-
-def _decompositions(key: str, fillers: dict[str, list]) -> list[tuple[str, str]]:
-    """(template, filler key) for every label of ``fillers`` found in ``key`` at word boundaries."""
-    starts = [i for i in range(len(key)) if _is_word(key[i]) and (i == 0 or not _is_word(key[i - 1]))]
-    ends = [j for j in range(1, len(key) + 1) if _is_word(key[j - 1]) and (j == len(key) or not _is_word(key[j]))]
-    out = []
-    for i in starts:
-        for j in ends:
-            if j <= i or (i == 0 and j == len(key)):
-                continue
-            part = key[i:j]
-            if part in fillers:
-                out.append((key[:i] + SLOT + key[j:], part))
-    return out
-
-
-def _domain(group: str) -> str:
-    return group.split(".")[0]
-
-
-def pattern_instances(concepts: Sequence, unknown_fillers: bool = False
-                      ) -> tuple[list[str], dict[str, dict[str, str]], list[tuple[int, int, str]]]:
-    """The pattern instances among the subject columns' ``concepts``.
-
-    Templates are those the concepts' ``broader`` pattern links name (see
-    :meth:`HeadingsBackend.extra_subjects`); every column's English label is
-    parsed against them, its own templates first, then the longest.  Returns
-    the templates (sorted), the fillers those links name (filler key ->
-    ``{"uri", "class"}``, the class being the domain) and one ``(column,
-    template index, filler key)`` per instance.  A filler no link names counts
-    only with ``unknown_fillers``.
-    """
-    patterns = [[p for p in map(_pattern_of, c.broader) if p] if c is not None else [] for c in concepts]
-    templates = sorted({t for ps in patterns for _, t in ps})
-    fillers: dict[str, dict[str, str]] = {}
-    for c, ps in zip(concepts, patterns):
-        for domain, t in ps:
-            part = _parse(_key(c.label("en")), t)
-            if part is not None:
-                known = fillers.setdefault(part, {"uri": c.related[0] if c.related else "", "class": domain})
-                known["class"] = min(known["class"], domain)
-    parsed: list[tuple[int, int, str]] = []
-    for col, (c, ps) in enumerate(zip(concepts, patterns)):
-        if c is None or not c.labels.get("en"):
-            continue
-        key = _key(c.labels["en"])
-        own = {t for _, t in ps}
-        options = []
-        for t_index, t in enumerate(templates):
-            part = _parse(key, t)
-            if part is None or (part not in fillers and not unknown_fillers):
-                continue
-            options.append((t not in own, part not in fillers, -len(t), t_index, part))
-        if options:
-            best = min(options)
-            parsed.append((col, best[3], best[4]))
-    return templates, fillers, parsed
-
-
-def covering_subjects(concepts: Sequence, candidates: np.ndarray) -> sp.csr_matrix:
-    """For each pattern instance, the subjects among ``candidates`` that name its filler.
-
-    Row ``j`` (a column of ``concepts``) lists the ``candidates`` columns
-    whose English label holds the label of instance ``j``'s filler as whole
-    words, other than ``j`` itself and the filler's own concept: ``ERITREA--ETHIOPIA``
-    and ``UN MISSION IN ETHIOPIA AND ERITREA`` name the filler of ``ETHIOPIA
-    SITUATION``.  Rows of other columns are empty.  The ensemble uses it to
-    keep a new heading from doubling one the document already has.
-    """
-    n = len(concepts)
-    _, _, parsed = pattern_instances(concepts)
-    words = {int(s): f" {_words(_key(concepts[s].label('en')))} " for s in candidates
-             if concepts[s] is not None and concepts[s].labels.get("en")}
-    rows, cols = [], []
-    named: dict[str, list[int]] = {}
-    for j, _, filler in parsed:
-        wanted = _words(filler)
-        if wanted not in named:
-            needle = f" {wanted} "
-            named[wanted] = [s for s, text in words.items() if needle in text and text.strip() != wanted]
-        for s in named[wanted]:
-            if s != j:
-                rows.append(j)
-                cols.append(s)
-    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, n))
-
-
-def _words(key: str) -> str:
-    """``key``'s words, separated by single spaces (punctuation is no word)."""
-    return " ".join(_WORD_RUN.findall(key))
-
 
 # ---------------------------------------------------------------------------------- matching
 @dataclass
@@ -424,111 +286,39 @@ class HeadingsBackend(Backend):
     """
 
     name = "headings"
-    uses_concepts = True
-
-    def __init__(self, min_pattern_count: int = 2, filler_scope: str = "domain", max_instances: int = 3000,
-                 variant_prefix: int = 4, variant_chars: int = 3, key_max_df: float = 0.2, window: int = 5,
-                 novel_weight: float = 1.0, C: float = 1.0, unknown_fillers: bool = False):
-        self.min_pattern_count = min_pattern_count
-        self.filler_scope = filler_scope
-        self.max_instances = max_instances
-        self.variant_prefix = variant_prefix
-        self.variant_chars = variant_chars
-        self.key_max_df = key_max_df
-        self.window = window
-        self.novel_weight = novel_weight
-        self.C = C
-        self.unknown_fillers = unknown_fillers
-
-    def _check_params(self) -> None:
-        if int(self.min_pattern_count) < 1:
-            raise UsageError("min_pattern_count must be at least 1")
-        if self.filler_scope not in ("group", "domain"):
-            raise UsageError("filler_scope must be 'group' or 'domain'")
-        if int(self.max_instances) < 0:
-            raise UsageError("max_instances must not be negative")
-        if int(self.variant_prefix) < 0 or int(self.variant_chars) < 0 or int(self.window) < 0:
-            raise UsageError("variant_prefix, variant_chars and window must not be negative")
-        if not 0.0 <= self.key_max_df <= 1.0:
-            raise UsageError("key_max_df must be between 0 and 1")
-        if self.novel_weight < 0:
-            raise UsageError("novel_weight must not be negative")
-        if self.C <= 0:
-            raise UsageError("C must be positive")
+    params = {
+        "min_pattern_count": Param(2, "a template is kept when seen with at least this many distinct fillers of "
+                                   "one domain", low=1),
+        "filler_scope": Param("domain", "instantiate a template for every concept of its fillers' 'group' "
+                              "(micro-thesauri) or 'domain'", choices=("group", "domain")),
+        "max_instances": Param(3000, "at most this many instances are generated", low=0),
+        "variant_prefix": Param(4, "a document term and a label term sharing this many first characters may "
+                                "be variants (0: exact terms only)", low=0),
+        "variant_chars": Param(3, "at most this many characters of a variant document term beyond the "
+                               "common prefix", low=0),
+        "key_max_df": Param(0.2, "a term unique to one filler's label counts as a partial mention if at most "
+                            "this share of training documents has it", low=0, high=1),
+        "window": Param(5, "terms either side of a mention searched for the template's words", low=0),
+        "novel_weight": Param(1.0, "weight of the training pairs repeated as if their filler were new "
+                              "(0: none)", low=0),
+        "C": Param(1.0, "inverse regularisation of the logistic regression", low=0, low_open=True),
+        "unknown_fillers": Param(False, "also treat subjects that fit a template around unknown text as "
+                                 "instances"),
+    }
 
     # -- patterns ---------------------------------------------------------------
     def extra_subjects(self, vocab, gold: Sequence[set[str]]) -> list:
-        """Instances of the templates learned from the training documents' headings.
-
-        Deterministic: templates are ordered by their number of distinct
-        fillers, then alphabetically; fillers by URI.
-        """
-        self._check_params()
-        by_label: dict[str, list] = defaultdict(list)
-        for concept in vocab:
-            if not concept.local and concept.labels.get("en"):
-                by_label[_key(concept.labels["en"])].append(concept)
-        fillers = {k: sorted(cs, key=lambda c: c.uri) for k, cs in by_label.items()}
-        headings = sorted({u for uris in gold for u in uris})
-        seen: dict[tuple[str, str], set[str]] = defaultdict(set)   # (template, domain) -> filler keys
-        groups: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for uri in headings:
-            concept = vocab.get(uri)
-            if concept is not None:
-                key = _key(concept.labels.get("en", ""))
-            elif uri.startswith(LOCAL_URI_PREFIX):
-                key = unquote(uri[len(LOCAL_URI_PREFIX):])
-            else:
-                continue
-            if not key:
-                continue
-            for template, part in _decompositions(key, fillers):
-                for filler in fillers[part]:
-                    for group in filler.groups:
-                        seen[(template, _domain(group))].add(part)
-                        groups[(template, _domain(group))].add(group)
-        kept = sorted(((t, d) for (t, d), parts in seen.items() if len(parts) >= int(self.min_pattern_count)),
-                      key=lambda td: (-len(seen[td]), td))
-        members: dict[str, list] = defaultdict(list)
-        for concept in sorted(vocab, key=lambda c: c.uri):
-            if concept.local or not concept.labels.get("en"):
-                continue
-            for group in concept.groups:
-                members[group].append(concept)
-                if group != _domain(group):
-                    members[_domain(group)].append(concept)
-        out: dict[str, object] = {}
-        for template, domain in kept:
-            scope = sorted(groups[(template, domain)]) if self.filler_scope == "group" else [domain]
-            candidates = {c.uri: c for g in scope for c in members.get(g, ())}
-            prefix, suffix = _split(template)
-            for uri in sorted(candidates):
-                if len(out) >= int(self.max_instances):
-                    return list(out.values())
-                filler = candidates[uri]
-                heading = prefix + filler.labels["en"].strip() + suffix
-                known = vocab.find(heading)
-                if known is not None and not known.local:
-                    # A thesaurus concept already (SOMALIA SITUATION): offered as it is.
-                    out.setdefault(known.uri, known)
-                    continue
-                concept = local_concept(heading)
-                if concept.uri not in out:
-                    out[concept.uri] = replace(concept, broader=(pattern_uri(template, domain),),
-                                               related=(filler.uri,))
-        return list(out.values())
+        """Instances of the templates learned from the training documents' headings
+        (:func:`fahras.vocab.headings.heading_patterns`)."""
+        return heading_patterns(vocab, gold, int(self.min_pattern_count), self.filler_scope, int(self.max_instances))
 
     # -- fitting ---------------------------------------------------------------
-    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer,
-            concepts: Sequence | None = None) -> "HeadingsBackend":
-        from sklearn.linear_model import LogisticRegression
-
-        self._check_params()
-        if concepts is None:
-            raise UsageError("the headings backend needs the subjects' concepts (fit(..., concepts=...))")
+    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, *,
+            context: FitContext | None = None) -> "HeadingsBackend":
+        context = context or FitContext()
+        concepts = context.require_concepts(self.name, y.shape[1])
+        analyzer = context.analyzer
         y = sp.csr_matrix(y)
-        if len(concepts) != y.shape[1]:
-            raise UsageError(f"{len(concepts)} concepts for {y.shape[1]} subject columns")
         self.n_subjects_ = int(y.shape[1])
         self.n_docs_ = int(y.shape[0])
         self._learn_instances(concepts)
@@ -548,20 +338,8 @@ class HeadingsBackend(Backend):
             targets.append(target[again])
             weights.append(np.full(int(again.sum()), float(self.novel_weight)))
         x, target, weight = np.vstack(parts), np.concatenate(targets), np.concatenate(weights)
-        if len(x):
-            self.mean_ = np.average(x, axis=0, weights=weight)
-            self.scale_ = np.sqrt(np.average((x - self.mean_) ** 2, axis=0, weights=weight))
-        else:
-            self.mean_, self.scale_ = np.zeros(len(FEATURES)), np.ones(len(FEATURES))
-        self.scale_ = np.where(self.scale_ > 1e-9, self.scale_, 1.0)
-        if len(x) == 0 or target.all() or not target.any():
-            self.coef_ = np.zeros(len(FEATURES))
-            self.intercept_ = 10.0 if len(x) and target.all() else -10.0
-        else:
-            model = LogisticRegression(C=float(self.C), max_iter=5000)
-            model.fit((x - self.mean_) / self.scale_, target, sample_weight=weight)
-            self.coef_ = model.coef_[0].astype(np.float64)
-            self.intercept_ = float(model.intercept_[0])
+        self.head_ = LinearHead.fit(x, target, C=float(self.C), max_iter=5000, sample_weight=weight,
+                                    standardise=True)
         del self._doc_instances, self._doc_fillers  # the training documents' headings: not kept
         return self
 
@@ -837,8 +615,7 @@ class HeadingsBackend(Backend):
 
     # -- prediction ------------------------------------------------------------
     def _score_pairs(self, x: np.ndarray) -> np.ndarray:
-        z = ((x - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+        return self.head_.predict(x)
 
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
         out = np.zeros((len(docs), self.n_subjects_), dtype=np.float32)
@@ -881,10 +658,7 @@ class HeadingsBackend(Backend):
             "languages": {lang: index.to_dict() for lang, index in sorted(self.langs_.items())},
             "template_terms": self.template_terms_,
             "features": list(FEATURES),
-            "mean": self.mean_.tolist(),
-            "scale": self.scale_.tolist(),
-            "coef": [float(c) for c in self.coef_],
-            "intercept": float(self.intercept_),
+            **self.head_.to_dict(),
         }
         (folder / _STATE).write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
 
@@ -908,11 +682,8 @@ class HeadingsBackend(Backend):
                        for lang, d in state["languages"].items()}
         self.template_terms_ = {lang: [sorted(set(t)) for t in ts] for lang, ts in state["template_terms"].items()}
         self._index_template_words()
-        self.mean_ = np.asarray(state["mean"], dtype=np.float64)
-        self.scale_ = np.asarray(state["scale"], dtype=np.float64)
-        self.coef_ = np.asarray(state["coef"], dtype=np.float64)
-        self.intercept_ = float(state["intercept"])
-        if len(self.coef_) != len(FEATURES) or self.instance_col_.size and self.instance_col_.max() >= self.n_subjects_:
+        self.head_ = LinearHead.from_dict(state, len(FEATURES))
+        if self.head_.mean is None or self.instance_col_.size and self.instance_col_.max() >= self.n_subjects_:
             raise ValueError("inconsistent headings model")
         self._index_instances()
 

@@ -335,10 +335,8 @@ class Indexer:
             matrix = self.scores([d.text for d in batch])
             for doc, row in zip(batch, matrix):
                 order = np.argsort(-row, kind="stable")
-                ranking = [self.subjects_.uris[j] for j in order]
-                ranked.append(ranking)
-                kept = rule.select(row[order[: rule.limit]], total=float(row.sum(dtype=np.float64)))
-                decided.append(set(ranking[:kept]))
+                ranked.append([self.subjects_.uris[j] for j in order])
+                decided.append({self.subjects_.uris[j] for j in rule.apply(row)})
             progress("evaluate", len(ranked), 0)
             batch.clear()
 
@@ -428,25 +426,9 @@ def _decided(matrix: np.ndarray, rule: DecisionRule) -> list[tuple[list[int], li
     """(columns, scores) that ``rule`` keeps of each row of ``matrix``, best first."""
     out = []
     for row in matrix:
-        order = _top(row, rule.limit)
-        keep = order[: rule.select(row[order], total=float(row.sum(dtype=np.float64)))]
+        keep = rule.apply(row)
         out.append((keep.tolist(), row[keep].tolist()))
     return out
-
-
-def _top(row: np.ndarray, limit: int) -> np.ndarray:
-    """Columns of the ``limit`` best scores of ``row``, best first, ties in column order.
-
-    The same as ``np.argsort(-row, kind="stable")[:limit]``, without sorting
-    the whole row: the ``limit`` best are found by partition, then sorted.
-    """
-    if limit >= len(row):
-        return np.argsort(-row, kind="stable")
-    kth = np.partition(row, len(row) - limit)[len(row) - limit]  # the limit-th best score
-    above = np.flatnonzero(row > kth)
-    tied = np.flatnonzero(row == kth)[: limit - len(above)]
-    chosen = np.concatenate([above, tied])
-    return chosen[np.lexsort((chosen, -row[chosen]))]
 
 
 def _with_local_subjects(vocab: Vocabulary, local: dict) -> Vocabulary:

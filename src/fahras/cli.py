@@ -18,10 +18,11 @@ import click
 
 from fahras.decision import RULE_KINDS, DecisionRule
 from fahras.errors import FahrasError, InputError, UsageError
+from fahras.vocab.concept import LANGUAGES
 
 log = logging.getLogger("fahras")
 
-LANGS = ("ar", "zh", "en", "fr", "ru", "es")
+LANGS = LANGUAGES
 LANG_CHOICE = click.Choice(LANGS)
 
 

@@ -108,3 +108,19 @@ def test_stacker_sees_consensus_and_relative_scores(fitted):
     # each probe's consensus winner (reciprocal rank 1) is one of its candidates
     for doc in range(len(probes)):
         assert np.isclose(consensus[rows == doc].max(), 1.0)
+
+
+def test_the_stacker_refits_on_base_scores_without_refitting_the_bases(fitted, corpus):
+    """What learning from new documents does: base scores of the documents -> a new stacker, same bases."""
+    from fahras.models.ensemble import Stacker
+
+    docs, y = corpus
+    bases = list(fitted.bases_)
+    base = fitted.base_scores(docs)
+    alone = Stacker.for_subjects(len(base), y).fit(base, y)
+    stacker = fitted.refit_stacker(base, y)
+    assert fitted.bases_ == bases and fitted.stacker_ is stacker
+    np.testing.assert_array_equal(stacker.head.coef, alone.head.coef)
+    probes = analyse([text for text, _ in PROBES])
+    np.testing.assert_array_equal(fitted.predict_scores(probes), alone.predict(fitted.base_scores(probes)))
+    assert stacker.features(base)[2].shape[1] == stacker.n_features

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from fahras._version import __version__
 from fahras.corpus import Document
 from fahras.decision import RULE_KINDS, DecisionRule, tune_rule
 from fahras.errors import InputError, ModelError, UsageError
 from fahras.formats import suggestion_dict
-from fahras.models import AnalyzedText, Evidence, FitContext, backend_class, create_backend, load_backend
+from fahras.models import AnalyzedText, Backend, Evidence, FitContext, backend_class, create_backend, load_backend
 from fahras.models.features import sharing_rows
 from fahras.store import read_model, write_model
 from fahras.subjects import MatchStats, SubjectSpace, resolve_all
@@ -47,6 +48,21 @@ class Suggestion:
     def to_dict(self, all_labels: bool = False) -> dict:
         """The suggestion in Fahras's JSON (:func:`fahras.formats.suggestion_dict`)."""
         return suggestion_dict(self, all_labels)
+
+
+@dataclass
+class TrainingSet:
+    """What :meth:`Indexer.fit` learns from (see :meth:`Indexer.training_set`)."""
+
+    documents: list[Document]       # the documents with at least one subject, in order
+    gold: list[set[str]]            # their subjects' URIs
+    analysed: list[AnalyzedText]    # their analysis (offsets found)
+    targets: sp.csr_matrix          # documents x subjects 0/1, columns in ``Indexer.subjects_`` order
+    context: FitContext             # the analyzer and one concept per subject column
+    backend: Backend                # a new, unfitted backend of the Indexer's settings
+    space: str                      # "training" or "vocabulary"
+    stats: MatchStats               # how the descriptors matched the thesaurus
+    skipped: int = 0                # documents without subjects
 
 
 class SubjectInfo(NamedTuple):
@@ -122,9 +138,17 @@ class Indexer:
         self.random_state = random_state
 
     # -- training --------------------------------------------------------------
-    def fit(self, documents: Iterable[Document], vocab: Vocabulary, progress: Progress = _noop) -> "Indexer":
-        """Learn from indexed documents; descriptors are matched against ``vocab``."""
-        started = time.perf_counter()
+    def training_set(self, documents: Iterable[Document], vocab: Vocabulary,
+                     progress: Progress = _noop) -> "TrainingSet":
+        """What :meth:`fit` learns from, built as it builds it: documents with subjects, analysed; the
+        subject space (with the backend's extra subjects); the subject matrix; the concepts.
+
+        Sets the Indexer's vocabulary snapshot (``vocab_``, with the local
+        subjects), subject space (``subjects_``) and analyzer (``analyzer_``,
+        so :meth:`analyse` works), as :meth:`fit` does.  For tools that fit
+        backends or stackers themselves (the benchmarks, learning from
+        feedback).
+        """
         analyzer = get_analyzer(self.analyzer)
         stats = MatchStats()
         docs, gold, skipped = [], [], 0
@@ -158,11 +182,19 @@ class Indexer:
             # Training keeps every document's tokens: offsets found now, not a recipe for them.
             analyzed.append(self.analyse(doc.text, deferred_offsets=False))
             progress("analyse", i, len(docs))
-        y = self.subjects_.indicator(gold)
+        return TrainingSet(documents=docs, gold=gold, analysed=analyzed, targets=self.subjects_.indicator(gold),
+                           context=FitContext(analyzer, [self.vocab_.get(uri) for uri in self.subjects_.uris]),
+                           backend=backend, space=space, stats=stats, skipped=skipped)
+
+    def fit(self, documents: Iterable[Document], vocab: Vocabulary, progress: Progress = _noop) -> "Indexer":
+        """Learn from indexed documents; descriptors are matched against ``vocab``."""
+        started = time.perf_counter()
+        data = self.training_set(documents, vocab, progress)
+        analyzed, y, context, backend = data.analysed, data.targets, data.context, data.backend
+        docs, stats, skipped, space = data.documents, data.stats, data.skipped, data.space
 
         cv_f1 = None
         self.rule_ = DecisionRule(limit=self.max_limit, threshold=0.0, min_one=True)
-        context = FitContext(analyzer, [self.vocab_.get(uri) for uri in self.subjects_.uris])
         try:
             if self.cv_folds and len(docs) >= self.cv_folds * 2:
                 from sklearn.model_selection import KFold

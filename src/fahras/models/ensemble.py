@@ -93,6 +93,21 @@ class Stacker:
         """log(1 + documents) of each subject column of ``targets``."""
         return np.log1p(np.asarray(sp.csr_matrix(targets).sum(axis=0)).ravel()).astype(np.float32)
 
+    @classmethod
+    def for_subjects(cls, n_bases: int, targets: sp.csr_matrix, concepts: Sequence | None = None,
+                     candidates: int = 20, C: float = 1.0) -> "Stacker":
+        """An unfitted stacker that knows the subjects of ``targets`` (training documents x subjects):
+        their frequency, and (given one concept per column) which seen subjects name each composed
+        heading's filler."""
+        prior = cls.subject_prior(targets)
+        cover = (covering_subjects(concepts, np.flatnonzero(prior > 0)) if concepts is not None
+                 else _no_cover(targets.shape[1]))
+        return cls(n_bases, candidates, C, prior, cover)
+
+    def clone(self) -> "Stacker":
+        """An unfitted stacker of the same kind and settings, knowing the same subjects."""
+        return type(self)(self.n_bases, self.candidates, self.C, self.prior, self.cover)
+
     @property
     def n_features(self) -> int:
         return 4 * self.n_bases + 3
@@ -185,7 +200,7 @@ class Stacker:
         targets = sp.csr_matrix(targets)
         oof = np.zeros(targets.shape, dtype=np.float32)
         for train, held in folds:
-            fold = Stacker(self.n_bases, self.candidates, self.C, self.prior, self.cover)
+            fold = self.clone()
             fold.fit([s[train] for s in base_oof], targets[train])
             seen = np.asarray(targets[train].sum(axis=0)).ravel() > 0
             oof[held] = fold.predict([s[held] for s in base_oof], seen)
@@ -243,10 +258,7 @@ class EnsembleBackend(Backend):
         """What the ensemble knows of the subjects themselves (an unfitted :attr:`stacker_` that holds it):
         training frequency (``prior``) and which seen subjects name the filler of each composed heading
         (``cover``, needs ``concepts``)."""
-        prior = Stacker.subject_prior(y)
-        cover = (covering_subjects(concepts, np.flatnonzero(prior > 0)) if concepts is not None
-                 else _no_cover(y.shape[1]))
-        self.stacker_ = Stacker(len(self.backends), int(self.candidates), float(self.C), prior, cover)
+        self.stacker_ = Stacker.for_subjects(len(self.backends), y, concepts, int(self.candidates), float(self.C))
 
     def refit_stacker(self, base_scores: list[np.ndarray], targets: sp.csr_matrix,
                       prior: np.ndarray | None = None) -> Stacker:
@@ -255,10 +267,11 @@ class EnsembleBackend(Backend):
         ``prior`` replaces the subjects' training frequencies (e.g. counting
         the new documents too; default: the current ones).
         """
-        old = self.stacker_
-        self.stacker_ = Stacker(old.n_bases, old.candidates, old.C, old.prior if prior is None else prior,
-                                old.cover).fit(base_scores, targets)
-        return self.stacker_
+        stacker = self.stacker_.clone()
+        if prior is not None:
+            stacker.prior = prior
+        self.stacker_ = stacker.fit(base_scores, targets)
+        return stacker
 
     def extra_subjects(self, vocab, gold):
         extra = {}

@@ -47,6 +47,7 @@ import scipy.sparse as sp
 
 from fahras.models import register
 from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
+from fahras.text.matcher import concept_labels
 from fahras.vocab.normalize import label_key
 
 _FORMAT = 1
@@ -127,7 +128,7 @@ class AcronymsBackend(Backend):
         self.n_subjects_ = int(y.shape[1])
         labels = set()
         for column, concept in enumerate(concepts):
-            for label in [*concept.labels.values(), *(a for alts in concept.alt_labels.values() for a in alts)]:
+            for label in concept_labels(concept):  # every language's
                 words = label_words(label)
                 if len(words) >= self.min_label_words:
                     labels.add((column, words))

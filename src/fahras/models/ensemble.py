@@ -28,6 +28,7 @@ new documents without refitting the base backends
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -62,6 +63,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+@dataclass(eq=False)
 class Stacker:
     """Combines base backends' scores: a logistic regression over (document, candidate subject) pairs.
 
@@ -79,14 +81,12 @@ class Stacker:
         scores = stacker.predict(base)
     """
 
-    def __init__(self, n_bases: int, candidates: int = 20, C: float = 1.0, prior: np.ndarray | None = None,
-                 cover: sp.csr_matrix | None = None, head: LinearHead | None = None):
-        self.n_bases = n_bases
-        self.candidates = candidates
-        self.C = C
-        self.prior = prior
-        self.cover = cover
-        self.head = head
+    n_bases: int
+    candidates: int = 20
+    C: float = 1.0
+    prior: np.ndarray | None = None
+    cover: sp.csr_matrix | None = None
+    head: LinearHead | None = None
 
     @staticmethod
     def subject_prior(targets: sp.csr_matrix) -> np.ndarray:

@@ -72,6 +72,8 @@ import scipy.sparse as sp
 from fahras.models import register
 from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
 from fahras.models.linear import LinearHead
+from fahras.text.matcher import (NO_TERM, LabelTerms, VariantPolicy, longest_labels, longest_matches, raw_matches,
+                                  token_span)
 from fahras.text import Analyzer
 from fahras.vocab.concept import LANGUAGES
 from fahras.vocab.headings import SLOT, heading_patterns, pattern_instances
@@ -79,7 +81,6 @@ from fahras.vocab.headings import SLOT, heading_patterns, pattern_instances
 _STATE = "headings.json"
 _FORMAT = 1
 _ANY_LANG = "*"          # analysed labels used for every document (a single-language analyzer)
-_NOT_LABEL_TERM = -1     # the id of a document term that is no label term (see _LangIndex.term_id)
 _RAW_LANGS = frozenset({"zh"})  # overlapping n-gram terms: labels are found in the raw text instead
 _NO_WORDS: frozenset = frozenset()
 
@@ -115,7 +116,7 @@ FEATURES = (
 # ---------------------------------------------------------------------------------- matching
 @dataclass
 class _LangIndex:
-    """Analysed filler labels of one language, indexed by first term."""
+    """Analysed filler labels of one language: the :mod:`fahras.text.matcher` indexes over them."""
 
     terms: dict[str, int]                       # label term -> id
     labels: list[tuple[int, tuple[int, ...]]]   # (filler, term ids)
@@ -123,27 +124,18 @@ class _LangIndex:
     key_terms: dict[int, int] = field(default_factory=dict)  # term id -> filler (partial mentions)
     #: first term id -> (filler, term ids, length) of the labels starting with it, longest first
     by_first: dict[int, list[tuple[int, tuple[int, ...], int]]] = field(default_factory=dict)
-    by_prefix: dict[str, list[str]] = field(default_factory=dict)
+    #: the label terms with their "nearest" variant policy
+    matcher: LabelTerms | None = None
     #: term ids a mention can start with: labels' first terms and key terms (see :meth:`index_starters`)
     starters: frozenset[int] = frozenset()
     #: (variant_prefix, variant_chars) -> document term -> :meth:`term_id`: what
     #: :meth:`known_ids` remembers (not saved, not pickled)
     _known: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def build(self, variant_prefix: int) -> "_LangIndex":
-        by_first: dict[int, list[int]] = defaultdict(list)
-        for n, (_, ids) in enumerate(self.labels):
-            by_first[ids[0]].append(n)
-        # longest labels first
-        self.by_first = {first: [(*self.labels[n], len(self.labels[n][1]))
-                                 for n in sorted(ns, key=lambda n: (-len(self.labels[n][1]), n))]
-                         for first, ns in by_first.items()}
-        self.by_prefix = defaultdict(list)
-        if variant_prefix > 0:
-            for term in self.terms:
-                if len(term) >= variant_prefix:
-                    self.by_prefix[term[:variant_prefix]].append(term)
-        self.by_prefix = dict(self.by_prefix)
+    def build(self, variant_prefix: int, variant_chars: int) -> "_LangIndex":
+        self.by_first = longest_labels(self.labels)
+        self.matcher = LabelTerms(sorted(self.terms, key=self.terms.get),
+                                  VariantPolicy("nearest", variant_chars, variant_prefix))
         return self.index_starters()
 
     def index_starters(self) -> "_LangIndex":
@@ -178,29 +170,9 @@ class _LangIndex:
         return {**self.__dict__, "_known": {}}
 
     def term_id(self, term: str, variant_prefix: int, variant_chars: int) -> int:
-        """The id of the label term ``term`` is, or is a variant of; -1 (``_NOT_LABEL_TERM``) if none.
-
-        Reads the index only: an index is shared by every thread scoring with the model.
-        """
-        found = self.terms.get(term)
-        if found is not None:
-            return found
-        best, best_rank = _NOT_LABEL_TERM, None
-        if variant_prefix > 0 and variant_chars > 0 and len(term) >= variant_prefix:
-            for cand in self.by_prefix.get(term[:variant_prefix], ()):
-                common = _common_prefix(term, cand)
-                extra, missing = len(term) - common, len(cand) - common
-                # Derived forms add letters (malian, sudanes, lebanes); a document term
-                # that is a mere prefix of the label's may drop one letter only
-                # (syria/syrian, not liber/liberia).
-                if extra > variant_chars or missing > min(variant_chars, 2 if extra else 1):
-                    continue
-                if extra and missing and common <= variant_prefix:  # condemn/condom
-                    continue
-                rank = (-common, missing, extra, cand)
-                if best_rank is None or rank < best_rank:
-                    best, best_rank = self.terms[cand], rank
-        return best
+        """The id of the label term ``term`` is, or is a variant of (:meth:`LabelTerms.lookup`, whose
+        policy holds the model's ``variant_prefix`` and ``variant_chars``); -1 if none."""
+        return self.matcher.lookup(term)
 
     def to_dict(self) -> dict:
         names = sorted(self.terms, key=self.terms.get)
@@ -209,24 +181,16 @@ class _LangIndex:
                 "key_terms": [[t, f] for t, f in sorted(self.key_terms.items())]}
 
     @classmethod
-    def from_dict(cls, data: dict, variant_prefix: int) -> "_LangIndex":
+    def from_dict(cls, data: dict, variant_prefix: int, variant_chars: int) -> "_LangIndex":
         index = cls(terms={t: i for i, t in enumerate(data["terms"])},
                     labels=[(int(f), tuple(int(i) for i in ids)) for f, ids in data["labels"]],
                     raw=[(int(f), str(text)) for f, text in data["raw"]],
                     key_terms={int(t): int(f) for t, f in data["key_terms"]})
-        return index.build(variant_prefix)
+        return index.build(variant_prefix, variant_chars)
 
 
 #: How many document terms a :class:`_LangIndex` remembers the ids of (a few MB at most).
 TERM_MEMO_SIZE = 1 << 17
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
 
 
 @dataclass
@@ -400,7 +364,8 @@ class HeadingsBackend(Backend):
                         ids = tuple(terms.setdefault(t, len(terms)) for t in lang_analyzer.terms(text))
                         if ids and (f, ids) not in labels_out:
                             labels_out.append((f, ids))
-                self.langs_[_index_key(lang, cls)] = _LangIndex(terms, labels_out, raw).build(int(self.variant_prefix))
+                self.langs_[_index_key(lang, cls)] = _LangIndex(terms, labels_out, raw).build(
+                    int(self.variant_prefix), int(self.variant_chars))
             # distinct words, sorted: _mentions counts a window's share of them
             self.template_terms_[lang] = [sorted(set(lang_analyzer.terms(t.replace(SLOT, " "))))
                                           for t in self.templates_]
@@ -492,15 +457,8 @@ class HeadingsBackend(Backend):
             if lang in _RAW_LANGS:
                 if not tokens:
                     continue
-                text = doc.text.casefold()
-                starts = tokens.starts
-                for f, label in index.raw:
-                    pos = text.find(label) if label else -1
-                    while pos >= 0:
-                        first = max(bisect.bisect_right(starts, pos) - 1, 0)
-                        last = max(bisect.bisect_left(starts, pos + len(label)) - 1, first)
-                        add_raw(f, first, last, (pos, pos + len(label)))
-                        pos = text.find(label, pos + len(label))
+                for f, start, end in raw_matches(doc.text.casefold(), index.raw):
+                    add_raw(f, *token_span(tokens.starts, start, end), (start, end))
                 continue
             if distinct is None:
                 distinct = set(terms)
@@ -508,35 +466,16 @@ class HeadingsBackend(Backend):
             ids = tuple(map(memo.__getitem__, terms))
             if not partial:  # the label terms present: what _learn_key_terms counts
                 present[name] = set(ids)
-                present[name].discard(_NOT_LABEL_TERM)
-            labels_from = index.by_first.get
-            key_term = (index.key_terms if partial else {}).get
-            starts_mention = index.starters if partial else index.by_first.keys()
-            resume = 0
-            # Only positions where a mention can start: a label's first term, or a key
-            # term.  The bookkeeping of ``add`` is inlined here: this loop runs for
-            # every mention of every document.
-            for i in compress(count(), map(starts_mention.__contains__, ids)):
-                if i < resume:  # inside a mention found before
-                    continue
-                t = ids[i]
-                for f, seq, length in labels_from(t, ()):  # longest first
-                    if ids[i:i + length] == seq:  # (shorter, so unequal, past the end)
-                        resume = i + length
-                        last = resume - 1
-                        m = found.get(f)
-                        if m is None:
-                            m = found[f] = _Mentions(token_positions=True)
-                        m.full += 1
-                        break
+                present[name].discard(NO_TERM)
+            matches = (longest_matches(ids, index.by_first, index.key_terms, index.starters) if partial
+                       else longest_matches(ids, index.by_first, None, index.by_first.keys()))
+            for i, last, f, whole in matches:
+                m = found.get(f)
+                if m is None:
+                    m = found[f] = _Mentions(token_positions=True)
+                if whole:
+                    m.full += 1
                 else:
-                    f = key_term(t)
-                    if f is None:
-                        continue
-                    last = i
-                    m = found.get(f)
-                    if m is None:
-                        m = found[f] = _Mentions(token_positions=True)
                     m.partial += 1
                 if m.first < 0:  # positions only grow within a class; classes have their own fillers
                     m.first = i
@@ -678,7 +617,7 @@ class HeadingsBackend(Backend):
         self.template_docs_ = np.asarray(state["template_docs"], dtype=np.int64)
         self.template_fillers_ = np.asarray(state["template_fillers"], dtype=np.int64)
         self.filler_docs_ = np.asarray(state["filler_docs"], dtype=np.int64)
-        self.langs_ = {lang: _LangIndex.from_dict(d, int(self.variant_prefix))
+        self.langs_ = {lang: _LangIndex.from_dict(d, int(self.variant_prefix), int(self.variant_chars))
                        for lang, d in state["languages"].items()}
         self.template_terms_ = {lang: [sorted(set(t)) for t in ts] for lang, ts in state["template_terms"].items()}
         self._index_template_words()

@@ -15,20 +15,17 @@ same procedure).
 
 Run from the repository root (about 4 minutes per seed on 2 cores)::
 
-    .venv/bin/python benchmarks/covered_headings.py [--seeds 0 1] [--splits time3 time cv5]
+    .venv/bin/python -m benchmarks.covered_headings [--seeds 0 1] [--splits time3 time cv5]
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from harness.stacking import compare_stackings, ensemble_scores  # noqa: E402
+from benchmarks.harness.stacking import compare_stackings, ensemble_scores
 
 VARIANTS = {
     "without": lambda run: ensemble_scores(run, None),

@@ -13,12 +13,11 @@ each seed is another sample of the same procedure.
 
 Run from the repository root (about 4 minutes per seed on 2 cores)::
 
-    .venv/bin/python benchmarks/decision_rules.py [--seeds 0 1] [--splits time3 time cv5]
+    .venv/bin/python -m benchmarks.decision_rules [--seeds 0 1] [--splits time3 time cv5]
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +25,9 @@ import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from fahras.decision import RULE_KINDS, tune_rule  # noqa: E402
-from harness.stacking import each_run, ensemble_scores, scored_on_test  # noqa: E402
+from fahras.decision import RULE_KINDS, tune_rule
+from benchmarks.harness.stacking import each_run, ensemble_scores, scored_on_test
 
 
 def held_out_f1(rule, scores: np.ndarray, y: sp.csr_matrix) -> float:

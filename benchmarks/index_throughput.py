@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/index_throughput.py MODEL FOLDER [--src OTHER/src ...] [--jobs 1 --jobs 2]
+    .venv/bin/python -m benchmarks.index_throughput MODEL FOLDER [--src OTHER/src ...] [--jobs 1 --jobs 2]
 
 ``FOLDER`` holds the documents (plain text, e.g. the 2012-2013 resolutions
 repeated to at least 1000 documents, as ``benchmarks/vs_annif.py`` writes them).  Each

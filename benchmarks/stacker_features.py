@@ -22,57 +22,64 @@ decision rule tuned on their own held-out (cross-fitted) scores as
 
 Run from the repository root (about 5 minutes on 2 cores)::
 
-    .venv/bin/python benchmarks/stacker_features.py [--folds 3 5] [--bases tfidf-linear,knn,headings]
+    .venv/bin/python -m benchmarks.stacker_features [--folds 3 5] [--bases tfidf-linear,knn,headings]
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from fahras import load_vocabulary  # noqa: E402
-from fahras.corpus.unexport import iter_export_dir  # noqa: E402
-from fahras.decision import tune_rule  # noqa: E402
-from fahras.evaluate import evaluate  # noqa: E402
-from fahras.models.crossfit import cross_fit  # noqa: E402
-from fahras.models.ensemble import DEFAULT_BASES, EnsembleBackend  # noqa: E402
-from fahras.subjects import resolve_all  # noqa: E402
-from fahras.text import get_analyzer  # noqa: E402
-from harness.stacking import stacking_inputs  # noqa: E402
+from fahras import load_vocabulary
+from fahras.corpus.unexport import iter_export_dir
+from fahras.decision import tune_rule
+from fahras.evaluate import evaluate
+from fahras.models.crossfit import cross_fit
+from fahras.models.ensemble import DEFAULT_BASES, Stacker
+from fahras.subjects import resolve_all
+from fahras.text import get_analyzer
+from benchmarks.harness.stacking import stacking_inputs
 
 SPLITS = {"time": (range(2005, 2012), range(2012, 2014)), "time3": (range(2005, 2013), range(2013, 2014))}
 
 
-class FirstStacker(EnsembleBackend):
+class FirstStacker(Stacker):
     """The stacker of the first release: its features are the first 3 x bases + 1 columns."""
 
-    def _features(self, base_scores):
-        rows, cols, x = super()._features(base_scores)
+    @property
+    def n_features(self) -> int:
+        return 3 * self.n_bases + 1
+
+    def features(self, base_scores):
+        rows, cols, x = super().features(base_scores)
         return rows, cols, x[:, : 3 * len(base_scores) + 1]
 
 
-class CooccurrenceStacker(EnsembleBackend):
+class CooccurrenceStacker(Stacker):
     """``v2`` plus a co-occurrence feature learned from the stacker's training documents."""
 
-    def _fit_stacker(self, base_scores, y):
+    def fit(self, base_scores, y):
         counts = (y.T @ y).toarray().astype(np.float64)
         self.cooc_ = counts / np.maximum(np.diag(counts), 1.0)[:, None]  # row t: P(column | t)
-        return super()._fit_stacker(base_scores, y)
+        return super().fit(base_scores, y)
 
-    def _n_features(self) -> int:
-        return super()._n_features() + 1
+    def clone(self):
+        copy = super().clone()
+        copy.cooc_ = getattr(self, "cooc_", None)
+        return copy
 
-    def _features(self, base_scores):
-        rows, cols, x = super()._features(base_scores)
+    @property
+    def n_features(self) -> int:
+        return super().n_features + 1
+
+    def features(self, base_scores):
+        rows, cols, x = super().features(base_scores)
         mean = np.mean(base_scores, axis=0)
         top = np.argsort(-mean, axis=1, kind="stable")[:, :5]
         weight = np.take_along_axis(mean, top, axis=1)
@@ -114,14 +121,13 @@ def year(doc) -> int:
     return int(re.search(r"_(\d{4})_$", doc.id).group(1))
 
 
-def score(stacker: EnsembleBackend, base_oof, base_test, y, folds, test_gold, subjects, concepts,
+def score(kind: type[Stacker], base_oof, base_test, y, folds, test_gold, subjects, concepts,
           banded=False) -> dict:
     """Cross-fitted stacker scores -> tuned rule; full stacker on the test documents -> metrics."""
-    stacker.learn_subjects(y, concepts)
+    stacker = kind.for_subjects(len(base_oof), y, concepts)
     oof = stacker.held_out_scores(base_oof, y, folds)
     rule, _ = tune_rule(oof, y)
-    stacker.coef_, stacker.intercept_ = stacker._fit_stacker(base_oof, y)
-    test = stacker.combine(base_test)
+    test = stacker.fit(base_oof, y).predict(base_test)
     order = np.argsort(-test, axis=1, kind="stable")
     ranked = [[subjects.uris[j] for j in row[:100]] for row in order]
     decided = [set(r[: rule.select(scores[o[: rule.limit]])]) for r, scores, o in zip(ranked, test, order)]
@@ -166,10 +172,10 @@ def main() -> None:
             folds = list(KFold(n_folds, shuffle=True, random_state=0).split(analysed))
             bases, base_oof = cross_fit(bases_spec, analysed, y, analyzer, folds, concepts=concepts, n_jobs=0)
             base_test = [b.predict_scores(test_analysed) for b in bases]
-            for name, stacker, banded in (("v1", FirstStacker(bases_spec), False),
-                                          ("v2", EnsembleBackend(bases_spec), False),
-                                          ("v2+cooc", CooccurrenceStacker(bases_spec), False),
-                                          ("v2, banded rule", EnsembleBackend(bases_spec), True)):
+            for name, stacker, banded in (("v1", FirstStacker, False),
+                                          ("v2", Stacker, False),
+                                          ("v2+cooc", CooccurrenceStacker, False),
+                                          ("v2, banded rule", Stacker, True)):
                 r = score(stacker, base_oof, base_test, y, folds, test_gold, subjects, concepts, banded)
                 print(f"| {split} | {n_folds} | {name} | {r['nDCG@5']:.3f} | {r['F1']:.3f} | {r['rule']} |",
                       flush=True)

@@ -25,69 +25,67 @@ out of the comparison; ``--seeds`` repeats everything with other fold
 seeds.  Run from the repository root (about 6 minutes for two seeds on 2
 cores)::
 
-    .venv/bin/python benchmarks/stacker_model.py [--seeds 0 1] [--splits time3 time cv5]
+    .venv/bin/python -m benchmarks.stacker_model [--seeds 0 1] [--splits time3 time cv5]
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from fahras.decision import tune_rule  # noqa: E402
-from fahras.models.ensemble import DEFAULT_BASES, EnsembleBackend  # noqa: E402
-from harness.stacking import each_run, scored_on_test  # noqa: E402
+from fahras.decision import tune_rule
+from fahras.models.ensemble import DEFAULT_BASES, Stacker
+from fahras.models.linear import sigmoid
+from benchmarks.harness.stacking import each_run, scored_on_test
 
 
-class WithInteractions(EnsembleBackend):
+class WithInteractions(Stacker):
     """Plus each pair's product of base scores, and the best base score."""
 
-    def _features(self, base_scores):
-        rows, cols, x = super()._features(base_scores)
+    def features(self, base_scores):
+        rows, cols, x = super().features(base_scores)
         s = [b[rows, cols] for b in base_scores]
         extra = [s[i] * s[j] for i in range(len(s)) for j in range(i + 1, len(s))] + [np.max(s, axis=0)]
         return rows, cols, np.column_stack([x, *extra])
 
 
-class WithDocumentConfidence(EnsembleBackend):
+class WithDocumentConfidence(Stacker):
     """Plus the document's two best mean base scores and the candidate's mean score relative to the best."""
 
-    def _features(self, base_scores):
-        rows, cols, x = super()._features(base_scores)
+    def features(self, base_scores):
+        rows, cols, x = super().features(base_scores)
         mean = np.mean(base_scores, axis=0)
         top = -np.sort(-mean, axis=1)[:, :2]
         best = np.maximum(top[rows, 0], 1e-6)
         return rows, cols, np.column_stack([x, top[rows, 0], top[rows, 1], mean[rows, cols] / best])
 
 
-class Boosted(EnsembleBackend):
+class Boosted(Stacker):
     """Gradient-boosted trees in place of the logistic regression (``blend``: the mean of both)."""
 
     blend = False
 
-    def _fit_stacker(self, base_scores, y):
+    def fit(self, base_scores, y):
         from sklearn.ensemble import HistGradientBoostingClassifier
 
-        rows, cols, x = self._features(base_scores)
+        rows, cols, x = self.features(base_scores)
         target = np.asarray(y[rows, cols]).ravel() > 0
-        trees = HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_leaf_nodes=15,
-                                               min_samples_leaf=20, l2_regularization=1.0,
-                                               early_stopping=False, random_state=0).fit(x, target)
-        return trees, (super()._fit_stacker(base_scores, y) if self.blend else None)
+        self.trees = HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_leaf_nodes=15,
+                                                    min_samples_leaf=20, l2_regularization=1.0,
+                                                    early_stopping=False, random_state=0).fit(x, target)
+        if self.blend:
+            super().fit(base_scores, y)
+        return self
 
-    def _stack(self, stacker, base_scores):
-        trees, linear = stacker
-        rows, cols, x = self._features(base_scores)
-        p = trees.predict_proba(x)[:, 1]
-        if linear is not None:
-            coef, intercept = linear
-            p = (p + 1.0 / (1.0 + np.exp(-np.clip(x @ coef + intercept, -50, 50)))) / 2
+    def stack(self, base_scores):
+        rows, cols, x = self.features(base_scores)
+        p = self.trees.predict_proba(x)[:, 1]
+        if self.blend:
+            p = (p + sigmoid(self.head.logits(x))) / 2
         out = np.zeros(base_scores[0].shape, dtype=np.float32)
         out[rows, cols] = p
         return out
@@ -98,11 +96,11 @@ class Blended(Boosted):
 
 
 VARIANTS = {
-    "lr": (EnsembleBackend, {}),
-    "C0.3": (EnsembleBackend, {"C": 0.3}),
-    "C3": (EnsembleBackend, {"C": 3.0}),
-    "cand10": (EnsembleBackend, {"candidates": 10}),
-    "cand40": (EnsembleBackend, {"candidates": 40}),
+    "lr": (Stacker, {}),
+    "C0.3": (Stacker, {"C": 0.3}),
+    "C3": (Stacker, {"C": 3.0}),
+    "cand10": (Stacker, {"candidates": 10}),
+    "cand40": (Stacker, {"candidates": 40}),
     "inter": (WithInteractions, {}),
     "docconf": (WithDocumentConfidence, {}),
     "hgb": (Boosted, {}),
@@ -113,13 +111,9 @@ VARIANTS = {
 def variant_scores(cls, params: dict, run) -> tuple[np.ndarray, np.ndarray]:
     """(held-out ensemble scores of the training documents, test scores) of one stacker variant."""
     y = run.inputs.y
-    stacker = cls(DEFAULT_BASES, **params)
-    stacker.learn_subjects(y, run.inputs.concepts)
+    stacker = cls.for_subjects(len(DEFAULT_BASES), y, run.inputs.concepts, **params)
     oof = stacker.held_out_scores(run.base_oof, y, run.folds)
-    fitted = stacker._fit_stacker(run.base_oof, y)
-    test = stacker._stack(fitted, run.test_base)
-    stacker._unseen_scores(test, run.test_base, stacker.prior_ > 0)
-    return oof, test
+    return oof, stacker.fit(run.base_oof, y).predict(run.test_base)
 
 
 def main() -> None:

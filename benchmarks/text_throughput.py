@@ -2,7 +2,7 @@
 
 Run from the project root::
 
-    PYTHONPATH=src python benchmarks/text_throughput.py
+    PYTHONPATH=src .venv/bin/python -m benchmarks.text_throughput
 
 Language id is measured on the six-language sample in
 ``tests/fixtures/text/langid/`` (whole sentences and their first words), in
@@ -15,17 +15,15 @@ real Security Council resolutions.  Prints markdown tables.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
-from fahras.text import LANGUAGES, detect_language, get_analyzer  # noqa: E402
-from fahras.text import langid  # noqa: E402
-from fahras.text._lazy import Lazy  # noqa: E402
-from fahras.text.furniture import strip_furniture  # noqa: E402
+from fahras.text import LANGUAGES, detect_language, get_analyzer
+from fahras.text import langid
+from fahras.text import Lazy
+from fahras.text.furniture import strip_furniture
 
 SAMPLE = ROOT / "tests" / "fixtures" / "text" / "langid"
 TRAIN = ROOT / ".." / "shared" / "data" / "unsc-resolutions" / "train"

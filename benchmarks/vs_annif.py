@@ -48,7 +48,7 @@ rule is tuned on the test documents themselves (an oracle that flatters
 Annif, marked "oracle") and its ensemble sources are chosen there too.
 
 Run from the repository root with the project's virtual environment, e.g.
-``.venv/bin/python benchmarks/vs_annif.py --split time3 --annif-backends all
+``.venv/bin/python -m benchmarks.vs_annif --split time3 --annif-backends all
 --fahras-backend tfidf-linear --fahras-backend ensemble``.
 """
 
@@ -65,21 +65,15 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-try:  # the package may not be installed yet: fall back to the source tree
-    import fahras  # noqa: F401
-except ImportError:
-    sys.path.insert(1, str(REPO / "src"))
-
-from fahras.errors import FahrasError  # noqa: E402
-from fahras.evaluate import evaluate  # noqa: E402
-from harness import data as corpus_data  # noqa: E402
-from harness.annif_runner import ALIASES, ANNIF_VERSION, BACKENDS, Annif, read_rankings  # noqa: E402
-from harness.fahras_runner import Fahras  # noqa: E402
-from harness.measure import Measurement, StepFailed  # noqa: E402
-from harness.report import (SystemResult, average, print_table, speed_lines, spread_lines, write_docs,  # noqa: E402
+from fahras.errors import FahrasError
+from fahras.evaluate import evaluate
+from benchmarks.harness import data as corpus_data
+from benchmarks.harness.annif_runner import ALIASES, ANNIF_VERSION, BACKENDS, Annif, read_rankings
+from benchmarks.harness.fahras_runner import Fahras
+from benchmarks.harness.measure import Measurement, StepFailed
+from benchmarks.harness.report import (SystemResult, average, print_table, speed_lines, spread_lines, write_docs,
                             target_lines, write_results)
-from harness.tuning import decide  # noqa: E402
+from benchmarks.harness.tuning import decide
 
 ORACLE_MARK, VALIDATED_MARK, OWN_RULE_MARK = " (oracle)", " (val)", " (own rule)"
 N_SOURCES = 3

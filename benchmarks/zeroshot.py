@@ -39,7 +39,7 @@ What it does
 
 Run from the repository root with the project's virtual environment::
 
-    .venv/bin/python benchmarks/zeroshot.py [--resolutions 50] [--learned 200] [--annif-mllm] [--json out.json]
+    .venv/bin/python -m benchmarks.zeroshot [--resolutions 50] [--learned 200] [--annif-mllm] [--json out.json]
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -59,10 +58,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
-sys.path.insert(0, str(ROOT / "src"))
 
-from fahras import Document, Indexer, load_vocabulary  # noqa: E402
-from fahras.corpus.unexport import iter_export_dir, read_export_file  # noqa: E402
+from fahras import Document, Indexer, load_vocabulary
+from fahras.corpus.unexport import iter_export_dir, read_export_file
 
 
 def ranks_of(model: Indexer, text: str, uris: list[str]) -> tuple[list[int], np.ndarray]:

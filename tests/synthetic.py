@@ -7,7 +7,7 @@ import random
 import numpy as np
 import scipy.sparse as sp
 
-from fahras.models import AnalyzedText
+from fahras.models import AnalyzedText, load_backend
 from fahras.text import get_analyzer
 
 SUBJECTS = {
@@ -63,10 +63,8 @@ PROBES = [
 
 def assert_round_trip(fitted, folder, subject: int) -> None:
     """Saving and loading a fitted backend keeps its scores, parameters and explanations."""
-    from fahras.models import Backend
-
     fitted.save(folder)
-    loaded = Backend.load(folder)
+    loaded = load_backend(folder)
     probes = analyse([text for text, _ in PROBES])
     assert np.array_equal(loaded.predict_scores(probes), fitted.predict_scores(probes))
     assert loaded.get_params() == fitted.get_params()

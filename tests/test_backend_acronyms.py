@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from fahras.errors import ModelError, UsageError
-from fahras.models import AnalyzedText, Backend, create_backend
+from fahras.models import AnalyzedText, Backend, create_backend, FitContext, load_backend
 from fahras.models.acronyms import definitions, label_words
 from fahras.vocab.concept import Concept, local_concept
 
@@ -34,7 +34,7 @@ def _concepts() -> list[Concept]:
 
 def _fit(**params) -> Backend:
     y = sp.csr_matrix((len(TRAINING), len(LABELS)), dtype=np.float32)
-    return create_backend("acronyms", params).fit([_doc(t) for t in TRAINING], y, None, concepts=_concepts())
+    return create_backend("acronyms", params).fit([_doc(t) for t in TRAINING], y, context=FitContext(None, _concepts()))
 
 
 def test_definitions_are_matched_to_the_closest_long_enough_label():
@@ -83,7 +83,7 @@ def test_acronyms_defined_in_training_without_a_label_stay_unmatched():
     assert backend.unmatched_ == []
     y = sp.csr_matrix((1, len(LABELS)), dtype=np.float32)
     text = "the Economic Community of West African States (ECOWAS)"
-    other = create_backend("acronyms").fit([_doc(text)], y, None, concepts=_concepts())
+    other = create_backend("acronyms").fit([_doc(text)], y, context=FitContext(None, _concepts()))
     assert other.unmatched_ == ["ECOWAS"] and other.acronyms_ == {}
     assert not other.predict_scores([_doc("the United Nations Mission in Sudan (ECOWAS) ECOWAS")]).any()
     assert backend.predict_scores([_doc("the United Nations Mission in Sudan (ECOWAS) ECOWAS")]).any()
@@ -109,18 +109,18 @@ def test_save_and_load_keep_the_scores(tmp_path):
     backend = _fit()
     docs = [_doc("UNAMID and UNMISS; UNAMID. The United Nations Mission in Sudan (UNMIS): UNMIS.")]
     backend.save(tmp_path / "m")
-    loaded = Backend.load(tmp_path / "m")
+    loaded = load_backend(tmp_path / "m")
     assert loaded.get_params() == backend.get_params()
     np.testing.assert_array_equal(loaded.predict_scores(docs), backend.predict_scores(docs))
     state = tmp_path / "m" / "acronyms.json"
     state.write_text(state.read_text(encoding="utf-8").replace('"n_subjects": 7', '"n_subjects": 2'), encoding="utf-8")
     with pytest.raises(ModelError, match="outside"):
-        Backend.load(tmp_path / "m")
+        load_backend(tmp_path / "m")
 
 
 def test_fit_needs_the_concepts():
     y = sp.csr_matrix((1, 2), dtype=np.float32)
     with pytest.raises(UsageError, match="concepts"):
-        create_backend("acronyms").fit([_doc("x")], y, None)
+        create_backend("acronyms").fit([_doc("x")], y, context=FitContext(None))
     with pytest.raises(UsageError, match="1 concepts for 2 subjects"):
-        create_backend("acronyms").fit([_doc("x")], y, None, concepts=[local_concept("A B C")])
+        create_backend("acronyms").fit([_doc("x")], y, context=FitContext(None, [local_concept("A B C")]))

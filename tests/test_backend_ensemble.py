@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from fahras.errors import UsageError
-from fahras.models import Backend, create_backend
+from fahras.models import create_backend, FitContext, load_backend
 from synthetic import ANALYZER, NAMES, PROBES, analyse, indicator, make_corpus
 
 BASES = [{"name": "tfidf-linear"}, {"name": "knn", "params": {"k": 5}}]
@@ -22,7 +22,7 @@ def corpus():
 @pytest.fixture(scope="module")
 def fitted(corpus):
     docs, y = corpus
-    return create_backend("ensemble", {"backends": BASES, "cv_folds": 3}).fit(docs, y, ANALYZER)
+    return create_backend("ensemble", {"backends": BASES, "cv_folds": 3}).fit(docs, y, context=FitContext(ANALYZER))
 
 
 def test_ranks_the_right_subject_first_with_probabilities(fitted):
@@ -39,7 +39,7 @@ def test_out_of_fold_scores_cover_every_document(corpus):
     docs, y = corpus
     folds = list(KFold(3, shuffle=True, random_state=0).split(docs))
     backend = create_backend("ensemble", {"backends": BASES})
-    oof = backend.fit_out_of_fold(docs, y, ANALYZER, folds)
+    oof = backend.fit_out_of_fold(docs, y, folds, context=FitContext(ANALYZER))
     assert oof.shape == y.shape
     # Held-out predictions are informative: the gold subject outranks the others on average.
     gold = y.toarray() > 0
@@ -51,7 +51,7 @@ def test_subjects_without_training_documents_take_the_best_base_score(corpus):
     docs, y = corpus
     # A fifth subject nobody has: the stacker cannot weigh it, so the best base score passes through.
     wider = sp.hstack([y, sp.csr_matrix((y.shape[0], 1))]).tocsr()
-    backend = create_backend("ensemble", {"backends": BASES, "cv_folds": 3}).fit(docs, wider, ANALYZER)
+    backend = create_backend("ensemble", {"backends": BASES, "cv_folds": 3}).fit(docs, wider, context=FitContext(ANALYZER))
     probes = analyse([text for text, _ in PROBES])
     scores = backend.predict_scores(probes)
     base_best = np.max([b.predict_scores(probes)[:, 4] for b in backend.bases_], axis=0)
@@ -60,7 +60,7 @@ def test_subjects_without_training_documents_take_the_best_base_score(corpus):
 
 def test_save_load_round_trip(fitted, tmp_path):
     fitted.save(tmp_path / "e")
-    loaded = Backend.load(tmp_path / "e")
+    loaded = load_backend(tmp_path / "e")
     probes = analyse([text for text, _ in PROBES])
     np.testing.assert_allclose(loaded.predict_scores(probes), fitted.predict_scores(probes), rtol=1e-6)
     assert not [p for p in (tmp_path / "e").rglob("*") if p.suffix in (".pkl", ".pickle", ".joblib")]
@@ -77,7 +77,7 @@ def test_explain_merges_base_evidence(fitted):
 def test_empty_ensemble_is_refused(corpus):
     docs, y = corpus
     with pytest.raises(UsageError):
-        create_backend("ensemble", {"backends": []}).fit(docs, y, ANALYZER)
+        create_backend("ensemble", {"backends": []}).fit(docs, y, context=FitContext(ANALYZER))
 
 
 def test_a_stacker_of_another_shape_is_refused_when_loading(fitted, tmp_path):
@@ -91,15 +91,15 @@ def test_a_stacker_of_another_shape_is_refused_when_loading(fitted, tmp_path):
     data["coef"] = data["coef"][:-1]  # e.g. a model saved by a version with fewer stacker features
     stacker.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ModelError, match="retrain"):
-        Backend.load(tmp_path / "e")
+        load_backend(tmp_path / "e")
 
 
 def test_stacker_sees_consensus_and_relative_scores(fitted):
     """Feature columns: 4 per base backend, then frequency, top-3 agreement and consensus rank."""
     probes = analyse([text for text, _ in PROBES])
     base = [b.predict_scores(probes) for b in fitted.bases_]
-    rows, cols, x = fitted._features(base)
-    assert x.shape == (len(rows), fitted._n_features())
+    rows, cols, x = fitted.stacker_.features(base)
+    assert x.shape == (len(rows), fitted.stacker_.n_features)
     n = len(base)
     relative = x[:, 3 * n + 2: 4 * n + 2]
     assert (relative <= 1 + 1e-9).all() and np.isclose(relative.max(axis=0), 1).all()
@@ -108,3 +108,19 @@ def test_stacker_sees_consensus_and_relative_scores(fitted):
     # each probe's consensus winner (reciprocal rank 1) is one of its candidates
     for doc in range(len(probes)):
         assert np.isclose(consensus[rows == doc].max(), 1.0)
+
+
+def test_the_stacker_refits_on_base_scores_without_refitting_the_bases(fitted, corpus):
+    """What learning from new documents does: base scores of the documents -> a new stacker, same bases."""
+    from fahras.models.ensemble import Stacker
+
+    docs, y = corpus
+    bases = list(fitted.bases_)
+    base = fitted.base_scores(docs)
+    alone = Stacker.for_subjects(len(base), y).fit(base, y)
+    stacker = fitted.refit_stacker(base, y)
+    assert fitted.bases_ == bases and fitted.stacker_ is stacker
+    np.testing.assert_array_equal(stacker.head.coef, alone.head.coef)
+    probes = analyse([text for text, _ in PROBES])
+    np.testing.assert_array_equal(fitted.predict_scores(probes), alone.predict(fitted.base_scores(probes)))
+    assert stacker.features(base)[2].shape[1] == stacker.n_features

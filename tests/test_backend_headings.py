@@ -10,8 +10,8 @@ import pytest
 
 from fahras import Document, Indexer
 from fahras.errors import UsageError
-from fahras.models import AnalyzedText, Backend, create_backend
-from fahras.models.headings import PATTERN_URI_PREFIX
+from fahras.models import AnalyzedText, create_backend, FitContext, load_backend
+from fahras.vocab.headings import PATTERN_URI_PREFIX
 from fahras.subjects import resolve_all
 from fahras.text import get_analyzer
 from fahras.vocab.concept import Concept, Vocabulary, local_concept
@@ -148,7 +148,7 @@ def test_save_load_round_trip_and_plain_files(indexer, tmp_path):
     for path in folder.rglob("*"):
         assert path.suffix == ".json" and not path.read_bytes().startswith(b"\x80")
         json.loads(path.read_text(encoding="utf-8"))
-    loaded = Backend.load(folder)
+    loaded = load_backend(folder)
     assert loaded.get_params() == backend.get_params()
     docs = [indexer.analyse(t) for t in (MALI_TEXT, SYRIA_TEXT, "nothing relevant here")]
     assert np.array_equal(loaded.predict_scores(docs), backend.predict_scores(docs))
@@ -185,14 +185,14 @@ def test_bad_params_and_missing_concepts(vocab):
     for params in ({"filler_scope": "world"}, {"min_pattern_count": 0}, {"C": 0}, {"key_max_df": 2.0},
                    {"novel_weight": -1}):
         with pytest.raises(UsageError):
-            create_backend("headings", params).fit(docs, y, analyzer, concepts=[vocab.find("MALI")])
+            create_backend("headings", params).fit(docs, y, context=FitContext(analyzer, [vocab.find("MALI")]))
     with pytest.raises(UsageError):
-        create_backend("headings").fit(docs, y, analyzer)
+        create_backend("headings").fit(docs, y, context=FitContext(analyzer))
     assert set(create_backend("headings").get_params()) >= {"min_pattern_count", "filler_scope", "novel_weight"}
 
 
 def test_covering_subjects_name_the_filler(indexer):
-    from fahras.models.headings import covering_subjects
+    from fahras.vocab.headings import covering_subjects
 
     uris = indexer.subjects_.uris
     concepts = [indexer.vocab_.get(u) for u in uris]

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from fahras import Indexer
 from fahras.errors import UsageError
-from fahras.models import create_backend
+from fahras.models import create_backend, FitContext
 
 from synthetic import (ANALYZER, NAMES, PROBES, analyse, assert_no_pickles,  # noqa: F401
                        assert_params_round_trip, assert_round_trip, assert_term_evidence, corpus_documents,
@@ -26,14 +26,14 @@ def corpus():
 @pytest.fixture(scope="module")
 def fitted(corpus):
     docs, y = corpus
-    return create_backend("knn", {"k": 5}).fit(docs, y, ANALYZER)
+    return create_backend("knn", {"k": 5}).fit(docs, y, context=FitContext(ANALYZER))
 
 
 @pytest.mark.parametrize("params", [{}, {"k": 5}, {"k": 1}, {"exponent": 0.0},
                                     {"centroid_weight": 0.5}, {"centroid_weight": 1.0}, {"k": 1000}])
 def test_ranks_the_right_subject_first(corpus, params):
     docs, y = corpus
-    backend = create_backend("knn", params).fit(docs, y, ANALYZER)
+    backend = create_backend("knn", params).fit(docs, y, context=FitContext(ANALYZER))
     scores = backend.predict_scores(analyse([text for text, _ in PROBES]))
     assert scores.shape == (len(PROBES), len(NAMES))
     assert list(scores.argmax(axis=1)) == [subject for _, subject in PROBES]
@@ -52,10 +52,10 @@ def test_scores_are_in_unit_interval_with_the_right_shape(fitted, corpus):
 def test_vote_is_the_weighted_share_of_the_neighbours(corpus):
     docs, y = corpus
     # k=1: a training document's own subjects score 1, all others 0.
-    one = create_backend("knn", {"k": 1}).fit(docs, y, ANALYZER)
+    one = create_backend("knn", {"k": 1}).fit(docs, y, context=FitContext(ANALYZER))
     assert np.array_equal(one.predict_scores(docs[:10]), y[:10].toarray())
     # A vote: each neighbour's weight is similarity ** exponent; scores sum to the mean label count.
-    backend = create_backend("knn", {"k": 3, "exponent": 2.0}).fit(docs, y, ANALYZER)
+    backend = create_backend("knn", {"k": 3, "exponent": 2.0}).fit(docs, y, context=FitContext(ANALYZER))
     x = backend.features_.transform(docs[:1])
     sims = (x @ backend.train_.T).toarray().ravel()
     nearest = np.argsort(-sims)[:3]
@@ -66,14 +66,14 @@ def test_vote_is_the_weighted_share_of_the_neighbours(corpus):
 
 def test_centroid_weight_mixes_in_centroid_similarity(corpus):
     docs, y = corpus
-    only = create_backend("knn", {"centroid_weight": 1.0}).fit(docs, y, ANALYZER)
+    only = create_backend("knn", {"centroid_weight": 1.0}).fit(docs, y, context=FitContext(ANALYZER))
     probes = analyse([text for text, _ in PROBES])
     x = only.features_.transform(probes).toarray()
     centroids = y.toarray().T @ only.train_.toarray()
     centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
     assert np.allclose(only.predict_scores(probes), x @ centroids.T, atol=1e-5)
-    votes = create_backend("knn", {"centroid_weight": 0.0}).fit(docs, y, ANALYZER).predict_scores(probes)
-    half = create_backend("knn", {"centroid_weight": 0.5}).fit(docs, y, ANALYZER).predict_scores(probes)
+    votes = create_backend("knn", {"centroid_weight": 0.0}).fit(docs, y, context=FitContext(ANALYZER)).predict_scores(probes)
+    half = create_backend("knn", {"centroid_weight": 0.5}).fit(docs, y, context=FitContext(ANALYZER)).predict_scores(probes)
     assert np.allclose(half, 0.5 * votes + 0.5 * (x @ centroids.T), atol=1e-5)
 
 
@@ -103,7 +103,7 @@ def test_bad_params(corpus):
     docs, y = corpus
     for params in ({"k": 0}, {"exponent": -1.0}, {"centroid_weight": 1.5}):
         with pytest.raises(UsageError):
-            create_backend("knn", params).fit(docs, y, ANALYZER)
+            create_backend("knn", params).fit(docs, y, context=FitContext(ANALYZER))
 
 
 def test_explain_points_at_shared_terms(fitted):

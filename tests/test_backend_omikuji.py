@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from fahras import Indexer  # noqa: E402
 from fahras.errors import UsageError  # noqa: E402
-from fahras.models import Backend, create_backend  # noqa: E402
+from fahras.models import create_backend, FitContext, load_backend  # noqa: E402
 from fahras.models.omikuji_tree import PRESETS  # noqa: E402
 
 from synthetic import (ANALYZER, NAMES, PROBES, analyse, assert_no_pickles,  # noqa: F401
@@ -28,7 +28,7 @@ def corpus():
 @pytest.fixture(scope="module")
 def fitted(corpus):
     docs, y = corpus
-    return create_backend("omikuji", {"n_threads": 1}).fit(docs, y, ANALYZER)
+    return create_backend("omikuji", {"n_threads": 1}).fit(docs, y, context=FitContext(ANALYZER))
 
 
 def test_ranks_the_right_subject_first(fitted):
@@ -47,7 +47,7 @@ def test_scores_are_in_unit_interval_with_the_right_shape(fitted, corpus):
 
 def test_top_k_limits_the_scored_subjects(corpus):
     docs, y = corpus
-    backend = create_backend("omikuji", {"top_k": 2, "n_threads": 1}).fit(docs, y, ANALYZER)
+    backend = create_backend("omikuji", {"top_k": 2, "n_threads": 1}).fit(docs, y, context=FitContext(ANALYZER))
     scores = backend.predict_scores(analyse([text for text, _ in PROBES]))
     assert ((scores > 0).sum(axis=1) <= 2).all()
     assert list(scores.argmax(axis=1)) == [subject for _, subject in PROBES]
@@ -61,7 +61,7 @@ def test_top_k_limits_the_scored_subjects(corpus):
 ])
 def test_other_tree_settings_rank_right(corpus, params):
     docs, y = corpus
-    backend = create_backend("omikuji", {**params, "n_threads": 1}).fit(docs, y, ANALYZER)
+    backend = create_backend("omikuji", {**params, "n_threads": 1}).fit(docs, y, context=FitContext(ANALYZER))
     scores = backend.predict_scores(analyse([text for text, _ in PROBES]))
     assert list(scores.argmax(axis=1)) == [subject for _, subject in PROBES]
     assert scores.min() >= 0.0 and scores.max() <= 1.0
@@ -95,9 +95,9 @@ def test_bad_params_fail_before_training(corpus):
     docs, y = corpus
     # More clusters than a node may hold would abort the process inside omikuji.
     with pytest.raises(UsageError, match="cluster_k"):
-        create_backend("omikuji", {"cluster_k": 100, "min_branch_size": 10}).fit(docs, y, ANALYZER)
+        create_backend("omikuji", {"cluster_k": 100, "min_branch_size": 10}).fit(docs, y, context=FitContext(ANALYZER))
     with pytest.raises(UsageError, match="linear_loss"):
-        create_backend("omikuji", {"linear_loss": "squared"}).fit(docs, y, ANALYZER)
+        create_backend("omikuji", {"linear_loss": "squared"}).fit(docs, y, context=FitContext(ANALYZER))
     with pytest.raises(UsageError):
         create_backend("omikuji", {"no_such_param": 1})
 
@@ -109,9 +109,9 @@ def test_explain_points_at_distinctive_words(fitted):
 def test_native_output_stays_off_stdout(corpus, tmp_path, capfd):
     docs, y = corpus
     capfd.readouterr()
-    backend = create_backend("omikuji", {"n_threads": 1}).fit(docs, y, ANALYZER)
+    backend = create_backend("omikuji", {"n_threads": 1}).fit(docs, y, context=FitContext(ANALYZER))
     backend.save(tmp_path / "b")
-    Backend.load(tmp_path / "b").predict_scores(docs[:2])
+    load_backend(tmp_path / "b").predict_scores(docs[:2])
     out, _ = capfd.readouterr()
     assert out == ""
 
@@ -173,7 +173,7 @@ def test_dense_weights_give_the_same_scores_and_leave_no_thread(fitted, corpus, 
     meta["params"]["dense_weights"] = 1.0  # never densify
     params.write_text(json.dumps(meta), encoding="utf-8")
     before = _threads()
-    dense, sparse = Backend.load(tmp_path / "dense"), Backend.load(tmp_path / "sparse")
+    dense, sparse = load_backend(tmp_path / "dense"), load_backend(tmp_path / "sparse")
     assert _threads_settle(before) == before  # densifying ran on a pool of its own, freed after
     assert sparse.dense_weights == 1.0 and dense.dense_weights == fitted.dense_weights
     np.testing.assert_array_equal(dense.predict_scores(docs), sparse.predict_scores(docs))
@@ -181,8 +181,8 @@ def test_dense_weights_give_the_same_scores_and_leave_no_thread(fitted, corpus, 
     assert _threads_settle(before) == before
     for bad in (0, 1.5):
         with pytest.raises(UsageError, match="dense_weights"):
-            create_backend("omikuji", {"dense_weights": bad}).fit(docs, corpus[1], ANALYZER)
+            create_backend("omikuji", {"dense_weights": bad}).fit(docs, corpus[1], context=FitContext(ANALYZER))
         meta["params"]["dense_weights"] = bad
         params.write_text(json.dumps(meta), encoding="utf-8")
         with pytest.raises(ModelError, match="dense_weights"):
-            Backend.load(tmp_path / "sparse")
+            load_backend(tmp_path / "sparse")

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from fahras import Document, Indexer
 from fahras.errors import UsageError
-from fahras.models import AnalyzedText, create_backend
+from fahras.models import AnalyzedText, create_backend, FitContext
 from fahras.models.lexical import FEATURES as LEX_FEATURES, LabelIndex
 from fahras.text import get_analyzer
 from fahras.vocab import Vocabulary
@@ -344,7 +344,7 @@ def test_unknown_weight_is_refused(vocab):
 def test_backend_needs_concepts():
     backend = create_backend("zeroshot", LEXICAL)
     with pytest.raises(UsageError):
-        backend.fit([], sp.csr_matrix((0, 2)), get_analyzer("en"))
+        backend.fit([], sp.csr_matrix((0, 2)), context=FitContext(get_analyzer("en")))
 
 
 def test_learns_weights_from_training_documents(vocab):

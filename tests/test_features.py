@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fahras.models import AnalyzedText, Backend, create_backend
+from fahras.models import AnalyzedText, create_backend, FitContext, load_backend
 from fahras.models.features import (PAIRS_FILE, TfidfFeatures, feature_spans, ngram_counts, ngrams,
                                     top_shared_features)
 from fahras.text import get_analyzer
@@ -131,21 +131,21 @@ def test_a_damaged_index_is_a_model_error(docs, tmp_path):
     from fahras.errors import ModelError
 
     y = sp.csr_matrix(np.eye(len(docs))[:, :3])
-    create_backend("tfidf-linear", {"min_df": 1}).fit(docs, y, ANALYZER).save(tmp_path / "b")
+    create_backend("tfidf-linear", {"min_df": 1}).fit(docs, y, context=FitContext(ANALYZER)).save(tmp_path / "b")
     for damage in (b"not a zip file", (tmp_path / "b" / PAIRS_FILE).read_bytes()[:100]):
         (tmp_path / "b" / PAIRS_FILE).write_bytes(damage)
         with pytest.raises(ModelError, match="damaged"):
-            Backend.load(tmp_path / "b")
+            load_backend(tmp_path / "b")
 
 
 def test_any_damaged_npz_file_is_a_model_error(docs, tmp_path):
     from fahras.errors import ModelError
 
     y = sp.csr_matrix(np.eye(len(docs))[:, :3])
-    create_backend("knn", {"min_df": 1}).fit(docs, y, ANALYZER).save(tmp_path / "k")
+    create_backend("knn", {"min_df": 1}).fit(docs, y, context=FitContext(ANALYZER)).save(tmp_path / "k")
     (tmp_path / "k" / "train.npz").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(ModelError, match="damaged"):
-        Backend.load(tmp_path / "k")
+        load_backend(tmp_path / "k")
 
 
 def test_refitting_makes_a_new_index(docs):
@@ -184,13 +184,13 @@ def test_top_shared_features_dense_and_sparse():
 
 def test_tfidf_linear_uses_the_helper_and_keeps_its_files(docs, tmp_path):
     y = sp.csr_matrix(np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1]]))
-    backend = create_backend("tfidf-linear", {"min_df": 1}).fit(docs, y, ANALYZER)
+    backend = create_backend("tfidf-linear", {"min_df": 1}).fit(docs, y, context=FitContext(ANALYZER))
     reference = TfidfFeatures(2, 1, 200_000).fit_transform(docs)
     assert np.array_equal(backend.features_.transform(docs).toarray(), reference.toarray())
     backend.save(tmp_path / "b")
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
         "active.npy", "coef.npy", "features.json", "idf.npy", "intercept.npy", PAIRS_FILE, "params.json"]
-    loaded = Backend.load(tmp_path / "b")
+    loaded = load_backend(tmp_path / "b")
     probe = analyse(["Piracy off the coast of Somalia."])
     assert np.array_equal(loaded.predict_scores(probe), backend.predict_scores(probe))
     assert loaded.predict_scores(probe).argmax() == 0
@@ -224,7 +224,7 @@ def test_tfidf_linear_keeps_weights_only_for_learned_subjects(docs):
     # Subject 3 has no document and subject 4 all of them: constant scores, no weight rows.
     y = sp.csr_matrix(np.array([[1, 0, 0, 0, 1], [1, 0, 0, 0, 1], [0, 1, 0, 0, 1], [0, 1, 0, 0, 1],
                                 [0, 0, 1, 0, 1], [0, 0, 1, 0, 1]]))
-    backend = create_backend("tfidf-linear", {"min_df": 1}).fit(docs, y, ANALYZER)
+    backend = create_backend("tfidf-linear", {"min_df": 1}).fit(docs, y, context=FitContext(ANALYZER))
     assert list(backend.active_) == [0, 1, 2] and backend.coef_.shape[0] == 3
     scores = backend.predict_scores(docs)
     assert np.all(scores[:, 3] < 0.001) and np.all(scores[:, 4] > 0.999)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from fahras import Document, Indexer
 from fahras.errors import InputError
-from fahras.models import create_backend
+from fahras.models import create_backend, FitContext
 from fahras.models import features as features_module
 from fahras.models.features import TfidfFeatures, ngram_counts, ngrams, sharing_rows
 from fahras.text import Token, get_analyzer
@@ -125,7 +125,7 @@ def test_omikuji_predictor_is_model_predict(corpus):
     from fahras.models.omikuji_tree import _Predictor
 
     docs, y = corpus
-    backend = create_backend("omikuji", {"n_threads": 1}).fit(docs, y, ANALYZER)
+    backend = create_backend("omikuji", {"n_threads": 1}).fit(docs, y, context=FitContext(ANALYZER))
     x = backend.features_.transform(analyse([text for text, _ in PROBES] + ["", "unknown words only"]))
     predict = _Predictor(backend.model_, 10, 3)
     assert predict.lib is not None

@@ -27,7 +27,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.measure import Measurement, StepFailed, run_measured
+from benchmarks.harness.measure import Measurement, StepFailed, run_measured
 
 ANNIF_VERSION = "1.4.3"
 VOCAB_ID = "unsc"

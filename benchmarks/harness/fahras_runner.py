@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.measure import Measurement, StepFailed, run_measured
+from benchmarks.harness.measure import Measurement, StepFailed, run_measured
 
 
 @dataclass

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import scipy.sparse as sp
 
 from fahras import Indexer
-from fahras.models.ensemble import EnsembleBackend
+from fahras.models.ensemble import Stacker
 from fahras.subjects import SubjectSpace, resolve_all
 
 
 @dataclass
 class StackingInputs:
-    model: Indexer            # a tfidf-linear Indexer fitted on the documents: its vocabulary and analysis
+    model: Indexer            # an ensemble Indexer prepared on the documents: its vocabulary and analysis
     subjects: SubjectSpace    # the ensemble's subject space (training subjects and composed headings)
     concepts: list            # the concept of each subject, in column order
     y: sp.csr_matrix          # documents x subjects
@@ -27,14 +27,9 @@ class StackingInputs:
 
 def stacking_inputs(train, vocab) -> StackingInputs:
     """:class:`StackingInputs` of the training documents ``train`` (``fahras.corpus.Document``)."""
-    model = Indexer(cv_folds=0, backend="tfidf-linear").fit(train, vocab)
-    gold = [resolve_all(d.subjects, model.vocab_) for d in train]
-    extra = EnsembleBackend().extra_subjects(vocab, gold)
-    subjects = SubjectSpace(sorted(set().union(*gold) | {c.uri for c in extra}))
-    composed = {c.uri: c for c in extra}
-    concepts = [model.vocab_.get(u) or composed[u] for u in subjects.uris]
-    analysed = [model.analyse(d.text, deferred_offsets=False) for d in train]
-    return StackingInputs(model, subjects, concepts, subjects.indicator(gold), analysed)
+    model = Indexer(backend="ensemble")
+    data = model.training_set(train, vocab)  # the subject space, concepts and analysis Indexer.fit uses
+    return StackingInputs(model, model.subjects_, list(data.context.concepts), data.targets, data.analysed)
 
 
 @dataclass
@@ -80,11 +75,9 @@ def ensemble_scores(run: CrossFittedRun, concepts=None, without=()) -> tuple:
     kept = [n for n, spec in enumerate(DEFAULT_BASES) if spec["name"] not in without]
     base_oof, test_base = [run.base_oof[n] for n in kept], [run.test_base[n] for n in kept]
     y = run.inputs.y
-    stacker = EnsembleBackend([DEFAULT_BASES[n] for n in kept])
-    stacker.learn_subjects(y, concepts)
+    stacker = Stacker.for_subjects(len(kept), y, concepts)
     oof = stacker.held_out_scores(base_oof, y, run.folds)
-    stacker.coef_, stacker.intercept_ = stacker._fit_stacker(base_oof, y)
-    return oof, stacker.combine(test_base)
+    return oof, stacker.fit(base_oof, y).predict(test_base)
 
 
 def scored_on_test(run: CrossFittedRun, rule, scores) -> dict:
@@ -96,8 +89,7 @@ def scored_on_test(run: CrossFittedRun, rule, scores) -> dict:
     uris = run.inputs.subjects.uris
     order = np.argsort(-scores, axis=1, kind="stable")
     ranked = [[uris[j] for j in row[:100]] for row in order]
-    decided = [set(r[: rule.select(s[o[: rule.limit]], total=float(s.sum(dtype=np.float64)))])
-               for r, s, o in zip(ranked, scores, order)]
+    decided = [{uris[j] for j in rule.apply(s)} for s in scores]
     return evaluate(ranked, run.test_gold, decided, n_candidates=len(uris))
 
 
@@ -110,7 +102,7 @@ def each_run(description: str, shared, argv=None):
     import argparse
 
     from fahras import load_vocabulary
-    from harness.data import make_runs, read_documents
+    from benchmarks.harness.data import make_runs, read_documents
 
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="fold seeds (default: 0 1)")

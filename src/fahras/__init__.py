@@ -15,8 +15,7 @@ from fahras.errors import FahrasError, InputError
 from fahras.corpus import Document, read_corpus
 from fahras.vocab import Concept, Vocabulary, load_vocabulary
 from fahras.indexer import Indexer, Suggestion
-
-__version__ = "0.1.0"
+from fahras._version import __version__
 
 __all__ = [
     "Concept",

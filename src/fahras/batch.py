@@ -13,7 +13,6 @@ from this one where the platform allows, so they share its memory).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from fahras._system import available_cores
 from fahras.errors import InputError, UsageError
+from fahras.formats import annif_line_start, annif_lines, result_dict, results_json
 from fahras.indexer import Progress, check_languages
 from fahras.workers import pool_arguments
 
@@ -125,8 +126,6 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
 
 def job_count(jobs: int) -> int:
     """``jobs`` worker processes; 0 means one per CPU core this process may use."""
-    from fahras.models.crossfit import available_cores
-
     if jobs < 0:
         raise UsageError("jobs must not be negative")
     return jobs if jobs > 0 else available_cores()
@@ -148,7 +147,7 @@ class SuggestionFormatter:
         known = self._subjects.get(column)
         if known is None:
             info = self.indexer.subject_info(column, self.label_lang)
-            known = self._subjects[column] = (info.uri, info.label, f"<{info.uri}>\t{info.label}\t")
+            known = self._subjects[column] = (info.uri, info.label, annif_line_start(info.uri, info.label))
         return known
 
     def __call__(self, columns: Sequence[int], scores: Sequence[float]) -> str:
@@ -156,10 +155,8 @@ class SuggestionFormatter:
             self._subject(column)
         subjects = map(self._subjects.__getitem__, columns)
         if self.output_format == "json":
-            results = [{"uri": uri, "label": label, "score": round(score, 6)}
-                       for (uri, label, _), score in zip(subjects, scores)]
-            return json.dumps({"results": results}, ensure_ascii=False) + "\n"
-        return "".join([f"{start}{score:.6f}\n" for (_, _, start), score in zip(subjects, scores)])
+            return results_json([result_dict(uri, label, score) for (uri, label, _), score in zip(subjects, scores)])
+        return annif_lines([start for _, _, start in subjects], scores)
 
 
 def write_atomic(path: str | Path, text: str) -> None:
@@ -286,7 +283,7 @@ def _init_worker(model_path: str | None, options: dict, indexer=None) -> None:
     """Set up a worker process: the model inherited from the parent (fork) or loaded once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent process handles Ctrl-C
     if indexer is None:
-        from fahras import Indexer
+        from fahras.indexer import Indexer
 
         indexer = Indexer.load(model_path)
     _PROCESS_WORKER[:] = [_Worker(indexer, options, background_writes=False)]

@@ -18,10 +18,11 @@ import click
 
 from fahras.decision import RULE_KINDS, DecisionRule
 from fahras.errors import FahrasError, InputError, UsageError
+from fahras.vocab.concept import LANGUAGES
 
 log = logging.getLogger("fahras")
 
-LANGS = ("ar", "zh", "en", "fr", "ru", "es")
+LANGS = LANGUAGES
 LANG_CHOICE = click.Choice(LANGS)
 
 
@@ -168,15 +169,23 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
 
 
 def _parse_params(items: tuple[str, ...]) -> dict:
+    """``NAME=VALUE`` pairs; a value is JSON (``false``, ``null``, ``[1, 2]``, ``{"a": 1}``), a Python
+    literal (``False``, ``None``, ``(1, 2)``), or else the text as it is."""
+    import ast
+
     params = {}
     for item in items:
         name, eq, value = item.partition("=")
+        name = name.strip()
         if not eq or not name:
             raise click.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="--param")
         try:
             params[name] = json.loads(value)
         except json.JSONDecodeError:
-            params[name] = value
+            try:
+                params[name] = ast.literal_eval(value.strip())
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                params[name] = value
     return params
 
 
@@ -557,19 +566,24 @@ def _search_vocabulary(vocab_path: Path | None, model_path: Path | None):
 # ---------------------------------------------------------------------------- backends
 @cli.command()
 def backends() -> None:
-    """List the backends 'fahras train --backend' accepts, with their parameters."""
+    """List the backends 'fahras train --backend' accepts, with their parameters.
+
+    Each parameter is shown as '--param NAME=DEFAULT' (the default as JSON),
+    then what it does and the values it takes.
+    """
     import inspect
 
-    from fahras.models.base import _REGISTRY, backend_names
+    from fahras.models import backend_class, backend_names
 
     for name in backend_names():
-        cls = _REGISTRY[name]
+        cls = backend_class(name)
         doc = (inspect.getdoc(cls) or "").splitlines()
-        click.echo(f"{name}: {doc[0] if doc else ''}")
-        params = inspect.signature(cls.__init__).parameters
-        for pname, param in params.items():
-            if pname != "self":
-                click.echo(f"    --param {pname}={param.default!r}")
+        extra = (" (zero-shot: trains without documents)" if cls.zero_shot else
+                 "" if cls.trainable else " (made by 'fahras learn' from a trained model; not trained directly)")
+        click.echo(f"{name}: {doc[0] if doc else ''}{extra}")
+        for pname, spec in cls.params.items():
+            click.echo(f"    --param {pname}={json.dumps(spec.default, ensure_ascii=False)}")
+            click.echo(f"        {spec.description} [{spec.allowed()}]")
 
 
 # ---------------------------------------------------------------------------- info
@@ -1081,7 +1095,8 @@ def learn(model: Path, db_url: str, project: str | None, out: Path | None, min_r
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Scoring threads shared by all requests (default 2).")
 @click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+              help="How much the server logs (uvicorn's and Fahras's loggers).")
 def serve(models, config_path, host, port, db, api_key_file, max_body_bytes, max_text_chars,
           max_batch_documents, request_timeout, workers, log_level):
     """Serve models over HTTP: Annif's REST API v1 plus Fahras's own endpoints.

@@ -14,22 +14,21 @@ from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
+from fahras._version import __version__
 from fahras.corpus import Document
 from fahras.decision import RULE_KINDS, DecisionRule, tune_rule
 from fahras.errors import InputError, ModelError, UsageError
 from fahras.explain import surface_evidence
-from fahras.models import AnalyzedText, Backend, Evidence, create_backend
-from fahras.models.base import fit_backend
+from fahras.formats import suggestion_dict
+from fahras.models import AnalyzedText, Backend, Evidence, FitContext, backend_class, create_backend, load_backend
 from fahras.models.features import sharing_rows
-from fahras.store import atomic_directory, read_json, write_json
+from fahras.store import read_model, write_model
 from fahras.subjects import MatchStats, SubjectSpace, resolve_all
 from fahras.text import AutoAnalyzer, analyzer_from_config, detect_language, get_analyzer, mask_furniture
 from fahras.text.langid import detect_supported_language
 from fahras.vocab import LANGUAGES, Vocabulary
-
-MODEL_FORMAT = "fahras-model"
-MODEL_FORMAT_VERSION = 1
 
 Progress = Callable[[str, int, int], None]
 """A progress callback: ``(stage, done, total)``."""
@@ -48,12 +47,23 @@ class Suggestion:
     evidence: list[Evidence] = field(default_factory=list)
 
     def to_dict(self, all_labels: bool = False) -> dict:
-        data = {"uri": self.uri, "label": self.label, "score": round(float(self.score), 6)}
-        if all_labels:
-            data["labels"] = dict(self.labels)
-        if self.evidence:
-            data["evidence"] = [e.to_dict() for e in self.evidence]
-        return data
+        """The suggestion in Fahras's JSON (:func:`fahras.formats.suggestion_dict`)."""
+        return suggestion_dict(self, all_labels)
+
+
+@dataclass
+class TrainingSet:
+    """What :meth:`Indexer.fit` learns from (see :meth:`Indexer.training_set`)."""
+
+    documents: list[Document]       # the documents with at least one subject, in order
+    gold: list[set[str]]            # their subjects' URIs
+    analysed: list[AnalyzedText]    # their analysis (offsets found)
+    targets: sp.csr_matrix          # documents x subjects 0/1, columns in ``Indexer.subjects_`` order
+    context: FitContext             # the analyzer and one concept per subject column
+    backend: Backend                # a new, unfitted backend of the Indexer's settings
+    space: str                      # "training" or "vocabulary"
+    stats: MatchStats               # how the descriptors matched the thesaurus
+    skipped: int = 0                # documents without subjects
 
 
 class SubjectInfo(NamedTuple):
@@ -82,8 +92,6 @@ def _versions() -> dict:
     import numpy
     import scipy
     import sklearn
-
-    from fahras import __version__
 
     return {"fahras": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
             "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
@@ -131,9 +139,17 @@ class Indexer:
         self.random_state = random_state
 
     # -- training --------------------------------------------------------------
-    def fit(self, documents: Iterable[Document], vocab: Vocabulary, progress: Progress = _noop) -> "Indexer":
-        """Learn from indexed documents; descriptors are matched against ``vocab``."""
-        started = time.perf_counter()
+    def training_set(self, documents: Iterable[Document], vocab: Vocabulary,
+                     progress: Progress = _noop) -> "TrainingSet":
+        """What :meth:`fit` learns from, built as it builds it: documents with subjects, analysed; the
+        subject space (with the backend's extra subjects); the subject matrix; the concepts.
+
+        Sets the Indexer's vocabulary snapshot (``vocab_``, with the local
+        subjects), subject space (``subjects_``) and analyzer (``analyzer_``,
+        so :meth:`analyse` works), as :meth:`fit` does.  For tools that fit
+        backends or stackers themselves (the benchmarks, learning from
+        feedback).
+        """
         analyzer = get_analyzer(self.analyzer)
         stats = MatchStats()
         docs, gold, skipped = [], [], 0
@@ -151,7 +167,7 @@ class Indexer:
             raise UsageError(f"unknown subject space {self.subject_space!r}; choose auto, training or vocabulary")
         space = self.subject_space if self.subject_space != "auto" else ("training" if docs else "vocabulary")
         backend = create_backend(self.backend, self.backend_params)
-        if len(docs) < 2 and not (space == "vocabulary" and getattr(backend, "zero_shot", False)):
+        if len(docs) < 2 and not (space == "vocabulary" and backend_class(self.backend).zero_shot):
             raise InputError(f"need at least 2 documents with subjects to train the {self.backend!r} backend, "
                              f"found {len(docs)} (without documents, use a zero-shot backend)")
         extra = {c.uri: c for c in backend.extra_subjects(vocab, gold)}
@@ -167,21 +183,29 @@ class Indexer:
             # Training keeps every document's tokens: offsets found now, not a recipe for them.
             analyzed.append(self.analyse(doc.text, deferred_offsets=False))
             progress("analyse", i, len(docs))
-        y = self.subjects_.indicator(gold)
+        return TrainingSet(documents=docs, gold=gold, analysed=analyzed, targets=self.subjects_.indicator(gold),
+                           context=FitContext(analyzer, [self.vocab_.get(uri) for uri in self.subjects_.uris]),
+                           backend=backend, space=space, stats=stats, skipped=skipped)
+
+    def fit(self, documents: Iterable[Document], vocab: Vocabulary, progress: Progress = _noop) -> "Indexer":
+        """Learn from indexed documents; descriptors are matched against ``vocab``."""
+        started = time.perf_counter()
+        data = self.training_set(documents, vocab, progress)
+        analyzed, y, context, backend = data.analysed, data.targets, data.context, data.backend
+        docs, stats, skipped, space = data.documents, data.stats, data.skipped, data.space
 
         cv_f1 = None
         self.rule_ = DecisionRule(limit=self.max_limit, threshold=0.0, min_one=True)
-        concepts = [self.vocab_.get(uri) for uri in self.subjects_.uris]
         try:
             if self.cv_folds and len(docs) >= self.cv_folds * 2:
                 from sklearn.model_selection import KFold
 
                 folds = list(KFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(analyzed))
-                oof = backend.fit_out_of_fold(analyzed, y, analyzer, folds, progress, concepts=concepts)
+                oof = backend.fit_out_of_fold(analyzed, y, folds, context=context, progress=progress)
                 self.rule_, cv_f1 = tune_rule(oof, y, max_limit=self.max_limit, kind=self.decision)
             else:
                 progress("fit", 0, 1)
-                fit_backend(backend, analyzed, y, analyzer, concepts)
+                backend.fit(analyzed, y, context=context)
                 progress("fit", 1, 1)
         except ValueError as exc:  # out-of-range parameters, degenerate data (e.g. no usable term)
             raise UsageError(f"training the {self.backend!r} backend failed: {exc}") from None
@@ -345,10 +369,8 @@ class Indexer:
             matrix = self.scores([d.text for d in batch])
             for doc, row in zip(batch, matrix):
                 order = np.argsort(-row, kind="stable")
-                ranking = [self.subjects_.uris[j] for j in order]
-                ranked.append(ranking)
-                kept = rule.select(row[order[: rule.limit]], total=float(row.sum(dtype=np.float64)))
-                decided.append(set(ranking[:kept]))
+                ranked.append([self.subjects_.uris[j] for j in order])
+                decided.append({self.subjects_.uris[j] for j in rule.apply(row)})
             progress("evaluate", len(ranked), 0)
             batch.clear()
 
@@ -398,56 +420,43 @@ class Indexer:
 
     # -- persistence -------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write the model as one self-contained folder, atomically."""
+        """Write the model as one self-contained folder, atomically (layout: :mod:`fahras.store.model`)."""
         self._check_fitted()
-        with atomic_directory(path) as tmp:
-            write_json(tmp / "vocab.json", self.vocab_.to_dict())
-            write_json(tmp / "subjects.json", self.subjects_.uris)
-            self.backend_.save(tmp / "backend")
-            write_json(tmp / "manifest.json", {
-                "format": MODEL_FORMAT,
-                "format_version": MODEL_FORMAT_VERSION,
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "versions": _versions(),
-                "params": {"backend": self.backend, "backend_params": self.backend_params,
-                           "analyzer": self.analyzer, "strip_furniture": self.strip_furniture,
-                           "subject_space": self.subject_space,
-                           "cv_folds": self.cv_folds,
-                           "max_limit": self.max_limit, "decision": self.decision,
-                           "random_state": self.random_state},
-                "analyzer": self.analyzer_.config(),
-                "decision_rule": self.rule_.to_dict(),
-                "training": self.training_,
-                # Which thesaurus edition the model was trained on ('fahras info MODEL --vocab FILE' compares).
-                "vocabulary": {"source": Path(self.vocab_.source).name if self.vocab_.source else "",
-                               "version": getattr(self.vocab_, "version", ""),
-                               "checksum": getattr(self.vocab_, "checksum", "")},
-            })
-        return Path(path)
+        manifest = {
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "versions": _versions(),
+            "params": {"backend": self.backend, "backend_params": self.backend_params,
+                       "analyzer": self.analyzer, "strip_furniture": self.strip_furniture,
+                       "subject_space": self.subject_space,
+                       "cv_folds": self.cv_folds,
+                       "max_limit": self.max_limit, "decision": self.decision,
+                       "random_state": self.random_state},
+            "analyzer": self.analyzer_.config(),
+            "decision_rule": self.rule_.to_dict(),
+            "training": self.training_,
+            # Which thesaurus edition the model was trained on ('fahras info MODEL --vocab FILE' compares).
+            "vocabulary": {"source": Path(self.vocab_.source).name if self.vocab_.source else "",
+                           "version": getattr(self.vocab_, "version", ""),
+                           "checksum": getattr(self.vocab_, "checksum", "")},
+        }
+        return write_model(path, manifest, self.vocab_.to_dict(), self.subjects_.uris, self.backend_.save)
 
     @classmethod
     def load(cls, path: str | Path) -> "Indexer":
-        path = Path(path)
-        if not path.is_dir():
-            raise ModelError(f"{path}: model folder not found")
-        manifest = read_json(path / "manifest.json")
-        if manifest.get("format") != MODEL_FORMAT:
-            raise ModelError(f"{path}: not a Fahras model")
-        if manifest.get("format_version") != MODEL_FORMAT_VERSION:
-            raise ModelError(f"{path}: model format {manifest.get('format_version')} is not supported "
-                             f"by this Fahras (reads {MODEL_FORMAT_VERSION}); retrain the model")
+        files = read_model(path)
+        manifest = files.manifest
         rule = DecisionRule.from_dict(manifest["decision_rule"])
         indexer = cls(**{"decision": rule.kind, **manifest["params"]})  # older models: the kind of their rule
         indexer.analyzer_ = analyzer_from_config(manifest["analyzer"])
         indexer.rule_ = rule
         indexer.training_ = manifest.get("training", {})
         indexer.manifest_ = manifest
-        indexer.vocab_ = Vocabulary.from_dict(read_json(path / "vocab.json"))
-        indexer.subjects_ = SubjectSpace(read_json(path / "subjects.json"))
+        indexer.vocab_ = Vocabulary.from_dict(files.vocab)
+        indexer.subjects_ = SubjectSpace(files.subjects)
         missing = [u for u in indexer.subjects_.uris if u not in indexer.vocab_]
         if missing:
             raise ModelError(f"{path}: subjects missing from the vocabulary snapshot, e.g. {missing[0]}")
-        indexer.backend_ = Backend.load(path / "backend")
+        indexer.backend_ = load_backend(files.backend_folder)
         return indexer
 
 
@@ -455,25 +464,9 @@ def _decided(matrix: np.ndarray, rule: DecisionRule) -> list[tuple[list[int], li
     """(columns, scores) that ``rule`` keeps of each row of ``matrix``, best first."""
     out = []
     for row in matrix:
-        order = _top(row, rule.limit)
-        keep = order[: rule.select(row[order], total=float(row.sum(dtype=np.float64)))]
+        keep = rule.apply(row)
         out.append((keep.tolist(), row[keep].tolist()))
     return out
-
-
-def _top(row: np.ndarray, limit: int) -> np.ndarray:
-    """Columns of the ``limit`` best scores of ``row``, best first, ties in column order.
-
-    The same as ``np.argsort(-row, kind="stable")[:limit]``, without sorting
-    the whole row: the ``limit`` best are found by partition, then sorted.
-    """
-    if limit >= len(row):
-        return np.argsort(-row, kind="stable")
-    kth = np.partition(row, len(row) - limit)[len(row) - limit]  # the limit-th best score
-    above = np.flatnonzero(row > kth)
-    tied = np.flatnonzero(row == kth)[: limit - len(above)]
-    chosen = np.concatenate([above, tied])
-    return chosen[np.lexsort((chosen, -row[chosen]))]
 
 
 def _with_local_subjects(vocab: Vocabulary, local: dict) -> Vocabulary:

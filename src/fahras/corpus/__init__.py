@@ -7,12 +7,13 @@ choose explicitly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from fahras.corpus.document import Document
 from fahras.errors import InputError
 
-FORMATS = ("un-export", "annif-dir", "annif-tsv", "jsonl")
+#: Formats told from a file's name: format -> name endings.
+_BY_NAME = {"jsonl": (".jsonl", ".jsonl.gz", ".ndjson"), "annif-tsv": (".tsv", ".tsv.gz")}
 
 
 def detect_format(path: Path) -> str:
@@ -20,15 +21,48 @@ def detect_format(path: Path) -> str:
         from fahras.corpus.annif import looks_like_annif_dir
         return "annif-dir" if looks_like_annif_dir(path) else "un-export"
     name = path.name.lower()
-    if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
-        return "jsonl"
-    if name.endswith((".tsv", ".tsv.gz")):
-        return "annif-tsv"
+    for fmt, endings in _BY_NAME.items():
+        if name.endswith(endings):
+            return fmt
     from fahras.corpus.unexport import looks_like_export
     if looks_like_export(path):
         return "un-export"
     raise InputError("cannot tell the corpus format: expected a folder, a .tsv, a .jsonl "
                      "or a file starting with %%% (use --format)", path)
+
+
+def _export(path: Path) -> Iterator[Document]:
+    from fahras.corpus.unexport import iter_export_dir, read_export_file
+
+    return iter_export_dir(path) if path.is_dir() else iter([read_export_file(path)])
+
+
+def _annif_dir(path: Path) -> Iterator[Document]:
+    from fahras.corpus.annif import iter_annif_dir
+
+    return iter_annif_dir(path)
+
+
+def _annif_tsv(path: Path) -> Iterator[Document]:
+    from fahras.corpus.annif import iter_annif_tsv
+
+    return iter_annif_tsv(path)
+
+
+def _jsonl(path: Path) -> Iterator[Document]:
+    from fahras.corpus.annif import iter_jsonl
+
+    return iter_jsonl(path)
+
+
+#: Format name -> reader (a path in, documents out).  A new format is one more entry.
+READERS: dict[str, Callable[[Path], Iterator[Document]]] = {
+    "un-export": _export,
+    "annif-dir": _annif_dir,
+    "annif-tsv": _annif_tsv,
+    "jsonl": _jsonl,
+}
+FORMATS = tuple(READERS)
 
 
 def read_corpus(path: str | Path, fmt: str = "auto") -> Iterator[Document]:
@@ -37,21 +71,10 @@ def read_corpus(path: str | Path, fmt: str = "auto") -> Iterator[Document]:
     if not path.exists():
         raise InputError("corpus not found", path)
     fmt = detect_format(path) if fmt == "auto" else fmt
-    if fmt == "un-export":
-        from fahras.corpus.unexport import iter_export_dir, read_export_file
-        if path.is_dir():
-            return iter_export_dir(path)
-        return iter([read_export_file(path)])
-    if fmt == "annif-dir":
-        from fahras.corpus.annif import iter_annif_dir
-        return iter_annif_dir(path)
-    if fmt == "annif-tsv":
-        from fahras.corpus.annif import iter_annif_tsv
-        return iter_annif_tsv(path)
-    if fmt == "jsonl":
-        from fahras.corpus.annif import iter_jsonl
-        return iter_jsonl(path)
-    raise InputError(f"unknown corpus format {fmt!r}; choose one of {', '.join(FORMATS)}", path)
+    reader = READERS.get(fmt)
+    if reader is None:
+        raise InputError(f"unknown corpus format {fmt!r}; choose one of {', '.join(FORMATS)}", path)
+    return reader(path)
 
 
-__all__ = ["FORMATS", "Document", "detect_format", "read_corpus"]
+__all__ = ["FORMATS", "READERS", "Document", "detect_format", "read_corpus"]

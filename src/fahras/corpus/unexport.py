@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from fahras.corpus.document import Document, decode_utf8
+from fahras.corpus.document import Document
+from fahras.textfile import HEADER, decode_utf8, parse_subject_header
 from fahras.errors import InputError
 
-HEADER = "%%%"
 
 
 def looks_like_export(path: Path) -> bool:
@@ -22,11 +22,6 @@ def looks_like_export(path: Path) -> bool:
             return handle.read(3) == HEADER.encode()
     except OSError:
         return False
-
-
-def parse_subject_header(line: str) -> tuple[str, ...]:
-    """The descriptors of a ``%%%DESC|DESC|`` header line (the ``%%%`` prefix is expected)."""
-    return tuple(s.strip() for s in line.rstrip("\r")[len(HEADER):].split("|") if s.strip())
 
 
 def parse_export(raw: bytes, path: str | Path, doc_id: str | None = None) -> Document:

@@ -45,9 +45,9 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from fahras.errors import UsageError
-from fahras.models.base import AnalyzedText, Backend, Evidence, register
-from fahras.text import Analyzer
+from fahras.models import register
+from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
+from fahras.text.matcher import concept_labels
 from fahras.vocab.normalize import label_key
 
 _FORMAT = 1
@@ -113,26 +113,22 @@ class AcronymsBackend(Backend):
     """
 
     name = "acronyms"
-    uses_concepts = True
-
-    def __init__(self, min_label_words: int = 3, fuzzy_min_words: int = 4, saturation: float = 3.0,
-                 document_definitions: bool = True):
-        self.min_label_words = min_label_words
-        self.fuzzy_min_words = fuzzy_min_words
-        self.saturation = saturation
-        self.document_definitions = document_definitions
+    params = {
+        "min_label_words": Param(3, "labels with fewer words (stop words aside) are never matched", low=1),
+        "fuzzy_min_words": Param(4, "labels with at least this many words also match an expansion one word off",
+                                 low=1),
+        "saturation": Param(3.0, "mentions at which the count factor reaches 1 - 1/e", low=0, low_open=True),
+        "document_definitions": Param(True, "also use the acronyms a document defines itself"),
+    }
 
     # -- fitting -------------------------------------------------------------
-    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer,
-            concepts: Sequence | None = None) -> "AcronymsBackend":
-        if concepts is None:
-            raise UsageError("the acronyms backend needs the subjects' concepts (their labels)")
-        if len(concepts) != y.shape[1]:
-            raise UsageError(f"{len(concepts)} concepts for {y.shape[1]} subjects")
+    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, *,
+            context: FitContext | None = None) -> "AcronymsBackend":
+        concepts = (context or FitContext()).require_concepts(self.name, y.shape[1])
         self.n_subjects_ = int(y.shape[1])
         labels = set()
         for column, concept in enumerate(concepts):
-            for label in [*concept.labels.values(), *(a for alts in concept.alt_labels.values() for a in alts)]:
+            for label in concept_labels(concept):  # every language's
                 words = label_words(label)
                 if len(words) >= self.min_label_words:
                     labels.add((column, words))

@@ -1,27 +1,31 @@
-"""The one small interface every backend implements, and the backend registry.
+"""The one small interface every backend implements.
 
 A backend learns from analysed documents and a 0/1 subject matrix, and
 scores documents against its subject space.  Conventions follow
-scikit-learn: every parameter is named in ``__init__`` and only stored
-there; learned state lives in attributes ending in ``_`` set by ``fit``,
-which returns ``self``.  ``save``/``load`` use plain files (JSON, ``.npy``,
-``.npz``) in a folder the caller provides; no pickles.
+scikit-learn: every parameter is declared once, in the class's
+:attr:`Backend.params` (type, default, allowed values, a one-line
+description), and only stored by ``__init__``, which checks it; learned
+state lives in attributes ending in ``_`` set by ``fit``, which returns
+``self``.  ``fit(documents, targets, *, context)`` is the same for every
+backend: the :class:`FitContext` carries the analyzer and the subjects'
+concepts.  ``save``/``load`` use plain files (JSON, ``.npy``, ``.npz``) in a
+folder the caller provides; no pickles.  The registry (names -> classes)
+is :mod:`fahras.models`.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
-import zipfile
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
-from fahras.errors import ModelError, UsageError
+from fahras.errors import UsageError
 from fahras.text import Analyzer, Tokens
 
 
@@ -74,21 +78,128 @@ class Evidence:
         return data
 
 
+_KIND_NAMES = {tuple: "list", list: "list", dict: "object", str: "text", bool: "true/false", int: "integer",
+               float: "number"}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One backend parameter: its default, a one-line description and what values it takes.
+
+    ``kind`` is the type (by default the default's type; ``float`` takes
+    ints too, ``tuple`` takes lists); ``low``/``high`` bound numbers (both
+    included, unless ``low_open``/``high_open``), ``choices`` lists the
+    allowed values; ``optional`` allows None (so does a None default).
+    """
+
+    default: Any
+    description: str
+    kind: type | None = None
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple | None = None
+    optional: bool = False
+
+    @property
+    def type(self) -> type | None:
+        if self.kind is not None:
+            return self.kind
+        return None if self.default is None else type(self.default)
+
+    def allowed(self) -> str:
+        """The allowed values in words (for messages and ``fahras backends``)."""
+        kind = self.type
+        parts = [_KIND_NAMES.get(kind, kind.__name__) if kind is not None else "any"]
+        if self.choices is not None:
+            parts = ["one of " + ", ".join(json.dumps(c) for c in self.choices)]
+        if self.low is not None or self.high is not None:
+            lo = "" if self.low is None else f"{self.low:g} {'<' if self.low_open else '<='} "
+            hi = "" if self.high is None else f" {'<' if self.high_open else '<='} {self.high:g}"
+            parts.append(f"{lo}x{hi}")
+        if self.optional or self.default is None:
+            parts.append("or null")
+        return " ".join(parts)
+
+    def check(self, backend: str, name: str, value: Any) -> None:
+        """A :class:`UsageError` naming the backend and parameter unless ``value`` is allowed."""
+        if value is None:
+            if self.optional or self.default is None:
+                return
+            raise UsageError(f"backend {backend!r}: the {name!r} parameter must not be null (allowed: {self.allowed()})")
+        kind = self.type
+        ok = (kind is None
+              or (isinstance(value, bool) if kind is bool else
+                  isinstance(value, (int, float)) and not isinstance(value, bool) if kind is float else
+                  isinstance(value, int) and not isinstance(value, bool) if kind is int else
+                  isinstance(value, (list, tuple)) if kind in (list, tuple) else
+                  isinstance(value, kind)))
+        if ok and self.choices is not None:
+            ok = value in self.choices
+        if ok and isinstance(value, (int, float)) and not isinstance(value, bool):
+            ok = math.isfinite(value) and not (
+                self.low is not None and (value < self.low or (self.low_open and value == self.low))
+                or self.high is not None and (value > self.high or (self.high_open and value == self.high)))
+        if not ok:
+            raise UsageError(f"backend {backend!r}: the {name!r} parameter must be {self.allowed()}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What a backend may need besides the documents and their subjects.
+
+    ``analyzer`` analysed the documents (backends that analyse labels use it
+    for them too); ``concepts`` holds one :class:`~fahras.vocab.Concept` per
+    subject column (None for a column without one).
+    """
+
+    analyzer: Analyzer | None = None
+    concepts: Sequence | None = None
+
+    def require_concepts(self, backend: str, n_subjects: int) -> list:
+        """The concepts, checked against the number of subject columns."""
+        if self.concepts is None:
+            raise UsageError(f"the {backend} backend needs the subjects' concepts (their labels): "
+                             "fit it through an Indexer, or pass FitContext(concepts=...)")
+        concepts = list(self.concepts)
+        if len(concepts) != n_subjects:
+            raise UsageError(f"{len(concepts)} concepts for {n_subjects} subjects (one per subject column)")
+        return concepts
+
+
 class Backend(ABC):
     """Scores documents against a fixed subject space."""
 
     name: ClassVar[str]
-    #: True for backends that need the subjects' concepts (labels, groups,
-    #: relations): their ``fit`` then takes ``concepts=``, one Concept per column.
-    uses_concepts: ClassVar[bool] = False
+    #: The parameters, in order: name -> :class:`Param`.  Declared once per class;
+    #: :meth:`__init__` checks every value against it.
+    params: ClassVar[Mapping[str, Param]] = {}
+    #: Capabilities.  ``zero_shot``: can be trained without documents (a
+    #: vocabulary subject space alone).
+    zero_shot: ClassVar[bool] = False
+    #: ``trainable``: ``fit`` trains it; False for a wrapper that is made from
+    #: a trained backend instead (``grown``, made by ``fahras learn``).
+    trainable: ClassVar[bool] = True
+
+    def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            raise UsageError(f"backend {self.name!r} has no parameter {unknown[0]!r}; "
+                             f"it has: {', '.join(self.params) or 'none'}")
+        for key, spec in self.params.items():
+            value = params.get(key, spec.default)
+            spec.check(self.name, key, value)
+            setattr(self, key, value)
+        self.check_params()
+
+    def check_params(self) -> None:
+        """Checks that involve several parameters (each one alone is checked against :attr:`params`)."""
 
     @abstractmethod
-    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer) -> "Backend":
-        """Learn from documents and their documents x subjects 0/1 matrix.
-
-        Backends with ``uses_concepts`` take a keyword ``concepts`` as well;
-        call them through :func:`fit_backend`, which passes it only to them.
-        """
+    def fit(self, documents: Sequence[AnalyzedText], targets: sp.csr_matrix, *,
+            context: FitContext | None = None) -> "Backend":
+        """Learn from documents and their documents x subjects 0/1 matrix."""
 
     @abstractmethod
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
@@ -104,10 +215,9 @@ class Backend(ABC):
         """
         return []
 
-    def fit_out_of_fold(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer,
-                        folds: Sequence[tuple[np.ndarray, np.ndarray]],
-                        progress: Callable[[str, int, int], None] | None = None,
-                        concepts: Sequence | None = None) -> np.ndarray:
+    def fit_out_of_fold(self, documents: Sequence[AnalyzedText], targets: sp.csr_matrix,
+                        folds: Sequence[tuple[np.ndarray, np.ndarray]], *, context: FitContext | None = None,
+                        progress: Callable[[str, int, int], None] | None = None) -> np.ndarray:
         """Fit on all documents and return held-out scores for each of them.
 
         ``folds`` are (train indices, held-out indices) pairs covering every
@@ -115,14 +225,14 @@ class Backend(ABC):
         backend per fold; an ensemble overrides it to reuse its base models'
         held-out scores instead of nesting cross-validations.
         """
-        oof = np.zeros(y.shape, dtype=np.float32)
+        oof = np.zeros(targets.shape, dtype=np.float32)
         for k, (train, held) in enumerate(folds, 1):
-            copy = create_backend(self.name, self.get_params())
-            fit_backend(copy, [docs[i] for i in train], y[train], analyzer, concepts)
-            oof[held] = copy.predict_scores([docs[i] for i in held])
+            copy = type(self)(**self.get_params())
+            copy.fit([documents[i] for i in train], targets[train], context=context)
+            oof[held] = copy.predict_scores([documents[i] for i in held])
             if progress:
                 progress("tune", k, len(folds))
-        fit_backend(self, docs, y, analyzer, concepts)
+        self.fit(documents, targets, context=context)
         return oof
 
     def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
@@ -139,91 +249,12 @@ class Backend(ABC):
 
     # -- parameters -------------------------------------------------------
     def get_params(self) -> dict:
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: getattr(self, name) for name in names}
+        return {name: getattr(self, name) for name in self.params}
 
     def save(self, folder: Path) -> None:
+        """Write the parameters (``params.json``) and the learned state into ``folder``
+        (:func:`fahras.models.load_backend` reads it back)."""
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "params.json").write_text(json.dumps({"backend": self.name, "params": self.get_params()},
                                                        indent=2), encoding="utf-8")
         self.save_state(folder)
-
-    @classmethod
-    def load(cls, folder: Path) -> "Backend":
-        try:
-            meta = json.loads((folder / "params.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{folder}: unreadable backend parameters ({exc})") from None
-        backend = create_backend(meta["backend"], meta.get("params", {}))
-        try:
-            backend.load_state(folder)
-        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # .npz files are zip files
-            raise ModelError(f"{folder}: damaged backend files ({exc})") from None
-        return backend
-
-
-def fit_backend(backend: Backend, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer,
-                concepts: Sequence | None = None) -> Backend:
-    """Fit ``backend``, passing ``concepts`` only to backends that use them."""
-    if backend.uses_concepts:
-        return backend.fit(docs, y, analyzer, concepts=concepts)
-    return backend.fit(docs, y, analyzer)
-
-
-_REGISTRY: dict[str, type[Backend]] = {}
-
-
-def register(cls: type[Backend]) -> type[Backend]:
-    """Class decorator: make a backend available by its ``name``."""
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def backend_names() -> list[str]:
-    _load_builtin()
-    return sorted(_REGISTRY)
-
-
-def create_backend(name: str, params: dict | None = None) -> Backend:
-    _load_builtin()
-    if name not in _REGISTRY:
-        raise UsageError(f"unknown backend {name!r}; available: {', '.join(sorted(_REGISTRY))}")
-    cls = _REGISTRY[name]
-    _check_types(name, cls, params or {})
-    try:
-        return cls(**(params or {}))
-    except TypeError as exc:
-        raise UsageError(f"bad parameters for backend {name!r}: {exc}") from None
-
-
-def _check_types(name: str, cls: type[Backend], params: dict) -> None:
-    """Parameters must have the type of their default (ints for floats are fine)."""
-    signature = inspect.signature(cls.__init__).parameters
-    for key, value in params.items():
-        if key not in signature:
-            known = ", ".join(p for p in signature if p != "self")
-            raise UsageError(f"backend {name!r} has no parameter {key!r}; it has: {known}")
-        default = signature[key].default
-        if default is None or default is inspect.Parameter.empty or value is None:
-            continue
-        expected = type(default)
-        ok = (isinstance(value, bool) if expected is bool else
-              isinstance(value, (int, float)) and not isinstance(value, bool) if expected is float else
-              isinstance(value, int) and not isinstance(value, bool) if expected is int else
-              isinstance(value, (list, tuple)) if expected in (list, tuple) else
-              isinstance(value, expected))
-        if not ok:
-            raise UsageError(f"backend {name!r}: parameter {key!r} must be {expected.__name__} "
-                             f"like its default {default!r}, got {value!r}")
-
-
-def _load_builtin() -> None:
-    # Importing the modules registers their backends.
-    from fahras.models import tfidf_linear  # noqa: F401
-    from fahras.models import omikuji_tree  # noqa: F401
-    from fahras.models import knn  # noqa: F401
-    from fahras.models import ensemble  # noqa: F401
-    from fahras.models import zeroshot  # noqa: F401
-    from fahras.models import headings  # noqa: F401
-    from fahras.models import acronyms  # noqa: F401
-    from fahras.models import grown  # noqa: F401

@@ -26,7 +26,6 @@ of jobs (except omikuji's, whose training is not bit-reproducible anyway).
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 import tempfile
 from pathlib import Path
@@ -35,7 +34,9 @@ from typing import Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from fahras.models.base import AnalyzedText, Backend, create_backend, fit_backend
+from fahras._system import available_cores
+from fahras.models import create_backend, load_backend
+from fahras.models.base import AnalyzedText, Backend, FitContext
 from fahras.models.features import sharing_fits, sharing_rows
 from fahras.workers import pool_arguments
 
@@ -47,14 +48,6 @@ MIN_DOCS_FOR_WORKERS = 100
 MAX_AUTO_JOBS = 8
 
 Folds = Sequence[tuple[np.ndarray, np.ndarray]]
-
-
-def available_cores() -> int:
-    """CPU cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def effective_jobs(n_jobs: int, n_docs: int, n_tasks: int) -> int:
@@ -101,7 +94,8 @@ def _sequential_shared(specs, docs, y, analyzer, folds, concepts, progress):
         base = create_backend(spec["name"], spec.get("params"))
         stage = f"base {n}/{len(specs)} ({spec['name']})"
         report = (lambda s, d, t, stage=stage: progress(stage, d, t)) if progress else None
-        held_out.append(base.fit_out_of_fold(docs, y, analyzer, folds, report, concepts=concepts))
+        held_out.append(base.fit_out_of_fold(docs, y, folds, context=FitContext(analyzer, concepts),
+                                             progress=report))
         fitted.append(base)
     return fitted, held_out
 
@@ -125,12 +119,12 @@ def _run_task(n: int, spec: dict, fold: int | None):
     docs, y = _WORK["docs"], _WORK["y"]
     base = create_backend(spec["name"], spec.get("params"))
     if fold is None:
-        fit_backend(base, docs, y, _WORK["analyzer"], _WORK["concepts"])
+        base.fit(docs, y, context=FitContext(_WORK["analyzer"], _WORK["concepts"]))
         folder = _WORK["scratch"] / f"base{n}"
         base.save(folder)
         return str(folder)
     train, held = _WORK["folds"][fold]
-    fit_backend(base, [docs[i] for i in train], y[train], _WORK["analyzer"], _WORK["concepts"])
+    base.fit([docs[i] for i in train], y[train], context=FitContext(_WORK["analyzer"], _WORK["concepts"]))
     return base.predict_scores([docs[i] for i in held]).astype(np.float32)
 
 
@@ -161,7 +155,7 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
                     n, k = futures[future]
                     result = future.result()
                     if k is None:
-                        fitted[n] = Backend.load(Path(result))
+                        fitted[n] = load_backend(Path(result))
                     else:
                         held_out[n][folds[k][1]] = result
                     if progress:

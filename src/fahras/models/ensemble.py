@@ -14,14 +14,21 @@ candidates, not documents x thesaurus.
 
 A composed heading no training document has is also discounted by the
 probability of the subjects that already name its filler
-(:func:`~fahras.models.headings.covering_subjects`): a document indexed under
+(:func:`~fahras.vocab.headings.covering_subjects`): a document indexed under
 ``ERITREA--ETHIOPIA`` does not need ``ETHIOPIA SITUATION`` as well, while
 ``MALI--POLITICAL CONDITIONS`` is untouched where no heading names Mali.
+
+The stacking model is a public class, :class:`Stacker`: given base-backend
+scores of documents and their subjects it fits (``Stacker.fit``) and scores
+(``Stacker.predict``) on its own, so the ensemble's stacker can be refitted on
+new documents without refitting the base backends
+(:meth:`EnsembleBackend.base_scores`, :meth:`EnsembleBackend.refit_stacker`).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -29,13 +36,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from fahras.errors import UsageError
-from fahras.models.base import AnalyzedText, Backend, Evidence, create_backend, register
+from fahras.models import create_backend, load_backend, register
+from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
 from fahras.models.crossfit import cross_fit
-from fahras.models.headings import covering_subjects
-from fahras.text import Analyzer
+from fahras.models.linear import LinearHead
+from fahras.vocab.headings import covering_subjects
 
 DEFAULT_BASES = ({"name": "tfidf-linear"}, {"name": "omikuji"}, {"name": "knn"}, {"name": "headings"},
                  {"name": "acronyms"})
+_STACKER_FILE = "stacker.json"
 
 
 def _ranks(order: np.ndarray) -> np.ndarray:
@@ -54,79 +63,56 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-@register
-class EnsembleBackend(Backend):
-    """Stacked ensemble of base backends.
+@dataclass(eq=False)
+class Stacker:
+    """Combines base backends' scores: a logistic regression over (document, candidate subject) pairs.
 
-    Parameters
-    ----------
-    backends : base backends as ``{"name": ..., "params": {...}}`` dicts.
-    cv_folds : folds used to get the base backends' held-out scores when the
-        ensemble is fitted on its own (inside :class:`~fahras.Indexer` the
-        indexer's folds are reused).
-    candidates : how many top subjects of each base backend are re-scored.
-    C : inverse regularisation of the stacker.
-    random_state : seed of the folds.
-    n_jobs : worker processes fitting the base backends on the folds (0 = one
-        per core, at most 8, when there are at least 100 documents, else 1); see
-        :mod:`fahras.models.crossfit`.  Results do not depend on it.
+    Knows the subjects through ``prior`` (log(1 + training documents) per
+    subject: 0 means never seen, and such subjects take the best base score
+    instead, see :meth:`unseen_scores`) and ``cover`` (subjects x subjects,
+    the seen subjects naming each composed heading's filler).
+
+    Typical use, e.g. to learn from new documents without refitting the
+    base backends::
+
+        base = ensemble.base_scores(docs)          # one documents x subjects array per base
+        stacker = Stacker(len(base), candidates=20, C=1.0, prior=..., cover=...)
+        stacker.fit(base, targets)                # targets: documents x subjects 0/1
+        scores = stacker.predict(base)
     """
 
-    name = "ensemble"
-    uses_concepts = True  # passed on to the base backends that use them
+    n_bases: int
+    candidates: int = 20
+    C: float = 1.0
+    prior: np.ndarray | None = None
+    cover: sp.csr_matrix | None = None
+    head: LinearHead | None = None
 
-    def __init__(self, backends: Sequence[dict] = DEFAULT_BASES, cv_folds: int = 3, candidates: int = 20,
-                 C: float = 1.0, random_state: int = 0, n_jobs: int = 0):
-        self.backends = [dict(b) for b in backends]
-        self.cv_folds = cv_folds
-        self.candidates = candidates
-        self.C = C
-        self.random_state = random_state
-        self.n_jobs = n_jobs
+    @staticmethod
+    def subject_prior(targets: sp.csr_matrix) -> np.ndarray:
+        """log(1 + documents) of each subject column of ``targets``."""
+        return np.log1p(np.asarray(sp.csr_matrix(targets).sum(axis=0)).ravel()).astype(np.float32)
 
-    # -- fitting -------------------------------------------------------------
-    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer,
-            concepts: Sequence | None = None) -> "EnsembleBackend":
-        from sklearn.model_selection import KFold
+    @classmethod
+    def for_subjects(cls, n_bases: int, targets: sp.csr_matrix, concepts: Sequence | None = None,
+                     candidates: int = 20, C: float = 1.0) -> "Stacker":
+        """An unfitted stacker that knows the subjects of ``targets`` (training documents x subjects):
+        their frequency, and (given one concept per column) which seen subjects name each composed
+        heading's filler."""
+        prior = cls.subject_prior(targets)
+        cover = (covering_subjects(concepts, np.flatnonzero(prior > 0)) if concepts is not None
+                 else _no_cover(targets.shape[1]))
+        return cls(n_bases, candidates, C, prior, cover)
 
-        folds = list(KFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(docs))
-        self.fit_out_of_fold(docs, y, analyzer, folds, concepts=concepts)
-        return self
+    def clone(self) -> "Stacker":
+        """An unfitted stacker of the same kind and settings, knowing the same subjects."""
+        return type(self)(self.n_bases, self.candidates, self.C, self.prior, self.cover)
 
-    def fit_out_of_fold(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer,
-                        folds: Sequence[tuple[np.ndarray, np.ndarray]],
-                        progress: Callable[[str, int, int], None] | None = None,
-                        concepts: Sequence | None = None) -> np.ndarray:
-        if not self.backends:
-            raise UsageError("an ensemble needs at least one base backend")
-        y = sp.csr_matrix(y)
-        self.learn_subjects(y, concepts)
-        self.bases_, base_oof = cross_fit(self.backends, docs, y, analyzer, folds, concepts=concepts,
-                                          n_jobs=self.n_jobs, progress=progress)
-        oof = self.held_out_scores(base_oof, y, folds)
-        self.coef_, self.intercept_ = self._fit_stacker(base_oof, y)
-        return oof
+    @property
+    def n_features(self) -> int:
+        return 4 * self.n_bases + 3
 
-    def learn_subjects(self, y: sp.csr_matrix, concepts: Sequence | None = None) -> None:
-        """What the ensemble knows of the subjects themselves: training frequency (``prior_``) and which
-        seen subjects name the filler of each composed heading (``cover_``, needs ``concepts``)."""
-        self.prior_ = np.log1p(np.asarray(y.sum(axis=0)).ravel()).astype(np.float32)
-        self.cover_ = (covering_subjects(concepts, np.flatnonzero(self.prior_ > 0)) if concepts is not None
-                       else _no_cover(y.shape[1]))
-
-    def held_out_scores(self, base_oof: list[np.ndarray], y: sp.csr_matrix,
-                        folds: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        """Held-out ensemble scores: the stacker cross-fitted on the base backends' held-out scores."""
-        oof = np.zeros(y.shape, dtype=np.float32)
-        for train, held in folds:
-            stacker = self._fit_stacker([s[train] for s in base_oof], y[train])
-            scores = self._stack(stacker, [s[held] for s in base_oof])
-            seen = np.asarray(y[train].sum(axis=0)).ravel() > 0
-            self._unseen_scores(scores, [s[held] for s in base_oof], seen)
-            oof[held] = scores
-        return oof
-
-    def _features(self, base_scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def features(self, base_scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rows, columns and features of the candidate (document, subject) pairs.
 
         Per base backend: the score, its log-odds and its reciprocal rank, and
@@ -150,7 +136,7 @@ class EnsembleBackend(Backend):
         for scores, rank in zip(base_scores, ranks):
             s = scores[rows, cols]
             columns += [s, _logit(s) / 10.0, 1.0 / (1.0 + rank[rows, cols])]
-        columns.append(self.prior_[cols] / 5.0)
+        columns.append(self.prior[cols] / 5.0)
         columns.append(np.mean([rank[rows, cols] < 3 for rank in ranks], axis=0))
         for scores in base_scores:
             columns.append(scores[rows, cols] / np.maximum(scores.max(axis=1)[rows], 1e-6))
@@ -158,55 +144,38 @@ class EnsembleBackend(Backend):
         columns.append(1.0 / (1.0 + consensus[rows, cols]))
         return rows, cols, np.column_stack(columns).astype(np.float64)
 
-    def _n_features(self) -> int:
-        return 4 * len(self.backends) + 3
+    def fit(self, base_scores: list[np.ndarray], targets: sp.csr_matrix) -> "Stacker":
+        """Learn the weights from base scores (one documents x subjects array per base) and the true subjects."""
+        rows, cols, x = self.features(base_scores)
+        target = np.asarray(sp.csr_matrix(targets)[rows, cols]).ravel() > 0
+        self.head = LinearHead.fit(x, target, C=self.C, max_iter=1000)
+        return self
 
-    def _fit_stacker(self, base_scores: list[np.ndarray], y: sp.csr_matrix) -> tuple[np.ndarray, float]:
-        from sklearn.linear_model import LogisticRegression
-
-        rows, cols, x = self._features(base_scores)
-        target = np.asarray(y[rows, cols]).ravel() > 0
-        if target.all() or not target.any():
-            return np.zeros(x.shape[1]), (10.0 if target.all() else -10.0)
-        model = LogisticRegression(C=self.C, max_iter=1000).fit(x, target)
-        return model.coef_[0], float(model.intercept_[0])
-
-    def _stack(self, stacker: tuple[np.ndarray, float], base_scores: list[np.ndarray]) -> np.ndarray:
-        coef, intercept = stacker
-        rows, cols, x = self._features(base_scores)
+    def stack(self, base_scores: list[np.ndarray]) -> np.ndarray:
+        """The stacked scores of the candidates (every other subject 0), without :meth:`unseen_scores`."""
+        rows, cols, x = self.features(base_scores)
         out = np.zeros(base_scores[0].shape, dtype=np.float32)
-        out[rows, cols] = 1.0 / (1.0 + np.exp(-np.clip(x @ coef + intercept, -50, 50)))
+        out[rows, cols] = self.head.predict(x)
         return out
 
-    def extra_subjects(self, vocab, gold):
-        extra = {}
-        for spec in self.backends:
-            for concept in create_backend(spec["name"], spec.get("params")).extra_subjects(vocab, gold):
-                extra.setdefault(concept.uri, concept)
-        return list(extra.values())
-
-    # -- prediction ------------------------------------------------------------
-    def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
-        return self.combine([b.predict_scores(docs) for b in self.bases_])
-
-    def combine(self, base: list[np.ndarray]) -> np.ndarray:
-        """Ensemble scores from the base backends' scores (in ``backends`` order)."""
-        out = self._stack((self.coef_, self.intercept_), base)
-        self._unseen_scores(out, base, self.prior_ > 0)
+    def predict(self, base_scores: list[np.ndarray], seen: np.ndarray | None = None) -> np.ndarray:
+        """Final scores: :meth:`stack`, then :meth:`unseen_scores` (``seen``: by default ``prior > 0``)."""
+        out = self.stack(base_scores)
+        self.unseen_scores(out, base_scores, self.prior > 0 if seen is None else seen)
         return out
 
-    def _unseen_scores(self, out: np.ndarray, base: list[np.ndarray], seen: np.ndarray) -> None:
+    def unseen_scores(self, out: np.ndarray, base: list[np.ndarray], seen: np.ndarray) -> None:
         """Score, in place, the subjects of ``out`` that are not ``seen`` in training.
 
-        They take the best base score (:meth:`_pass_through`), times the
+        They take the best base score (:meth:`pass_through`), times the
         probability that none of the seen subjects naming their filler
-        (``cover_``) is right -- the most likely of them standing for all.
+        (``cover``) is right -- the most likely of them standing for all.
         """
         unseen = np.flatnonzero(~seen)
         if not unseen.size:
             return
-        out[:, unseen] = self._pass_through(base, unseen)
-        cover = self.cover_[unseen]
+        out[:, unseen] = self.pass_through(base, unseen)
+        cover = self.cover[unseen]
         if not seen[cover.indices].all():  # held-out folds: some naming subjects are not seen there
             cover = cover.multiply(seen[np.newaxis, :].astype(np.float32)).tocsr()
             cover.eliminate_zeros()
@@ -216,7 +185,7 @@ class EnsembleBackend(Backend):
             out[:, unseen[covered]] *= 1.0 - named
 
     @staticmethod
-    def _pass_through(base_scores: list[np.ndarray], columns: np.ndarray) -> np.ndarray:
+    def pass_through(base_scores: list[np.ndarray], columns: np.ndarray) -> np.ndarray:
         """Scores of subjects no training document has: the best base score, unstacked.
 
         The stacker cannot learn how far to trust a backend on such subjects
@@ -224,6 +193,114 @@ class EnsembleBackend(Backend):
         suggest them (composed headings, zero-shot) score them as probabilities.
         """
         return np.max([s[:, columns] for s in base_scores], axis=0)
+
+    def held_out_scores(self, base_oof: list[np.ndarray], targets: sp.csr_matrix,
+                        folds: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Held-out ensemble scores: a copy of this stacker cross-fitted on the base backends' held-out scores."""
+        targets = sp.csr_matrix(targets)
+        oof = np.zeros(targets.shape, dtype=np.float32)
+        for train, held in folds:
+            fold = self.clone()
+            fold.fit([s[train] for s in base_oof], targets[train])
+            seen = np.asarray(targets[train].sum(axis=0)).ravel() > 0
+            oof[held] = fold.predict([s[held] for s in base_oof], seen)
+        return oof
+
+
+@register
+class EnsembleBackend(Backend):
+    """Stacked ensemble of base backends: a learned stacker combines their scores (see :class:`Stacker`)."""
+
+    name = "ensemble"
+    params = {
+        "backends": Param(DEFAULT_BASES, "base backends, as a list of {\"name\": ..., \"params\": {...}}",
+                          kind=tuple),
+        "cv_folds": Param(3, "folds giving the base backends' held-out scores when fitted alone (an Indexer's "
+                          "folds are used otherwise)", low=2),
+        "candidates": Param(20, "top subjects of each base backend re-scored by the stacker", low=1),
+        "C": Param(1.0, "inverse regularisation of the stacker", low=0, low_open=True),
+        "random_state": Param(0, "seed of the folds"),
+        "n_jobs": Param(0, "worker processes fitting the base backends on the folds (0: automatic); results "
+                        "do not depend on it", low=0),
+    }
+
+    def check_params(self) -> None:
+        for spec in self.backends:
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or \
+                    not isinstance(spec.get("params", {}), dict) or set(spec) - {"name", "params"}:
+                raise UsageError(f"backend 'ensemble': each base backend must be {{\"name\": ..., \"params\": "
+                                 f"{{...}}}}, got {spec!r}")
+
+    # -- fitting -------------------------------------------------------------
+    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, *,
+            context: FitContext | None = None) -> "EnsembleBackend":
+        from sklearn.model_selection import KFold
+
+        folds = list(KFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(docs))
+        self.fit_out_of_fold(docs, y, folds, context=context)
+        return self
+
+    def fit_out_of_fold(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix,
+                        folds: Sequence[tuple[np.ndarray, np.ndarray]], *, context: FitContext | None = None,
+                        progress: Callable[[str, int, int], None] | None = None) -> np.ndarray:
+        if not self.backends:
+            raise UsageError("an ensemble needs at least one base backend")
+        context = context or FitContext()
+        y = sp.csr_matrix(y)
+        self.learn_subjects(y, context.concepts)
+        self.bases_, base_oof = cross_fit([dict(b) for b in self.backends], docs, y, context.analyzer, folds,
+                                          concepts=context.concepts, n_jobs=self.n_jobs, progress=progress)
+        oof = self.stacker_.held_out_scores(base_oof, y, folds)
+        self.stacker_.fit(base_oof, y)
+        return oof
+
+    def learn_subjects(self, y: sp.csr_matrix, concepts: Sequence | None = None) -> None:
+        """What the ensemble knows of the subjects themselves (an unfitted :attr:`stacker_` that holds it):
+        training frequency (``prior``) and which seen subjects name the filler of each composed heading
+        (``cover``, needs ``concepts``)."""
+        self.stacker_ = Stacker.for_subjects(len(self.backends), y, concepts, int(self.candidates), float(self.C))
+
+    def refit_stacker(self, base_scores: list[np.ndarray], targets: sp.csr_matrix,
+                      prior: np.ndarray | None = None) -> Stacker:
+        """Refit the stacker on base scores of (new) documents, keeping the base backends.
+
+        ``prior`` replaces the subjects' training frequencies (e.g. counting
+        the new documents too; default: the current ones).
+        """
+        stacker = self.stacker_.clone()
+        if prior is not None:
+            stacker.prior = prior
+        self.stacker_ = stacker.fit(base_scores, targets)
+        return stacker
+
+    def extra_subjects(self, vocab, gold):
+        extra = {}
+        for spec in self.backends:
+            for concept in create_backend(spec["name"], spec.get("params")).extra_subjects(vocab, gold):
+                extra.setdefault(concept.uri, concept)
+        return list(extra.values())
+
+    @property
+    def prior_(self) -> np.ndarray:
+        """The subjects' training frequencies (:attr:`Stacker.prior`)."""
+        return self.stacker_.prior
+
+    @property
+    def cover_(self) -> sp.csr_matrix:
+        """Which seen subjects name each composed heading's filler (:attr:`Stacker.cover`)."""
+        return self.stacker_.cover
+
+    # -- prediction ------------------------------------------------------------
+    def base_scores(self, docs: Sequence[AnalyzedText]) -> list[np.ndarray]:
+        """Each base backend's documents x subjects scores (in ``backends`` order)."""
+        return [b.predict_scores(docs) for b in self.bases_]
+
+    def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
+        return self.combine(self.base_scores(docs))
+
+    def combine(self, base: list[np.ndarray]) -> np.ndarray:
+        """Ensemble scores from the base backends' scores (in ``backends`` order)."""
+        return self.stacker_.predict(base)
 
     def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
         merged: dict[str, Evidence] = {}
@@ -237,30 +314,67 @@ class EnsembleBackend(Backend):
     def save_state(self, folder: Path) -> None:
         for n, base in enumerate(self.bases_):
             base.save(folder / f"base{n}")
-        np.save(folder / "prior.npy", self.prior_)
-        sp.save_npz(folder / "cover.npz", self.cover_)
-        (folder / "stacker.json").write_text(json.dumps({"coef": [float(c) for c in self.coef_],
-                                                         "intercept": self.intercept_}), encoding="utf-8")
+        np.save(folder / "prior.npy", self.stacker_.prior)
+        sp.save_npz(folder / "cover.npz", self.stacker_.cover)
+        (folder / _STACKER_FILE).write_text(json.dumps(self.stacker_.head.to_dict()), encoding="utf-8")
 
     def load_state(self, folder: Path) -> None:
-        self.bases_ = [Backend.load(folder / f"base{n}") for n in range(len(self.backends))]
-        self.prior_ = np.load(folder / "prior.npy", allow_pickle=False)
+        self.bases_ = [load_backend(folder / f"base{n}") for n in range(len(self.backends))]
+        prior = np.load(folder / "prior.npy", allow_pickle=False)
         cover = folder / "cover.npz"  # absent from models made before it: nothing is discounted
-        self.cover_ = (sp.load_npz(cover).tocsr() if cover.exists() else _no_cover(len(self.prior_)))
-        if self.cover_.shape != (len(self.prior_), len(self.prior_)):
-            raise ValueError(f"cover.npz has shape {self.cover_.shape} for {len(self.prior_)} subjects")
-        stacker = json.loads((folder / "stacker.json").read_text(encoding="utf-8"))
-        self.coef_ = np.asarray(stacker["coef"], dtype=np.float64)
-        self.intercept_ = float(stacker["intercept"])
-        if len(self.coef_) != self._n_features():
-            raise ValueError(f"the stacker has {len(self.coef_)} weights where this version of Fahras uses "
-                             f"{self._n_features()}: retrain the model")
+        cover = sp.load_npz(cover).tocsr() if cover.exists() else _no_cover(len(prior))
+        if cover.shape != (len(prior), len(prior)):
+            raise ValueError(f"cover.npz has shape {cover.shape} for {len(prior)} subjects")
+        stacker = Stacker(len(self.backends), int(self.candidates), float(self.C), prior, cover)
+        data = json.loads((folder / _STACKER_FILE).read_text(encoding="utf-8"))
+        stacker.head = LinearHead.from_dict(data, stacker.n_features)
+        self.stacker_ = stacker
 
     # -- learning without retraining (fahras.learning) ------------------------------
+    # The stacker's head as raw weights over the candidate features (a
+    # standardised head is folded into them), and its prior and cover: what
+    # fahras.learning refits and grows.  Setting them replaces the stacker's.
+    @property
+    def coef_(self) -> np.ndarray:
+        head = self.stacker_.head
+        return head.coef if head.mean is None else head.coef / head.scale
+
+    @coef_.setter
+    def coef_(self, value: np.ndarray) -> None:
+        head = self.stacker_.head
+        self.stacker_.head = LinearHead(np.asarray(value, dtype=np.float64), self.intercept_)
+
+    @property
+    def intercept_(self) -> float:
+        head = self.stacker_.head
+        if head.mean is None:
+            return float(head.intercept)
+        return float(head.intercept - np.sum(head.mean * head.coef / head.scale))
+
+    @intercept_.setter
+    def intercept_(self, value: float) -> None:
+        self.stacker_.head = LinearHead(np.asarray(self.coef_, dtype=np.float64), float(value))
+
+    @property
+    def prior_(self) -> np.ndarray:
+        return self.stacker_.prior
+
+    @prior_.setter
+    def prior_(self, value: np.ndarray) -> None:
+        self.stacker_.prior = value
+
+    @property
+    def cover_(self) -> sp.csr_matrix:
+        return self.stacker_.cover
+
+    @cover_.setter
+    def cover_(self, value: sp.csr_matrix) -> None:
+        self.stacker_.cover = value
+
     def candidate_features(self, base_scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The stacker's (documents, subjects, features) rows for the candidates of ``base_scores``.
 
-        :mod:`fahras.learning` refits the stacker (``coef_``, ``intercept_``)
-        on these rows for the documents indexers decided on.
+        :mod:`fahras.learning` refits the stacker on these rows for the
+        documents indexers decided on.
         """
-        return self._features(base_scores)
+        return self.stacker_.features(base_scores)

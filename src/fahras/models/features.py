@@ -26,7 +26,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from fahras.models.base import AnalyzedText
+from fahras.models.base import AnalyzedText, Param
 
 SEPARATOR = " "
 """Joins the terms of an n-gram feature."""
@@ -34,6 +34,15 @@ SEPARATOR = " "
 FEATURES_FILE = "features.json"
 IDF_FILE = "idf.npy"
 PAIRS_FILE = "ngram_ids.npz"
+
+
+#: The TF-IDF feature parameters shared by the backends built on :class:`TfidfFeatures`.
+TFIDF_PARAMS = {
+    "ngram_max": Param(2, "longest term n-gram used as a feature (1 = single terms)", low=1),
+    "min_df": Param(2, "a feature must occur in at least this many training documents", low=1),
+    "max_features": Param(200_000, "keep at most this many features, most frequent first (null: all)",
+                          kind=int, low=1, optional=True),
+}
 
 
 def ngrams(terms: list[str], max_n: int) -> list[str]:

@@ -16,7 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from fahras.errors import UsageError
-from fahras.models.base import AnalyzedText, Backend, Evidence, register
+from fahras.models import load_backend, register
+from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
 
 
 @register
@@ -30,10 +31,15 @@ class GrownBackend(Backend):
     """
 
     name = "grown"
+    trainable = False
+    params = {
+        "n_subjects": Param(0, "size of the grown subject space", low=0),
+        "inner_subjects": Param(0, "how many of the subjects (the first ones) the wrapped backend scores", low=0),
+    }
 
-    def __init__(self, n_subjects: int = 0, inner_subjects: int = 0):
-        self.n_subjects = n_subjects
-        self.inner_subjects = inner_subjects
+    def check_params(self) -> None:
+        if self.n_subjects < self.inner_subjects:
+            raise UsageError("backend 'grown': a subject space only grows (n_subjects >= inner_subjects)")
 
     @classmethod
     def wrap(cls, backend: Backend, n_subjects: int, inner_subjects: int) -> "GrownBackend":
@@ -42,11 +48,12 @@ class GrownBackend(Backend):
             backend, inner_subjects = backend.inner_, backend.inner_subjects
         if n_subjects < inner_subjects:
             raise ValueError("a subject space only grows")
-        grown = cls(n_subjects, inner_subjects)
+        grown = cls(n_subjects=n_subjects, inner_subjects=inner_subjects)
         grown.inner_ = backend
         return grown
 
-    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer) -> "GrownBackend":
+    def fit(self, documents: Sequence[AnalyzedText], targets: sp.csr_matrix, *,
+            context: FitContext | None = None) -> "GrownBackend":
         raise UsageError("the 'grown' backend is made by 'fahras learn' from a trained model; train another backend")
 
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
@@ -62,4 +69,4 @@ class GrownBackend(Backend):
         self.inner_.save(folder / "inner")
 
     def load_state(self, folder: Path) -> None:
-        self.inner_ = Backend.load(folder / "inner")
+        self.inner_ = load_backend(folder / "inner")

@@ -60,29 +60,27 @@ from __future__ import annotations
 import bisect
 import json
 import math
-import re
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import compress, count
 from pathlib import Path
 from typing import Sequence
-from urllib.parse import quote, unquote
 
 import numpy as np
 import scipy.sparse as sp
 
-from fahras.errors import UsageError
-from fahras.models.base import AnalyzedText, Backend, Evidence, register
+from fahras.models import register
+from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
+from fahras.models.linear import LinearHead
+from fahras.text.matcher import (NO_TERM, LabelTerms, VariantPolicy, longest_labels, longest_matches, raw_matches,
+                                  token_span)
 from fahras.text import Analyzer
-from fahras.vocab.concept import LANGUAGES, LOCAL_URI_PREFIX, local_concept
-from fahras.vocab.normalize import label_key
+from fahras.vocab.concept import LANGUAGES
+from fahras.vocab.headings import SLOT, heading_patterns, pattern_instances
 
-PATTERN_URI_PREFIX = "urn:fahras:pattern:"
-SLOT = "{X}"
 _STATE = "headings.json"
 _FORMAT = 1
 _ANY_LANG = "*"          # analysed labels used for every document (a single-language analyzer)
-_NOT_LABEL_TERM = -1     # the id of a document term that is no label term (see _LangIndex.term_id)
 _RAW_LANGS = frozenset({"zh"})  # overlapping n-gram terms: labels are found in the raw text instead
 _NO_WORDS: frozenset = frozenset()
 
@@ -115,145 +113,10 @@ FEATURES = (
     + PATTERN_FEATURES + tuple(f"{f}:new" for f in PATTERN_FEATURES) + HISTORY_FEATURES + ("new_filler",)
 )
 
-_WORD_CHAR = re.compile(r"\w", re.UNICODE)
-_WORD_RUN = re.compile(r"\w+", re.UNICODE)
-
-
-def _key(label: str) -> str:
-    """The matching key of a heading or label, upper-cased as local subject URIs are."""
-    return label_key(label).upper()
-
-
-def pattern_uri(template: str, domain: str) -> str:
-    """The URI naming a template whose fillers come from ``domain`` (``broader`` of its instances)."""
-    return f"{PATTERN_URI_PREFIX}{quote(domain, safe='')}:{quote(template, safe='')}"
-
-
-def _pattern_of(uri: str) -> tuple[str, str] | None:
-    """(domain, template) of a pattern URI, None for other URIs."""
-    if not uri.startswith(PATTERN_URI_PREFIX):
-        return None
-    domain, sep, template = uri[len(PATTERN_URI_PREFIX):].partition(":")
-    return (unquote(domain), unquote(template)) if sep and SLOT in unquote(template) else None
-
-
-def _split(template: str) -> tuple[str, str]:
-    prefix, _, suffix = template.partition(SLOT)
-    return prefix, suffix
-
-
-def _parse(key: str, template: str) -> str | None:
-    """The filler of ``key`` (a heading key) under ``template``, or None if it does not fit."""
-    prefix, suffix = _split(template)
-    if len(key) <= len(prefix) + len(suffix) or not key.startswith(prefix) or not key.endswith(suffix):
-        return None
-    filler = key[len(prefix):len(key) - len(suffix)]
-    if not _is_word(filler[0]) or not _is_word(filler[-1]):
-        return None
-    if (prefix and _is_word(prefix[-1])) or (suffix and _is_word(suffix[0])):
-        return None
-    return filler
-
-
-def _is_word(ch: str) -> bool:
-    return bool(_WORD_CHAR.match(ch))
-
-
-def _decompositions(key: str, fillers: dict[str, list]) -> list[tuple[str, str]]:
-    """(template, filler key) for every label of ``fillers`` found in ``key`` at word boundaries."""
-    starts = [i for i in range(len(key)) if _is_word(key[i]) and (i == 0 or not _is_word(key[i - 1]))]
-    ends = [j for j in range(1, len(key) + 1) if _is_word(key[j - 1]) and (j == len(key) or not _is_word(key[j]))]
-    out = []
-    for i in starts:
-        for j in ends:
-            if j <= i or (i == 0 and j == len(key)):
-                continue
-            part = key[i:j]
-            if part in fillers:
-                out.append((key[:i] + SLOT + key[j:], part))
-    return out
-
-
-def _domain(group: str) -> str:
-    return group.split(".")[0]
-
-
-def pattern_instances(concepts: Sequence, unknown_fillers: bool = False
-                      ) -> tuple[list[str], dict[str, dict[str, str]], list[tuple[int, int, str]]]:
-    """The pattern instances among the subject columns' ``concepts``.
-
-    Templates are those the concepts' ``broader`` pattern links name (see
-    :meth:`HeadingsBackend.extra_subjects`); every column's English label is
-    parsed against them, its own templates first, then the longest.  Returns
-    the templates (sorted), the fillers those links name (filler key ->
-    ``{"uri", "class"}``, the class being the domain) and one ``(column,
-    template index, filler key)`` per instance.  A filler no link names counts
-    only with ``unknown_fillers``.
-    """
-    patterns = [[p for p in map(_pattern_of, c.broader) if p] if c is not None else [] for c in concepts]
-    templates = sorted({t for ps in patterns for _, t in ps})
-    fillers: dict[str, dict[str, str]] = {}
-    for c, ps in zip(concepts, patterns):
-        for domain, t in ps:
-            part = _parse(_key(c.label("en")), t)
-            if part is not None:
-                known = fillers.setdefault(part, {"uri": c.related[0] if c.related else "", "class": domain})
-                known["class"] = min(known["class"], domain)
-    parsed: list[tuple[int, int, str]] = []
-    for col, (c, ps) in enumerate(zip(concepts, patterns)):
-        if c is None or not c.labels.get("en"):
-            continue
-        key = _key(c.labels["en"])
-        own = {t for _, t in ps}
-        options = []
-        for t_index, t in enumerate(templates):
-            part = _parse(key, t)
-            if part is None or (part not in fillers and not unknown_fillers):
-                continue
-            options.append((t not in own, part not in fillers, -len(t), t_index, part))
-        if options:
-            best = min(options)
-            parsed.append((col, best[3], best[4]))
-    return templates, fillers, parsed
-
-
-def covering_subjects(concepts: Sequence, candidates: np.ndarray) -> sp.csr_matrix:
-    """For each pattern instance, the subjects among ``candidates`` that name its filler.
-
-    Row ``j`` (a column of ``concepts``) lists the ``candidates`` columns
-    whose English label holds the label of instance ``j``'s filler as whole
-    words, other than ``j`` itself and the filler's own concept: ``ERITREA--ETHIOPIA``
-    and ``UN MISSION IN ETHIOPIA AND ERITREA`` name the filler of ``ETHIOPIA
-    SITUATION``.  Rows of other columns are empty.  The ensemble uses it to
-    keep a new heading from doubling one the document already has.
-    """
-    n = len(concepts)
-    _, _, parsed = pattern_instances(concepts)
-    words = {int(s): f" {_words(_key(concepts[s].label('en')))} " for s in candidates
-             if concepts[s] is not None and concepts[s].labels.get("en")}
-    rows, cols = [], []
-    named: dict[str, list[int]] = {}
-    for j, _, filler in parsed:
-        wanted = _words(filler)
-        if wanted not in named:
-            needle = f" {wanted} "
-            named[wanted] = [s for s, text in words.items() if needle in text and text.strip() != wanted]
-        for s in named[wanted]:
-            if s != j:
-                rows.append(j)
-                cols.append(s)
-    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, n))
-
-
-def _words(key: str) -> str:
-    """``key``'s words, separated by single spaces (punctuation is no word)."""
-    return " ".join(_WORD_RUN.findall(key))
-
-
 # ---------------------------------------------------------------------------------- matching
 @dataclass
 class _LangIndex:
-    """Analysed filler labels of one language, indexed by first term."""
+    """Analysed filler labels of one language: the :mod:`fahras.text.matcher` indexes over them."""
 
     terms: dict[str, int]                       # label term -> id
     labels: list[tuple[int, tuple[int, ...]]]   # (filler, term ids)
@@ -261,27 +124,18 @@ class _LangIndex:
     key_terms: dict[int, int] = field(default_factory=dict)  # term id -> filler (partial mentions)
     #: first term id -> (filler, term ids, length) of the labels starting with it, longest first
     by_first: dict[int, list[tuple[int, tuple[int, ...], int]]] = field(default_factory=dict)
-    by_prefix: dict[str, list[str]] = field(default_factory=dict)
+    #: the label terms with their "nearest" variant policy
+    matcher: LabelTerms | None = None
     #: term ids a mention can start with: labels' first terms and key terms (see :meth:`index_starters`)
     starters: frozenset[int] = frozenset()
     #: (variant_prefix, variant_chars) -> document term -> :meth:`term_id`: what
     #: :meth:`known_ids` remembers (not saved, not pickled)
     _known: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def build(self, variant_prefix: int) -> "_LangIndex":
-        by_first: dict[int, list[int]] = defaultdict(list)
-        for n, (_, ids) in enumerate(self.labels):
-            by_first[ids[0]].append(n)
-        # longest labels first
-        self.by_first = {first: [(*self.labels[n], len(self.labels[n][1]))
-                                 for n in sorted(ns, key=lambda n: (-len(self.labels[n][1]), n))]
-                         for first, ns in by_first.items()}
-        self.by_prefix = defaultdict(list)
-        if variant_prefix > 0:
-            for term in self.terms:
-                if len(term) >= variant_prefix:
-                    self.by_prefix[term[:variant_prefix]].append(term)
-        self.by_prefix = dict(self.by_prefix)
+    def build(self, variant_prefix: int, variant_chars: int) -> "_LangIndex":
+        self.by_first = longest_labels(self.labels)
+        self.matcher = LabelTerms(sorted(self.terms, key=self.terms.get),
+                                  VariantPolicy("nearest", variant_chars, variant_prefix))
         return self.index_starters()
 
     def index_starters(self) -> "_LangIndex":
@@ -316,29 +170,9 @@ class _LangIndex:
         return {**self.__dict__, "_known": {}}
 
     def term_id(self, term: str, variant_prefix: int, variant_chars: int) -> int:
-        """The id of the label term ``term`` is, or is a variant of; -1 (``_NOT_LABEL_TERM``) if none.
-
-        Reads the index only: an index is shared by every thread scoring with the model.
-        """
-        found = self.terms.get(term)
-        if found is not None:
-            return found
-        best, best_rank = _NOT_LABEL_TERM, None
-        if variant_prefix > 0 and variant_chars > 0 and len(term) >= variant_prefix:
-            for cand in self.by_prefix.get(term[:variant_prefix], ()):
-                common = _common_prefix(term, cand)
-                extra, missing = len(term) - common, len(cand) - common
-                # Derived forms add letters (malian, sudanes, lebanes); a document term
-                # that is a mere prefix of the label's may drop one letter only
-                # (syria/syrian, not liber/liberia).
-                if extra > variant_chars or missing > min(variant_chars, 2 if extra else 1):
-                    continue
-                if extra and missing and common <= variant_prefix:  # condemn/condom
-                    continue
-                rank = (-common, missing, extra, cand)
-                if best_rank is None or rank < best_rank:
-                    best, best_rank = self.terms[cand], rank
-        return best
+        """The id of the label term ``term`` is, or is a variant of (:meth:`LabelTerms.lookup`, whose
+        policy holds the model's ``variant_prefix`` and ``variant_chars``); -1 if none."""
+        return self.matcher.lookup(term)
 
     def to_dict(self) -> dict:
         names = sorted(self.terms, key=self.terms.get)
@@ -347,24 +181,16 @@ class _LangIndex:
                 "key_terms": [[t, f] for t, f in sorted(self.key_terms.items())]}
 
     @classmethod
-    def from_dict(cls, data: dict, variant_prefix: int) -> "_LangIndex":
+    def from_dict(cls, data: dict, variant_prefix: int, variant_chars: int) -> "_LangIndex":
         index = cls(terms={t: i for i, t in enumerate(data["terms"])},
                     labels=[(int(f), tuple(int(i) for i in ids)) for f, ids in data["labels"]],
                     raw=[(int(f), str(text)) for f, text in data["raw"]],
                     key_terms={int(t): int(f) for t, f in data["key_terms"]})
-        return index.build(variant_prefix)
+        return index.build(variant_prefix, variant_chars)
 
 
 #: How many document terms a :class:`_LangIndex` remembers the ids of (a few MB at most).
 TERM_MEMO_SIZE = 1 << 17
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
 
 
 @dataclass
@@ -424,111 +250,39 @@ class HeadingsBackend(Backend):
     """
 
     name = "headings"
-    uses_concepts = True
-
-    def __init__(self, min_pattern_count: int = 2, filler_scope: str = "domain", max_instances: int = 3000,
-                 variant_prefix: int = 4, variant_chars: int = 3, key_max_df: float = 0.2, window: int = 5,
-                 novel_weight: float = 1.0, C: float = 1.0, unknown_fillers: bool = False):
-        self.min_pattern_count = min_pattern_count
-        self.filler_scope = filler_scope
-        self.max_instances = max_instances
-        self.variant_prefix = variant_prefix
-        self.variant_chars = variant_chars
-        self.key_max_df = key_max_df
-        self.window = window
-        self.novel_weight = novel_weight
-        self.C = C
-        self.unknown_fillers = unknown_fillers
-
-    def _check_params(self) -> None:
-        if int(self.min_pattern_count) < 1:
-            raise UsageError("min_pattern_count must be at least 1")
-        if self.filler_scope not in ("group", "domain"):
-            raise UsageError("filler_scope must be 'group' or 'domain'")
-        if int(self.max_instances) < 0:
-            raise UsageError("max_instances must not be negative")
-        if int(self.variant_prefix) < 0 or int(self.variant_chars) < 0 or int(self.window) < 0:
-            raise UsageError("variant_prefix, variant_chars and window must not be negative")
-        if not 0.0 <= self.key_max_df <= 1.0:
-            raise UsageError("key_max_df must be between 0 and 1")
-        if self.novel_weight < 0:
-            raise UsageError("novel_weight must not be negative")
-        if self.C <= 0:
-            raise UsageError("C must be positive")
+    params = {
+        "min_pattern_count": Param(2, "a template is kept when seen with at least this many distinct fillers of "
+                                   "one domain", low=1),
+        "filler_scope": Param("domain", "instantiate a template for every concept of its fillers' 'group' "
+                              "(micro-thesauri) or 'domain'", choices=("group", "domain")),
+        "max_instances": Param(3000, "at most this many instances are generated", low=0),
+        "variant_prefix": Param(4, "a document term and a label term sharing this many first characters may "
+                                "be variants (0: exact terms only)", low=0),
+        "variant_chars": Param(3, "at most this many characters of a variant document term beyond the "
+                               "common prefix", low=0),
+        "key_max_df": Param(0.2, "a term unique to one filler's label counts as a partial mention if at most "
+                            "this share of training documents has it", low=0, high=1),
+        "window": Param(5, "terms either side of a mention searched for the template's words", low=0),
+        "novel_weight": Param(1.0, "weight of the training pairs repeated as if their filler were new "
+                              "(0: none)", low=0),
+        "C": Param(1.0, "inverse regularisation of the logistic regression", low=0, low_open=True),
+        "unknown_fillers": Param(False, "also treat subjects that fit a template around unknown text as "
+                                 "instances"),
+    }
 
     # -- patterns ---------------------------------------------------------------
     def extra_subjects(self, vocab, gold: Sequence[set[str]]) -> list:
-        """Instances of the templates learned from the training documents' headings.
-
-        Deterministic: templates are ordered by their number of distinct
-        fillers, then alphabetically; fillers by URI.
-        """
-        self._check_params()
-        by_label: dict[str, list] = defaultdict(list)
-        for concept in vocab:
-            if not concept.local and concept.labels.get("en"):
-                by_label[_key(concept.labels["en"])].append(concept)
-        fillers = {k: sorted(cs, key=lambda c: c.uri) for k, cs in by_label.items()}
-        headings = sorted({u for uris in gold for u in uris})
-        seen: dict[tuple[str, str], set[str]] = defaultdict(set)   # (template, domain) -> filler keys
-        groups: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for uri in headings:
-            concept = vocab.get(uri)
-            if concept is not None:
-                key = _key(concept.labels.get("en", ""))
-            elif uri.startswith(LOCAL_URI_PREFIX):
-                key = unquote(uri[len(LOCAL_URI_PREFIX):])
-            else:
-                continue
-            if not key:
-                continue
-            for template, part in _decompositions(key, fillers):
-                for filler in fillers[part]:
-                    for group in filler.groups:
-                        seen[(template, _domain(group))].add(part)
-                        groups[(template, _domain(group))].add(group)
-        kept = sorted(((t, d) for (t, d), parts in seen.items() if len(parts) >= int(self.min_pattern_count)),
-                      key=lambda td: (-len(seen[td]), td))
-        members: dict[str, list] = defaultdict(list)
-        for concept in sorted(vocab, key=lambda c: c.uri):
-            if concept.local or not concept.labels.get("en"):
-                continue
-            for group in concept.groups:
-                members[group].append(concept)
-                if group != _domain(group):
-                    members[_domain(group)].append(concept)
-        out: dict[str, object] = {}
-        for template, domain in kept:
-            scope = sorted(groups[(template, domain)]) if self.filler_scope == "group" else [domain]
-            candidates = {c.uri: c for g in scope for c in members.get(g, ())}
-            prefix, suffix = _split(template)
-            for uri in sorted(candidates):
-                if len(out) >= int(self.max_instances):
-                    return list(out.values())
-                filler = candidates[uri]
-                heading = prefix + filler.labels["en"].strip() + suffix
-                known = vocab.find(heading)
-                if known is not None and not known.local:
-                    # A thesaurus concept already (SOMALIA SITUATION): offered as it is.
-                    out.setdefault(known.uri, known)
-                    continue
-                concept = local_concept(heading)
-                if concept.uri not in out:
-                    out[concept.uri] = replace(concept, broader=(pattern_uri(template, domain),),
-                                               related=(filler.uri,))
-        return list(out.values())
+        """Instances of the templates learned from the training documents' headings
+        (:func:`fahras.vocab.headings.heading_patterns`)."""
+        return heading_patterns(vocab, gold, int(self.min_pattern_count), self.filler_scope, int(self.max_instances))
 
     # -- fitting ---------------------------------------------------------------
-    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer,
-            concepts: Sequence | None = None) -> "HeadingsBackend":
-        from sklearn.linear_model import LogisticRegression
-
-        self._check_params()
-        if concepts is None:
-            raise UsageError("the headings backend needs the subjects' concepts (fit(..., concepts=...))")
+    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, *,
+            context: FitContext | None = None) -> "HeadingsBackend":
+        context = context or FitContext()
+        concepts = context.require_concepts(self.name, y.shape[1])
+        analyzer = context.analyzer
         y = sp.csr_matrix(y)
-        if len(concepts) != y.shape[1]:
-            raise UsageError(f"{len(concepts)} concepts for {y.shape[1]} subject columns")
         self.n_subjects_ = int(y.shape[1])
         self.n_docs_ = int(y.shape[0])
         self._learn_instances(concepts)
@@ -548,20 +302,8 @@ class HeadingsBackend(Backend):
             targets.append(target[again])
             weights.append(np.full(int(again.sum()), float(self.novel_weight)))
         x, target, weight = np.vstack(parts), np.concatenate(targets), np.concatenate(weights)
-        if len(x):
-            self.mean_ = np.average(x, axis=0, weights=weight)
-            self.scale_ = np.sqrt(np.average((x - self.mean_) ** 2, axis=0, weights=weight))
-        else:
-            self.mean_, self.scale_ = np.zeros(len(FEATURES)), np.ones(len(FEATURES))
-        self.scale_ = np.where(self.scale_ > 1e-9, self.scale_, 1.0)
-        if len(x) == 0 or target.all() or not target.any():
-            self.coef_ = np.zeros(len(FEATURES))
-            self.intercept_ = 10.0 if len(x) and target.all() else -10.0
-        else:
-            model = LogisticRegression(C=float(self.C), max_iter=5000)
-            model.fit((x - self.mean_) / self.scale_, target, sample_weight=weight)
-            self.coef_ = model.coef_[0].astype(np.float64)
-            self.intercept_ = float(model.intercept_[0])
+        self.head_ = LinearHead.fit(x, target, C=float(self.C), max_iter=5000, sample_weight=weight,
+                                    standardise=True)
         del self._doc_instances, self._doc_fillers  # the training documents' headings: not kept
         return self
 
@@ -622,7 +364,8 @@ class HeadingsBackend(Backend):
                         ids = tuple(terms.setdefault(t, len(terms)) for t in lang_analyzer.terms(text))
                         if ids and (f, ids) not in labels_out:
                             labels_out.append((f, ids))
-                self.langs_[_index_key(lang, cls)] = _LangIndex(terms, labels_out, raw).build(int(self.variant_prefix))
+                self.langs_[_index_key(lang, cls)] = _LangIndex(terms, labels_out, raw).build(
+                    int(self.variant_prefix), int(self.variant_chars))
             # distinct words, sorted: _mentions counts a window's share of them
             self.template_terms_[lang] = [sorted(set(lang_analyzer.terms(t.replace(SLOT, " "))))
                                           for t in self.templates_]
@@ -714,15 +457,8 @@ class HeadingsBackend(Backend):
             if lang in _RAW_LANGS:
                 if not tokens:
                     continue
-                text = doc.text.casefold()
-                starts = tokens.starts
-                for f, label in index.raw:
-                    pos = text.find(label) if label else -1
-                    while pos >= 0:
-                        first = max(bisect.bisect_right(starts, pos) - 1, 0)
-                        last = max(bisect.bisect_left(starts, pos + len(label)) - 1, first)
-                        add_raw(f, first, last, (pos, pos + len(label)))
-                        pos = text.find(label, pos + len(label))
+                for f, start, end in raw_matches(doc.text.casefold(), index.raw):
+                    add_raw(f, *token_span(tokens.starts, start, end), (start, end))
                 continue
             if distinct is None:
                 distinct = set(terms)
@@ -730,35 +466,16 @@ class HeadingsBackend(Backend):
             ids = tuple(map(memo.__getitem__, terms))
             if not partial:  # the label terms present: what _learn_key_terms counts
                 present[name] = set(ids)
-                present[name].discard(_NOT_LABEL_TERM)
-            labels_from = index.by_first.get
-            key_term = (index.key_terms if partial else {}).get
-            starts_mention = index.starters if partial else index.by_first.keys()
-            resume = 0
-            # Only positions where a mention can start: a label's first term, or a key
-            # term.  The bookkeeping of ``add`` is inlined here: this loop runs for
-            # every mention of every document.
-            for i in compress(count(), map(starts_mention.__contains__, ids)):
-                if i < resume:  # inside a mention found before
-                    continue
-                t = ids[i]
-                for f, seq, length in labels_from(t, ()):  # longest first
-                    if ids[i:i + length] == seq:  # (shorter, so unequal, past the end)
-                        resume = i + length
-                        last = resume - 1
-                        m = found.get(f)
-                        if m is None:
-                            m = found[f] = _Mentions(token_positions=True)
-                        m.full += 1
-                        break
+                present[name].discard(NO_TERM)
+            matches = (longest_matches(ids, index.by_first, index.key_terms, index.starters) if partial
+                       else longest_matches(ids, index.by_first, None, index.by_first.keys()))
+            for i, last, f, whole in matches:
+                m = found.get(f)
+                if m is None:
+                    m = found[f] = _Mentions(token_positions=True)
+                if whole:
+                    m.full += 1
                 else:
-                    f = key_term(t)
-                    if f is None:
-                        continue
-                    last = i
-                    m = found.get(f)
-                    if m is None:
-                        m = found[f] = _Mentions(token_positions=True)
                     m.partial += 1
                 if m.first < 0:  # positions only grow within a class; classes have their own fillers
                     m.first = i
@@ -837,8 +554,7 @@ class HeadingsBackend(Backend):
 
     # -- prediction ------------------------------------------------------------
     def _score_pairs(self, x: np.ndarray) -> np.ndarray:
-        z = ((x - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+        return self.head_.predict(x)
 
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
         out = np.zeros((len(docs), self.n_subjects_), dtype=np.float32)
@@ -881,10 +597,7 @@ class HeadingsBackend(Backend):
             "languages": {lang: index.to_dict() for lang, index in sorted(self.langs_.items())},
             "template_terms": self.template_terms_,
             "features": list(FEATURES),
-            "mean": self.mean_.tolist(),
-            "scale": self.scale_.tolist(),
-            "coef": [float(c) for c in self.coef_],
-            "intercept": float(self.intercept_),
+            **self.head_.to_dict(),
         }
         (folder / _STATE).write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
 
@@ -904,15 +617,12 @@ class HeadingsBackend(Backend):
         self.template_docs_ = np.asarray(state["template_docs"], dtype=np.int64)
         self.template_fillers_ = np.asarray(state["template_fillers"], dtype=np.int64)
         self.filler_docs_ = np.asarray(state["filler_docs"], dtype=np.int64)
-        self.langs_ = {lang: _LangIndex.from_dict(d, int(self.variant_prefix))
+        self.langs_ = {lang: _LangIndex.from_dict(d, int(self.variant_prefix), int(self.variant_chars))
                        for lang, d in state["languages"].items()}
         self.template_terms_ = {lang: [sorted(set(t)) for t in ts] for lang, ts in state["template_terms"].items()}
         self._index_template_words()
-        self.mean_ = np.asarray(state["mean"], dtype=np.float64)
-        self.scale_ = np.asarray(state["scale"], dtype=np.float64)
-        self.coef_ = np.asarray(state["coef"], dtype=np.float64)
-        self.intercept_ = float(state["intercept"])
-        if len(self.coef_) != len(FEATURES) or self.instance_col_.size and self.instance_col_.max() >= self.n_subjects_:
+        self.head_ = LinearHead.from_dict(state, len(FEATURES))
+        if self.head_.mean is None or self.instance_col_.size and self.instance_col_.max() >= self.n_subjects_:
             raise ValueError("inconsistent headings model")
         self._index_instances()
 

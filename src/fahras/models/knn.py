@@ -26,10 +26,9 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from fahras.errors import UsageError
-from fahras.models.base import AnalyzedText, Backend, Evidence, register
-from fahras.models.features import TfidfFeatures, feature_spans, top_shared_features
-from fahras.text import Analyzer
+from fahras.models import register
+from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
+from fahras.models.features import TFIDF_PARAMS, TfidfFeatures, feature_spans, top_shared_features
 
 _TRAIN = "train.npz"
 _LABELS = "labels.npz"
@@ -51,26 +50,17 @@ class KnnBackend(Backend):
     """
 
     name = "knn"
+    params = {
+        **TFIDF_PARAMS,
+        "k": Param(20, "number of nearest training documents that vote", low=1),
+        "exponent": Param(4.0, "similarities are raised to this power before voting (0: every neighbour counts the same)",
+                          low=0),
+        "centroid_weight": Param(0.0, "share of the score from the similarity to each subject's centroid "
+                                 "(0: neighbours only, 1: centroids only)", low=0, high=1),
+    }
 
-    def __init__(self, ngram_max: int = 2, min_df: int = 2, max_features: int | None = 200_000,
-                 k: int = 20, exponent: float = 4.0, centroid_weight: float = 0.0):
-        self.ngram_max = ngram_max
-        self.min_df = min_df
-        self.max_features = max_features
-        self.k = k
-        self.exponent = exponent
-        self.centroid_weight = centroid_weight
-
-    def _check_params(self) -> None:
-        if int(self.k) < 1:
-            raise UsageError("k must be at least 1")
-        if self.exponent < 0:
-            raise UsageError("exponent must not be negative")
-        if not 0.0 <= self.centroid_weight <= 1.0:
-            raise UsageError("centroid_weight must be between 0 and 1")
-
-    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer) -> "KnnBackend":
-        self._check_params()
+    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, *,
+            context: FitContext | None = None) -> "KnnBackend":
         self.features_ = TfidfFeatures(self.ngram_max, self.min_df, self.max_features)
         self.train_ = sp.csr_matrix(self.features_.fit_transform(docs), dtype=np.float32)
         self.labels_ = sp.csr_matrix(y, dtype=np.float32)

@@ -78,6 +78,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from fahras.models.base import AnalyzedText
+from fahras.text.matcher import LabelTerms, Occurrence, VariantPolicy, concept_labels, occurrences, window_matches
 
 LABEL_INDEX_FILE = "labels.json"
 
@@ -131,17 +132,6 @@ _ROOT_LANGS = frozenset({"ar"})
 
 
 @dataclass
-class Occurrence:
-    """One phrase occurrence of a label: token positions and character span in the original text."""
-
-    label: int
-    first: int
-    last: int
-    start: int
-    end: int
-
-
-@dataclass
 class _LangIndex:
     """The analysed labels of one language."""
 
@@ -159,11 +149,14 @@ class _LangIndex:
     inv_labels: np.ndarray = field(init=False)
     #: per term, the root skeletons of the label words it was analysed from (Arabic; None = of the term)
     surface_roots: list[list[str]] | None = None
-    variants: dict[str, list[int]] = field(init=False)
+    matcher: LabelTerms = field(init=False)             # the terms with their variant index
     roots: dict[str, list[int]] = field(init=False)     # root skeleton -> term ids (Arabic)
 
     def build(self, variant_chars: int, min_prefix: int, lang: str, roots: bool = False) -> "_LangIndex":
-        self.term_id = {t: i for i, t in enumerate(self.terms)}
+        policy = VariantPolicy("keys", 0 if lang in _NO_VARIANTS else variant_chars, min_prefix,
+                               leading=lang in _LEADING_VARIANTS)
+        self.matcher = LabelTerms(self.terms, policy)
+        self.term_id = self.matcher.term_id
         n_labels, n_terms = len(self.label_concept), len(self.terms)
         self.uniq = [np.unique(self.label_terms[self.label_ptr[i]:self.label_ptr[i + 1]]) for i in range(n_labels)]
         self.n_uniq = np.array([len(u) for u in self.uniq], dtype=np.int32)
@@ -178,12 +171,6 @@ class _LangIndex:
         self.inv_labels = np.array([i for _, i in pairs], dtype=np.int32)
         counts = np.bincount(np.array([t for t, _ in pairs], dtype=np.int64), minlength=n_terms)
         self.inv_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        self.variants = {}
-        if variant_chars > 0 and lang not in _NO_VARIANTS:
-            leading = lang in _LEADING_VARIANTS
-            for tid, term in enumerate(self.terms):
-                for key in _variant_keys(term, variant_chars, min_prefix, leading):
-                    self.variants.setdefault(key, []).append(tid)
         self.roots = {}
         if roots and lang in _ROOT_LANGS:
             for tid, term in enumerate(self.terms):
@@ -195,17 +182,6 @@ class _LangIndex:
 
     def label_term_list(self, label: int) -> np.ndarray:
         return self.label_terms[self.label_ptr[label]:self.label_ptr[label + 1]]
-
-
-def _variant_keys(term: str, variant_chars: int, min_prefix: int, leading: bool = False) -> list[str]:
-    """Keys under which two variants of a word meet: the word less up to ``variant_chars``
-    final characters (and, with ``leading``, less up to that many first characters, marked)."""
-    if term.isdigit():
-        return []
-    keys = [term[:len(term) - k] for k in range(variant_chars + 1) if len(term) - k >= min_prefix]
-    if leading:
-        keys += ["\x00" + term[k:] for k in range(1, variant_chars + 1) if len(term) - k >= min_prefix]
-    return keys
 
 
 def _root_key(term: str) -> str | None:
@@ -270,12 +246,7 @@ class LabelIndex:
             for col, concept in enumerate(concepts):
                 if concept is None:
                     continue
-                labels = [concept.labels.get(lang)] + list(concept.alt_labels.get(lang, ()))
-                seen = set()
-                for label in labels:
-                    if not label or label in seen:
-                        continue
-                    seen.add(label)
+                for label in concept_labels(concept, lang):
                     tokens = analyzer.tokens(label)
                     ids = [terms.setdefault(t.term, len(terms)) for t in tokens]
                     if not ids:
@@ -359,26 +330,7 @@ class LabelIndex:
         n_tokens = len(doc.tokens)
 
         # 1. document positions of each label term (exact, or as a variant)
-        positions: dict[int, list[int]] = {}
-        weight: dict[int, float] = {}
-        by_term: dict[str, list[int]] = {}
-        for pos, tok in enumerate(doc.tokens):
-            by_term.setdefault(tok.term, []).append(pos)
-        for term, pos_list in by_term.items():
-            tid = idx.term_id.get(term)
-            if tid is not None:
-                positions.setdefault(tid, []).extend(pos_list)
-                weight[tid] = 1.0
-            if idx.variants:
-                found: set[int] = set()
-                for key in _variant_keys(term, self.variant_chars, self.min_variant_prefix,
-                                         lang in _LEADING_VARIANTS):
-                    found.update(idx.variants.get(key, ()))
-                for vid in found:
-                    if vid == tid:
-                        continue
-                    positions.setdefault(vid, []).extend(pos_list)
-                    weight.setdefault(vid, self.variant_weight)
+        positions, weight = idx.matcher.positions(doc.tokens.terms, self.variant_weight)
         # document positions of label terms met only by root skeleton (Arabic), the
         # skeletons taken from the surface words
         root_positions: dict[int, list[int]] = {}
@@ -399,8 +351,6 @@ class LabelIndex:
                     del root_positions[rid]
         if not positions and not root_positions:
             return LexicalMatches(feats, {}, {})
-        for pos_list in positions.values():
-            pos_list.sort()
         for pos_list in root_positions.values():
             pos_list.sort()
 
@@ -524,45 +474,8 @@ class LabelIndex:
 
     def _phrases(self, label: int, pos_lists: list[list[int]], n_terms: int, doc: AnalyzedText) -> list[Occurrence]:
         """Non-overlapping windows of at most ``n_terms + max_gap`` tokens holding every term."""
-        if len(pos_lists) == 1:
-            return [Occurrence(label, p, p, doc.tokens[p].start, doc.tokens[p].end) for p in pos_lists[0]]
-        width = max(n_terms, len(pos_lists)) - 1 + self.max_gap
-        anchor = min(range(len(pos_lists)), key=lambda k: len(pos_lists[k]))
-        found: list[Occurrence] = []
-        last_end = -1
-        for p in pos_lists[anchor]:
-            lo, hi = p, p
-            ok = True
-            for k, plist in enumerate(pos_lists):
-                if k == anchor:
-                    continue
-                q = _nearest(plist, p, lo, hi)
-                if q is None:
-                    ok = False
-                    break
-                lo, hi = min(lo, q), max(hi, q)
-                if hi - lo > width:
-                    ok = False
-                    break
-            if ok and lo > last_end:
-                found.append(Occurrence(label, lo, hi, doc.tokens[lo].start,
-                                        max(doc.tokens[i].end for i in range(lo, hi + 1))))
-                last_end = hi
-        return found
-
-
-def _nearest(plist: list[int], p: int, lo: int, hi: int) -> int | None:
-    """The position in ``plist`` that widens the window [lo, hi] least."""
-    i = bisect.bisect_left(plist, p)
-    best, cost = None, None
-    for j in (i - 1, i):
-        if 0 <= j < len(plist):
-            q = plist[j]
-            c = max(hi, q) - min(lo, q)
-            if cost is None or c < cost:
-                best, cost = q, c
-    return best
-
+        return occurrences(label, window_matches(pos_lists, n_terms, self.max_gap), doc.tokens.starts,
+                           doc.tokens.ends)
 
 
 _FORMULA_RES: dict[str, re.Pattern | None] = {}

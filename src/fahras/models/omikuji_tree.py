@@ -50,9 +50,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from fahras.errors import UsageError
-from fahras.models.base import AnalyzedText, Backend, Evidence, register
-from fahras.models.features import TfidfFeatures, feature_spans, top_shared_features
-from fahras.text import Analyzer
+from fahras.models import register
+from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
+from fahras.models.features import TFIDF_PARAMS, TfidfFeatures, feature_spans, top_shared_features
 
 PRESETS: dict[str, dict] = {
     "parabel": {},
@@ -102,55 +102,39 @@ class OmikujiBackend(Backend):
 
     name = "omikuji"
 
-    def __init__(self, ngram_max: int = 2, min_df: int = 2, max_features: int | None = 200_000,
-                 n_trees: int = 3, max_depth: int = 20, min_branch_size: int = 100,
-                 cluster_k: int = 2, cluster_balanced: bool = True, cluster_min_size: int = 2,
-                 centroid_threshold: float = 0.0, collapse_every_n_layers: int = 0,
-                 linear_loss: str = "hinge", linear_c: float = 2.0, linear_eps: float = 0.1,
-                 linear_weight_threshold: float = 0.01, linear_max_iter: int = 20,
-                 beam_size: int = 10, top_k: int = 50, dense_weights: float = 0.05, n_threads: int = 0):
-        self.ngram_max = ngram_max
-        self.min_df = min_df
-        self.max_features = max_features
-        self.n_trees = n_trees
-        self.max_depth = max_depth
-        self.min_branch_size = min_branch_size
-        self.cluster_k = cluster_k
-        self.cluster_balanced = cluster_balanced
-        self.cluster_min_size = cluster_min_size
-        self.centroid_threshold = centroid_threshold
-        self.collapse_every_n_layers = collapse_every_n_layers
-        self.linear_loss = linear_loss
-        self.linear_c = linear_c
-        self.linear_eps = linear_eps
-        self.linear_weight_threshold = linear_weight_threshold
-        self.linear_max_iter = linear_max_iter
-        self.beam_size = beam_size
-        self.top_k = top_k
-        self.dense_weights = dense_weights
-        self.n_threads = n_threads
+    params = {
+        **TFIDF_PARAMS,
+        "n_trees": Param(3, "number of trees; their scores are averaged", low=1),
+        "max_depth": Param(20, "maximum depth of a tree", low=1),
+        "min_branch_size": Param(100, "a node with fewer subjects becomes a leaf (at least cluster_k)", low=1),
+        "cluster_k": Param(2, "children of a node (2: Parabel, about 100: Bonsai)", low=2),
+        "cluster_balanced": Param(True, "split a node's subjects into equal-size clusters (false: k-means decides)"),
+        "cluster_min_size": Param(2, "smallest cluster of an unbalanced split", low=1),
+        "centroid_threshold": Param(0.0, "subject-centroid weights below this are dropped when clustering", low=0),
+        "collapse_every_n_layers": Param(0, "collapse every n layers of a binary tree into one (0: never)", low=0),
+        "linear_loss": Param("hinge", "node classifiers: 'hinge' (squared-hinge SVM) or 'log' (logistic)",
+                             choices=_LOSSES),
+        "linear_c": Param(2.0, "inverse regularisation strength of the node classifiers", low=0, low_open=True),
+        "linear_eps": Param(0.1, "stopping tolerance of the classifier solver", low=0, low_open=True),
+        "linear_weight_threshold": Param(0.01, "classifier weights below this are dropped (pruning)", low=0),
+        "linear_max_iter": Param(20, "iteration cap of the classifier solver", low=1),
+        "beam_size": Param(10, "nodes per tree level the prediction beam search keeps", low=1),
+        "top_k": Param(50, "subjects each document is scored for (the rest score 0)", low=1),
+        "dense_weights": Param(0.05, "classifiers denser than this share of the features are held dense once "
+                               "loaded (1: never)", low=0, low_open=True, high=1),
+        "n_threads": Param(0, "worker threads for training (0: all cores)", low=0),
+    }
+
+    def check_params(self) -> None:
+        if int(self.cluster_k) > int(self.min_branch_size):
+            # Omikuji aborts the whole process when it must split a node into
+            # more clusters than the node has subjects.
+            raise UsageError(f"backend 'omikuji': cluster_k ({self.cluster_k}) must not exceed min_branch_size "
+                             f"({self.min_branch_size})")
 
     # -- training ----------------------------------------------------------------
     def _hyper_param(self):
         omikuji = _omikuji()
-        if self.linear_loss not in _LOSSES:
-            raise UsageError(f"linear_loss must be one of {', '.join(_LOSSES)}, not {self.linear_loss!r}")
-        for name in ("n_trees", "max_depth", "beam_size", "top_k", "linear_max_iter"):
-            if int(getattr(self, name)) < 1:
-                raise UsageError(f"{name} must be at least 1")
-        if int(self.cluster_k) < 2:
-            raise UsageError("cluster_k must be at least 2")
-        if int(self.cluster_k) > int(self.min_branch_size):
-            # Omikuji aborts the whole process when it must split a node into
-            # more clusters than the node has subjects.
-            raise UsageError(f"cluster_k ({self.cluster_k}) must not exceed min_branch_size "
-                             f"({self.min_branch_size})")
-        if self.linear_c <= 0 or self.linear_eps <= 0:
-            raise UsageError("linear_c and linear_eps must be positive")
-        if not 0 < float(self.dense_weights) <= 1:
-            raise UsageError("dense_weights must be more than 0 and at most 1")
-        if int(self.n_threads) < 0:
-            raise UsageError("n_threads must be 0 (all cores) or more")
         hp = omikuji.Model.default_hyper_param()
         hp.n_trees = int(self.n_trees)
         hp.max_depth = int(self.max_depth)
@@ -167,7 +151,8 @@ class OmikujiBackend(Backend):
         hp.linear_max_iter = int(self.linear_max_iter)
         return hp
 
-    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer) -> "OmikujiBackend":
+    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, *,
+            context: FitContext | None = None) -> "OmikujiBackend":
         omikuji = _omikuji()
         hp = self._hyper_param()
         self.features_ = TfidfFeatures(self.ngram_max, self.min_df, self.max_features)

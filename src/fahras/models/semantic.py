@@ -47,8 +47,9 @@ import scipy.sparse as sp
 
 from fahras.errors import ModelError
 from fahras.models.base import AnalyzedText
+from fahras.vocab.concept import LANGUAGES
 
-LANGS = ("ar", "zh", "en", "fr", "ru", "es")
+LANGS = LANGUAGES  # the six UN languages (fahras.vocab.concept.LANGUAGES)
 DIM = 512
 VECTORS_FILE = "concept_vectors.npy"
 HUBNESS_FILE = "concept_hubness.npy"

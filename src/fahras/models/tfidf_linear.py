@@ -16,10 +16,10 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from fahras.models.base import AnalyzedText, Backend, Evidence, register
+from fahras.models import register
+from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
 from fahras.models.convergence import ConvergenceCount
-from fahras.models.features import TfidfFeatures, feature_spans, top_shared_features
-from fahras.text import Analyzer
+from fahras.models.features import TFIDF_PARAMS, TfidfFeatures, feature_spans, top_shared_features
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +41,15 @@ class TfidfLinearBackend(Backend):
     """
 
     name = "tfidf-linear"
+    params = {
+        **TFIDF_PARAMS,
+        "C": Param(20.0, "inverse regularisation strength of each logistic regression", low=0, low_open=True),
+        "class_weight": Param("balanced", "'balanced' up-weights the rare positive documents; null: equal weights",
+                              choices=("balanced",), optional=True),
+    }
 
-    def __init__(self, ngram_max: int = 2, min_df: int = 2, max_features: int | None = 200_000,
-                 C: float = 20.0, class_weight: str | None = "balanced"):
-        self.ngram_max = ngram_max
-        self.min_df = min_df
-        self.max_features = max_features
-        self.C = C
-        self.class_weight = class_weight
-
-    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer) -> "TfidfLinearBackend":
+    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, *,
+            context: FitContext | None = None) -> "TfidfLinearBackend":
         from sklearn.linear_model import LogisticRegression
 
         self.features_ = TfidfFeatures(self.ngram_max, self.min_df, self.max_features)

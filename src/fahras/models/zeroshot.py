@@ -50,9 +50,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from fahras.errors import UsageError
-from fahras.models import lexical, semantic
-from fahras.models.base import AnalyzedText, Backend, Evidence, register
-from fahras.text import Analyzer
+from fahras.models import lexical, register, semantic
+from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
+from fahras.models.linear import LinearHead, sigmoid
 
 WEIGHTS_FILE = "weights.json"
 
@@ -142,54 +142,39 @@ class ZeroShotBackend(Backend):
     """
 
     name = "zeroshot"
-    uses_concepts = True
     zero_shot = True
-
-    def __init__(self, max_gap: int = 1, variant_chars: int = 2, min_variant_prefix: int = 4,
-                 variant_weight: float = 0.8, roots: bool = True, semantic: bool = True,
-                 passage_chars: int = 400, max_passages: int = 48, top_passages: int = 3,
-                 related_weight: float = 0.5, group_weight: float = 0.5, propagation_top: int = 3,
-                 hubness: float = 0.5, exclusive_groups: tuple = ("17", "08.03.02"), lead_tokens: float = 100.0,
-                 weights: dict | None = None,
-                 learn: bool = True, negatives: int = 30, C: float = 1.0, threads: int = 1):
-        self.max_gap = max_gap
-        self.variant_chars = variant_chars
-        self.min_variant_prefix = min_variant_prefix
-        self.variant_weight = variant_weight
-        self.roots = roots
-        self.semantic = semantic
-        self.passage_chars = passage_chars
-        self.max_passages = max_passages
-        self.top_passages = top_passages
-        self.related_weight = related_weight
-        self.group_weight = group_weight
-        self.propagation_top = propagation_top
-        self.hubness = hubness
-        self.exclusive_groups = exclusive_groups
-        self.lead_tokens = lead_tokens
-        self.weights = weights
-        self.learn = learn
-        self.negatives = negatives
-        self.C = C
-        self.threads = threads
+    params = {
+        "max_gap": Param(1, "extra tokens allowed inside a label's phrase occurrence (any term order)", low=0),
+        "variant_chars": Param(2, "characters beyond a shared prefix a variant of a label term may differ by "
+                               "(0: exact terms only)", low=0),
+        "min_variant_prefix": Param(4, "shortest shared prefix of a variant match", low=2),
+        "variant_weight": Param(0.8, "weight of a label term found only as a variant (exact = 1)", low=0, high=1),
+        "roots": Param(True, "in Arabic, also count label phrases whose terms meet only by root skeleton"),
+        "semantic": Param(True, "use the multilingual sentence encoder (false: label matching only, faster)"),
+        "passage_chars": Param(400, "sentences are merged into passages of at most this many characters", low=20),
+        "max_passages": Param(48, "at most this many passages per document are embedded", low=1),
+        "top_passages": Param(3, "a concept's semantic score is the mean over its best this-many passages", low=1),
+        "related_weight": Param(0.5, "weight of the related concepts' mean vector in a concept's context", low=0),
+        "group_weight": Param(0.5, "weight of the groups' centroid in a concept's context vector", low=0),
+        "propagation_top": Param(3, "group support is the mean of the group's this-many best first scores", low=1),
+        "hubness": Param(0.5, "share of a concept's hubness subtracted from its passage similarities", low=0, high=1),
+        "exclusive_groups": Param(("17", "08.03.02"), "ids (or id prefixes) of the groups of named entities "
+                                  "(places, national groups)", kind=tuple),
+        "lead_tokens": Param(100.0, "half-life, in tokens from the start, of an occurrence's weight in lex_lead",
+                             low=0, low_open=True),
+        "weights": Param(None, "feature -> weight overrides of the hand-set weights (\"bias\" too)", kind=dict),
+        "learn": Param(True, "learn the final weights from training documents when there are some"),
+        "negatives": Param(30, "wrong concepts per training document used to learn (hardest and random)", low=0),
+        "C": Param(1.0, "inverse regularisation strength of the learned logistic regression", low=0, low_open=True),
+        "threads": Param(1, "BLAS threads of the sentence encoder", low=1),
+    }
 
     # -- parts ---------------------------------------------------------------------
-    def _check_params(self) -> None:
-        if int(self.max_gap) < 0 or int(self.variant_chars) < 0:
-            raise UsageError("max_gap and variant_chars must not be negative")
-        if int(self.min_variant_prefix) < 2:
-            raise UsageError("min_variant_prefix must be at least 2")
-        if int(self.max_passages) < 1 or int(self.top_passages) < 1 or int(self.propagation_top) < 1:
-            raise UsageError("max_passages, top_passages and propagation_top must be at least 1")
-        if int(self.passage_chars) < 20:
-            raise UsageError("passage_chars must be at least 20")
-        if float(self.lead_tokens) <= 0:
-            raise UsageError("lead_tokens must be positive")
-        if not 0.0 <= float(self.hubness) <= 1.0:
-            raise UsageError("hubness must be between 0 and 1")
+    def check_params(self) -> None:
         unknown = sorted(set(self.weights or {}) - set(DEFAULT_WEIGHTS))
         if unknown:
-            raise UsageError(f"unknown feature weight(s) {', '.join(unknown)}; known: {', '.join(DEFAULT_WEIGHTS)}")
+            raise UsageError(f"backend 'zeroshot': unknown feature weight(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(DEFAULT_WEIGHTS)}")
 
     def _new_index(self) -> lexical.LabelIndex:
         return lexical.LabelIndex(int(self.max_gap), int(self.variant_chars), int(self.min_variant_prefix),
@@ -200,14 +185,11 @@ class ZeroShotBackend(Backend):
         return np.array([merged[f] for f in FEATURES], dtype=np.float64), float(merged["bias"])
 
     # -- fitting -------------------------------------------------------------------
-    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer: Analyzer,
-            concepts: Sequence | None = None) -> "ZeroShotBackend":
-        self._check_params()
-        if concepts is None:
-            raise UsageError("the zeroshot backend needs the subjects' concepts (fit it through an Indexer)")
-        concepts = list(concepts)
-        if y.shape[1] != len(concepts):
-            raise UsageError(f"{y.shape[1]} subject columns but {len(concepts)} concepts")
+    def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, *,
+            context: FitContext | None = None) -> "ZeroShotBackend":
+        context = context or FitContext()
+        concepts = context.require_concepts(self.name, y.shape[1])
+        analyzer = context.analyzer
         if hasattr(analyzer, "analyzer_for"):
             langs, analyzer_for = list(semantic.LANGS), analyzer.analyzer_for
         else:
@@ -238,8 +220,6 @@ class ZeroShotBackend(Backend):
         return self
 
     def _learn(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix) -> None:
-        from sklearn.linear_model import LogisticRegression
-
         rows, labels = [], []
         rng = np.random.default_rng(0)
         n_neg = int(self.negatives)
@@ -261,12 +241,10 @@ class ZeroShotBackend(Backend):
         if not rows:
             return
         x, t = np.vstack(rows), np.concatenate(labels)
-        if len(np.unique(t)) < 2:
+        if LinearHead.degenerate(t > 0):
             return
-        model = LogisticRegression(C=float(self.C), max_iter=2000)
-        model.fit(x, t)
-        self.coef_ = model.coef_[0].astype(np.float64)
-        self.intercept_ = float(model.intercept_[0])
+        head = LinearHead.fit(x, t > 0, C=float(self.C), max_iter=2000)
+        self.coef_, self.intercept_ = head.coef, head.intercept
         self.learned_ = True
 
     # -- scoring -------------------------------------------------------------------
@@ -291,7 +269,7 @@ class ZeroShotBackend(Backend):
         base = np.hstack([lex, sem, cover_spec[:, None], share[:, None]])
         hand, _ = self._hand_weights()
         first_bias = float({**DEFAULT_WEIGHTS, **(self.weights or {})}["first_bias"])
-        first = _sigmoid(base @ hand[:len(BASE_FEATURES)] + first_bias)
+        first = sigmoid(base @ hand[:len(BASE_FEATURES)] + first_bias)
         prop = semantic.propagate(first.astype(np.float32), self.concepts_, int(self.propagation_top), thematic)
         return np.hstack([base, prop]).astype(np.float64), matches, spans, pvecs
 
@@ -314,7 +292,7 @@ class ZeroShotBackend(Backend):
         out = np.zeros((len(docs), self.n_subjects_), dtype=np.float32)
         for i, doc in enumerate(docs):
             feats = self._features(doc)[0]
-            out[i] = _sigmoid(feats @ self.coef_ + self.intercept_)
+            out[i] = sigmoid(feats @ self.coef_ + self.intercept_)
         return out
 
     def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
@@ -369,10 +347,6 @@ class ZeroShotBackend(Backend):
 
 
 _PASSAGES = semantic.PassageCache(size=512)  # ~0.1 MB per document
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:

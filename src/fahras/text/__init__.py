@@ -29,6 +29,7 @@ from fahras.text.langid import LANGUAGES, detect_language, detect_paragraph_lang
 from fahras.text.normalize import normalize, normalize_arabic
 from fahras.text.furniture import find_symbol, mask_furniture, strip_furniture
 from fahras.text.extract import ExtractedText, extract, extract_bytes
+from fahras.text._lazy import Lazy
 
 __all__ = [
     "Analyzer",
@@ -37,6 +38,7 @@ __all__ = [
     "ChineseAnalyzer",
     "ExtractedText",
     "LANGUAGES",
+    "Lazy",
     "SnowballAnalyzer",
     "StemAnalyzer",
     "Token",

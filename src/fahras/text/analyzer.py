@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from functools import partial
@@ -31,6 +30,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 
 from fahras.errors import UsageError
 from fahras.text.normalize import CharacterRuns
+from fahras.vocab.normalize import strip_accents
 
 
 class Token(NamedTuple):
@@ -218,11 +218,6 @@ _IS_TERM = partial(is_not, None)
 def distinct(words: Iterable[str]) -> list[str]:
     """The words in order of first occurrence, each once."""
     return list(dict.fromkeys(words))
-
-
-def strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 _SNOWBALL_NAMES = {"en": "english", "fr": "french", "es": "spanish", "ru": "russian", "ar": "arabic"}

@@ -23,10 +23,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from fahras.corpus.document import decode_utf8
-from fahras.corpus.unexport import HEADER as EXPORT_HEADER, parse_subject_header
 from fahras.errors import InputError
 from fahras.text.furniture import strip_furniture
+from fahras.textfile import HEADER as EXPORT_HEADER, decode_utf8, parse_subject_header
 from fahras.text.langid import detect_language
 
 SUFFIXES = (".txt", ".pdf", ".docx", ".html", ".htm")

@@ -25,8 +25,8 @@ from typing import NamedTuple
 
 from fahras.text._lazy import Lazy
 from fahras.text.normalize import CharacterRuns, non_ascii_characters
+from fahras.vocab.concept import LANGUAGES  # noqa: F401  (fahras.text.LANGUAGES)
 
-LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es")
 
 _SCRIPTS = {
     "ar": re.compile("[\u0620-\u064A\u066E-\u06D3\u06D5\u06FA-\u06FF\u0750-\u077F\u08A0-\u08FF"

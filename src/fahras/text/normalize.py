@@ -27,6 +27,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from fahras.vocab.normalize import strip_accents
+
 #: Combining marks that can occur inside a word of one of the six languages:
 #: Latin/Cyrillic combining diacritics and Arabic harakat and Quranic marks.
 COMBINING_MARKS = ("\u0300-\u036F\u0483-\u0489\u0610-\u061A\u064B-\u065F\u0670"
@@ -67,8 +69,7 @@ def strip_diacritics(text: str, keep: str = "") -> str:
     if keep:
         parts = re.split(f"([{re.escape(keep)}])", text)
         return "".join(part if i % 2 else strip_diacritics(part) for i, part in enumerate(parts))
-    decomposed = unicodedata.normalize("NFKD", text)
-    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+    return unicodedata.normalize("NFC", strip_accents(text))
 
 
 _RUSSIAN_STRESS = re.compile("[\u0300\u0301]")

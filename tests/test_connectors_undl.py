@@ -283,3 +283,16 @@ def test_a_server_that_ignores_paging_does_not_loop_forever(tmp_path):
         summary = harvest_undl("q", tmp_path / "c", library=library(server))
     assert summary.pages == 2 and summary.records_read == 2
     assert all(r.path == "/search" or r.path.startswith("/record/") for r in server.requests)
+
+
+def test_an_earlier_since_picks_up_records_skipped_for_their_date(tmp_path, vocab):
+    site = Site(RECORDS[:2])
+    out = tmp_path / "corpus"
+    with serve(site) as server:
+        first = harvest_undl("q", out, since="2020-01-01", library=library(server), vocab=vocab)
+        same = harvest_undl("q", out, since="2020-01-01", library=library(server), vocab=vocab)
+        earlier = harvest_undl("q", out, since="2019", library=library(server), vocab=vocab)
+    assert first.records_before_since == 1 and same.records_before_since == 1
+    assert earlier.records_written == 1 and earlier.records_already_done == 1
+    statuses = [(e["record_id"], e["status"]) for e in entries(out)]
+    assert statuses == [("101", "skipped: before --since"), ("102", "written"), ("101", "written")]

@@ -153,3 +153,17 @@ def marc_page(records: list[str], total: int | None) -> bytes:
     comment = f"<!-- Search-Engine-Total-Number-Of-Results: {total} -->\n" if total is not None else ""
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n{comment}'
             f'<collection xmlns="http://www.loc.gov/MARC21/slim">{"".join(records)}</collection>').encode("utf-8")
+
+
+def refuse_external_hosts(monkeypatch) -> None:
+    """Make any attempt to resolve a host other than loopback fail loudly (no test may reach a UN host)."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def guarded(host, *args, **kwargs):
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise OSError(f"test tried to reach {host!r}; tests use the loopback server only")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)

@@ -9,10 +9,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from connectors_support import FIXTURES, Reply, Server, fahras
+from connectors_support import refuse_external_hosts, FIXTURES, Reply, Server, fahras
 from fahras.connectors.http import HttpClient, HttpStatusError, NetworkError, retry_after_seconds
 from fahras.connectors.unbis import FALLBACK_URL, fetch_thesaurus, newest_dump
 from fahras.vocab import load_vocabulary
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch):
+    refuse_external_hosts(monkeypatch)
 
 
 class Sleeps(list):

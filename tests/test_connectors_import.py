@@ -108,8 +108,19 @@ def test_rerun_skips_what_is_done(tmp_path, vocab_path, texts):
     vocab = load_vocabulary(vocab_path)
     import_marcxml([FIXTURES / "records.xml"], out, texts=texts, vocab=vocab)
     again = import_marcxml([FIXTURES / "records.xml"], out, texts=texts, vocab=vocab)
-    assert again.records_already_done == 4 and again.records_written == 0
+    # 3870004 (no text, no title) is looked at again, with the same outcome and no second line.
+    assert again.records_already_done == 3 and again.records_written == 0
     assert len((out / "records.jsonl").read_text().splitlines()) == 4
+    # Its text arrives (as a title-less record it has no 856 link, so give it one via another file).
+    extra = tmp_path / "late.xml"
+    extra.write_text((FIXTURES / "records.xml").read_text(encoding="utf-8").replace(
+        '<datafield tag="856" ind1="4" ind2=" "><subfield code="y">English</subfield></datafield>',
+        '<datafield tag="245" ind1="1" ind2="0"><subfield code="a">A late title</subfield></datafield>'),
+        encoding="utf-8")
+    late = import_marcxml([extra], out, texts=texts, vocab=vocab)
+    assert late.records_written == 1 and late.records_already_done == 3
+    lines = (out / "records.jsonl").read_text().splitlines()
+    assert len(lines) == 5 and json.loads(lines[-1])["status"] == "written (title only)"
 
 
 def test_import_errors(tmp_path, texts):

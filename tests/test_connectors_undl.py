@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from connectors_support import FIXTURES, Reply, Server, fahras, make_pdf, marc_page, marc_record
+from connectors_support import refuse_external_hosts, FIXTURES, Reply, Server, fahras, make_pdf, marc_page, marc_record
 from fahras.connectors.http import HttpClient, NetworkError
 from fahras.connectors.undl import DigitalLibrary, harvest_undl, read_token
 from fahras.corpus import read_corpus
@@ -19,6 +19,11 @@ from fahras.errors import InputError
 from fahras.vocab import load_vocabulary
 
 T = "http://metadata.un.org/thesaurus/"
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch):
+    refuse_external_hosts(monkeypatch)
 
 
 class Site:
@@ -260,3 +265,34 @@ def test_cli_harvest_with_429_and_retry_after(tmp_path):
     assert "records read: 2 (of 2 found)" in result.stderr and "records written: 1" in result.stderr
     assert sorted(p.name for p in (tmp_path / "corpus" / "documents").iterdir()) == [
         "S_RES_2510_(2020)-EN.txt", "S_RES_2510_(2020)-FR.txt"]
+
+
+def test_a_server_that_ignores_paging_does_not_loop_forever(tmp_path):
+    holder = {}
+
+    def route(request):
+        if request.path != "/search":
+            return Reply(404)
+        return Reply(body=marc_page([
+            marc_record("1", "S/RES/1 (2020)", "2020-01-01", [("SUDAN", None)], base=holder["base"]),
+            marc_record("2", "S/RES/2 (2020)", "2020-01-02", [("SUDAN", None)], base=holder["base"])], None))
+
+    server = Server(route)
+    holder["base"] = server.base
+    with server:
+        summary = harvest_undl("q", tmp_path / "c", library=library(server))
+    assert summary.pages == 2 and summary.records_read == 2
+    assert all(r.path == "/search" or r.path.startswith("/record/") for r in server.requests)
+
+
+def test_an_earlier_since_picks_up_records_skipped_for_their_date(tmp_path, vocab):
+    site = Site(RECORDS[:2])
+    out = tmp_path / "corpus"
+    with serve(site) as server:
+        first = harvest_undl("q", out, since="2020-01-01", library=library(server), vocab=vocab)
+        same = harvest_undl("q", out, since="2020-01-01", library=library(server), vocab=vocab)
+        earlier = harvest_undl("q", out, since="2019", library=library(server), vocab=vocab)
+    assert first.records_before_since == 1 and same.records_before_since == 1
+    assert earlier.records_written == 1 and earlier.records_already_done == 1
+    statuses = [(e["record_id"], e["status"]) for e in entries(out)]
+    assert statuses == [("101", "skipped: before --since"), ("102", "written"), ("101", "written")]

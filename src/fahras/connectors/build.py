@@ -13,7 +13,9 @@ Layout of a corpus folder ``OUT`` (the same for ``fahras corpus import`` and
 Train on ``OUT/documents``.  ``records.jsonl`` is appended to record by record
 (each line flushed to disk), documents are written atomically, so an
 interrupted run leaves a consistent folder and a rerun skips the records
-already done.
+already done (written, or without subjects).  Records skipped for lack of a
+text or for their date are looked at again on a rerun; if the outcome
+changes, a new line is appended, so the last line of a record counts.
 
 Subjects are written as thesaurus URIs where the thesaurus knows them: by the
 authority record (``$0`` -> authority record -> URI or T-code in its 035),
@@ -32,7 +34,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -240,11 +242,19 @@ class CorpusWriter:
     def key(record: MarcRecord) -> str:
         return record.record_id or f"{record.source}#{record.position}"
 
+    #: Outcomes a rerun keeps; records skipped for lack of text, or for their date, are looked at again
+    #: (the texts may have arrived, --since may have changed).
+    FINAL = ("written", "skipped: no subjects")
+
     def is_done(self, record: MarcRecord) -> bool:
-        return self.key(record) in self.done
+        entry = self.done.get(self.key(record))
+        return entry is not None and str(entry.get("status", "")).startswith(self.FINAL)
 
     # -- writing -------------------------------------------------------------------
     def _append(self, entry: dict) -> None:
+        previous = self.done.get(entry["key"])
+        if previous == entry:
+            return  # a record looked at again with the same outcome: no second line
         with open(self.records_path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
             handle.flush()
@@ -282,7 +292,7 @@ class CorpusWriter:
         """Write the documents of one record and log it; returns its ``records.jsonl`` entry."""
         key = self.key(record)
         self.summary.records_read += 1
-        if key in self.done:
+        if self.is_done(record):
             self.summary.records_already_done += 1
             return self.done[key]
         if not record.subjects:

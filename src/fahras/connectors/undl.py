@@ -175,6 +175,7 @@ def harvest_undl(query: str, out: str | Path, *, since: str | None = None, langs
     search_id = None
     fetched = start - 1
     seen_in_run = 0
+    seen_keys: set[str] = set()
     while True:
         page = library.search_page(query, start=start, search_id=search_id)
         summary.pages += 1
@@ -183,6 +184,11 @@ def harvest_undl(query: str, out: str | Path, *, since: str | None = None, langs
         records = [r for r in page.records if isinstance(r, MarcRecord)]
         if not page.records:
             break
+        keys = {CorpusWriter.key(r) for r in records}
+        if records and keys <= seen_keys:
+            log.warning("the server sent the same records again (it ignores paging?); stopping")
+            break
+        seen_keys |= keys
         name = f"page-{start:07d}.xml" if library.mode == "public" else f"api-{fetched + 1:07d}.xml"
         _write_bytes_atomic(pages_dir / name, page.raw)
         for record in records:

@@ -241,6 +241,9 @@ def parse_skos(path: str | Path) -> Vocabulary:
             domain = next((str(d) for d in [*graph.objects(subject, eu.domain), *schemes] if d in domains), "")
         group_ids = set(membership.get(uri, [])) | {str(s) for s in schemes}
         group_ids |= {g for g in (str(micro_uri) if micro_uri is not None else "", domain) if g}
+        if micro_uri is not None or domain:
+            # The whole thesaurus's scheme is no useful group once the micro-thesaurus is known.
+            group_ids -= {str(s) for s in schemes if s not in micro and s not in domains}
         concepts.append(Concept(
             uri=uri,
             identifier=identifier,

@@ -33,7 +33,8 @@ def _console():
 
 def _language_options(func):
     func = click.option("--label-lang", default=None, type=LANG_CHOICE,
-                        help="Language of the labels shown (default: --lang if given, else en).")(func)
+                        help="Language of the labels shown (default: --lang if given, else en). Local "
+                             "headings (not in the thesaurus) have English labels only.")(func)
     return click.option("--lang", default="auto", show_default=True, type=click.Choice(["auto", *LANGS]),
                         help="Language of the documents; auto detects each one.")(func)
 
@@ -80,8 +81,10 @@ def cli(verbose: int) -> None:
     \b
     Typical use:
       fahras train --vocab unbis/all_topics.json --out models/unsc CORPUS_DIR
-      fahras suggest models/unsc document.txt
+      fahras suggest models/unsc DOCUMENT.txt --explain
       fahras eval models/unsc HELD_OUT_DIR
+      fahras vocab search consult --vocab unbis/all_topics.json
+      fahras info models/unsc
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")

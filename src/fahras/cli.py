@@ -510,11 +510,12 @@ def vocab_search(text: str, vocab_path: Path | None, model_path: Path | None, la
     variants are ignored, and an Arabic word matches without its article.
     Best matches first; each concept once, under the label that matched.
     """
-    from fahras.vocab.search import ConceptSearch
+    from fahras.vocab.search import ConceptSearch, search_key
 
     vocabulary = _search_vocabulary(vocab_path, model_path)
     hits = ConceptSearch(vocabulary).search(text, limit=limit, langs=[lang] if lang else None)
     shown = lang or "en"
+    query = search_key(text)
     if as_json:
         results = [{"uri": h.concept.uri, "identifier": h.concept.identifier, "label": h.concept.label(shown),
                     "labels": dict(h.concept.labels), "local": h.concept.local, "matched": h.label,
@@ -526,7 +527,8 @@ def vocab_search(text: str, vocab_path: Path | None, model_path: Path | None, la
         return
     for h in hits:
         label = h.concept.label(shown)
-        matched = "" if h.label == label else f"  (matched {h.lang}: {h.label})"
+        # the label that matched, unless the label shown matches the query as well
+        matched = "" if h.label == label or query in search_key(label) else f"  (matched {h.lang}: {h.label})"
         local = "  [local]" if h.concept.local else ""
         click.echo(f"{h.score:.3f}\t{label}\t<{h.concept.uri}>{local}{matched}")
 

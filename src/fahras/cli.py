@@ -34,7 +34,8 @@ def _console():
 
 def _language_options(func):
     func = click.option("--label-lang", default=None, type=LANG_CHOICE,
-                        help="Language of the labels shown (default: --lang if given, else en).")(func)
+                        help="Language of the labels shown (default: --lang if given, else en). Local "
+                             "headings (not in the thesaurus) have English labels only.")(func)
     return click.option("--lang", default="auto", show_default=True, type=click.Choice(["auto", *LANGS]),
                         help="Language of the documents; auto detects each one.")(func)
 
@@ -81,8 +82,10 @@ def cli(verbose: int) -> None:
     \b
     Typical use:
       fahras train --vocab unbis/all_topics.json --out models/unsc CORPUS_DIR
-      fahras suggest models/unsc document.txt
+      fahras suggest models/unsc DOCUMENT.txt --explain
       fahras eval models/unsc HELD_OUT_DIR
+      fahras vocab search consult --vocab unbis/all_topics.json
+      fahras info models/unsc
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
@@ -522,11 +525,12 @@ def vocab_search(text: str, vocab_path: Path | None, model_path: Path | None, la
     variants are ignored, and an Arabic word matches without its article.
     Best matches first; each concept once, under the label that matched.
     """
-    from fahras.vocab.search import ConceptSearch
+    from fahras.vocab.search import ConceptSearch, search_key
 
     vocabulary = _search_vocabulary(vocab_path, model_path)
     hits = ConceptSearch(vocabulary).search(text, limit=limit, langs=[lang] if lang else None)
     shown = lang or "en"
+    query = search_key(text)
     if as_json:
         results = [{"uri": h.concept.uri, "identifier": h.concept.identifier, "label": h.concept.label(shown),
                     "labels": dict(h.concept.labels), "local": h.concept.local, "matched": h.label,
@@ -538,7 +542,8 @@ def vocab_search(text: str, vocab_path: Path | None, model_path: Path | None, la
         return
     for h in hits:
         label = h.concept.label(shown)
-        matched = "" if h.label == label else f"  (matched {h.lang}: {h.label})"
+        # the label that matched, unless the label shown matches the query as well
+        matched = "" if h.label == label or query in search_key(label) else f"  (matched {h.lang}: {h.label})"
         local = "  [local]" if h.concept.local else ""
         click.echo(f"{h.score:.3f}\t{label}\t<{h.concept.uri}>{local}{matched}")
 

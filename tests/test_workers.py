@@ -91,11 +91,11 @@ def train_args(tmp_path: Path) -> list:
 
 @pytest.fixture(scope="module")
 def many_documents(tmp_path_factory) -> Path:
-    """The training resolutions eight times over (links): enough work for two indexing workers for a while."""
+    """The training resolutions sixteen times over (links): enough work for two indexing workers for a while."""
     requires_shared()
     folder = tmp_path_factory.mktemp("many")
     for path in sorted(RESOLUTIONS.glob("*.txt")):
-        for n in range(8):
+        for n in range(16):
             (folder / f"{n}_{path.name}").symlink_to(path)
     return folder
 
@@ -129,7 +129,7 @@ def test_killed_at_random_moments_leaves_nothing(command, trained_model, many_do
         run.mkdir()
         args = train_args(run) if command == "train" else index_args(trained_model, many_documents, run)
         process, marker = start(args, run)
-        moment = rng.uniform(0.2, 20.0 if command == "train" else 6.0)
+        moment = rng.uniform(0.2, 20.0 if command == "train" else 4.0)
         deadline = time.monotonic() + moment
         seen: set[int] = set()
         while time.monotonic() < deadline and process.poll() is None:

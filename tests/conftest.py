@@ -14,6 +14,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No per-example time limit: a loaded machine (CI, or two cores shared by several runs) would
+# fail property tests on time alone.  Speed belongs in the benchmarks.
+settings.register_profile("fahras", deadline=None)
+settings.load_profile("fahras")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

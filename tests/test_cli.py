@@ -9,6 +9,12 @@ import pytest
 from conftest import ARABIC_EXAMPLE, RESOLUTIONS, UNBIS_JSON, requires_shared
 
 
+#: How far nDCG@5 and F1 of two trainings of the default ensemble may differ (omikuji is not
+#: repeatable).  Measured 2026-12-05: 0.0015 nDCG@5 between --jobs 1 and 2 on a quarter of the
+#: time split's training years; 0.0023 nDCG@5 and 0.0017 F1 between two trainings on all of them.
+TOLERANCE = 0.03
+
+
 def fahras(*args, stdin: str | bytes | None = None):
     data = stdin.encode() if isinstance(stdin, str) else stdin
     return subprocess.run([sys.executable, "-m", "fahras", *map(str, args)], input=data,
@@ -40,30 +46,51 @@ def test_train_small_corpus_and_suggest(tmp_path, time_split):
     assert result.returncode == 0, err(result)
     assert "local" in err(result) and "thesaurus" in err(result)
     assert (tmp_path / "m" / "manifest.json").is_file()
+    # ... and suggest with it: a training document gets its own subjects back among the top five
+    from fahras import read_corpus
+
+    doc = next(iter(read_corpus(train_dir)))
+    result = fahras("suggest", tmp_path / "m", "--json", "--limit", "5", stdin=doc.text)
+    assert result.returncode == 0, err(result)
+    labels = [r["label"] for r in json.loads(out(result))["results"]]
+    assert len(labels) == 5 and set(doc.subjects) & set(labels), (doc.subjects, labels)
 
 
-def test_train_with_workers_and_jobs_for_a_single_process_backend(tmp_path, time_split):
-    corpus = sorted(time_split[0].iterdir())[::20]
-    train_dir = tmp_path / "train"
-    train_dir.mkdir()
-    for path in corpus:
-        (train_dir / path.name).symlink_to(path.resolve())
-    bases = '[{"name": "tfidf-linear"}, {"name": "knn"}]'
-    models = {}
-    for jobs in ("1", "2"):
-        result = fahras("train", "--vocab", UNBIS_JSON, "--out", tmp_path / f"m{jobs}", "--jobs", jobs,
-                        "--param", f"backends={bases}", "--quiet", train_dir)
-        assert result.returncode == 0, err(result)
-        models[jobs] = json.loads((tmp_path / f"m{jobs}" / "manifest.json").read_text(encoding="utf-8"))
-    assert models["1"]["decision_rule"] == models["2"]["decision_rule"]
-    text = corpus[0].read_bytes()
-    ranked = [out(fahras("suggest", tmp_path / f"m{jobs}", "--limit", "5", stdin=text)) for jobs in ("1", "2")]
-    assert ranked[0] and ranked[0] == ranked[1]
-
+def test_jobs_for_a_single_process_backend_is_refused(tmp_path, time_split):
     result = fahras("train", "--vocab", UNBIS_JSON, "--out", tmp_path / "k", "--backend", "knn", "--jobs", "2",
-                    train_dir)
+                    time_split[0])
     assert result.returncode == 64 and "--jobs" in err(result) and "Traceback" not in err(result)
     assert not (tmp_path / "k").exists()
+
+
+def test_jobs_change_no_deterministic_part_of_the_default_model(tmp_path, time_split):
+    """What README says of --jobs, with the default ensemble: the same folds and the same
+    deterministic bases whatever --jobs is; omikuji's training is not repeatable (with any
+    --jobs), so its trees, the stacker and the decision rule move a little -- quality stays
+    within the tolerance below."""
+    train_dir = tmp_path / "train"
+    train_dir.mkdir()
+    for path in sorted(time_split[0].iterdir())[::8]:
+        (train_dir / path.name).symlink_to(path.resolve())
+    for jobs in ("1", "2"):
+        result = fahras("train", "--vocab", UNBIS_JSON, "--out", tmp_path / f"m{jobs}", "--jobs", jobs, "--quiet",
+                        train_dir)
+        assert result.returncode == 0, err(result)
+    one, two = tmp_path / "m1" / "backend", tmp_path / "m2" / "backend"
+    names = {json.loads((one / f"base{n}" / "params.json").read_text(encoding="utf-8"))["backend"]: f"base{n}"
+             for n in range(5)}
+    assert set(names) == {"tfidf-linear", "omikuji", "knn", "headings", "acronyms"}
+    for backend, folder in names.items():
+        files = sorted(p.relative_to(one / folder) for p in (one / folder).rglob("*") if p.is_file())
+        if backend == "omikuji":  # its features are deterministic, its trees are not
+            files = [f for f in files if f.parts[0] != "omikuji" and f.name != "centroids.npz"]
+        assert files
+        for name in files:
+            assert (one / folder / name).read_bytes() == (two / folder / name).read_bytes(), (backend, name)
+    quality = [json.loads(out(fahras("eval", tmp_path / f"m{jobs}", time_split[1], "--json")))
+               for jobs in ("1", "2")]
+    for key in ("ndcg@5", "f1"):
+        assert abs(quality[0][key] - quality[1][key]) <= TOLERANCE, (key, quality[0][key], quality[1][key])
 
 
 def test_suggest_text_and_json(trained_model, time_split):
@@ -117,7 +144,8 @@ def test_eval_json_keys(trained_model, time_split):
     for key in ("documents", "precision@1", "precision@3", "precision@5", "recall@5", "f1@5", "ndcg@5",
                 "lrap", "f1"):
         assert key in metrics
-    assert metrics["documents"] == 100 and metrics["ndcg@5"] > 0.75
+    # 0.899-0.901 measured on 2026-12-05 (see test_indexer.test_held_out_quality)
+    assert metrics["documents"] == 100 and metrics["ndcg@5"] > 0.87
     table = fahras("eval", trained_model, time_split[1], "--quiet")
     assert "nDCG@5" in out(table)
 
@@ -131,27 +159,41 @@ def test_vocab_show_arabic():
 
 
 @pytest.mark.parametrize("make, args_of, code, words", [
-    (lambda d: (d / "x.txt").write_text("ARMED INCIDENTS|\n\ntext"), lambda d: ["eval", "{model}", d], 65,
-     "x.txt:1"),
-    (lambda d: (d / "x.txt").write_text("%%%IRAQ|\ntext\n"), lambda d: ["eval", "{model}", d], 65, "x.txt:2"),
-    (lambda d: (d / "x.txt").write_bytes(b"%%%IRAQ|\n\n\xc3"), lambda d: ["eval", "{model}", d], 65, "UTF-8"),
-    (lambda d: (d / "x.txt").write_text("%%%IRAQ|\n\n  "), lambda d: ["eval", "{model}", d], 65, "empty text"),
     (lambda d: (d / "v.xlsx").write_text("x"),
      lambda d: ["train", "--vocab", d / "v.xlsx", "--out", d / "m", d], 65, "unknown vocabulary format"),
     (lambda d: None, lambda d: ["suggest", d / "no-model", d], 66, "model folder not found"),
-    (lambda d: None, lambda d: ["suggest", "{model}", d / "missing.txt"], 65, "missing.txt"),
-    (lambda d: None, lambda d: ["suggest", "{model}", "--threshold", "3"], 2, "threshold"),
+    (lambda d: None, lambda d: ["suggest", d / "no-model", "--threshold", "3"], 2, "threshold"),
     (lambda d: None, lambda d: ["train", "--vocab", UNBIS_JSON, "--out", d / "m", "--backend", "knn",
                                 "--param", "k=many", RESOLUTIONS], 64, "must be int"),
     (lambda d: None, lambda d: ["train", "--vocab", UNBIS_JSON, "--out", d / "m", "--backend", "tfidf-linear",
                                 "--param", "C=-1", "--cv-folds", "0", RESOLUTIONS], 64, "'C' parameter"),
     (lambda d: None, lambda d: ["train", "--vocab", UNBIS_JSON, "--out", d / "m", "--backend", "nope",
                                 RESOLUTIONS], 64, "unknown backend"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, make, args_of, code, words):
+    """Cases that need no trained model (the shared data only where they name it)."""
+    make(tmp_path)
+    args = [str(a) for a in args_of(tmp_path)]
+    if any(a.startswith(str(UNBIS_JSON.parents[1])) for a in args):
+        requires_shared()
+    result = fahras(*args, stdin="")
+    assert result.returncode == code, err(result)
+    assert words in err(result)
+    assert "Traceback" not in err(result)
+
+
+@pytest.mark.parametrize("make, args_of, code, words", [
+    (lambda d: (d / "x.txt").write_text("ARMED INCIDENTS|\n\ntext"), lambda d: ["eval", "{model}", d], 65,
+     "x.txt:1"),
+    (lambda d: (d / "x.txt").write_text("%%%IRAQ|\ntext\n"), lambda d: ["eval", "{model}", d], 65, "x.txt:2"),
+    (lambda d: (d / "x.txt").write_bytes(b"%%%IRAQ|\n\n\xc3"), lambda d: ["eval", "{model}", d], 65, "UTF-8"),
+    (lambda d: (d / "x.txt").write_text("%%%IRAQ|\n\n  "), lambda d: ["eval", "{model}", d], 65, "empty text"),
+    (lambda d: None, lambda d: ["suggest", "{model}", d / "missing.txt"], 65, "missing.txt"),
     # --out lies inside a file: the output folder cannot be made (an I/O error, not a traceback)
     (lambda d: (d / "taken").write_text("x"), lambda d: ["index", "{model}", d, "--out", d / "taken" / "out"], 74,
      "Not a directory"),
 ])
-def test_bad_input_is_one_clear_line(tmp_path, trained_model, make, args_of, code, words):
+def test_bad_input_to_a_model_is_one_clear_line(tmp_path, trained_model, make, args_of, code, words):
     make(tmp_path)
     args = [str(a).replace("{model}", str(trained_model)) for a in args_of(tmp_path)]
     result = fahras(*args, stdin="")
@@ -161,10 +203,16 @@ def test_bad_input_is_one_clear_line(tmp_path, trained_model, make, args_of, cod
 
 
 def test_arabic_example_reads_as_a_document(trained_model):
-    # The model is English, but the Arabic export file must still be accepted.
-    result = fahras("suggest", trained_model, ARABIC_EXAMPLE, "--json", "--label-lang", "ar")
+    # The model is English, but the Arabic export file must still be accepted: ranked suggestions
+    # whose thesaurus labels are given in Arabic.
+    result = fahras("suggest", trained_model, ARABIC_EXAMPLE, "--json", "--label-lang", "ar", "--limit", "5")
     assert result.returncode == 0, err(result)
-    assert "results" in json.loads(out(result))
+    results = json.loads(out(result))["results"]
+    assert len(results) == 5
+    scores = [r["score"] for r in results]
+    assert scores == sorted(scores, reverse=True) and 0 <= scores[-1] <= scores[0] <= 1
+    thesaurus = [r for r in results if r["uri"].startswith("http://metadata.un.org/thesaurus/")]
+    assert thesaurus and all(any("\u0621" <= ch <= "\u064a" for ch in r["label"]) for r in thesaurus)
 
 
 def test_suggest_reads_docx_and_rejects_corrupt_pdf(trained_model, time_split, tmp_path):

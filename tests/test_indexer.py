@@ -24,17 +24,24 @@ def test_training_stats_count_thesaurus_and_local_subjects(model):
     assert model.vocab_.find("SUDAN--POLITICAL CONDITIONS").local
     sudan = model.vocab_.find("SUDAN--POLITICAL CONDITIONS").uri
     assert sudan in model.subjects_.index
-    assert "http://metadata.un.org/thesaurus/1004179" in model.subjects_.index or any(
-        not model.vocab_.get(u).local for u in model.subjects_.uris)
+    # TERRORISM (10 training resolutions) and NUCLEAR NON-PROLIFERATION (16) are thesaurus concepts.
+    for label in ("TERRORISM", "NUCLEAR NON-PROLIFERATION"):
+        concept = model.vocab_.find(label)
+        assert concept.uri.startswith("http://metadata.un.org/thesaurus/") and not concept.local
+        assert concept.uri in model.subjects_.index
 
 
 def test_held_out_quality(model, time_split):
     result = model.evaluate(read_corpus(time_split[1]))
     assert result["documents"] == 100
-    # Well above chance (84 subjects); Annif's tfidf reaches ~0.7 nDCG@5 on this split.
-    assert result["ndcg@5"] > 0.75
-    assert result["precision@1"] > 0.7
-    assert result["f1"] > 0.65
+    # Measured 2026-12-05 (commit 316f095 plus this branch's test changes), this fixture (default
+    # ensemble, cv_folds=3, trained on 2005-2011, evaluated on 2012-2013), two trainings:
+    # nDCG@5 0.899 / 0.901, precision@1 0.86 / 0.86, F1 0.843 / 0.845 (omikuji's training is not
+    # repeatable, so the figures move a little).  Thresholds sit a little below: a drop of about
+    # 0.03 fails.
+    assert result["ndcg@5"] > 0.87
+    assert result["precision@1"] > 0.80
+    assert result["f1"] > 0.81
     rule = DecisionRule.from_dict(result["decision_rule"])  # the default kind, tuned in training
     assert rule.kind == "expected-f1" and rule.gold_scale in GOLD_SCALES and rule.gold_offset in GOLD_OFFSETS
 

@@ -270,9 +270,38 @@ def test_index_with_jobs_writes_the_same_files_and_errors(trained_model, time_sp
     assert runs[1] == runs[2] == runs[0]
 
 
-def test_jobs_option_is_validated(trained_model, tmp_path):
-    result = fahras("index", trained_model, tmp_path, "--out", tmp_path / "o", "--jobs", "-1")
-    assert result.returncode == 2 and "Traceback" not in result.stderr.decode()
+def test_jobs_option_is_validated(tmp_path):
+    # refused while the arguments are read, before any model is looked for
+    result = fahras("index", tmp_path / "no-model", tmp_path, "--out", tmp_path / "o", "--jobs", "-1")
+    assert result.returncode == 2 and "--jobs" in result.stderr.decode()
+    assert "Traceback" not in result.stderr.decode() and not (tmp_path / "o").exists()
+
+
+# -- the fast paths against values worked out by hand (the property tests above compare them
+# -- with the module's own lists and patterns, which would agree with a wrong list) -----------
+def test_script_counts_by_hand():
+    # Latin: C ô t e, d, I v o i r e, a n d = 4 + 1 + 6 + 3 = 14 (the apostrophe and digits are no
+    # letters); Cyrillic: Р о с с и я = 6; Han: 中 文 = 2; Arabic: ا ل ع ر ب ي ة = 7.
+    assert script_counts("Côte d'Ivoire, Россия, 中文 and العربية 2005") == {"ar": 7, "zh": 2, "ru": 6, "latin": 14}
+
+
+def test_non_ascii_characters_by_hand():
+    from fahras.text.normalize import non_ascii_characters
+
+    assert non_ascii_characters("Côte d’Ivoire — 中文") == {"ô", "’", "—", "中", "文"}
+    assert non_ascii_characters("plain ASCII, 2005 (E)") == set()
+
+
+def test_language_markers_by_hand():
+    from fahras.text.langid import Markers
+
+    markers = Markers.of("the council decides that the mission and le conseil".split())
+    # English function words: the, that, the, and = 4 (council, decides, mission are content words);
+    # "le" is a French article and a Spanish pronoun: one in each of those stop lists, in neither
+    # language's exclusive list.
+    assert markers.n_words == 9
+    assert {name: n for name, n in markers.counts.items() if n} == {"only:en": 4, "stop:en": 4, "stop:fr": 1,
+                                                                    "stop:es": 1}
 
 
 @given(st.text(st.characters(exclude_categories=()), max_size=80))  # lone surrogates too

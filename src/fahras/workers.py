@@ -66,16 +66,39 @@ def _end_now(sig: int) -> None:
     os._exit(128 + int(sig))  # no clean-up: the parent is gone, and nothing of ours should outlive it
 
 
-def _watch(parent_pid: int, sentinel, sig: int) -> None:
-    """Until the parent is gone: on POSIX its pid stops being our parent's; elsewhere its pipe closes."""
-    if os.name == "posix" or sentinel is None:
-        while os.getppid() == parent_pid:
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (POSIX)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+def _watch(parent_pid: int, direct: bool, sentinel, sig: int) -> None:
+    """Return once the parent is gone.
+
+    POSIX: a direct child is re-parented when its parent ends; a worker of a
+    fork server (not the pool maker's child) checks that the pid still
+    exists.  Elsewhere: the parent's pipe closes.
+    """
+    if os.name == "posix":
+        while (os.getppid() == parent_pid) if direct else _alive(parent_pid):
             threading.Event().wait(POLL_SECONDS)
-    else:
+    elif sentinel is not None:
         from multiprocessing.connection import wait
 
         with contextlib.suppress(OSError):
             wait([sentinel])
+    else:
+        while True:  # nothing to watch with
+            threading.Event().wait(3600)
+
+
+def _watch_then_end(parent_pid: int, direct: bool, sentinel, sig: int) -> None:
+    _watch(parent_pid, direct, sentinel, sig)
     _end_now(sig)
 
 
@@ -89,15 +112,20 @@ def bind_to_parent(parent_pid: int, sig: int = signal.SIGKILL if hasattr(signal,
     """
     import multiprocessing
 
-    _set_parent_death_signal(sig)
+    direct = os.getppid() == parent_pid
+    if direct:
+        # (A fork server's worker is not the pool maker's child: the death signal
+        # would follow the fork server, so only the watching thread serves there.)
+        _set_parent_death_signal(sig)
+        if os.getppid() != parent_pid:  # the parent ended before the signal was asked for
+            _end_now(sig)
+    elif os.name == "posix" and not _alive(parent_pid):
+        _end_now(sig)
     parent = multiprocessing.parent_process()
     sentinel = getattr(parent, "sentinel", None) if parent is not None else None
-    # The parent may have ended before the death signal was asked for.
-    if os.getppid() != parent_pid:
-        _end_now(sig)
     if watch:
-        threading.Thread(target=_watch, args=(parent_pid, sentinel, sig), name="fahras-parent-watch",
-                         daemon=True).start()
+        threading.Thread(target=_watch_then_end, args=(parent_pid, direct, sentinel, sig),
+                         name="fahras-parent-watch", daemon=True).start()
 
 
 def bound_initializer(parent_pid: int, initializer: Callable[..., Any] | None = None, *args: Any) -> None:

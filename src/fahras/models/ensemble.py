@@ -120,8 +120,10 @@ class Stacker:
         backend's scale varies from document to document).  Then the subject's
         training frequency, the share of backends ranking it in their top 3,
         and its reciprocal rank by the backends' mean score (their consensus).
-        The last three gained 0.006 nDCG@5 and 0.03 F1 on average over the
-        two time splits (see docs/benchmarks.md).
+        The relative score and the last two ("v2") gained +0.006 nDCG@5 and
+        +0.008 F1 on average over the four time-split runs of
+        benchmarks/stacker_features.py (development splits; see
+        benchmarks/results/HISTORY.md, "Stacker features").
         """
         n_docs, n_subjects = base_scores[0].shape
         k = min(self.candidates, n_subjects)

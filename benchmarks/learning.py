@@ -128,7 +128,7 @@ def annif_stream(work: Path, vocab, docs: list[corpus_data.Doc], train: list[cor
         project = annif.add_project(backend, "learning", {})
         log(f"annif train {project} on {len(base_train)} documents")
         annif.train(project, base_dir)
-    nn = annif.add_project("nn_ensemble", "learning", {"nn_ensemble": {"allow_learning": "True"}},
+    nn = annif.add_project("nn_ensemble", "learning", {"nn_ensemble": {"allow_learn": "True"}},
                            sources=list(ANNIF_BASES))
     log(f"annif train {nn} on {len(nn_train)} documents")
     annif.train(nn, nn_dir)

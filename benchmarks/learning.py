@@ -90,9 +90,9 @@ def fahras_rankings(indexer: Indexer, texts: list[str]) -> tuple[list[list[str]]
     return ranked, decided
 
 
-def fahras_stream(model: Path, stream: list[corpus_data.Doc], batch: int) -> tuple[list, list, float, list]:
+def fahras_stream(model: Path, stream: list[corpus_data.Doc], batch: int, **options) -> tuple[list, list, float, list]:
     """Suggest, then learn, ``batch`` documents at a time; returns rankings, decisions, learning seconds."""
-    learner = Learner.load(model)
+    learner = Learner.load(model, **options)
     ranked, decided, learning, rules = [], [], 0.0, []
     for start in range(0, len(stream), batch):
         chunk = stream[start:start + batch]
@@ -128,7 +128,8 @@ def annif_stream(work: Path, vocab, docs: list[corpus_data.Doc], train: list[cor
         project = annif.add_project(backend, "learning", {})
         log(f"annif train {project} on {len(base_train)} documents")
         annif.train(project, base_dir)
-    nn = annif.add_project("nn_ensemble", "learning", {}, sources=list(ANNIF_BASES))
+    nn = annif.add_project("nn_ensemble", "learning", {"nn_ensemble": {"allow_learn": "True"}},
+                           sources=list(ANNIF_BASES))
     log(f"annif train {nn} on {len(nn_train)} documents")
     annif.train(nn, nn_dir)
     training = time.perf_counter() - started
@@ -203,6 +204,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10, help="Documents per learning batch (Annif, and Fahras's "
                                                                  "batched run); Fahras also learns one by one.")
     parser.add_argument("--skip-annif", action="store_true", help="Fahras only.")
+    parser.add_argument("--no-ablation", dest="ablation", action="store_false",
+                        help="Skip the run that learns with the stacker and decision rule frozen.")
     parser.add_argument("--retrain", action="store_true", help="Retrain the Fahras model even if it exists.")
     args = parser.parse_args()
     work = args.work.resolve()
@@ -231,6 +234,12 @@ def main() -> None:
     ranked, decided, learning, rules = fahras_stream(model, stream, 1)
     rows["Fahras, learns each document"] = {"ranked": ranked, "decided": decided, "learn_seconds": learning,
                                             "seconds": time.perf_counter() - began, "final_rule": rules[-1]}
+    if args.ablation:
+        log("fahras: ablation: knn memory and new subjects only (stacker and rule frozen)")
+        ranked, decided, learning, rules = fahras_stream(model, stream, 1, prior_weight=1e9,
+                                                         min_rule_documents=10**9)
+        rows["Fahras, learns each document, stacker and rule frozen"] = {
+            "ranked": ranked, "decided": decided, "learn_seconds": learning}
     if args.batch > 1:
         log(f"fahras: suggest + learn, {args.batch} documents at a time")
         ranked, decided, learning, rules = fahras_stream(model, stream, args.batch)

@@ -311,3 +311,16 @@ def test_cli_export_and_stats(tmp_path):
     assert result.returncode == 0 and "amina" in result.stdout.decode()
     result = fahras("feedback", "stats", "--db", "oracle://x")
     assert result.returncode == 64 and "Traceback" not in result.stderr.decode()
+
+
+def test_under_ci_a_missing_postgresql_fails_instead_of_skipping(tmp_path):
+    import os as _os
+
+    env = {k: v for k, v in _os.environ.items() if k != "FAHRAS_TEST_POSTGRES_URL"}
+    env["CI"] = "true"
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             f"{Path(__file__)}::test_reopening_keeps_the_data_and_migrates_nothing"],
+                            capture_output=True, timeout=300, env=env, cwd=ROOT)
+    output = result.stdout.decode()
+    assert result.returncode == 1, output
+    assert "1 passed, 1 error" in output and "FAHRAS_TEST_POSTGRES_URL is not set under CI" in output

@@ -241,3 +241,20 @@ def test_report_is_json_ready(copy):
     report = learn(copy, decided(1, lambda i: ["WATER"]))
     assert isinstance(report, LearnReport)
     assert json.loads(json.dumps(report.to_dict()))["documents"] == 1
+
+
+def test_the_grown_backend_is_not_trained_directly():
+    from fahras.errors import UsageError
+    from fahras.models import create_backend
+
+    with pytest.raises(UsageError, match="fahras learn"):
+        create_backend("grown").fit([], None, None)
+
+
+def test_a_damaged_learning_memory_is_a_model_error(copy):
+    from fahras.errors import ModelError
+
+    learn(copy, decided(2, lambda i: ["WATER"]))
+    (copy / "learning" / "state.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelError, match="damaged learning memory"):
+        learn(copy, decided(1, lambda i: ["HEALTH"], prefix="more"))

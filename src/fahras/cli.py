@@ -950,6 +950,19 @@ def _open_feedback(url: str, store_text: bool = True):
     return FeedbackStore(url, store_text=store_text)
 
 
+def _feedback_vocab(path: Path | None):
+    """The vocabulary of a thesaurus file or of a model folder (None: none given)."""
+    if path is None:
+        return None
+    if path.is_dir():
+        from fahras import Indexer
+
+        return Indexer.load(path).vocab_
+    from fahras import load_vocabulary
+
+    return load_vocabulary(path)
+
+
 _DB_OPTION = click.option("--db", "db_url", default="sqlite:///fahras.db", show_default=True, metavar="URL",
                           help="Feedback database: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB.")
 
@@ -974,16 +987,7 @@ def feedback_export(db_url: str, out: Path, project: str | None, vocab_path: Pat
     then an empty line and the document's text; 'fahras train' reads the
     folder.  Documents whose text was not stored are skipped and counted.
     """
-    vocab = None
-    if vocab_path is not None:
-        if vocab_path.is_dir():
-            from fahras import Indexer
-
-            vocab = Indexer.load(vocab_path).vocab_
-        else:
-            from fahras import load_vocabulary
-
-            vocab = load_vocabulary(vocab_path)
+    vocab = _feedback_vocab(vocab_path)
     store = _open_feedback(db_url)
     try:
         report = store.export(out, project=project, vocab=vocab)
@@ -1001,14 +1005,21 @@ def feedback_export(db_url: str, out: Path, project: str | None, vocab_path: Pat
 @click.option("--project", default=None, help="Only the decisions of this project.")
 @click.option("--top", default=30, show_default=True, type=click.IntRange(1, 100000),
               help="Descriptors shown in the table (--json lists all).")
+@click.option("--vocab", "vocab_path", default=None, type=click.Path(path_type=Path),
+              help="Thesaurus (or a model folder) naming the descriptors by English preferred label.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def feedback_stats(db_url: str, project: str | None, top: int, as_json: bool) -> None:
+def feedback_stats(db_url: str, project: str | None, top: int, vocab_path: Path | None, as_json: bool) -> None:
     """Counts of decisions per descriptor and per indexer."""
+    vocab = _feedback_vocab(vocab_path)
     store = _open_feedback(db_url)
     try:
         stats = store.stats(project)
     finally:
         store.close()
+    if vocab is not None:
+        for d in stats.descriptors:
+            concept = vocab.get(d.uri)
+            d.label = concept.label("en") if concept is not None else d.label
     if as_json:
         click.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=1))
         return

@@ -28,10 +28,12 @@ added since score 0 for them).
 
 What was learned is kept in the model folder (``learning/``): the decided
 documents' ids and subjects, their stacker rows (or ranked scores), the
-trained stacker and rule.  Learning again refits from all of it, so learning
-in one batch or in several gives the same stacker and rule; a document
-learned again with other subjects replaces its earlier decision, one learned
-again with the same subjects is skipped.  The model is written as a new
+trained stacker and rule.  Learning again refits from all of it, from the
+trained weights, so repeated learning does not compound; a document learned
+again with other subjects replaces its earlier decision, one learned again
+with the same subjects is skipped.  Documents learned in one call are scored
+together before any of them is learned (a batch); the service learns each
+call's documents so.  The model is written as a new
 folder and swapped in atomically (the old one stays whole if anything fails).
 """
 

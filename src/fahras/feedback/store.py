@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -209,7 +208,6 @@ class FeedbackStore:
             raise UsageError(f"no driver for {url!r} ({exc}); install fahras[db]") from None
         if self.dialect == "sqlite":
             event.listen(self._engine, "connect", _sqlite_pragmas)
-        self._lock = threading.Lock()
         try:
             self._migrate()
         except Exception:
@@ -434,6 +432,9 @@ class FeedbackStore:
                 for uri, label in session.execute(select(ShownRow.uri, func.max(ShownRow.label))
                                                   .where(ShownRow.uri.in_(unlabelled)).group_by(ShownRow.uri)):
                     descriptors[uri].label = label or None
+        for uri, d in descriptors.items():
+            if not d.label and uri.startswith(_LOCAL_URI_PREFIX):
+                d.label = unquote(uri[len(_LOCAL_URI_PREFIX):])
         ordered = sorted(descriptors.values(), key=lambda d: (-(d.accepted + d.added), -d.rejected, d.uri))
         people = sorted(indexers.values(), key=lambda i: (-i.decisions, i.indexer or ""))
         return Stats(int(n), int(docs), {k: int(v) for k, v in projects.items()},

@@ -397,3 +397,31 @@ def test_learn_stores_its_documents(db_client, test_texts):
     assert response.status_code == 204 and response.content == b""
     stored = db_client.get("/v1/fahras/documents/learned-1").json()["decision"]
     assert stored["source"] == "learn" and stored["accepted"] == ["http://metadata.un.org/thesaurus/1003708"]
+
+
+def test_chunked_body_over_the_limit(client):
+    def chunks():
+        for _ in range(30):
+            yield b"text=" + b"x" * 10_000
+
+    response = client.post("/v1/projects/unsc/suggest", content=chunks(),
+                           headers={"content-type": "application/x-www-form-urlencoded"})
+    assert_problem(response, 413)
+
+
+def test_reload_picks_up_a_new_model(small_model, tmp_path, test_texts):
+    import os
+    import shutil
+
+    model = tmp_path / "unsc"
+    shutil.copytree(small_model, model)
+    with make_client(ServiceConfig(projects=(ProjectConfig("unsc", model),))) as c:
+        wait_ready(c)
+        before = c.get("/v1/projects/unsc").json()["modification_time"]
+        later = (model / "manifest.json").stat().st_mtime + 3600
+        os.utime(model / "manifest.json", (later, later))
+        after = c.post("/v1/fahras/projects/unsc/reload").json()["modification_time"]
+        assert after != before and c.get("/v1/projects/unsc").json()["modification_time"] == after
+        shutil.rmtree(model)  # a model folder that is gone: 503, and the old model goes on serving
+        assert_problem(c.post("/v1/fahras/projects/unsc/reload"), 503)
+        assert c.post("/v1/projects/unsc/suggest", data={"text": body_of(test_texts[0])}).status_code == 200

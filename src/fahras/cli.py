@@ -608,6 +608,50 @@ def feedback_stats(db_url: str, project: str | None, top: int, as_json: bool) ->
     console.print(table)
 
 
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@_DB_OPTION
+@click.option("--project", default=None, help="Only the decisions of this project.")
+@click.option("--out", default=None, type=click.Path(path_type=Path),
+              help="Write the learned model here (default: replace MODEL atomically).")
+@click.option("--min-rule-documents", default=20, show_default=True, type=click.IntRange(1, 1000000),
+              help="Decided documents needed before the decision rule is re-tuned on them.")
+@click.option("--json", "as_json", is_flag=True, help="Print the learning report as JSON.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def learn(model: Path, db_url: str, project: str | None, out: Path | None, min_rule_documents: int,
+          as_json: bool, quiet: bool) -> None:
+    """Update MODEL from the indexers' decisions in the feedback database.
+
+    The latest decision on each document counts (accepted + added
+    descriptors).  Without a full retrain: the nearest-neighbour backend
+    adds the documents to its memory, subjects the model never saw become
+    suggestable, the ensemble's stacker and the decision rule are refitted.
+    Documents learned before with the same descriptors are skipped.  See
+    docs/design.md, "Learning from decisions".
+    """
+    from fahras.learning import decision_documents
+    from fahras.learning import learn as learn_model
+
+    store = _open_feedback(db_url)
+    try:
+        documents, without_text = decision_documents(store, project)
+    finally:
+        store.close()
+    with _progress("learn", not quiet) as progress:
+        report = learn_model(model, documents, out=out, progress=progress, min_rule_documents=min_rule_documents)
+    if as_json:
+        click.echo(json.dumps({**report.to_dict(), "without_text": without_text}, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"learned {report.documents} new documents into {report.model} ({report.relabelled} with changed "
+               f"descriptors, {report.unchanged} already learned, {report.skipped + without_text} without text "
+               f"or descriptors); {len(report.new_subjects)} new subjects; {report.memory_documents} decided "
+               f"documents learned in all", err=True)
+    if report.rule_after != report.rule_before:
+        from fahras.decision import DecisionRule as _Rule
+
+        click.echo(f"decision rule: {_Rule.from_dict(report.rule_after).describe()}", err=True)
+
+
 # --- svc-api commands ---
 @cli.command()
 @click.argument("models", nargs=-1, type=click.Path(path_type=Path))

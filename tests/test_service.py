@@ -383,17 +383,62 @@ def test_feedback_is_stored_and_shown(db_client, config):
     assert_problem(db_client.post("/v1/fahras/projects/nope/feedback", json=decision), 404)
 
 
-def test_learn_stores_its_documents(db_client, test_texts):
-    from importlib.util import find_spec
+def test_learn_stores_updates_and_reloads(small_model, test_texts, tmp_path):
+    """/learn: 204 at once; the documents are in the database; the model learns in the background and the
+    project is reloaded (a new modification time; the subject an indexer added is now in its space)."""
+    pytest.importorskip("sqlalchemy")
+    import shutil
 
-    docs = [{"text": body_of(test_texts[4]), "subjects": [{"uri": "http://metadata.un.org/thesaurus/1003708",
-                                                          "label": "LIBERIA SITUATION"}],
-             "metadata": {"document_id": "learned-1"}}]
-    response = db_client.post("/v1/projects/unsc/learn", json=docs)
-    if find_spec("fahras.learning") is None:
-        assert_problem(response, 503)   # this installation cannot learn: says so, stores nothing
-        assert db_client.get("/v1/fahras/documents/learned-1").status_code == 404
-        return
-    assert response.status_code == 204 and response.content == b""
-    stored = db_client.get("/v1/fahras/documents/learned-1").json()["decision"]
-    assert stored["source"] == "learn" and stored["accepted"] == ["http://metadata.un.org/thesaurus/1003708"]
+    from fahras import Indexer
+
+    model = tmp_path / "unsc"
+    shutil.copytree(small_model, model)
+    config = ServiceConfig(projects=(ProjectConfig("unsc", model),), db=f"sqlite:///{tmp_path / 'fb.db'}")
+    with make_client(config) as c:
+        wait_ready(c)
+        before = c.get("/v1/projects/unsc").json()["modification_time"]
+        new_subject = c.get("/v1/fahras/projects/unsc/concepts", params={"q": "consultations"}).json()["results"][0]
+        assert new_subject["uri"] not in Indexer.load(model).subjects_.index
+        docs = [{"text": body_of(t), "subjects": [{"uri": new_subject["uri"], "label": "CONSULTATIONS"}],
+                 "metadata": {"document_id": f"learned-{i}"}} for i, t in enumerate(test_texts[:2])]
+        response = c.post("/v1/projects/unsc/learn", json=docs)
+        assert response.status_code == 204 and response.content == b""
+        stored = c.get("/v1/fahras/documents/learned-1").json()["decision"]
+        assert stored["source"] == "learn" and stored["accepted"] == [new_subject["uri"]]
+        for _ in range(600):
+            after = c.get("/v1/projects/unsc").json()["modification_time"]
+            if after != before:
+                break
+            time.sleep(0.1)
+        assert after != before
+        project = c.app.state.fahras.projects["unsc"]
+        assert new_subject["uri"] in project.indexer.subjects_.index
+        assert c.post("/v1/projects/unsc/suggest", data={"text": body_of(test_texts[0])}).status_code == 200
+
+
+def test_chunked_body_over_the_limit(client):
+    def chunks():
+        for _ in range(30):
+            yield b"text=" + b"x" * 10_000
+
+    response = client.post("/v1/projects/unsc/suggest", content=chunks(),
+                           headers={"content-type": "application/x-www-form-urlencoded"})
+    assert_problem(response, 413)
+
+
+def test_reload_picks_up_a_new_model(small_model, tmp_path, test_texts):
+    import os
+    import shutil
+
+    model = tmp_path / "unsc"
+    shutil.copytree(small_model, model)
+    with make_client(ServiceConfig(projects=(ProjectConfig("unsc", model),))) as c:
+        wait_ready(c)
+        before = c.get("/v1/projects/unsc").json()["modification_time"]
+        later = (model / "manifest.json").stat().st_mtime + 3600
+        os.utime(model / "manifest.json", (later, later))
+        after = c.post("/v1/fahras/projects/unsc/reload").json()["modification_time"]
+        assert after != before and c.get("/v1/projects/unsc").json()["modification_time"] == after
+        shutil.rmtree(model)  # a model folder that is gone: 503, and the old model goes on serving
+        assert_problem(c.post("/v1/fahras/projects/unsc/reload"), 503)
+        assert c.post("/v1/projects/unsc/suggest", data={"text": body_of(test_texts[0])}).status_code == 200

@@ -51,6 +51,9 @@ def test_real_server_concurrent_suggest_and_reload(small_model, test_texts, tmp_
 def test_serve_refuses_bad_configuration(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "fahras", "serve"], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 64 and "no model folders" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "fahras", "serve", "no-such-model", "--db", "none"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 66 and "no-such-model: model folder not found" in proc.stderr
     (tmp_path / "bad.toml").write_text("[projects.x]\nname = 'no model'\n")
     proc = subprocess.run([sys.executable, "-m", "fahras", "serve", "--config", "bad.toml"], capture_output=True,
                           text=True, cwd=tmp_path)

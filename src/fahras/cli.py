@@ -1087,6 +1087,7 @@ def learn(model: Path, db_url: str, project: str | None, out: Path | None, min_r
 
         click.echo(f"decision rule: {_Rule.from_dict(report.rule_after).describe()}", err=True)
 
+
 # --- svc-api commands ---
 @cli.command()
 @click.argument("models", nargs=-1, type=click.Path(path_type=Path))
@@ -1147,6 +1148,11 @@ def serve(models, config_path, host, port, db, api_key_file, max_body_bytes, max
     except ImportError as exc:
         raise UsageError(f"fahras serve needs the serve extra: pip install 'fahras[serve]' ({exc})") from None
     config.api_key()  # a missing or empty key file is an error now, not at the first request
+    from fahras.errors import ModelError
+
+    for project in config.projects:
+        if not project.model.is_dir():
+            raise ModelError(f"{project.model}: model folder not found (project {project.project_id})")
     run(config, log_level=log_level)
 
 

@@ -20,6 +20,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Fahras — subject indexing",
         "tagline": "UNBIS Thesaurus descriptors for UN documents",
+        "sep": ": ",  # between a name and its value
         "language": "Language",
         "project": "Project",
         "no_projects": "No project is configured.",
@@ -85,6 +86,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "fr": {
         "title": "Fahras — indexation matière",
         "tagline": "Descripteurs du Thésaurus UNBIS pour les documents de l'ONU",
+        "sep": " : ",  # between a name and its value
         "language": "Langue",
         "project": "Projet",
         "no_projects": "Aucun projet n'est configuré.",
@@ -150,6 +152,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "es": {
         "title": "Fahras — indización temática",
         "tagline": "Descriptores del Tesauro UNBIS para documentos de las Naciones Unidas",
+        "sep": ": ",  # between a name and its value
         "language": "Idioma",
         "project": "Proyecto",
         "no_projects": "No hay ningún proyecto configurado.",
@@ -215,6 +218,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "ru": {
         "title": "Fahras — предметное индексирование",
         "tagline": "Дескрипторы Тезауруса ЮНБИС для документов ООН",
+        "sep": ": ",  # between a name and its value
         "language": "Язык",
         "project": "Проект",
         "no_projects": "Ни один проект не настроен.",
@@ -280,6 +284,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "Fahras — 主题标引",
         "tagline": "为联合国文件推荐联合国书目信息系统叙词表叙词",
+        "sep": "：",  # between a name and its value
         "language": "语言",
         "project": "项目",
         "no_projects": "尚未配置任何项目。",
@@ -345,6 +350,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "ar": {
         "title": "فهرس — الفهرسة الموضوعية",
         "tagline": "واصفات مكنز اليونبيس لوثائق الأمم المتحدة",
+        "sep": ": ",  # between a name and its value
         "language": "اللغة",
         "project": "المشروع",
         "no_projects": "لم يُهيَّأ أي مشروع.",

@@ -308,3 +308,14 @@ def test_queue_symbol_paste_and_a_server_that_does_not_answer(page, server):
     page.wait_for_function("() => window.fahrasPage.state.doc && window.fahrasPage.state.doc.id.startsWith('text-')")
     assert page.locator("#status").is_hidden()
     assert page.locator("#suggestions li.suggestion").count() >= 1
+
+    # a file dropped on the document's side opens too
+    page.evaluate("""text => {
+        const data = new DataTransfer();
+        data.items.add(new File([text], 'dropped-resolution.txt', {type: 'text/plain'}));
+        const pane = document.querySelector('.document-pane');
+        pane.dispatchEvent(new DragEvent('dragover', {dataTransfer: data, bubbles: true, cancelable: true}));
+        pane.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+    }""", (server.corpus / f"{names[1]}.txt").read_text(encoding="utf-8"))
+    page.wait_for_function("() => window.fahrasPage.state.doc.id === 'dropped-resolution'")
+    assert page.locator("#suggestions li.suggestion").count() >= 1

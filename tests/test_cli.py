@@ -77,8 +77,8 @@ def test_suggest_text_and_json(trained_model, time_split):
 
     result = fahras("suggest", trained_model, "--json", stdin=path.read_bytes())
     payload = json.loads(out(result))
-    assert set(payload) == {"results"}
-    assert payload["results"] and set(payload["results"][0]) == {"uri", "label", "score"}
+    assert set(payload) == {"document", "results"} and payload["document"] == "-"
+    assert payload["results"] and set(payload["results"][0]) == {"uri", "label", "score", "local"}
 
 
 def test_suggest_label_language_all_labels_and_explain(trained_model):

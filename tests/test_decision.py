@@ -67,6 +67,36 @@ def test_expected_f1_keeps_as_many_as_the_document_warrants():
     assert DecisionRule(10, 0.5, False, 1.0, 0.0).select(np.array([0.4, 0.3])) == 0  # and the threshold
 
 
+# Worked out by hand, not with the module's formula.  Scores 0.9, 0.5, 0.4 (sum 1.8); the
+# document is expected to have n = scale x 1.8 + offset subjects (never fewer than 0), and
+# keeping the top j expects F1 = 2 x (sum of the top j) / (j + n):
+#   scale 1,   offset 0:     n = 1.8   j=1: 1.8/2.8 = 0.643  j=2: 2.8/3.8 = 0.737  j=3: 3.6/4.8 = 0.750  -> 3
+#   scale 1,   offset -0.75: n = 1.05  j=1: 1.8/2.05 = 0.878 j=2: 2.8/3.05 = 0.918 j=3: 3.6/4.05 = 0.889 -> 2
+#   scale 0.5, offset 0:     n = 0.9   j=1: 1.8/1.9 = 0.947  j=2: 2.8/2.9 = 0.966  j=3: 3.6/3.9 = 0.923  -> 2
+#   scale 0,   offset 0:     n = 0     j=1: 1.8/1 = 1.8      j=2: 2.8/2 = 1.4      j=3: 3.6/3 = 1.2      -> 1
+#   scale 0,   offset -2:    n = 0 (not -2): as above                                                   -> 1
+#   scale 2,   offset 3:     n = 6.6   j=1: 1.8/7.6 = 0.237  j=2: 2.8/8.6 = 0.326  j=3: 3.6/9.6 = 0.375  -> 3
+@pytest.mark.parametrize("scale, offset, kept", [(1.0, 0.0, 3), (1.0, -0.75, 2), (0.5, 0.0, 2), (0.0, 0.0, 1),
+                                                 (0.0, -2.0, 1), (2.0, 3.0, 3)])
+def test_expected_f1_choice_worked_out_by_hand(scale, offset, kept):
+    assert DecisionRule(10, 0.0, True, scale, offset).select(np.array([0.9, 0.5, 0.4])) == kept
+
+
+def test_tuned_expected_f1_worked_out_by_hand():
+    # Two documents, two subjects.  Doc 1 (gold: a) scores a 0.9, b 0.6; doc 2 (gold: a, b) scores
+    # a 0.8, b 0.7.  Both sums are 1.5, so both documents expect the same n = scale x 1.5 + offset.
+    # Doc 1 keeps one rather than two when 1.8/(1+n) > 3.0/(2+n), i.e. 3.6 + 1.8n > 3 + 3n, n < 0.5;
+    # doc 2 when 1.6/(1+n) > 3.0/(2+n), i.e. 3.2 + 1.6n > 3 + 3n, n < 1/7.  So an n in [1/7, 0.5)
+    # keeps a alone in doc 1 and both in doc 2: every document's F1 is 1.0, so is their mean (e.g.
+    # scale 0.5, offset -0.5: n = 0.25).  Keeping two everywhere: doc 1 2x1/(2+1) = 0.667, mean 0.833.
+    scores = np.array([[0.9, 0.6], [0.8, 0.7]])
+    truth = sp.csr_matrix(np.array([[1, 0], [1, 1]]))
+    rule, f1 = tune_rule(scores, truth, kind="expected-f1")
+    assert f1 == pytest.approx(1.0)
+    assert 1 / 7 <= max(rule.gold_scale * 1.5 + rule.gold_offset, 0.0) < 0.5
+    assert (rule.select(scores[0]), rule.select(scores[1])) == (1, 2)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=12), st.floats(0, 2), st.floats(-0.75, 3),
        st.integers(1, 12))

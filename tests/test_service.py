@@ -13,28 +13,9 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from fahras.service import Limits, ProjectConfig, ServiceConfig, create_app  # noqa: E402
+from service_support import body_of, small_model, test_texts  # noqa: E402,F401  (fixtures)
 
 LOOPBACK = ("127.0.0.1", 50000)
-
-
-@pytest.fixture(scope="session")
-def small_model(time_split, unbis, tmp_path_factory) -> Path:
-    """An omikuji model on the 2005-2011 resolutions (a few seconds to train)."""
-    from fahras import Indexer, read_corpus
-
-    out = tmp_path_factory.mktemp("service-models") / "unsc"
-    Indexer(backend="omikuji", cv_folds=0).fit(read_corpus(time_split[0]), unbis).save(out)
-    return out
-
-
-@pytest.fixture(scope="session")
-def test_texts(time_split) -> list[str]:
-    return [p.read_text(encoding="utf-8") for p in sorted(time_split[1].glob("*.txt"))[:6]]
-
-
-def body_of(export_text: str) -> str:
-    """A UN export file's document text (after the header and the blank line)."""
-    return export_text.split("\n", 2)[2]
 
 
 def wait_ready(client: TestClient) -> None:
@@ -353,3 +334,66 @@ def test_config_from_toml(tmp_path, small_model):
         toml.write_text(bad, encoding="utf-8")
         with pytest.raises(InputError, match="projects.toml"):
             ServiceConfig.from_toml(toml)
+
+
+# -- with a feedback database ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def db_client(config, tmp_path_factory):
+    pytest.importorskip("sqlalchemy")
+    url = f"sqlite:///{tmp_path_factory.mktemp('feedback') / 'fahras.db'}"
+    with make_client(ServiceConfig(projects=config.projects, db=url, limits=config.limits)) as c:
+        wait_ready(c)
+        yield c
+
+
+def test_feedback_is_stored_and_shown(db_client, config):
+    queue = db_client.get("/v1/fahras/projects/unsc/queue").json()["documents"]
+    doc_id = queue[1]["document_id"]
+    hits = db_client.post("/v1/projects/unsc/suggest", data={"text": "Liberia mission mandate", "limit": 3}).json()
+    uris = [r["uri"] for r in hits["results"]]
+    added = db_client.get("/v1/fahras/projects/unsc/concepts", params={"q": "consultations"}).json()["results"][0]
+    assert added["uri"] not in uris
+    decision = {"document_id": doc_id, "language": "en", "accepted": uris[:1], "rejected": uris[1:2],
+                "added": [added["uri"]], "indexer": "alice",
+                "shown": [{"uri": r["uri"], "label": r["label"], "score": r["score"], "rank": i + 1}
+                          for i, r in enumerate(hits["results"])]}
+    response = db_client.post("/v1/fahras/projects/unsc/feedback", json=decision)
+    assert response.status_code == 201, response.text
+    first = response.json()["id"]
+    assert isinstance(first, int)
+    assert db_client.post("/v1/fahras/projects/unsc/feedback", json=decision).json()["id"] == first + 1
+    queue = db_client.get("/v1/fahras/projects/unsc/queue").json()["documents"]
+    assert [d["decided"] for d in queue] == [d["document_id"] == doc_id for d in queue]
+    shown = db_client.get(f"/v1/fahras/documents/{doc_id}").json()
+    stored = shown["decision"]
+    assert stored["id"] == first + 1 and stored["indexer"] == "alice" and stored["source"] == "decision"
+    assert (stored["accepted"], stored["rejected"], stored["added"]) == (uris[:1], uris[1:2], decision["added"])
+    assert [s["uri"] for s in stored["shown"]] == uris and stored["model_version"]
+    assert stored["labels"][added["uri"]] == added["labels"]["en"]
+    # a document only the database knows
+    db_client.post("/v1/fahras/projects/unsc/feedback", json={"document_id": "only-in-db", "symbol": "S/RES/9999 (2099)",
+                                                              "text": "Some text.", "accepted": uris[:1]})
+    by_symbol = db_client.get("/v1/fahras/documents/" + quote("S/RES/9999 (2099)", safe="")).json()
+    assert by_symbol["document_id"] == "only-in-db" and by_symbol["text"] == "Some text."
+    # bad decisions
+    both = {**decision, "rejected": uris[:1]}
+    assert "both rejected" in assert_problem(db_client.post("/v1/fahras/projects/unsc/feedback", json=both), 400)["detail"]
+    assert_problem(db_client.post("/v1/fahras/projects/unsc/feedback", json={"accepted": []}), 400)
+    assert_problem(db_client.post("/v1/fahras/projects/unsc/feedback", json={"document_id": "a", "language": "de"}), 400)
+    assert_problem(db_client.post("/v1/fahras/projects/nope/feedback", json=decision), 404)
+
+
+def test_learn_stores_its_documents(db_client, test_texts):
+    from importlib.util import find_spec
+
+    docs = [{"text": body_of(test_texts[4]), "subjects": [{"uri": "http://metadata.un.org/thesaurus/1003708",
+                                                          "label": "LIBERIA SITUATION"}],
+             "metadata": {"document_id": "learned-1"}}]
+    response = db_client.post("/v1/projects/unsc/learn", json=docs)
+    if find_spec("fahras.learning") is None:
+        assert_problem(response, 503)   # this installation cannot learn: says so, stores nothing
+        assert db_client.get("/v1/fahras/documents/learned-1").status_code == 404
+        return
+    assert response.status_code == 204 and response.content == b""
+    stored = db_client.get("/v1/fahras/documents/learned-1").json()["decision"]
+    assert stored["source"] == "learn" and stored["accepted"] == ["http://metadata.un.org/thesaurus/1003708"]

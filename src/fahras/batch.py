@@ -24,6 +24,7 @@ from typing import Iterator, Sequence
 
 from fahras.errors import InputError, UsageError
 from fahras.indexer import Progress, check_languages
+from fahras.workers import pool_arguments
 
 #: Output formats: the suggestion file's suffix.
 OUTPUT_SUFFIXES = {"annif": ".annif", "json": ".json"}
@@ -321,8 +322,9 @@ def _runner(indexer, model_path: Path | None, options: dict, workers: int,
         if model_path is None:
             raise UsageError("worker processes that cannot be forked load the model: give model_path")
         context, inherited = multiprocessing.get_context("spawn"), None
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                                   initargs=(str(model_path) if model_path else None, options, inherited))
+    # The workers end with this process, however it ends (fahras.workers).
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, **pool_arguments(
+        _init_worker, (str(model_path) if model_path else None, options, inherited)))
     try:
         # Everything is submitted before the caller starts a progress bar (and its
         # thread): forked workers start from a single-threaded process.

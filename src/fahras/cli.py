@@ -155,10 +155,11 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
         click.echo(f"trained {out}: no training documents; {t['subjects']} thesaurus subjects "
                    f"({indexer.backend} backend)", err=True)
         return
-    click.echo(f"trained {out}: {t['documents']} documents, {t['subjects']} subjects "
-               f"({t['thesaurus_subjects']} thesaurus concepts, {t['local_subjects']} local headings); "
-               f"descriptor occurrences: {t['thesaurus_occurrences']} matched the thesaurus, "
-               f"{t['local_occurrences']} kept as local subjects", err=True)
+    click.echo(f"trained {out} on {t['documents']} documents; their descriptors: "
+               f"{t['thesaurus_occurrences']} matched thesaurus concepts, {t['local_occurrences']} kept as local "
+               f"headings", err=True)
+    for line in _describe_subjects(indexer):
+        click.echo(line, err=True)
     if t["documents_without_subjects"]:
         click.echo(f"skipped {t['documents_without_subjects']} documents without descriptors", err=True)
     rule = indexer.rule_
@@ -190,9 +191,13 @@ _RULE_HELP = ("Without --limit/--threshold the model's tuned decision rule choos
 @click.option("--limit", type=click.IntRange(1, 10000), help="At most this many descriptors per document.")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Only descriptors scoring at least this.")
 @_language_options
-@click.option("--json", "as_json", is_flag=True, help='Print {"results": [{"uri", "label", "score"}]} per document.')
+@click.option("--json", "as_json", is_flag=True,
+              help='JSON Lines: one line per document, {"document": NAME or "-", "results": [{"uri", "label", '
+                   '"score", "local"}]}, whatever the number of documents.')
 @click.option("--all-labels", is_flag=True, help="With --json: include labels in all six languages.")
-@click.option("--explain", is_flag=True, help="Show the words that led to each descriptor.")
+@click.option("--explain", is_flag=True,
+              help="Show the words that led to each descriptor, as written in the document, with their "
+                   "character offsets in the file.")
 def suggest(model: Path, files: tuple[Path, ...], limit, threshold, lang, label_lang, as_json, all_labels,
             explain):
     """Suggest descriptors for documents (FILES, or standard input if none).
@@ -200,31 +205,79 @@ def suggest(model: Path, files: tuple[Path, ...], limit, threshold, lang, label_
     Files may be plain UTF-8 text, UN export format (its %%% header is
     ignored), PDF, DOCX or HTML.  UN page furniture (job numbers, page marks,
     running headers) is ignored.
+
+    \b
+    Output: one line per descriptor, best first:
+      SCORE  LABEL  <URI>
+    with "[local heading]" after the URI for the library's own headings
+    (SUDAN--POLITICAL CONDITIONS): they are not in the thesaurus and have no
+    translations, so they stay in English whatever --label-lang says.  With
+    several files, each document's lines follow a "== FILE" line.
+    --explain adds the words that led to each descriptor, as they stand in
+    the document, with their weight and where they first occur (character
+    offsets into the file as given, header line included).
+
+    With --json, every document is one line of JSON (JSON Lines), even when
+    there is only one:
+    {"document": "FILE" (or "-"), "results": [{"uri", "label", "score",
+    "local", "labels" (--all-labels), "evidence" (--explain): [{"kind",
+    "text", "weight", "spans": [[start, end], ...]}]}]}
     """
     from fahras import Indexer
 
     indexer = Indexer.load(model)
     doc_lang, label_lang = _languages(lang, label_lang)
-    from fahras.batch import analyse_document, read_document
+    from fahras.batch import analyse_document
 
-    inputs = [(str(p), read_document(p)) for p in files] or [("-", _read_stdin())]
-    analysed = [analyse_document(indexer, text, name, doc_lang) for name, text in inputs]
+    inputs = [(str(p), *_read_file(p)) for p in files] or [("-", *_read_stdin())]
+    analysed = [analyse_document(indexer, text, name, doc_lang) for name, text, _ in inputs]
     results = indexer.suggest_batch(analysed, limit=limit, threshold=threshold,
                                     label_lang=label_lang, explain=explain, lang=doc_lang)
-    for (name, _), suggestions in zip(inputs, results):
+    from fahras.explain import shift_evidence
+
+    for (name, _, offset), suggestions in zip(inputs, results):
         if as_json:
-            payload = {"results": [s.to_dict(all_labels=all_labels) for s in suggestions]}
-            if len(inputs) > 1:
-                payload = {"document": name, **payload}
-            click.echo(json.dumps(payload, ensure_ascii=False))
+            rows = []
+            for s in suggestions:
+                row = s.to_dict(all_labels=all_labels)
+                row["local"] = bool(s.local)
+                if s.evidence:
+                    row["evidence"] = [e.to_dict() for e in shift_evidence(s.evidence, offset)]
+                rows.append(row)
+            click.echo(json.dumps({"document": name, "results": rows}, ensure_ascii=False))
             continue
         if len(inputs) > 1:
             click.echo(f"== {name}")
         for s in suggestions:
-            click.echo(f"{s.score:.4f}\t{s.label}\t<{s.uri}>")
-            for ev in s.evidence:
-                where = f" at {ev.spans[0][0]}-{ev.spans[0][1]}" if ev.spans else ""
+            local = "  [local heading]" if s.local else ""
+            click.echo(f"{s.score:.4f}\t{s.label}\t<{s.uri}>{local}")
+            for ev in shift_evidence(s.evidence, offset):
+                where = ""
+                if ev.spans:
+                    more = f", {len(ev.spans)} times" if len(ev.spans) > 1 else ""
+                    where = f" at {ev.spans[0][0]}-{ev.spans[0][1]}{more}"
                 click.echo(f"\t\t{ev.kind}: {_shorten(ev.text)} ({ev.weight:+.3f}{where})")
+
+
+def _read_file(path: Path) -> tuple[str, int]:
+    """A document file's text (furniture kept) and where that text starts in the file, in characters.
+
+    The text of a UN export file starts after its header line and the empty
+    line; evidence offsets are shifted by that much to point into the file.
+    """
+    from fahras.batch import read_document
+    from fahras.explain import export_header_length
+
+    text = read_document(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(6)
+            if not head.lstrip(b"\xef\xbb\xbf").startswith(b"%%%"):
+                return text, 0
+            raw = (head + handle.read()).decode("utf-8", errors="replace")
+    except OSError:
+        return text, 0
+    return text, export_header_length(raw.removeprefix("\ufeff"))
 
 
 def _languages(lang: str, label_lang: str | None) -> tuple[str | None, str]:
@@ -238,10 +291,16 @@ def _shorten(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _read_stdin() -> str:
+def _read_stdin() -> tuple[str, int]:
+    """The text of standard input and where it starts in what was read (see :func:`_read_file`)."""
+    from fahras.explain import export_header_length
     from fahras.text import extract_bytes
 
-    return extract_bytes(sys.stdin.buffer.read(), "<stdin>", strip=False, detect=False).text
+    data = sys.stdin.buffer.read()
+    text = extract_bytes(data, "<stdin>", strip=False, detect=False).text
+    if not data.lstrip(b"\xef\xbb\xbf").startswith(b"%%%"):
+        return text, 0
+    return text, export_header_length(data.decode("utf-8", errors="replace").removeprefix("\ufeff"))
 
 
 # ---------------------------------------------------------------------------- index
@@ -256,7 +315,8 @@ def _read_stdin() -> str:
 @click.option("--output-format", type=click.Choice(["annif", "json"]), default="annif", show_default=True,
               help="annif: NAME.annif with <uri>TAB label TAB score lines; json: NAME.json.")
 @click.option("--force", is_flag=True, help="Overwrite existing suggestion files.")
-@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 100000))
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 100000),
+              help="Documents analysed and scored together (larger: a little faster, more memory).")
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(0, 1024),
               help="Worker processes (0: one per CPU core); each holds the model once.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -311,7 +371,8 @@ _METRIC_ROWS = [("documents", "documents"), ("precision@1", "P@1"), ("precision@
 @click.argument("model", type=click.Path(path_type=Path))
 @click.argument("corpus", type=click.Path(path_type=Path))
 @click.option("--format", "corpus_format", default="auto", show_default=True,
-              type=click.Choice(["auto", "un-export", "annif-dir", "annif-tsv", "jsonl"]))
+              type=click.Choice(["auto", "un-export", "annif-dir", "annif-tsv", "jsonl"]),
+              help="Corpus format (auto: detected from the files).")
 @click.option("--limit", type=click.IntRange(1, 10000), help="Override the decision rule's limit.")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Override the decision rule's threshold.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -352,7 +413,8 @@ def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet):
 @click.argument("model", type=click.Path(path_type=Path))
 @click.argument("corpus", type=click.Path(path_type=Path))
 @click.option("--format", "corpus_format", default="auto", show_default=True,
-              type=click.Choice(["auto", "un-export", "annif-dir", "annif-tsv", "jsonl"]))
+              type=click.Choice(["auto", "un-export", "annif-dir", "annif-tsv", "jsonl"]),
+              help="Corpus format (auto: detected from the files).")
 @click.option("--max-limit", type=click.IntRange(1, 100), help="Largest limit tried (default: the model's).")
 @click.option("--decision", type=click.Choice(list(RULE_KINDS)), default=None,
               help="Kind of rule tuned: expected-f1 (per document, the number of descriptors with the best "
@@ -387,7 +449,9 @@ def vocab() -> None:
 @click.argument("descriptor")
 @click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, help="Language shown first.")
 @click.option("--json", "as_json", is_flag=True, help="Print the concept as JSON.")
-def vocab_show(vocab_path: Path, descriptor: str, lang: str, as_json: bool) -> None:
+@click.option("--tree", is_flag=True,
+              help="Print the hierarchy around the concept: domain, micro-thesaurus, broader chain, narrower, related.")
+def vocab_show(vocab_path: Path, descriptor: str, lang: str, as_json: bool, tree: bool = False) -> None:
     """Show a concept found by label (any language, case and accents ignored), URI or id."""
     from fahras import load_vocabulary
     from fahras.vocab import LANGUAGES
@@ -403,6 +467,10 @@ def vocab_show(vocab_path: Path, descriptor: str, lang: str, as_json: bool) -> N
                          f"(see 'fahras vocab search')", vocab_path)
     if as_json:
         click.echo(json.dumps(concept.to_dict(), ensure_ascii=False))
+        return
+    if tree:
+        from fahras.vocab.tree import hierarchy_lines
+        click.echo("\n".join(hierarchy_lines(vocabulary, concept, lang)))
         return
     click.echo(concept.label(lang))
     click.echo(f"  uri: {concept.uri}")
@@ -507,74 +575,350 @@ def backends() -> None:
 # ---------------------------------------------------------------------------- info
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
-def info(model: Path) -> None:
-    """Show what a model is: backend, analyzer, decision rule, training statistics."""
+@click.option("--json", "as_json", is_flag=True, help="Print the model's raw manifest.json instead.")
+@click.option("--vocab", "vocab_path", type=click.Path(path_type=Path), default=None,
+              help="Warn when the model was trained on another (older) edition of this thesaurus.")
+def info(model: Path, as_json: bool, vocab_path: Path | None) -> None:
+    """Show what a model is: backend and its bases, training data, subjects, decision rule, versions, size."""
     from fahras import Indexer
 
     indexer = Indexer.load(model)
-    click.echo(json.dumps({k: v for k, v in indexer.manifest_.items()}, ensure_ascii=False, indent=2))
+    manifest = indexer.manifest_
+    if as_json:
+        click.echo(json.dumps(manifest, ensure_ascii=False, indent=2))
+    else:
+        for name, value in _model_summary(model, indexer):
+            click.echo(f"{name + ':' if name else '':<15}{value}")
+    if vocab_path is not None:
+        warning = _thesaurus_warning(model, manifest, vocab_path)
+        click.echo(f"fahras: warning: {warning}" if warning else f"thesaurus: same edition as {vocab_path}", err=True)
 
 
-# --- svc-api commands ---
-@cli.command()
-@click.argument("models", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Projects and settings in TOML ([service] and [projects.ID] tables; see docs/design.md).")
-@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1: this machine only).")
-@click.option("--port", default=None, type=click.IntRange(0, 65535), help="Port (default 8080).")
-@click.option("--db", default=None, metavar="URL",
-              help="Feedback database: sqlite:///fahras.db (the default), postgresql+psycopg://..., "
-                   "or 'none' for no database (the feedback endpoints then answer 503).")
-@click.option("--api-key-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="File whose first line is the API key the write endpoints (learn, feedback, reload) "
-                   "require; without one they are open to loopback clients only.")
-@click.option("--max-body", "max_body_bytes", type=click.IntRange(1), default=None,
-              help="Largest request body in bytes (default 10000000); larger ones get 413.")
-@click.option("--max-text", "max_text_chars", type=click.IntRange(1), default=None,
-              help="Longest document text in characters (default 2000000); longer ones get 413.")
-@click.option("--max-batch", "max_batch_documents", type=click.IntRange(1, 1000), default=None,
-              help="Most documents in one suggest-batch call (default 32, Annif's); more get 400.")
-@click.option("--timeout", "request_timeout", type=click.FloatRange(0.001), default=None,
-              help="Seconds a request may take, waiting for a scoring thread included (default 30); then 503.")
-@click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Scoring threads shared by all requests (default 2).")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-def serve(models, config_path, host, port, db, api_key_file, max_body_bytes, max_text_chars,
-          max_batch_documents, request_timeout, workers, log_level):
-    """Serve models over HTTP: Annif's REST API v1 plus Fahras's own endpoints.
+def _subject_kinds(indexer) -> dict[str, int]:
+    """How many subjects of each kind a trained model can suggest (they add up to its subjects).
 
-    Give model folders (each a project named after its folder) or --config
-    FILE.  Models load once at start; GET /readyz answers 200 once they have.
-    OpenAPI at /openapi.json, interactive documentation at /docs.
+    * ``thesaurus_trained`` / ``local_trained``: thesaurus concepts and local
+      headings (the library's own, not in the thesaurus) that training
+      documents have;
+    * ``thesaurus_other``: thesaurus concepts no training document has: the
+      whole thesaurus for a zero-shot model, else headings the ``headings``
+      backend composes that the thesaurus has (SITUATION IN LIBERIA);
+    * ``local_composed``: local headings the ``headings`` backend composes for
+      countries no training document names (KENYA SITUATION).
+    """
+    t = indexer.training_
+    uris = indexer.subjects_.uris
+    local = sum(1 for uri in uris if indexer.vocab_.get(uri).local)
+    kinds = {"thesaurus_trained": int(t.get("thesaurus_subjects", 0)), "local_trained": int(t.get("local_subjects", 0))}
+    kinds["thesaurus_other"] = len(uris) - local - kinds["thesaurus_trained"]
+    kinds["local_composed"] = local - kinds["local_trained"]
+    return kinds
+
+
+def _describe_subjects(indexer) -> list[str]:
+    """The subjects a model can suggest, by kind, in lines that add up."""
+    k = _subject_kinds(indexer)
+    lines = [f"{len(indexer.subjects_)} subjects the model can suggest:"]
+    if k["thesaurus_trained"] or k["local_trained"]:
+        lines.append(f"  {k['thesaurus_trained']} thesaurus concepts and {k['local_trained']} local headings "
+                     f"found in the training documents")
+    if k["thesaurus_other"]:
+        why = ("the rest of the thesaurus" if indexer.training_.get("subject_space") == "vocabulary"
+               else "composed by the headings backend, e.g. SITUATION IN <country>; no training document has them")
+        lines.append(f"  {k['thesaurus_other']} thesaurus concepts: {why}")
+    if k["local_composed"]:
+        lines.append(f"  {k['local_composed']} local headings composed by the headings backend for countries and "
+                     f"missions no training document names (<COUNTRY>--POLITICAL CONDITIONS, <COUNTRY> SITUATION...)")
+    if k["local_trained"] or k["local_composed"]:
+        lines.append("  (local headings: the library's own headings, not in the thesaurus; English only)")
+    return lines
+
+
+def _model_summary(model: Path, indexer) -> list[tuple[str, str]]:
+    manifest = indexer.manifest_
+    t = indexer.training_
+    versions = manifest.get("versions", {})
+    rows = [("model", f"{model} (created {manifest.get('created', '?')}, format "
+                      f"{manifest.get('format_version', '?')})")]
+    backend = indexer.backend
+    bases = getattr(indexer.backend_, "backends", None)
+    if bases:
+        backend += " of " + ", ".join(spec.get("name", "?") if isinstance(spec, dict) else str(spec) for spec in bases)
+    rows.append(("backend", backend))
+    if indexer.backend_params:
+        rows.append(("parameters", json.dumps(indexer.backend_params, ensure_ascii=False)))
+    analyzer = manifest.get("analyzer", {})
+    name = analyzer.get("name", "?")
+    if name == "auto":
+        name = (f"auto (each document's language detected among the six; {analyzer.get('fallback', 'en')} "
+                f"when unsure)" if analyzer.get("mode") == "document" else "auto")
+    rows.append(("analyzer", name))
+    if t.get("documents"):
+        skipped = t.get("documents_without_subjects", 0)
+        training = f"{t['documents']} documents" + (f" ({skipped} without descriptors skipped)" if skipped else "")
+        training += (f"; descriptor occurrences: {t.get('thesaurus_occurrences', 0)} thesaurus concepts, "
+                     f"{t.get('local_occurrences', 0)} local headings")
+        if t.get("seconds") is not None:
+            training += f"; {t['seconds']:.1f} s"
+        rows.append(("training", training))
+    else:
+        rows.append(("training", "no training documents (zero-shot, from the thesaurus alone)"))
+    lines = _describe_subjects(indexer)
+    rows.append(("subjects", lines[0]))
+    rows.extend(("", line.strip()) for line in lines[1:])
+    rule = indexer.rule_.describe()
+    if t.get("cv_f1") is not None:
+        rule += f"; tuned on {t.get('cv_folds')} cross-validation folds, F1 {t['cv_f1']:.3f}"
+    if t.get("optimized_on"):
+        rule += f"; re-tuned on {t['optimized_on']} documents, F1 {t.get('optimized_f1', 0):.3f}"
+    rows.append(("decision rule", rule))
+    vocab = indexer.vocab_
+    thesaurus = sum(1 for c in vocab if not c.local)
+    source = vocab.source or "(unknown source)"
+    extra = [f"{key} {getattr(vocab, key)}" for key in ("version", "modified") if getattr(vocab, key, None)]
+    rows.append(("thesaurus", f"{source}{' (' + ', '.join(extra) + ')' if extra else ''}: {thesaurus} concepts"))
+    rows.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items()) or "?"))
+    files = [p for p in model.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    rows.append(("size on disk", f"{_human_size(size)} in {len(files)} files"))
+    return rows
+
+
+def _human_size(size: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
+
+
+# --- connectors commands ---
+# The UN's own sources: the thesaurus dump, Digital Library records and their full texts.
+def _lang_list(value: str) -> tuple[str, ...]:
+    if value.strip().lower() == "all":
+        return LANGS
+    langs = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+    unknown = [lang for lang in langs if lang not in LANGS]
+    if unknown or not langs:
+        raise UsageError(f"--lang: expected a comma-separated list of {', '.join(LANGS)} (or all), got {value!r}")
+    return langs
+
+
+def _byte_progress(update):
+    return lambda done, total: update("download", done, total)
+
+
+@vocab.command("fetch")
+@click.argument("source", type=click.Choice(["unbis"]))
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="File to write (e.g. unbist.ttl); replaced atomically once the download is complete and parses.")
+@click.option("--url", default=None,
+              help="Download this URL instead of looking up the newest dump (default: the newest unbist-*.ttl "
+                   "among the files of the UN Digital Library's thesaurus record).")
+@click.option("--base-url", default="https://digitallibrary.un.org", show_default=True,
+              help="Digital Library site whose thesaurus record is looked up (without --url).")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Seconds to wait for the server before retrying.")
+@click.option("--retries", default=4, show_default=True, type=click.IntRange(0, 20),
+              help="Retries after a timeout, a dropped connection, 429 or 5xx.")
+@click.option("--no-check", is_flag=True, help="Keep the download without parsing it as SKOS first.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def vocab_fetch(source: str, out: Path, url: str | None, base_url: str, timeout: float, retries: int,
+                no_check: bool, quiet: bool) -> None:
+    """Download the current UNBIS Thesaurus (SKOS Turtle) from the UN.
 
     \b
     Example:
-      fahras serve models/unsc --port 8080
-      curl -d text="The Security Council ..." http://127.0.0.1:8080/v1/projects/unsc/suggest
+      fahras vocab fetch unbis --out unbist.ttl
+      fahras train --vocab unbist.ttl ...
     """
-    from fahras.service.config import ServiceConfig
+    from fahras.connectors.http import HttpClient
+    from fahras.connectors.unbis import fetch_thesaurus
 
-    if config_path is not None and models:
-        raise UsageError("give model folders or --config, not both")
-    if config_path is not None:
-        config = ServiceConfig.from_toml(config_path)
+    client = HttpClient(timeout=timeout, retries=retries, delay=1.0)
+    with _progress("fetch", not quiet) as progress:
+        report = fetch_thesaurus(out, url=url, client=client, base_url=base_url,
+                                 progress=_byte_progress(progress), check=not no_check)
+    click.echo(f"saved {report.out} ({report.size} bytes) from {report.url}", err=True)
+
+
+@vocab.command("diff")
+@click.argument("old_path", metavar="OLD", type=click.Path(path_type=Path))
+@click.argument("new_path", metavar="NEW", type=click.Path(path_type=Path))
+@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, help="Language of the labels shown.")
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+def vocab_diff(old_path: Path, new_path: Path, lang: str, as_json: bool) -> None:
+    """List the concepts added, removed and relabelled between two thesaurus files (or model folders)."""
+    from fahras.vocab.diff import diff_vocabularies
+
+    old, new = _vocab_or_model(old_path), _vocab_or_model(new_path)
+    diff = diff_vocabularies(old, new)
+    if as_json:
+        click.echo(json.dumps({"old": {"source": str(old_path), "version": old.version},
+                               "new": {"source": str(new_path), "version": new.version},
+                               **diff.to_dict(lang)}, ensure_ascii=False))
+        return
+    for concept in diff.added:
+        click.echo(f"+ {concept.uri}\t{concept.label(lang)}")
+    for concept in diff.removed:
+        click.echo(f"- {concept.uri}\t{concept.label(lang)}")
+    for change in diff.relabelled:
+        for code in change.old:
+            click.echo(f"~ {change.uri}\t{code}: {change.old[code] or '(none)'} -> {change.new[code] or '(none)'}")
+    click.echo(f"{old.version or old_path} -> {new.version or new_path}: {diff.summary()}", err=True)
+
+
+def _vocab_or_model(path: Path):
+    """A thesaurus file, or the thesaurus snapshot inside a model folder."""
+    from fahras import load_vocabulary
+    from fahras.vocab import Vocabulary
+
+    if path.is_dir() and (path / "vocab.json").is_file():
+        data = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+        vocabulary = Vocabulary.from_dict(data)
+        manifest = path / "manifest.json"
+        if not vocabulary.version and manifest.is_file():
+            vocabulary.version = json.loads(manifest.read_text(encoding="utf-8")).get("vocabulary", {}).get("version", "")
+        return vocabulary
+    return load_vocabulary(path)
+
+
+def _thesaurus_warning(model: Path, manifest: dict, vocab_path: Path) -> str | None:
+    """A warning when the model was trained on another (older) edition of the thesaurus at ``vocab_path``."""
+    from fahras.vocab.diff import diff_vocabularies
+    from fahras.vocab.skos import file_sha256
+
+    given = _vocab_or_model(vocab_path)
+    checksum = given.checksum or (file_sha256(vocab_path) if vocab_path.is_file() else "")
+    trained = manifest.get("vocabulary") or {}
+    snapshot = _vocab_or_model(model)
+    trained_version = trained.get("version") or snapshot.version
+    trained_checksum = trained.get("checksum") or snapshot.checksum
+    if trained_checksum and checksum and trained_checksum == checksum:
+        return None
+    diff = diff_vocabularies(snapshot, given)
+    if not diff and (not trained_version or trained_version == given.version):
+        return None
+    if trained_version and given.version and trained_version < given.version:
+        lead = f"the model was trained on an older thesaurus ({trained_version}) than {vocab_path} ({given.version})"
+    elif trained_version and given.version and trained_version > given.version:
+        lead = f"the model was trained on a newer thesaurus ({trained_version}) than {vocab_path} ({given.version})"
     else:
-        config = ServiceConfig.from_model_dirs(list(models))
-    config = config.with_overrides(db=db if db is not None else (config.db or "sqlite:///fahras.db"))
-    if config.db.lower() == "none":
-        from dataclasses import replace
+        lead = f"the model was trained on another edition of the thesaurus than {vocab_path}"
+    return f"{lead}: {diff.summary()} since; retrain to use the new concepts"
 
-        config = replace(config, db=None)
-    config = config.with_overrides(host=host, port=port, api_key_file=api_key_file, max_body_bytes=max_body_bytes,
-                                   max_text_chars=max_text_chars, max_batch_documents=max_batch_documents,
-                                   request_timeout=request_timeout, workers=workers)
-    try:
-        from fahras.service import run
-    except ImportError as exc:
-        raise UsageError(f"fahras serve needs the serve extra: pip install 'fahras[serve]' ({exc})") from None
-    config.api_key()  # a missing or empty key file is an error now, not at the first request
-    run(config, log_level=log_level)
+
+@cli.group()
+def corpus() -> None:
+    """Build training corpora from the UN's records: harvest the Digital Library or import MARCXML files."""
+
+
+@corpus.command("harvest")
+@click.argument("source", type=click.Choice(["undl"]))
+@click.option("--query", required=True,
+              help="Digital Library search, e.g. '191__a:\"S/RES/*\"' (Security Council resolutions).")
+@click.option("--since", default=None, help="Skip records dated (269) before this day, YYYY-MM-DD.")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Corpus folder (documents/, records.jsonl, files/, marcxml/); a rerun resumes in it.")
+@click.option("--lang", "langs", default="en", show_default=True,
+              help="Languages of the full texts to download: comma-separated (ar,zh,en,fr,ru,es) or all.")
+@click.option("--base-url", default="https://digitallibrary.un.org", show_default=True,
+              help="Digital Library site.")
+@click.option("--token-file", type=click.Path(path_type=Path), default=None,
+              help="File holding a Digital Library API token: use the API (/api/v1/search) instead of the "
+                   "public search.")
+@click.option("--vocab", "vocab_path", type=click.Path(path_type=Path), default=None,
+              help="Thesaurus to match subjects against (written as URIs); without it headings are kept as written.")
+@click.option("--authorities", multiple=True, type=click.Path(path_type=Path),
+              help="MARCXML authority records (authority id -> thesaurus URI), repeatable.")
+@click.option("--require-text", is_flag=True, help="Skip records without any full text (default: use the title).")
+@click.option("--max-records", type=click.IntRange(1), default=None, help="Stop after this many records.")
+@click.option("--delay", type=click.FloatRange(0), default=None,
+              help="Seconds between requests (default: 1 for the public search, 3 for the API).")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Seconds to wait for the server before retrying.")
+@click.option("--retries", default=5, show_default=True, type=click.IntRange(0, 20),
+              help="Retries after a timeout, a dropped connection, 429 (after its Retry-After) or 5xx.")
+@click.option("--page-size", default=200, show_default=True, type=click.IntRange(1, 200),
+              help="Records per page (public search).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def corpus_harvest(source, query, since, out, langs, base_url, token_file, vocab_path, authorities, require_text,
+                   max_records, delay, timeout, retries, page_size, quiet) -> None:
+    """Harvest indexed documents from the UN Digital Library into a training corpus.
+
+    Downloads the records matching --query page by page, the full texts in
+    the --lang languages, extracts them, and writes one UN export document per
+    record and language into OUT/documents (plus OUT/records.jsonl).  Polite
+    (paced, retries with backoff, honours Retry-After) and resumable: run the
+    same command again to continue after an interruption.
+
+    \b
+    Example:
+      fahras corpus harvest undl --query '191__a:"S/RES/*"' --since 2020-01-01 --out corpus/ --lang ar,en
+      fahras train --vocab unbist.ttl --out models/unsc corpus/documents
+    """
+    import re as _re
+
+    from fahras.connectors.http import HttpClient
+    from fahras.connectors.undl import API_DELAY, PUBLIC_DELAY, DigitalLibrary, harvest_undl, read_token
+
+    if since and not _re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", since):
+        raise UsageError(f"--since: expected YYYY-MM-DD, got {since!r}")
+    token = read_token(token_file) if token_file else None
+    pace = delay if delay is not None else (API_DELAY if token else PUBLIC_DELAY)
+    client = HttpClient(timeout=timeout, retries=retries, delay=pace)
+    library = DigitalLibrary(base_url, token=token, client=client, page_size=page_size)
+    vocabulary = None
+    if vocab_path:
+        from fahras import load_vocabulary
+        vocabulary = load_vocabulary(vocab_path)
+    with _progress("harvest", not quiet) as progress:
+        summary = harvest_undl(query, out, since=since, langs=_lang_list(langs), library=library,
+                               vocab=vocabulary, authorities=authorities, require_text=require_text,
+                               max_records=max_records,
+                               progress=lambda done, total: progress("records", done, total))
+    for line in summary.lines():
+        click.echo(line, err=True)
+    click.echo(f"corpus: {out / 'documents'}", err=True)
+
+
+@corpus.command("import")
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(["marcxml"]))
+@click.argument("records", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Corpus folder (documents/ and records.jsonl); a rerun skips the records already written.")
+@click.option("--texts", type=click.Path(path_type=Path), default=None,
+              help="Folder of full texts (PDF, DOCX, HTML, TXT) named as in the records' 856 links.")
+@click.option("--vocab", "vocab_path", type=click.Path(path_type=Path), default=None,
+              help="Thesaurus to match subjects against (written as URIs); without it headings are kept as written.")
+@click.option("--lang", "langs", default="all", show_default=True,
+              help="Languages of the texts to use: comma-separated (ar,zh,en,fr,ru,es) or all.")
+@click.option("--authorities", multiple=True, type=click.Path(path_type=Path),
+              help="More MARCXML files with authority records (authority id -> thesaurus URI), repeatable.")
+@click.option("--require-text", is_flag=True, help="Skip records without any full text (default: use the title).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def corpus_import(fmt, records, out, texts, vocab_path, langs, authorities, require_text, quiet) -> None:
+    """Build a training corpus from MARCXML records (files or folders) and downloaded full texts.
+
+    \b
+    Example:
+      fahras corpus import marcxml records.xml --texts pdfs/ --vocab unbist.ttl --out corpus/
+      fahras train --vocab unbist.ttl --out models/unsc corpus/documents
+    """
+    from fahras.connectors.build import import_marcxml
+
+    vocabulary = None
+    if vocab_path:
+        from fahras import load_vocabulary
+        vocabulary = load_vocabulary(vocab_path)
+    with _progress("import", not quiet) as progress:
+        summary = import_marcxml(records, out, texts=texts, vocab=vocabulary, langs=_lang_list(langs),
+                                 require_text=require_text, authorities=authorities,
+                                 progress=lambda done, total: progress("records", done, total))
+    for line in summary.lines():
+        click.echo(line, err=True)
+    click.echo(f"corpus: {out / 'documents'}", err=True)
+# --- end connectors commands ---
 
 
 # --- svc-db commands ---
@@ -668,6 +1012,111 @@ def feedback_stats(db_url: str, project: str | None, top: int, as_json: bool) ->
         table.add_row(i.indexer or "(unknown)", str(i.decisions), str(i.documents), str(i.accepted), str(i.added),
                       str(i.rejected))
     console.print(table)
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@_DB_OPTION
+@click.option("--project", default=None, help="Only the decisions of this project.")
+@click.option("--out", default=None, type=click.Path(path_type=Path),
+              help="Write the learned model here (default: replace MODEL atomically).")
+@click.option("--min-rule-documents", default=20, show_default=True, type=click.IntRange(1, 1000000),
+              help="Decided documents needed before the decision rule is re-tuned on them.")
+@click.option("--json", "as_json", is_flag=True, help="Print the learning report as JSON.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def learn(model: Path, db_url: str, project: str | None, out: Path | None, min_rule_documents: int,
+          as_json: bool, quiet: bool) -> None:
+    """Update MODEL from the indexers' decisions in the feedback database.
+
+    The latest decision on each document counts (accepted + added
+    descriptors).  Without a full retrain: the nearest-neighbour backend
+    adds the documents to its memory, subjects the model never saw become
+    suggestable, the ensemble's stacker and the decision rule are refitted.
+    Documents learned before with the same descriptors are skipped.  See
+    docs/design.md, "Learning from decisions".
+    """
+    from fahras.learning import decision_documents
+    from fahras.learning import learn as learn_model
+
+    store = _open_feedback(db_url)
+    try:
+        documents, without_text = decision_documents(store, project)
+    finally:
+        store.close()
+    with _progress("learn", not quiet) as progress:
+        report = learn_model(model, documents, out=out, progress=progress, min_rule_documents=min_rule_documents)
+    if as_json:
+        click.echo(json.dumps({**report.to_dict(), "without_text": without_text}, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"learned {report.documents} new documents into {report.model} ({report.relabelled} with changed "
+               f"descriptors, {report.unchanged} already learned, {report.skipped + without_text} without text "
+               f"or descriptors); {len(report.new_subjects)} new subjects; {report.memory_documents} decided "
+               f"documents learned in all", err=True)
+    if report.rule_after != report.rule_before:
+        from fahras.decision import DecisionRule as _Rule
+
+        click.echo(f"decision rule: {_Rule.from_dict(report.rule_after).describe()}", err=True)
+
+# --- svc-api commands ---
+@cli.command()
+@click.argument("models", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Projects and settings in TOML ([service] and [projects.ID] tables; see docs/design.md).")
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1: this machine only).")
+@click.option("--port", default=None, type=click.IntRange(0, 65535), help="Port (default 8080).")
+@click.option("--db", default=None, metavar="URL",
+              help="Feedback database: sqlite:///fahras.db (the default), postgresql+psycopg://..., "
+                   "or 'none' for no database (the feedback endpoints then answer 503).")
+@click.option("--api-key-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="File whose first line is the API key the write endpoints (learn, feedback, reload) "
+                   "require; without one they are open to loopback clients only.")
+@click.option("--max-body", "max_body_bytes", type=click.IntRange(1), default=None,
+              help="Largest request body in bytes (default 10000000); larger ones get 413.")
+@click.option("--max-text", "max_text_chars", type=click.IntRange(1), default=None,
+              help="Longest document text in characters (default 2000000); longer ones get 413.")
+@click.option("--max-batch", "max_batch_documents", type=click.IntRange(1, 1000), default=None,
+              help="Most documents in one suggest-batch call (default 32, Annif's); more get 400.")
+@click.option("--timeout", "request_timeout", type=click.FloatRange(0.001), default=None,
+              help="Seconds a request may take, waiting for a scoring thread included (default 30); then 503.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Scoring threads shared by all requests (default 2).")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def serve(models, config_path, host, port, db, api_key_file, max_body_bytes, max_text_chars,
+          max_batch_documents, request_timeout, workers, log_level):
+    """Serve models over HTTP: Annif's REST API v1 plus Fahras's own endpoints.
+
+    Give model folders (each a project named after its folder) or --config
+    FILE.  Models load once at start; GET /readyz answers 200 once they have.
+    OpenAPI at /openapi.json, interactive documentation at /docs.
+
+    \b
+    Example:
+      fahras serve models/unsc --port 8080
+      curl -d text="The Security Council ..." http://127.0.0.1:8080/v1/projects/unsc/suggest
+    """
+    from fahras.service.config import ServiceConfig
+
+    if config_path is not None and models:
+        raise UsageError("give model folders or --config, not both")
+    if config_path is not None:
+        config = ServiceConfig.from_toml(config_path)
+    else:
+        config = ServiceConfig.from_model_dirs(list(models))
+    config = config.with_overrides(db=db if db is not None else (config.db or "sqlite:///fahras.db"))
+    if config.db.lower() == "none":
+        from dataclasses import replace
+
+        config = replace(config, db=None)
+    config = config.with_overrides(host=host, port=port, api_key_file=api_key_file, max_body_bytes=max_body_bytes,
+                                   max_text_chars=max_text_chars, max_batch_documents=max_batch_documents,
+                                   request_timeout=request_timeout, workers=workers)
+    try:
+        from fahras.service import run
+    except ImportError as exc:
+        raise UsageError(f"fahras serve needs the serve extra: pip install 'fahras[serve]' ({exc})") from None
+    config.api_key()  # a missing or empty key file is an error now, not at the first request
+    run(config, log_level=log_level)
 
 
 def main(argv: list[str] | None = None) -> None:

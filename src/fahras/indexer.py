@@ -18,6 +18,7 @@ import numpy as np
 from fahras.corpus import Document
 from fahras.decision import RULE_KINDS, DecisionRule, tune_rule
 from fahras.errors import InputError, ModelError, UsageError
+from fahras.explain import surface_evidence
 from fahras.models import AnalyzedText, Backend, Evidence, create_backend
 from fahras.models.base import fit_backend
 from fahras.models.features import sharing_rows
@@ -323,7 +324,8 @@ class Indexer:
         info = subjects.get(column)
         if info is None:
             info = subjects[column] = self.subject_info(column, lang)
-        evidence = self.backend_.explain(analysed, column) if analysed is not None else []
+        evidence = (surface_evidence(analysed.text, self.backend_.explain(analysed, column))
+                    if analysed is not None else [])
         return Suggestion(info.uri, info.label, score, info.identifier, dict(info.labels), info.local,
                           evidence)  # a copy of the labels each: a suggestion is mutable
 
@@ -416,6 +418,10 @@ class Indexer:
                 "analyzer": self.analyzer_.config(),
                 "decision_rule": self.rule_.to_dict(),
                 "training": self.training_,
+                # Which thesaurus edition the model was trained on ('fahras info MODEL --vocab FILE' compares).
+                "vocabulary": {"source": Path(self.vocab_.source).name if self.vocab_.source else "",
+                               "version": getattr(self.vocab_, "version", ""),
+                               "checksum": getattr(self.vocab_, "checksum", "")},
             })
         return Path(path)
 
@@ -472,4 +478,5 @@ def _top(row: np.ndarray, limit: int) -> np.ndarray:
 
 def _with_local_subjects(vocab: Vocabulary, local: dict) -> Vocabulary:
     """A copy of the vocabulary that also holds the local subjects found in training."""
-    return Vocabulary([*vocab, *local.values()], groups=vocab.groups, source=vocab.source)
+    return Vocabulary([*vocab, *local.values()], groups=vocab.groups, source=vocab.source,
+                      version=getattr(vocab, "version", ""), checksum=getattr(vocab, "checksum", ""))

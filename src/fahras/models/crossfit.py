@@ -11,6 +11,8 @@ processes:
   analyzer and the concepts once (pickled; :class:`AnalyzedText` packs its
   tokens compactly), then runs tasks;
 * a fold task sends back its held-out scores (a plain array);
+* workers end when this process ends, even when it is killed
+  (:mod:`fahras.workers`);
 * a full-data task saves the fitted backend into a temporary folder with the
   backend's own :meth:`~fahras.models.base.Backend.save`, and the parent
   loads it -- so only arrays and model files cross process boundaries,
@@ -35,6 +37,7 @@ import scipy.sparse as sp
 
 from fahras.models.base import AnalyzedText, Backend, create_backend, fit_backend
 from fahras.models.features import sharing_fits, sharing_rows
+from fahras.workers import pool_arguments
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +152,9 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
             pickle.dump({"docs": list(docs), "y": y, "analyzer": analyzer, "folds": list(folds),
                          "concepts": concepts}, handle, protocol=pickle.HIGHEST_PROTOCOL)
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
-                                 initargs=(scratch,)) as pool:
+        # The workers end with this process, however it ends (fahras.workers).
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                 **pool_arguments(_init_worker, (scratch,))) as pool:
             futures = {pool.submit(_run_task, n, spec, k): (n, k) for n, spec, k in tasks}
             try:
                 for done, future in enumerate(as_completed(futures), 1):

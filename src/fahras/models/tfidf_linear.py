@@ -9,6 +9,7 @@ term weight x feature value.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Sequence
 
@@ -16,8 +17,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from fahras.models.base import AnalyzedText, Backend, Evidence, register
+from fahras.models.convergence import ConvergenceCount
 from fahras.models.features import TfidfFeatures, feature_spans, top_shared_features
 from fahras.text import Analyzer
+
+log = logging.getLogger(__name__)
+
+#: Iteration limit of each subject's logistic regression.
+MAX_ITER = 1000
 
 
 @register
@@ -57,14 +64,19 @@ class TfidfLinearBackend(Backend):
         # Column-major, so that ``coef_.T`` is the row-major matrix a product with a sparse
         # matrix reads (scipy would copy the whole of a transposed row-major one each time).
         self.coef_ = np.zeros((len(self.active_), x.shape[1]), dtype=np.float32, order="F")
-        for row, j in enumerate(self.active_):
-            target = y[:, j].toarray().ravel() > 0
-            # The dual problem is far cheaper when features outnumber documents (the usual case).
-            model = LogisticRegression(C=self.C, solver="liblinear", dual=x.shape[1] > x.shape[0],
-                                       class_weight=self.class_weight, max_iter=1000, random_state=0)
-            model.fit(x, target)
-            self.coef_[row] = model.coef_[0]
-            self.intercept_[j] = model.intercept_[0]
+        # Some regressions stop at the limit (short texts, many rare subjects): counted and
+        # logged once, not warned about one by one.  (5,000 yso-finna-en records: 12 of 409
+        # sampled subjects stop at 1,000; a limit of 10,000 lets all converge for 3.5x the CPU.)
+        with ConvergenceCount(log, "tfidf-linear", MAX_ITER) as count:
+            for row, j in enumerate(self.active_):
+                target = y[:, j].toarray().ravel() > 0
+                # The dual problem is far cheaper when features outnumber documents (the usual case).
+                model = LogisticRegression(C=self.C, solver="liblinear", dual=x.shape[1] > x.shape[0],
+                                           class_weight=self.class_weight, max_iter=MAX_ITER, random_state=0)
+                model.fit(x, target)
+                count.add(model)
+                self.coef_[row] = model.coef_[0]
+                self.intercept_[j] = model.intercept_[0]
         return self
 
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:

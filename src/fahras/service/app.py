@@ -178,9 +178,15 @@ def _open_feedback(config: ServiceConfig):
     """The feedback store of ``config.db`` (None when no database is configured)."""
     if not config.db:
         return None
-    from fahras.feedback import FeedbackStore
+    from fahras.errors import UsageError
 
-    return FeedbackStore(config.db)
+    try:
+        from fahras.feedback import FeedbackStore
+
+        return FeedbackStore(config.db)
+    except ImportError as exc:
+        raise UsageError(f"the feedback database needs the db extra: pip install 'fahras[db]' ({exc}); "
+                         f"or serve without one: --db none") from None
 
 
 def create_app(config: ServiceConfig, *, load: bool = True) -> FastAPI:
@@ -189,14 +195,13 @@ def create_app(config: ServiceConfig, *, load: bool = True) -> FastAPI:
     from fahras.service import annif_api, docs, fahras_api
 
     registry = ProjectRegistry(config)
-    state = ServiceState(config=config, registry=registry, api_key=config.api_key())
+    state = ServiceState(config=config, registry=registry, api_key=config.api_key(),
+                         feedback=_open_feedback(config))  # created and migrated now: errors before serving
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         state.scoring = ThreadPoolExecutor(max_workers=config.limits.workers, thread_name_prefix="fahras-score")
         state.learning = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fahras-learn")
-        if config.db and state.feedback is None:
-            state.feedback = await asyncio.to_thread(_open_feedback, config)
         if load:
             loader = threading.Thread(target=_load_and_warm, args=(registry,), name="fahras-load", daemon=True)
             loader.start()

@@ -308,9 +308,21 @@ async def feedback(project_id: str, request: Request, body: FeedbackIn):
                         shown=[ShownSuggestion(uri=s.uri, label=s.label, score=s.score, rank=s.rank)
                                for s in body.shown],
                         model_version=project.modification_time_iso, symbol=body.symbol, text=body.text,
-                        indexer=body.indexer, source="decision")
+                        indexer=body.indexer, source="decision", labels=_labels(project.vocab, body))
     new_id = await asyncio.to_thread(state.feedback.add, decision)
     return JSONResponse({"id": int(new_id)}, status_code=201)
+
+
+def _labels(vocab, body: FeedbackIn) -> dict[str, str]:
+    """English labels of the decision's subjects (the label shown for those the vocabulary lacks)."""
+    shown = {s.uri: s.label for s in body.shown if s.label}
+    labels = {}
+    for uri in dict.fromkeys([*body.accepted, *body.rejected, *body.added]):
+        concept = vocab.get(uri)
+        label = concept.label("en") if concept is not None else shown.get(uri)
+        if label:
+            labels[uri] = label
+    return labels
 
 
 # -- documents and queue -----------------------------------------------------------------------
@@ -350,14 +362,7 @@ def _find_in_corpus(state, key: str):
 
 
 def _decision_json(decision) -> dict | None:
-    if decision is None:
-        return None
-    from dataclasses import asdict
-
-    data = asdict(decision)
-    if data.get("created_at") is not None:
-        data["created_at"] = decision.created_at.isoformat()
-    return data
+    return decision.to_dict() if decision is not None else None
 
 
 def _document(state, key: str) -> dict | None:
@@ -382,7 +387,8 @@ def _document(state, key: str) -> dict | None:
                     "text": text, "project": config.project_id, "decision": _decision_json(decision)}
     if decision is not None:
         return {"document_id": decision.document_id, "symbol": decision.symbol, "language": decision.language,
-                "text": decision.text, "project": decision.project, "decision": _decision_json(decision)}
+                "text": state.feedback.text_of(decision), "project": decision.project,
+                "decision": _decision_json(decision)}
     return None
 
 

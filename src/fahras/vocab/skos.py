@@ -1,20 +1,159 @@
-"""Reader for SKOS thesauri (the official UNBIS dump), in any syntax rdflib parses."""
+"""Reader for SKOS thesauri (the official UNBIS dump), in any syntax rdflib parses.
+
+The UNBIS dump (``unbist-YYYYMMDD.ttl``) has, for every concept:
+
+- a 7-digit URI (``http://metadata.un.org/thesaurus/1000544``); older dumps
+  used ``.../thesaurus#010100``-style URIs;
+- ``skos:prefLabel``, ``skos:altLabel``, ``skos:hiddenLabel`` and
+  ``skos:scopeNote`` in the six UN languages;
+- ``skos:broader`` / ``skos:narrower`` / ``skos:related``;
+- ``skos:inScheme`` its micro-thesaurus: a 6-digit URI typed
+  ``eu:MicroThesaurus`` (EuroVoc's schema), itself ``skos:inScheme`` one of
+  the 18 domains (2-digit URIs, typed ``eu:Domain``);
+- a T-code (``dcterms:identifier "T0001234"``).
+
+Older dumps typed place names with a class of their own; every class that is
+declared a subclass of ``skos:Concept``, or whose name says it holds
+geographic terms, counts as concepts too.
+
+Parsing megabytes of Turtle with rdflib takes tens of seconds, so the
+converted vocabulary is cached as JSON next to the file
+(``NAME.fahras-cache.json``, written atomically, keyed by the file's SHA-256);
+where that folder is not writable, in the user's cache folder
+(``$FAHRAS_CACHE_DIR``, else ``$XDG_CACHE_HOME/fahras`` or ``~/.cache/fahras``);
+where neither is, nothing is cached (logged).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 from fahras.errors import InputError
 from fahras.vocab.concept import LANGUAGES, Concept, Vocabulary
 
+log = logging.getLogger(__name__)
+
 _FORMATS = {".ttl": "turtle", ".rdf": "xml", ".xml": "xml", ".owl": "xml", ".nt": "nt",
             ".n3": "n3", ".jsonld": "json-ld", ".trig": "trig"}
 
+EU = "http://eurovoc.europa.eu/schema#"
+CACHE_SUFFIX = ".fahras-cache.json"
+CACHE_FORMAT = 1  # bump when the conversion changes: older caches are then ignored
+#: Class names (any namespace) that older UNBIS dumps used for place names.
+_PLACE_CLASSES = {"geographicterm", "geographicterms", "geographicname", "geographicconcept", "placename",
+                  "place", "geographic", "geoterm"}
+_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 
-def read_skos(path: str | Path) -> Vocabulary:
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_skos(path: str | Path, cache: bool = True) -> Vocabulary:
+    """Load a SKOS file; ``cache=False`` neither reads nor writes the JSON cache."""
+    path = Path(path)
+    try:
+        digest = file_sha256(path)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
+    if cache:
+        cached = _read_cache(path, digest)
+        if cached is not None:
+            return cached
+    vocab = parse_skos(path)
+    vocab.checksum = digest
+    if cache:
+        _write_cache(path, digest, vocab)
+    return vocab
+
+
+# ---------------------------------------------------------------------------- cache
+def cache_locations(path: Path, digest: str) -> list[Path]:
+    """Where the cache of ``path`` may live, in order of preference."""
+    places = [path.with_name(path.name + CACHE_SUFFIX)]
+    base = os.environ.get("FAHRAS_CACHE_DIR")
+    if base:
+        root = Path(base)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        root = (Path(xdg) if xdg else Path.home() / ".cache") / "fahras"
+    places.append(root / "vocab" / f"{digest}{CACHE_SUFFIX}")
+    return places
+
+
+def _read_cache(path: Path, digest: str) -> Vocabulary | None:
+    for place in cache_locations(path, digest):
+        try:
+            data = json.loads(place.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError) as exc:
+            log.info("ignoring unreadable vocabulary cache %s: %s", place, exc)
+            continue
+        if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or data.get("sha256") != digest:
+            log.info("vocabulary cache %s is stale (the source changed); re-reading %s", place, path)
+            continue
+        try:
+            vocab = Vocabulary.from_dict(data["vocabulary"])
+        except (KeyError, TypeError, ValueError) as exc:
+            log.info("ignoring damaged vocabulary cache %s: %s", place, exc)
+            continue
+        vocab.source = str(path)
+        vocab.checksum = digest
+        log.debug("vocabulary read from cache %s", place)
+        return vocab
+    return None
+
+
+def _write_cache(path: Path, digest: str, vocab: Vocabulary) -> Path | None:
+    payload = json.dumps({"format": CACHE_FORMAT, "sha256": digest, "source": path.name,
+                          "vocabulary": vocab.to_dict()}, ensure_ascii=False)
+    for place in cache_locations(path, digest):
+        try:
+            place.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=place.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(payload)
+                os.replace(tmp, place)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            log.info("cannot write the vocabulary cache %s (%s)", place, exc.strerror or exc)
+            continue
+        log.info("vocabulary cached in %s", place)
+        return place
+    log.warning("%s: no writable place for the vocabulary cache; it will be parsed again next time", path)
+    return None
+
+
+# ---------------------------------------------------------------------------- parsing
+def _tail(uri: str) -> str:
+    """The last segment of a URI: ``.../thesaurus/1000544`` and ``...thesaurus#010100`` -> the number."""
+    return re.split(r"[/#]", uri.rstrip("/#"))[-1]
+
+
+def _version_from_name(name: str) -> str:
+    match = _DATE_IN_NAME.search(name)
+    return f"{match.group(1)}-{match.group(2)}-{match.group(3)}" if match else ""
+
+
+def parse_skos(path: str | Path) -> Vocabulary:
+    """Parse a SKOS file with rdflib (no cache)."""
     import rdflib
-    from rdflib.namespace import RDF, SKOS
+    from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
     path = Path(path)
     graph = rdflib.Graph()
@@ -23,38 +162,96 @@ def read_skos(path: str | Path) -> Vocabulary:
     except Exception as exc:  # rdflib raises many parser-specific types
         raise InputError(f"cannot parse SKOS/RDF: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
                          path) from None
+    eu = rdflib.Namespace(EU)
 
-    def labels_of(subject, predicate) -> dict[str, list[str]]:
+    def texts(subject, predicate) -> dict[str, list[str]]:
         found: dict[str, list[str]] = defaultdict(list)
         for literal in graph.objects(subject, predicate):
-            lang = (getattr(literal, "language", None) or "en").split("-")[0].lower()
-            found[lang].append(str(literal))
+            if not isinstance(literal, rdflib.Literal):
+                continue
+            lang = (literal.language or "en").split("-")[0].lower()
+            value = str(literal).strip()
+            if value and value not in found[lang]:
+                found[lang].append(value)
         return found
 
+    def first_labels(subject) -> dict[str, str]:
+        return {lang: vals[0] for lang, vals in texts(subject, SKOS.prefLabel).items()}
+
+    types: dict = defaultdict(set)
+    for subject, kind in graph.subject_objects(RDF.type):
+        types[subject].add(kind)
+    in_scheme: dict = defaultdict(list)
+    for subject, scheme in graph.subject_objects(SKOS.inScheme):
+        in_scheme[subject].append(scheme)
+
+    # Micro-thesauri and domains: by their EuroVoc types, else by their number of digits.
+    micro = {s for s, ks in types.items() if eu.MicroThesaurus in ks}
+    domains = {s for s, ks in types.items() if eu.Domain in ks}
+    for subject in list(graph.objects(None, eu.microThesaurus)):
+        micro.add(subject)
+    for subject in list(graph.objects(None, eu.domain)):
+        domains.add(subject)
+    if not micro:
+        micro = {o for s, objs in in_scheme.items() for o in objs if re.fullmatch(r"\d{6}", _tail(str(o)))}
+    if not domains:
+        domains = {o for m in micro for o in in_scheme.get(m, []) if re.fullmatch(r"\d{2}", _tail(str(o)))}
+    domain_by_number = {_tail(str(d)): d for d in domains}
+
+    concept_classes = {SKOS.Concept}
+    concept_classes |= set(graph.subjects(RDFS.subClassOf, SKOS.Concept))
+    concept_classes |= {k for ks in types.values() for k in ks
+                        if isinstance(k, rdflib.URIRef) and _tail(str(k)).lower() in _PLACE_CLASSES}
+
     groups: dict[str, dict[str, str]] = {}
-    group_types = (SKOS.Collection, SKOS.ConceptScheme)
-    for gtype in group_types:
+    for gtype in (SKOS.Collection, SKOS.ConceptScheme):
         for group in graph.subjects(RDF.type, gtype):
-            groups[str(group)] = {lang: vals[0] for lang, vals in labels_of(group, SKOS.prefLabel).items()}
+            groups[str(group)] = first_labels(group)
+    for group in micro | domains:
+        groups[str(group)] = first_labels(group)
     membership: dict[str, list[str]] = defaultdict(list)
     for collection in graph.subjects(RDF.type, SKOS.Collection):
         for member in graph.objects(collection, SKOS.member):
             membership[str(member)].append(str(collection))
 
+    def domain_of(micro_uri) -> str:
+        for candidate in [*graph.objects(micro_uri, eu.domain), *in_scheme.get(micro_uri, [])]:
+            if candidate in domains:
+                return str(candidate)
+        number = _tail(str(micro_uri))[:2]
+        return str(domain_by_number[number]) if number in domain_by_number else ""
+
     concepts = []
-    for subject in set(graph.subjects(RDF.type, SKOS.Concept)):
+    subjects = {s for s, ks in types.items() if ks & concept_classes} - micro - domains
+    for subject in subjects:
+        if not isinstance(subject, rdflib.URIRef):
+            continue
         uri = str(subject)
-        pref = labels_of(subject, SKOS.prefLabel)
-        alts = labels_of(subject, SKOS.altLabel)
-        notation = next(iter(graph.objects(subject, SKOS.notation)), None)
-        identifier = str(notation) if notation is not None else uri.rstrip("/").rsplit("/", 1)[-1]
+        pref = texts(subject, SKOS.prefLabel)
+        notations = [str(o) for o in graph.objects(subject, SKOS.notation)]
+        tcodes = sorted(str(o) for o in graph.objects(subject, DCTERMS.identifier)
+                        if re.fullmatch(r"T\d+", str(o).strip()))
+        identifier = notations[0] if notations else _tail(uri)
+        schemes = in_scheme.get(subject, [])
+        micro_uri = next((m for m in [*graph.objects(subject, eu.microThesaurus), *schemes] if m in micro), None)
+        domain = ""
+        if micro_uri is not None:
+            domain = domain_of(micro_uri)
+        if not domain:
+            domain = next((str(d) for d in [*graph.objects(subject, eu.domain), *schemes] if d in domains), "")
+        group_ids = set(membership.get(uri, [])) | {str(s) for s in schemes}
+        group_ids |= {g for g in (str(micro_uri) if micro_uri is not None else "", domain) if g}
         concepts.append(Concept(
             uri=uri,
             identifier=identifier,
             labels={lang: vals[0] for lang, vals in pref.items() if lang in LANGUAGES or lang == "en"},
-            alt_labels={lang: tuple(vals) for lang, vals in alts.items()},
-            groups=tuple(sorted(membership.get(uri, [])
-                                + [str(s) for s in graph.objects(subject, SKOS.inScheme)])),
+            alt_labels={lang: tuple(vals) for lang, vals in texts(subject, SKOS.altLabel).items()},
+            hidden_labels={lang: tuple(vals) for lang, vals in texts(subject, SKOS.hiddenLabel).items()},
+            scope_notes={lang: tuple(vals) for lang, vals in texts(subject, SKOS.scopeNote).items()},
+            notation=tcodes[0] if tcodes else (notations[0] if notations else ""),
+            micro_thesaurus=str(micro_uri) if micro_uri is not None else "",
+            domain=domain,
+            groups=tuple(sorted(group_ids)),
             related=tuple(sorted(str(o) for o in graph.objects(subject, SKOS.related))),
             broader=tuple(sorted(str(o) for o in graph.objects(subject, SKOS.broader))),
             narrower=tuple(sorted(str(o) for o in graph.objects(subject, SKOS.narrower))),
@@ -62,4 +259,17 @@ def read_skos(path: str | Path) -> Vocabulary:
     if not concepts:
         raise InputError("no skos:Concept found", path)
     concepts.sort(key=lambda c: c.uri)
-    return Vocabulary(concepts, groups=groups, source=str(path))
+
+    version = ""
+    for scheme in graph.subjects(RDF.type, SKOS.ConceptScheme):
+        if scheme in micro or scheme in domains:
+            continue
+        for predicate in (OWL.versionInfo, DCTERMS.modified, DCTERMS.issued, DCTERMS.created):
+            value = next(iter(graph.objects(scheme, predicate)), None)
+            if value is not None and str(value).strip():
+                version = str(value).strip()
+                break
+        if version:
+            break
+    return Vocabulary(concepts, groups=groups, source=str(path),
+                      version=version or _version_from_name(path.name))

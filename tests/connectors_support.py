@@ -1,0 +1,155 @@
+"""Shared pieces of the connector tests: a scripted HTTP server on loopback, PDFs, the CLI."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+from urllib.parse import parse_qs, urlsplit
+
+FIXTURES = Path(__file__).parent / "fixtures" / "connectors"
+UNDL = "https://digitallibrary.un.org"
+
+
+def make_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF with one Helvetica text line per string (ASCII)."""
+    ops = ["BT", "/F1 11 Tf", "14 TL", "72 760 Td"]
+    for line in lines:
+        escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        ops += [f"({escaped}) Tj", "T*"]
+    ops.append("ET")
+    stream = "\n".join(ops).encode("latin-1")
+    objects = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+        3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        4: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
+           b"/Contents 5 0 R >>",
+        5: b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    }
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = {}
+    for number in sorted(objects):
+        offsets[number] = out.tell()
+        out.write(b"%d 0 obj\n" % number + objects[number] + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 6\n0000000000 65535 f \n")
+    for number in range(1, 6):
+        out.write(b"%010d 00000 n \n" % offsets[number])
+    out.write(b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref)
+    return out.getvalue()
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict = field(default_factory=dict)
+    delay: float = 0.0          # seconds to wait before answering (timeouts)
+    truncate: int | None = None  # send only this many bytes of the body, then close
+
+
+@dataclass
+class Request:
+    path: str
+    query: dict
+    headers: dict
+
+
+class Server:
+    """An HTTP server on 127.0.0.1 that answers from a routing function and logs every request."""
+
+    def __init__(self, route: Callable[[Request], Reply]):
+        self.route = route
+        self.requests: list[Request] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                parts = urlsplit(self.path)
+                request = Request(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()},
+                                  {k.lower(): v for k, v in self.headers.items()})
+                server.requests.append(request)
+                reply = server.route(request)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                body = reply.body
+                try:
+                    self.send_response(reply.status)
+                    for key, value in reply.headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(body if reply.truncate is None else body[:reply.truncate])
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.close_connection = True
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "Server":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def paths(self) -> list[str]:
+        return [r.path for r in self.requests]
+
+
+def fahras(*args, env: dict | None = None, timeout: float = 300):
+    """Run the CLI as a user does: a subprocess; returns CompletedProcess with text output."""
+    import os
+
+    return subprocess.run([sys.executable, "-m", "fahras", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def marc_record(record_id: str, symbol: str | None, date: str | None, subjects: list[tuple[str, str | None]],
+                langs: tuple[str, ...] = ("en",), base: str = UNDL, title: str | None = None) -> str:
+    """One bibliographic record in MARCXML (default namespace), with 856 links under ``base``."""
+    from xml.sax.saxutils import escape
+
+    def field(tag: str, *subfields: tuple[str, str]) -> str:
+        inner = "".join(f'<subfield code="{code}">{escape(value)}</subfield>' for code, value in subfields)
+        return f'<datafield tag="{tag}" ind1=" " ind2=" ">{inner}</datafield>'
+
+    parts = [f'<controlfield tag="001">{record_id}</controlfield>']
+    if symbol:
+        parts.append(field("191", ("a", symbol)))
+    parts.append(field("245", ("a", title or f"Resolution {symbol or record_id}")))
+    if date:
+        parts.append(field("269", ("a", date)))
+    for label, authority in subjects:
+        subs = [("a", label)] + ([("0", f"(DHLAUTH){authority}")] if authority else []) + [("2", "unbist")]
+        parts.append(field("650", *subs))
+    stem = (symbol or record_id).replace("/", "_").replace(" ", "")
+    for lang in langs:
+        parts.append(field("856", ("s", "1000"), ("u", f"{base}/record/{record_id}/files/{stem}-{lang.upper()}.pdf"),
+                           ("y", {"en": "English", "fr": "Français", "ar": "العربية"}.get(lang, lang))))
+    return "<record>" + "".join(parts) + "</record>"
+
+
+def marc_page(records: list[str], total: int | None) -> bytes:
+    comment = f"<!-- Search-Engine-Total-Number-Of-Results: {total} -->\n" if total is not None else ""
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n{comment}'
+            f'<collection xmlns="http://www.loc.gov/MARC21/slim">{"".join(records)}</collection>').encode("utf-8")

@@ -1,0 +1,158 @@
+"""Worker processes end when their parent ends, however it ends (issue #24).
+
+A training (`fahras train --jobs 2`, the cross-fitting pool) and an indexing
+run (`fahras index --jobs 2`) are started as subprocesses and killed with
+SIGKILL; within a few seconds no process of the run may remain -- no pool
+worker and no multiprocessing resource tracker.  A run's processes are found
+through /proc by an environment variable only that run has.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import RESOLUTIONS, UNBIS_JSON, requires_shared
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+
+MARKER = "FAHRAS_TEST_RUN"
+#: How long the processes of a killed run may take to end (seconds).
+GRACE = 5.0
+
+
+def run_processes(marker: str) -> dict[int, int]:
+    """pid -> parent pid of the live (not zombie) processes whose environment holds ``marker``."""
+    found = {}
+    needle = f"{MARKER}={marker}".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if needle not in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0"):
+                continue
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:  # ended meanwhile, or not ours
+            continue
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        if fields.get("State", "").startswith("Z"):
+            continue
+        found[int(entry)] = int(fields["PPid"])
+    return found
+
+
+def start(args: list, tmp_path: Path) -> tuple[subprocess.Popen, str]:
+    marker = uuid.uuid4().hex
+    env = {**os.environ, MARKER: marker, "TMPDIR": str(tmp_path)}  # leaked scratch folders stay in tmp_path
+    process = subprocess.Popen([sys.executable, "-m", "fahras", *map(str, args)], env=env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return process, marker
+
+
+def wait_for_workers(process: subprocess.Popen, marker: str, workers: int, timeout: float = 120) -> set[int]:
+    """The pids of the run's children once ``workers`` of them run (the pool may add a resource tracker)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        children = {pid for pid, parent in run_processes(marker).items() if parent == process.pid}
+        if len(children) >= workers:
+            return children
+        if process.poll() is not None:
+            pytest.fail(f"the run ended (exit code {process.returncode}) before it had {workers} workers")
+        time.sleep(0.05)
+    process.kill()
+    pytest.fail(f"no {workers} workers within {timeout} s")
+
+
+def kill_and_check(process: subprocess.Popen, marker: str, seen: set[int]) -> None:
+    """SIGKILL the run's parent; every process of the run must end within GRACE seconds."""
+    assert process.poll() is None, "the run ended before it was killed: give it more work"
+    seen |= {pid for pid, parent in run_processes(marker).items() if parent == process.pid}
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + GRACE
+    while (left := run_processes(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in left:  # do not leave them behind for the next test
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"still running {GRACE} s after the parent was killed: {sorted(left)} (children were {sorted(seen)})"
+
+
+def train_args(tmp_path: Path) -> list:
+    return ["train", "--vocab", UNBIS_JSON, "--out", tmp_path / "model", "--jobs", "2", "--quiet", RESOLUTIONS]
+
+
+@pytest.fixture(scope="module")
+def many_documents(tmp_path_factory) -> Path:
+    """The training resolutions eight times over (links): enough work for two indexing workers for a while."""
+    requires_shared()
+    folder = tmp_path_factory.mktemp("many")
+    for path in sorted(RESOLUTIONS.glob("*.txt")):
+        for n in range(8):
+            (folder / f"{n}_{path.name}").symlink_to(path)
+    return folder
+
+
+def index_args(model: Path, folder: Path, tmp_path: Path) -> list:
+    return ["index", model, folder, "--out", tmp_path / "out", "--jobs", "2", "--quiet"]
+
+
+def test_killed_training_leaves_no_worker(tmp_path):
+    requires_shared()
+    process, marker = start(train_args(tmp_path), tmp_path)
+    children = wait_for_workers(process, marker, 2)
+    time.sleep(random.uniform(0, 2))  # workers busy with their first fits, or still loading their work
+    kill_and_check(process, marker, children)
+
+
+def test_killed_indexing_leaves_no_worker(trained_model, many_documents, tmp_path):
+    process, marker = start(index_args(trained_model, many_documents, tmp_path), tmp_path)
+    children = wait_for_workers(process, marker, 2)
+    time.sleep(random.uniform(0, 0.5))
+    kill_and_check(process, marker, children)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["train", "index"])
+def test_killed_at_random_moments_leaves_nothing(command, trained_model, many_documents, tmp_path):
+    """Five kills per command at moments drawn from the start (before any worker) to well into the work."""
+    rng = random.Random()
+    for attempt in range(5):
+        run = tmp_path / str(attempt)
+        run.mkdir()
+        args = train_args(run) if command == "train" else index_args(trained_model, many_documents, run)
+        process, marker = start(args, run)
+        moment = rng.uniform(0.2, 20.0 if command == "train" else 6.0)
+        deadline = time.monotonic() + moment
+        seen: set[int] = set()
+        while time.monotonic() < deadline and process.poll() is None:
+            seen |= {pid for pid, parent in run_processes(marker).items() if parent == process.pid}
+            time.sleep(0.05)
+        if process.poll() is not None:
+            pytest.fail(f"{command} ended (exit code {process.returncode}) before {moment:.1f} s")
+        kill_and_check(process, marker, seen)
+
+
+def test_bind_to_parent_in_a_plain_pool(tmp_path):
+    """The mechanism alone, on a pool that sleeps: its workers go with their killed parent."""
+    script = tmp_path / "pool.py"
+    script.write_text(
+        "import time\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "import multiprocessing\n"
+        "from fahras.workers import pool_arguments\n"
+        "if __name__ == '__main__':\n"
+        "    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context('spawn'),\n"
+        "                             **pool_arguments()) as pool:\n"
+        "        list(pool.map(time.sleep, [60, 60]))\n", encoding="utf-8")
+    marker = uuid.uuid4().hex
+    process = subprocess.Popen([sys.executable, str(script)], env={**os.environ, MARKER: marker})
+    children = wait_for_workers(process, marker, 3, timeout=60)  # two workers and the resource tracker
+    kill_and_check(process, marker, children)

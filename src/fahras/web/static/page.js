@@ -267,8 +267,16 @@
 
   $('key-form').addEventListener('submit', function (event) {
     event.preventDefault();
-    var key = $('doc-key').value;
-    run(function () { return openKey(key); });
+    var keys = $('doc-key').value.split(/[,;\n]+/).map(function (k) { return k.trim(); }).filter(Boolean);
+    if (keys.length > 1) {
+      // a list of documents: a queue of its own
+      state.queue = {documents: keys.map(function (k) { return {document_id: k, name: k, decided: false}; }), pos: 0};
+      run(function () { return openQueueItem(0); });
+    } else if (keys.length === 1) {
+      state.queue = null;
+      renderQueue();
+      run(function () { return openKey(keys[0]); });
+    }
   });
 
   var dropZone = document.querySelector('.document-pane');   // a file may be dropped anywhere on the document's side

@@ -1081,7 +1081,7 @@ def learn(model: Path, db_url: str, project: str | None, out: Path | None, min_r
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Scoring threads shared by all requests (default 2).")
 @click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]), help="How much the server logs.")
 def serve(models, config_path, host, port, db, api_key_file, max_body_bytes, max_text_chars,
           max_batch_documents, request_timeout, workers, log_level):
     """Serve models over HTTP: Annif's REST API v1 plus Fahras's own endpoints.

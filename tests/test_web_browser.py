@@ -293,6 +293,18 @@ def test_queue_symbol_paste_and_a_server_that_does_not_answer(page, server):
     page.press("#doc-key", "Enter")
     page.wait_for_function("id => window.fahrasPage.state.doc.id === id", arg=names[0])
     assert "lang=fr" in page.url and "doc=" in page.url
+    assert page.locator("#queue-nav").is_hidden()
+
+    # a list of ids makes a queue of its own
+    page.keyboard.press("o")
+    page.fill("#doc-key", f"{names[1]}, {names[0]}")
+    page.press("#doc-key", "Enter")
+    page.wait_for_function("id => window.fahrasPage.state.doc.id === id", arg=names[1])
+    assert page.locator("#queue-pos").inner_text() == "Document 1 sur 2"
+    page.locator("#pick-0").focus()
+    page.keyboard.press("n")
+    page.wait_for_function("id => window.fahrasPage.state.doc.id === id", arg=names[0])
+    assert page.locator("#queue-pos").inner_text() == "Document 2 sur 2"
 
     # the server does not answer: the page says so and offers to retry, which then works
     page.route("**/suggest*", lambda route: route.abort("connectionrefused"))
@@ -307,4 +319,15 @@ def test_queue_symbol_paste_and_a_server_that_does_not_answer(page, server):
     page.click("#retry")
     page.wait_for_function("() => window.fahrasPage.state.doc && window.fahrasPage.state.doc.id.startsWith('text-')")
     assert page.locator("#status").is_hidden()
+    assert page.locator("#suggestions li.suggestion").count() >= 1
+
+    # a file dropped on the document's side opens too
+    page.evaluate("""text => {
+        const data = new DataTransfer();
+        data.items.add(new File([text], 'dropped-resolution.txt', {type: 'text/plain'}));
+        const pane = document.querySelector('.document-pane');
+        pane.dispatchEvent(new DragEvent('dragover', {dataTransfer: data, bubbles: true, cancelable: true}));
+        pane.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+    }""", (server.corpus / f"{names[1]}.txt").read_text(encoding="utf-8"))
+    page.wait_for_function("() => window.fahrasPage.state.doc.id === 'dropped-resolution'")
     assert page.locator("#suggestions li.suggestion").count() >= 1

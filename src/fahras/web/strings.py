@@ -20,6 +20,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Fahras — subject indexing",
         "tagline": "UNBIS Thesaurus descriptors for UN documents",
+        "sep": ": ",  # between a name and its value
         "language": "Language",
         "project": "Project",
         "no_projects": "No project is configured.",
@@ -30,6 +31,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "choose": "Choose a file…",
         "drop": "or drop a file here",
         "key": "Document id or symbol",
+        "key_hint": "Several, separated by commas, make a queue.",
         "open_key": "Open",
         "queue": "Queue: the project's corpus folder",
         "queue_start": "Start queue",
@@ -85,6 +87,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "fr": {
         "title": "Fahras — indexation matière",
         "tagline": "Descripteurs du Thésaurus UNBIS pour les documents de l'ONU",
+        "sep": " : ",  # between a name and its value
         "language": "Langue",
         "project": "Projet",
         "no_projects": "Aucun projet n'est configuré.",
@@ -95,6 +98,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "choose": "Choisir un fichier…",
         "drop": "ou déposer un fichier ici",
         "key": "Identifiant ou cote du document",
+        "key_hint": "Plusieurs, séparés par des virgules, forment une file.",
         "open_key": "Ouvrir",
         "queue": "File : le dossier de corpus du projet",
         "queue_start": "Commencer la file",
@@ -150,6 +154,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "es": {
         "title": "Fahras — indización temática",
         "tagline": "Descriptores del Tesauro UNBIS para documentos de las Naciones Unidas",
+        "sep": ": ",  # between a name and its value
         "language": "Idioma",
         "project": "Proyecto",
         "no_projects": "No hay ningún proyecto configurado.",
@@ -160,6 +165,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "choose": "Elegir un archivo…",
         "drop": "o soltar un archivo aquí",
         "key": "Identificador o signatura del documento",
+        "key_hint": "Varios, separados por comas, forman una cola.",
         "open_key": "Abrir",
         "queue": "Cola: la carpeta de corpus del proyecto",
         "queue_start": "Iniciar la cola",
@@ -215,6 +221,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "ru": {
         "title": "Fahras — предметное индексирование",
         "tagline": "Дескрипторы Тезауруса ЮНБИС для документов ООН",
+        "sep": ": ",  # between a name and its value
         "language": "Язык",
         "project": "Проект",
         "no_projects": "Ни один проект не настроен.",
@@ -225,6 +232,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "choose": "Выбрать файл…",
         "drop": "или перетащите файл сюда",
         "key": "Идентификатор или условное обозначение документа",
+        "key_hint": "Несколько через запятую образуют очередь.",
         "open_key": "Открыть",
         "queue": "Очередь: папка корпуса проекта",
         "queue_start": "Начать очередь",
@@ -280,6 +288,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "Fahras — 主题标引",
         "tagline": "为联合国文件推荐联合国书目信息系统叙词表叙词",
+        "sep": "：",  # between a name and its value
         "language": "语言",
         "project": "项目",
         "no_projects": "尚未配置任何项目。",
@@ -290,6 +299,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "choose": "选择文件…",
         "drop": "或将文件拖放到此处",
         "key": "文件编号或文号",
+        "key_hint": "输入多个（用逗号分隔）即组成队列。",
         "open_key": "打开",
         "queue": "队列：项目的语料文件夹",
         "queue_start": "开始队列",
@@ -345,6 +355,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "ar": {
         "title": "فهرس — الفهرسة الموضوعية",
         "tagline": "واصفات مكنز اليونبيس لوثائق الأمم المتحدة",
+        "sep": ": ",  # between a name and its value
         "language": "اللغة",
         "project": "المشروع",
         "no_projects": "لم يُهيَّأ أي مشروع.",
@@ -355,6 +366,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "choose": "اختيار ملف…",
         "drop": "أو أفلت ملفًا هنا",
         "key": "معرّف الوثيقة أو رمزها",
+        "key_hint": "عدة معرّفات تفصل بينها فواصل تُكوِّن قائمة انتظار.",
         "open_key": "فتح",
         "queue": "قائمة الانتظار: مجلد مدونة المشروع",
         "queue_start": "بدء قائمة الانتظار",

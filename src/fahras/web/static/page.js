@@ -144,10 +144,10 @@
       if (message) { showStatus('ok', message); } else { clearStatus(); }
     }, function (error) {
       if (error instanceof ApiError) {
-        var text = error.status ? t('failed') + ' (' + error.status + '): ' + error.message : error.message;
+        var text = error.status ? t('failed') + ' (' + error.status + ')' + t('sep') + error.message : error.message;
         showStatus('error', text, true);
       } else {
-        showStatus('error', t('failed') + ': ' + (error && error.message ? error.message : String(error)), true);
+        showStatus('error', t('failed') + t('sep') + (error && error.message ? error.message : String(error)), true);
         if (window.console) { console.error(error); }
       }
     });
@@ -267,11 +267,19 @@
 
   $('key-form').addEventListener('submit', function (event) {
     event.preventDefault();
-    var key = $('doc-key').value;
-    run(function () { return openKey(key); });
+    var keys = $('doc-key').value.split(/[,;\n]+/).map(function (k) { return k.trim(); }).filter(Boolean);
+    if (keys.length > 1) {
+      // a list of documents: a queue of its own
+      state.queue = {documents: keys.map(function (k) { return {document_id: k, name: k, decided: false}; }), pos: 0};
+      run(function () { return openQueueItem(0); });
+    } else if (keys.length === 1) {
+      state.queue = null;
+      renderQueue();
+      run(function () { return openKey(keys[0]); });
+    }
   });
 
-  var dropZone = $('drop-zone');
+  var dropZone = document.querySelector('.document-pane');   // a file may be dropped anywhere on the document's side
   ['dragenter', 'dragover'].forEach(function (name) {
     dropZone.addEventListener(name, function (event) {
       if (event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, 'Files') >= 0) {
@@ -357,7 +365,7 @@
     meta.append(el('bdi', {dir: 'ltr', text: parts.join(' · ')}));
     if (state.doc.language) {
       var name = (config.languages[state.doc.language] || {}).name || state.doc.language;
-      meta.append(' — ' + t('doc_language') + ': ', el('bdi', {lang: state.doc.language, text: name}));
+      meta.append(' — ' + t('doc_language') + t('sep'), el('bdi', {lang: state.doc.language, text: name}));
     }
     var box = $('doc-text');
     box.lang = state.doc.language || '';
@@ -402,7 +410,7 @@
 
   function toggleButton(index, action, pressed, icon, name, label) {
     return el('button', {type: 'button', className: 'toggle ' + action, 'aria-pressed': pressed ? 'true' : 'false',
-                         'data-action': action, 'data-index': index, tabindex: '-1', title: name + ': ' + label}, [
+                         'data-action': action, 'data-index': index, tabindex: '-1', title: name + t('sep') + label}, [
       el('span', {'aria-hidden': 'true', text: icon}), el('span', {className: 'visually-hidden', text: name})
     ]);
   }
@@ -606,11 +614,11 @@
   function conceptLines(concept) {
     var lines = [];
     if (concept.group && concept.group.label) {
-      lines.push(el('span', {className: 'group'}, [t('group') + ': ', el('span', {text: concept.group.label})]));
+      lines.push(el('span', {className: 'group'}, [t('group') + t('sep'), el('span', {text: concept.group.label})]));
     }
     var related = (concept.related || []).slice(0, 4).map(function (r) { return r.label || r.uri; });
     if (related.length) {
-      lines.push(el('span', {className: 'related'}, [t('related') + ': ', el('span', {text: related.join(' · ')})]));
+      lines.push(el('span', {className: 'related'}, [t('related') + t('sep'), el('span', {text: related.join(' · ')})]));
     }
     return lines;
   }
@@ -655,7 +663,7 @@
     }, function (error) {
       if (seq !== searchSeq) { return; }
       closeOptions();
-      showStatus('error', error.status ? t('failed') + ' (' + error.status + '): ' + error.message : error.message, true);
+      showStatus('error', error.status ? t('failed') + ' (' + error.status + ')' + t('sep') + error.message : error.message, true);
       lastAction = function () { searchConcepts(); };
     });
   }
@@ -711,7 +719,7 @@
     list.replaceChildren();
     state.added.forEach(function (concept, n) {
       var remove = el('button', {type: 'button', className: 'remove', 'data-n': n,
-                                 'aria-label': t('remove') + ': ' + labelOf(concept)}, ['×']);
+                                 'aria-label': t('remove') + t('sep') + labelOf(concept)}, ['×']);
       list.append(el('li', {'data-uri': concept.uri}, [
         el('span', {className: 'option-label', text: labelOf(concept)})
       ].concat(conceptLines(concept), [remove])));
@@ -814,7 +822,7 @@
   } else {
     // say at once when the server is not ready (models still loading, or down)
     api('GET', '/readyz', {quiet: true, timeout: 5000}).catch(function (error) {
-      showStatus('error', error.status ? t('failed') + ' (' + error.status + '): /readyz' : error.message, true);
+      showStatus('error', error.status ? t('failed') + ' (' + error.status + ')' + t('sep') + '/readyz' : error.message, true);
       lastAction = function () { return api('GET', '/readyz'); };
     });
   }

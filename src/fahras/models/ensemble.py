@@ -281,23 +281,10 @@ class EnsembleBackend(Backend):
         return list(extra.values())
 
     # -- the stacker's state under the names it had before Stacker (fahras.learning uses them) --
-    @property
-    def prior_(self) -> np.ndarray:
-        """The subjects' training frequencies (:attr:`Stacker.prior`)."""
-        return self.stacker_.prior
-
-    @prior_.setter
-    def prior_(self, prior: np.ndarray) -> None:
-        self.stacker_.prior = prior
-
-    @property
-    def cover_(self) -> sp.csr_matrix:
-        """Which seen subjects name each composed heading's filler (:attr:`Stacker.cover`)."""
-        return self.stacker_.cover
-
-    @cover_.setter
-    def cover_(self, cover: sp.csr_matrix) -> None:
-        self.stacker_.cover = cover
+    prior_ = property(lambda self: self.stacker_.prior, lambda self, value: setattr(self.stacker_, "prior", value),
+                      doc="The subjects' training frequencies (:attr:`Stacker.prior`).")
+    cover_ = property(lambda self: self.stacker_.cover, lambda self, value: setattr(self.stacker_, "cover", value),
+                      doc="Which seen subjects name each composed heading's filler (:attr:`Stacker.cover`).")
 
     @property
     def coef_(self) -> np.ndarray:

@@ -124,3 +124,18 @@ def test_the_stacker_refits_on_base_scores_without_refitting_the_bases(fitted, c
     probes = analyse([text for text, _ in PROBES])
     np.testing.assert_array_equal(fitted.predict_scores(probes), alone.predict(fitted.base_scores(probes)))
     assert stacker.features(base)[2].shape[1] == stacker.n_features
+
+
+def test_the_stacker_state_under_its_former_names(fitted):
+    """coef_, intercept_, prior_, cover_ and candidate_features read and write the Stacker (fahras.learning)."""
+    import copy
+
+    ensemble = copy.deepcopy(fitted)
+    assert ensemble.coef_ is ensemble.stacker_.head.coef and ensemble.intercept_ == ensemble.stacker_.head.intercept
+    ensemble.coef_, ensemble.intercept_ = np.zeros_like(ensemble.coef_), -3.0
+    assert not ensemble.stacker_.head.coef.any() and ensemble.stacker_.head.intercept == -3.0
+    ensemble.prior_ = np.zeros_like(ensemble.prior_)
+    assert not ensemble.stacker_.prior.any()
+    probes = analyse([text for text, _ in PROBES])
+    rows, cols, x = ensemble.candidate_features(ensemble.base_scores(probes))
+    assert x.shape == (len(rows), ensemble.stacker_.n_features)

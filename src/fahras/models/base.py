@@ -176,10 +176,9 @@ class Backend(ABC):
     #: :meth:`__init__` checks every value against it.
     params: ClassVar[Mapping[str, Param]] = {}
     #: Capabilities.  ``zero_shot``: can be trained without documents (a
-    #: vocabulary subject space alone).
+    #: vocabulary subject space alone); ``trainable``: ``fit`` trains it (False
+    #: for a backend only made from other, trained ones).
     zero_shot: ClassVar[bool] = False
-    #: ``trainable``: ``fit`` trains it; False for a wrapper that is made from
-    #: a trained backend instead (``grown``, made by ``fahras learn``).
     trainable: ClassVar[bool] = True
 
     def __init__(self, **params: Any) -> None:

@@ -282,15 +282,38 @@ class EnsembleBackend(Backend):
                 extra.setdefault(concept.uri, concept)
         return list(extra.values())
 
-    @property
-    def prior_(self) -> np.ndarray:
-        """The subjects' training frequencies (:attr:`Stacker.prior`)."""
-        return self.stacker_.prior
+    # -- the stacker's state under the names it had before Stacker (fahras.learning uses them) --
+    prior_ = property(lambda self: self.stacker_.prior, lambda self, value: setattr(self.stacker_, "prior", value),
+                      doc="The subjects' training frequencies (:attr:`Stacker.prior`).")
+    cover_ = property(lambda self: self.stacker_.cover, lambda self, value: setattr(self.stacker_, "cover", value),
+                      doc="Which seen subjects name each composed heading's filler (:attr:`Stacker.cover`).")
 
     @property
-    def cover_(self) -> sp.csr_matrix:
-        """Which seen subjects name each composed heading's filler (:attr:`Stacker.cover`)."""
-        return self.stacker_.cover
+    def coef_(self) -> np.ndarray:
+        """The stacker's weights (:attr:`LinearHead.coef` of :attr:`Stacker.head`)."""
+        return self.stacker_.head.coef
+
+    @coef_.setter
+    def coef_(self, coef: np.ndarray) -> None:
+        self._head().coef = np.asarray(coef, dtype=np.float64)
+
+    @property
+    def intercept_(self) -> float:
+        return self.stacker_.head.intercept
+
+    @intercept_.setter
+    def intercept_(self, intercept: float) -> None:
+        self._head().intercept = float(intercept)
+
+    def _head(self) -> LinearHead:
+        if self.stacker_.head is None:
+            self.stacker_.head = LinearHead.constant(self.stacker_.n_features, False)
+        return self.stacker_.head
+
+    def candidate_features(self, base_scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The stacker's (documents, subjects, features) rows for the candidates of ``base_scores``
+        (:meth:`Stacker.features`)."""
+        return self.stacker_.features(base_scores)
 
     # -- prediction ------------------------------------------------------------
     def base_scores(self, docs: Sequence[AnalyzedText]) -> list[np.ndarray]:

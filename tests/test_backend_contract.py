@@ -75,11 +75,7 @@ PROBES = ["The situation in Chad worsened; Chad asks for help with the copper mi
           "Renewing the United Nations Mission in Liberia (UNMIL), UNMIL and the vaccine clinic."]
 
 
-def _trainable() -> list[str]:
-    return [name for name in backend_names() if backend_class(name).trainable]
-
-
-@pytest.fixture(scope="module", params=_trainable())
+@pytest.fixture(scope="module", params=backend_names())
 def fitted(request):
     docs, y = _world()
     if not backend_class(request.param).trainable:  # a wrapper (grown): made from a trained backend

@@ -248,7 +248,7 @@ def test_the_grown_backend_is_not_trained_directly():
     from fahras.models import create_backend
 
     with pytest.raises(UsageError, match="fahras learn"):
-        create_backend("grown").fit([], None, None)
+        create_backend("grown").fit([], None)
 
 
 def test_a_damaged_learning_memory_is_a_model_error(copy):

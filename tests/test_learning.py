@@ -137,8 +137,11 @@ def test_learning_again_skips_what_was_learned_and_replaces_changed_decisions(co
     docs = decided(5, lambda i: [TRAINED[i % 4]])
     first = learn(copy, docs)
     assert (first.documents, first.unchanged, first.relabelled) == (5, 0, 0)
+    created = json.loads((copy / "manifest.json").read_text())["created"]
     again = learn(copy, docs)
     assert (again.documents, again.unchanged, again.relabelled) == (0, 5, 0)
+    assert first.written and not again.written  # nothing new: the folder is left as it was
+    assert json.loads((copy / "manifest.json").read_text())["created"] == created
     assert again.knn_documents == first.knn_documents == 65
     changed = Document(docs[0].id, docs[0].text, (URI["FISHERIES"],))
     third = learn(copy, [changed])

@@ -1078,6 +1078,10 @@ def learn(model: Path, db_url: str, project: str | None, out: Path | None, min_r
     if as_json:
         click.echo(json.dumps({**report.to_dict(), "without_text": without_text}, ensure_ascii=False, indent=1))
         return
+    if not report.written:
+        click.echo(f"nothing new to learn ({report.unchanged} documents already learned, "
+                   f"{report.skipped + without_text} without text or descriptors); {model} unchanged", err=True)
+        return
     click.echo(f"learned {report.documents} new documents into {report.model} ({report.relabelled} with changed "
                f"descriptors, {report.unchanged} already learned, {report.skipped + without_text} without text "
                f"or descriptors); {len(report.new_subjects)} new subjects; {report.memory_documents} decided "

@@ -89,6 +89,11 @@ class LearnReport:
     rule_before: dict = field(default_factory=dict)
     rule_after: dict = field(default_factory=dict)
     seconds: float = 0.0
+    written: bool = False  # False: nothing new, the model folder was left as it was
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.documents or self.relabelled or self.new_subjects)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -509,14 +514,18 @@ def learn(model_dir: Path, documents: Iterable[Document], out: Path | None = Non
     ``documents`` carry the final subjects (URIs, identifiers or labels).
     See the module documentation for what learns.  Returns a
     :class:`LearnReport`; the written folder's ``manifest.json`` has a new
-    ``created`` time.
+    ``created`` time.  When nothing is new (every document already learned
+    with the same subjects) and ``out`` is None, the model folder is left
+    untouched (``report.written`` is False).
     """
     model_dir = Path(model_dir)
     target = Path(out) if out is not None else model_dir
     with _model_lock(model_dir):
         learner = Learner.load(model_dir, min_rule_documents=min_rule_documents, prior_weight=prior_weight)
         report = learner.learn(documents, progress)
-        learner.save(target)
+        if report.changed or target != model_dir:
+            learner.save(target)
+            report.written = True
     report.model = target
     return report
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from fahras.corpus.document import Document
+from fahras.corpus.report import MAX_DOCUMENT_BYTES, Corpus, ReadReport
 from fahras.errors import InputError
 
 FORMATS = ("un-export", "annif-dir", "annif-tsv", "jsonl")
@@ -31,27 +32,45 @@ def detect_format(path: Path) -> str:
                      "or a file starting with %%% (use --format)", path)
 
 
-def read_corpus(path: str | Path, fmt: str = "auto") -> Iterator[Document]:
-    """Stream the documents of a corpus, one at a time, in a stable order."""
+def read_corpus(path: str | Path, fmt: str = "auto", strict: bool = False,
+                max_document_bytes: int | None = None) -> Corpus:
+    """Stream the documents of a corpus, one at a time, in a stable order.
+
+    A bad document (see :mod:`fahras.corpus.report`) is skipped with a
+    warning naming it and counted in the result's ``skipped``; with
+    ``strict=True`` it raises :class:`InputError` instead.  Documents over
+    ``max_document_bytes`` (default :data:`MAX_DOCUMENT_BYTES`) are bad.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError("corpus not found", path)
     fmt = detect_format(path) if fmt == "auto" else fmt
+    report = ReadReport(strict)
+    limit = max_document_bytes
     if fmt == "un-export":
         from fahras.corpus.unexport import iter_export_dir, read_export_file
         if path.is_dir():
-            return iter_export_dir(path)
-        return iter([read_export_file(path)])
+            return Corpus(iter_export_dir(path, report, limit), report)
+        return Corpus(_single(read_export_file, path, report, limit), report)
     if fmt == "annif-dir":
         from fahras.corpus.annif import iter_annif_dir
-        return iter_annif_dir(path)
+        return Corpus(iter_annif_dir(path, report=report, max_bytes=limit), report)
     if fmt == "annif-tsv":
         from fahras.corpus.annif import iter_annif_tsv
-        return iter_annif_tsv(path)
+        return Corpus(iter_annif_tsv(path, report, limit), report)
     if fmt == "jsonl":
         from fahras.corpus.annif import iter_jsonl
-        return iter_jsonl(path)
+        return Corpus(iter_jsonl(path, report, limit), report)
     raise InputError(f"unknown corpus format {fmt!r}; choose one of {', '.join(FORMATS)}", path)
 
 
-__all__ = ["FORMATS", "Document", "detect_format", "read_corpus"]
+def _single(read, path: Path, report: ReadReport, limit: int | None):
+    try:
+        doc = read(path, limit)
+    except InputError as error:
+        report.skip(error)
+        return
+    yield doc
+
+
+__all__ = ["FORMATS", "MAX_DOCUMENT_BYTES", "Corpus", "Document", "ReadReport", "detect_format", "read_corpus"]

@@ -43,6 +43,11 @@ def run_measured(code: str, timeout: float = 600) -> dict:
         exec(compile(sys.stdin.read(), "<measured>", "exec"))
         _result["seconds"] = time.perf_counter() - _t0
         _result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        try:  # Linux: the high-water mark of this program alone (ru_maxrss keeps a forking parent's)
+            with open("/proc/self/status") as _status:
+                _result["peak_mb"] = next(int(l.split()[1]) for l in _status if l.startswith("VmHWM:")) / 1024
+        except (OSError, StopIteration):
+            pass
         print(json.dumps(_result))
     """)
     proc = subprocess.run([sys.executable, "-c", wrapper], input=textwrap.dedent(code), text=True,

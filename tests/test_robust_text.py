@@ -64,3 +64,14 @@ def test_chinese_long_run_is_segmented_in_bounded_time():
     """)
     assert result["terms"] >= 1
     assert result["seconds"] < 60, result
+
+
+def test_paragraph_detection_judges_a_long_line_on_samples():
+    # A line of 200,000 letters took 137 s in lingua (auto:paragraph); now its samples, about a second.
+    result = run_measured("""
+        from fahras.text.langid import detect_paragraph_languages
+        text = "Le Conseil de sécurité décide de proroger le mandat. " + "a" * 2**20
+        _result["spans"] = [list(s) for s in detect_paragraph_languages(text)]
+    """)
+    assert result["spans"] == [[0, 2**20 + 53, result["spans"][0][2]]]
+    assert result["seconds"] < 60, result

@@ -31,7 +31,7 @@ def read_tabular(path: str | Path) -> Vocabulary:
         raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", path) from None
-    except csv.Error as exc:  # a NUL byte, a field over csv's size limit
+    except csv.Error as exc:  # a field over csv's size limit, a bad quote
         raise InputError(f"cannot read the table: {exc}", path, len(rows) + 1) from None
     if not rows:
         raise InputError("empty vocabulary file", path)

@@ -335,7 +335,7 @@ def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet):
 
     indexer = Indexer.load(model)
     with _progress("eval", not quiet and not as_json) as progress:
-        result = indexer.evaluate(read_corpus(corpus, corpus_format), progress=progress,
+        result = indexer.evaluate(read_corpus(corpus, corpus_format, strict=True), progress=progress,
                                   limit=limit, threshold=threshold)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
@@ -375,7 +375,7 @@ def optimize(model, corpus, corpus_format, max_limit, decision, dry_run):
     from fahras import Indexer, read_corpus
 
     indexer = Indexer.load(model)
-    result = indexer.optimize(read_corpus(corpus, corpus_format), max_limit=max_limit, kind=decision)
+    result = indexer.optimize(read_corpus(corpus, corpus_format, strict=True), max_limit=max_limit, kind=decision)
     rule, old = (DecisionRule.from_dict(result[k]) for k in ("decision_rule", "previous_rule"))
     click.echo(f"best on {result['documents']} documents: {rule.describe()} (F1 {result['f1']:.4f}); "
                f"was {old.describe()}")

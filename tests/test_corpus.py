@@ -41,7 +41,7 @@ def test_export_tolerates_crlf_bom_and_missing_final_bar(tmp_path):
 def test_export_errors_name_file_and_line(tmp_path, content, line, words):
     path = write(tmp_path / "bad.txt", content)
     with pytest.raises(InputError) as info:
-        list(read_corpus(tmp_path, "un-export"))
+        list(read_corpus(tmp_path, "un-export", strict=True))
     assert info.value.path == str(path) and info.value.line == line
     assert words in str(info.value) and str(path) in str(info.value)
 
@@ -49,14 +49,14 @@ def test_export_errors_name_file_and_line(tmp_path, content, line, words):
 def test_export_invalid_utf8_names_line(tmp_path):
     path = write(tmp_path / "bad.txt", b"%%%IRAQ|\n\nline three\nline \xff four")
     with pytest.raises(InputError) as info:
-        list(read_corpus(tmp_path))
+        list(read_corpus(tmp_path, strict=True))
     assert info.value.line == 4 and "UTF-8" in str(info.value) and info.value.path == str(path)
 
 
 def test_export_reader_streams(tmp_path):
     write(tmp_path / "a.txt", "%%%IRAQ|\n\nfine")
     write(tmp_path / "b.txt", "no header")
-    docs = read_corpus(tmp_path, "un-export")
+    docs = read_corpus(tmp_path, "un-export", strict=True)
     assert next(docs).id == "a"  # the bad file is only met when reached
     with pytest.raises(InputError):
         next(docs)
@@ -95,7 +95,7 @@ def test_annif_dir_missing_subject_file(tmp_path):
     write(tmp_path / "one.tsv", "<http://x/1>\tONE\n")
     write(tmp_path / "two.txt", "Second")
     with pytest.raises(InputError, match="two.txt: no subject file"):
-        list(read_corpus(tmp_path, "annif-dir"))
+        list(read_corpus(tmp_path, "annif-dir", strict=True))
 
 
 def test_annif_tsv(tmp_path):
@@ -120,7 +120,7 @@ def test_annif_tsv_gzip(tmp_path):
 def test_annif_tsv_errors(tmp_path, line, words):
     path = write(tmp_path / "c.tsv", "Good\t<http://x/1>\n" + line + "\n")
     with pytest.raises(InputError) as info:
-        list(read_corpus(path))
+        list(read_corpus(path, strict=True))
     assert info.value.line == 2 and words in str(info.value)
 
 
@@ -143,7 +143,7 @@ def test_jsonl(tmp_path):
 def test_jsonl_errors(tmp_path, line, words):
     path = write(tmp_path / "c.jsonl", '{"text": "ok"}\n' + line + "\n")
     with pytest.raises(InputError) as info:
-        list(read_corpus(path))
+        list(read_corpus(path, strict=True))
     assert info.value.line == 2 and words in str(info.value)
 
 

@@ -121,9 +121,12 @@ def cli(verbose: int) -> None:
               help="Worker processes fitting an ensemble's base backends (0: one per core, at most 8, from 100 "
                    "documents on, the default; 1: this process only). Same model either way.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--strict", is_flag=True,
+              help="Stop at the first bad training document (empty, not UTF-8, broken header, over "
+                   "FAHRAS_MAX_DOCUMENT_BYTES); by default each is skipped with a warning and counted.")
 def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: str, backend: str | None,
           params: tuple[str, ...], analyzer: str, subject_space: str, cv_folds: int, decision: str,
-          jobs: int | None, quiet: bool) -> None:
+          jobs: int | None, quiet: bool, strict: bool = False) -> None:
     """Train a model on indexed documents (one or more CORPUS folders or files).
 
     Without CORPUS, a zero-shot model is built from the thesaurus alone: it
@@ -140,7 +143,8 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
     from fahras import Indexer, load_vocabulary, read_corpus
 
     vocab = load_vocabulary(vocab_path)
-    documents = itertools.chain.from_iterable(read_corpus(p, corpus_format) for p in corpus)
+    corpora = [read_corpus(p, corpus_format, strict=strict) for p in corpus]
+    documents = itertools.chain.from_iterable(corpora)
     backend = backend or ("ensemble" if corpus else "zeroshot")
     backend_params = _parse_params(params)
     if jobs is not None:
@@ -154,6 +158,10 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
     with _progress("train", not quiet) as progress:
         indexer.fit(documents, vocab, progress=progress)
     indexer.save(out)
+    bad = sum(c.skipped for c in corpora)
+    if bad:
+        click.echo(f"skipped {bad} bad documents (named in the warnings above; --strict makes them errors)",
+                   err=True)
     t = indexer.training_
     if not t["documents"]:
         click.echo(f"trained {out}: no training documents; {t['subjects']} thesaurus subjects "
@@ -400,7 +408,7 @@ def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet):
 
     indexer = Indexer.load(model)
     with _progress("eval", not quiet and not as_json) as progress:
-        result = indexer.evaluate(read_corpus(corpus, corpus_format), progress=progress,
+        result = indexer.evaluate(read_corpus(corpus, corpus_format, strict=True), progress=progress,
                                   limit=limit, threshold=threshold)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
@@ -441,7 +449,7 @@ def optimize(model, corpus, corpus_format, max_limit, decision, dry_run):
     from fahras import Indexer, read_corpus
 
     indexer = Indexer.load(model)
-    result = indexer.optimize(read_corpus(corpus, corpus_format), max_limit=max_limit, kind=decision)
+    result = indexer.optimize(read_corpus(corpus, corpus_format, strict=True), max_limit=max_limit, kind=decision)
     rule, old = (DecisionRule.from_dict(result[k]) for k in ("decision_rule", "previous_rule"))
     click.echo(f"best on {result['documents']} documents: {rule.describe()} (F1 {result['f1']:.4f}); "
                f"was {old.describe()}")

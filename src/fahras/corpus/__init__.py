@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from fahras.corpus.document import Document
+from fahras.corpus.report import MAX_DOCUMENT_BYTES, Corpus, ReadReport
 from fahras.errors import InputError
 
 #: Formats told from a file's name: format -> name endings.
@@ -31,32 +32,42 @@ def detect_format(path: Path) -> str:
                      "or a file starting with %%% (use --format)", path)
 
 
-def _export(path: Path) -> Iterator[Document]:
+def _export(path: Path, report: ReadReport, limit: int | None) -> Iterator[Document]:
     from fahras.corpus.unexport import iter_export_dir, read_export_file
 
-    return iter_export_dir(path) if path.is_dir() else iter([read_export_file(path)])
+    return iter_export_dir(path, report, limit) if path.is_dir() else _single(read_export_file, path, report, limit)
 
 
-def _annif_dir(path: Path) -> Iterator[Document]:
+def _annif_dir(path: Path, report: ReadReport, limit: int | None) -> Iterator[Document]:
     from fahras.corpus.annif import iter_annif_dir
 
-    return iter_annif_dir(path)
+    return iter_annif_dir(path, report=report, max_bytes=limit)
 
 
-def _annif_tsv(path: Path) -> Iterator[Document]:
+def _annif_tsv(path: Path, report: ReadReport, limit: int | None) -> Iterator[Document]:
     from fahras.corpus.annif import iter_annif_tsv
 
-    return iter_annif_tsv(path)
+    return iter_annif_tsv(path, report, limit)
 
 
-def _jsonl(path: Path) -> Iterator[Document]:
+def _jsonl(path: Path, report: ReadReport, limit: int | None) -> Iterator[Document]:
     from fahras.corpus.annif import iter_jsonl
 
-    return iter_jsonl(path)
+    return iter_jsonl(path, report, limit)
 
 
-#: Format name -> reader (a path in, documents out).  A new format is one more entry.
-READERS: dict[str, Callable[[Path], Iterator[Document]]] = {
+def _single(read, path: Path, report: ReadReport, limit: int | None) -> Iterator[Document]:
+    try:
+        doc = read(path, limit)
+    except InputError as error:
+        report.skip(error)
+        return
+    yield doc
+
+
+#: Format name -> reader (a path, the read report and the size limit in; documents out).
+#: A new format is one more entry.
+READERS: dict[str, Callable[[Path, ReadReport, int | None], Iterator[Document]]] = {
     "un-export": _export,
     "annif-dir": _annif_dir,
     "annif-tsv": _annif_tsv,
@@ -65,8 +76,15 @@ READERS: dict[str, Callable[[Path], Iterator[Document]]] = {
 FORMATS = tuple(READERS)
 
 
-def read_corpus(path: str | Path, fmt: str = "auto") -> Iterator[Document]:
-    """Stream the documents of a corpus, one at a time, in a stable order."""
+def read_corpus(path: str | Path, fmt: str = "auto", strict: bool = False,
+                max_document_bytes: int | None = None) -> Corpus:
+    """Stream the documents of a corpus, one at a time, in a stable order.
+
+    A bad document (see :mod:`fahras.corpus.report`) is skipped with a
+    warning naming it and counted in the result's ``skipped``; with
+    ``strict=True`` it raises :class:`InputError` instead.  Documents over
+    ``max_document_bytes`` (default :data:`MAX_DOCUMENT_BYTES`) are bad.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError("corpus not found", path)
@@ -74,7 +92,9 @@ def read_corpus(path: str | Path, fmt: str = "auto") -> Iterator[Document]:
     reader = READERS.get(fmt)
     if reader is None:
         raise InputError(f"unknown corpus format {fmt!r}; choose one of {', '.join(FORMATS)}", path)
-    return reader(path)
+    report = ReadReport(strict)
+    return Corpus(reader(path, report, max_document_bytes), report)
 
 
-__all__ = ["FORMATS", "READERS", "Document", "detect_format", "read_corpus"]
+__all__ = ["FORMATS", "MAX_DOCUMENT_BYTES", "READERS", "Corpus", "Document", "ReadReport", "detect_format",
+           "read_corpus"]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from fahras.corpus.document import Document
+from fahras.corpus.report import ReadReport, SeenIds, log, max_document_bytes, size_error
 from fahras.textfile import HEADER, decode_utf8, parse_subject_header
 from fahras.errors import InputError
 
@@ -42,19 +43,47 @@ def parse_export(raw: bytes, path: str | Path, doc_id: str | None = None) -> Doc
     return Document(id=name, text=body, subjects=subjects, metadata={"path": str(path)})
 
 
-def read_export_file(path: str | Path) -> Document:
+def read_export_file(path: str | Path, max_bytes: int | None = None) -> Document:
+    """One export-format file; files over ``max_bytes`` (see :func:`max_document_bytes`) are refused."""
     path = Path(path)
+    limit = max_document_bytes(max_bytes)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)
+            if len(raw) > limit:
+                handle.seek(0, 2)
+                raise size_error(handle.tell(), limit, path)
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path) from None
+        raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
     return parse_export(raw, path)
 
 
-def iter_export_dir(folder: Path) -> Iterator[Document]:
-    """Every regular, non-hidden file of the folder (sorted by name) as a document."""
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
-        yield read_export_file(path)
+def iter_export_dir(folder: Path, report: ReadReport | None = None,
+                    max_bytes: int | None = None) -> Iterator[Document]:
+    """Every regular, non-hidden file of the folder (sorted by name) as a document.
+
+    A bad file is skipped with a warning (or raised, with a strict ``report``).
+    """
+    report = report or ReadReport(strict=True)
+    seen = SeenIds()
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        raise InputError(f"cannot list the folder: {exc.strerror or exc}", folder) from None
+    for path in entries:
+        if path.name.startswith("."):
+            continue
+        if not path.is_file():
+            if path.is_dir():
+                log.warning("%s: a folder inside the corpus folder; not read", path)
+            continue
+        try:
+            doc = read_export_file(path, max_bytes)
+            seen.check(doc, path.name, path)
+        except InputError as error:
+            report.skip(error)
+            continue
+        yield doc
 
 
 def write_export(doc: Document, folder: str | Path) -> Path:

@@ -57,8 +57,32 @@ def segment(text: str, hmm: bool = True) -> list[tuple[str, int, int]]:
     """
     if not text:
         return []
-    return [(text[start:end], start, end)
-            for _, start, end in SEGMENTER.get().tokenize(text.translate(_HALF_WIDTH), HMM=hmm)]
+    tokenizer, folded = SEGMENTER.get(), text.translate(_HALF_WIDTH)
+    return [(text[offset + start:offset + end], offset + start, offset + end)
+            for offset, piece in _pieces(folded)
+            for _, start, end in tokenizer.tokenize(piece, HMM=hmm)]
+
+
+#: jieba's time grows faster than linearly with the length of a run of letters
+#: (a 1 MB "word" took minutes; 9 s with pieces of 4,096), so text is segmented in pieces of at most this
+#: many characters, cut after a character that ends jieba's own blocks (a space,
+#: punctuation): the words are the same; only a longer run is cut where it must be.
+MAX_PIECE = 1024
+_BLOCK_END = re.compile(r"[^\u4E00-\u9FD5a-zA-Z0-9+#&._%\-\r]")
+
+
+def _pieces(text: str):
+    """``(offset, piece)``: ``text`` cut into pieces of at most :data:`MAX_PIECE` characters."""
+    start = 0
+    while len(text) - start > MAX_PIECE:
+        end = start + MAX_PIECE
+        last = None
+        for last in _BLOCK_END.finditer(text, start + MAX_PIECE // 2, end):
+            pass
+        cut = last.end() if last is not None else end
+        yield start, text[start:cut]
+        start = cut
+    yield start, text[start:]
 
 
 def cjk_bigrams(text: str) -> list[tuple[str, int, int]]:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from fahras.errors import InputError
 from fahras.text.furniture import strip_furniture
-from fahras.textfile import HEADER as EXPORT_HEADER, decode_utf8, parse_subject_header
+from fahras.textfile import HEADER as EXPORT_HEADER, decode_utf8, max_document_bytes, parse_subject_header, size_error
 from fahras.text.langid import detect_language
 
 SUFFIXES = (".txt", ".pdf", ".docx", ".html", ".htm")
@@ -42,33 +42,49 @@ class ExtractedText:
     subjects: tuple[str, ...] = ()
 
 
-def extract(path: str | Path, strip: bool = True, detect: bool = True) -> ExtractedText:
+def extract(path: str | Path, strip: bool = True, detect: bool = True,
+            max_bytes: int | None = None) -> ExtractedText:
     """Extract the text of the file at ``path`` (``strip=False`` keeps page furniture).
 
     ``detect=False`` skips language detection (``lang`` is then None), for
-    callers that detect the language themselves.
+    callers that detect the language themselves.  Files over ``max_bytes``
+    (default: :func:`fahras.corpus.report.max_document_bytes`, 50 MB) are
+    refused without being read whole.
     """
     path = Path(path)
+    limit = max_document_bytes(max_bytes)
     try:
         with open(path, "rb") as file:  # (no stat first: it cost as much as the read)
-            data = file.read()
+            data = file.read(limit + 1)
+            if len(data) > limit:
+                file.seek(0, 2)
+                raise size_error(file.tell(), limit, path)
     except OSError as exc:
         if path.is_dir():
             raise InputError("is a folder, not a document", path) from None
         raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
-    return extract_bytes(data, str(path), strip=strip, detect=detect)
+    return extract_bytes(data, str(path), strip=strip, detect=detect, max_bytes=limit)
 
 
-def extract_bytes(data: bytes, filename: str, strip: bool = True, detect: bool = True) -> ExtractedText:
-    """Extract the text of a document given as bytes; ``filename`` picks the format and names errors."""
+def extract_bytes(data: bytes, filename: str, strip: bool = True, detect: bool = True,
+                  max_bytes: int | None = None) -> ExtractedText:
+    """Extract the text of a document given as bytes; ``filename`` picks the format and names errors.
+
+    Documents over ``max_bytes`` (see :func:`extract`) are refused; so are
+    DOCX files that would unpack to more than that (a "zip bomb") and PDFs
+    whose text runs over it.
+    """
+    limit = max_document_bytes(max_bytes)
+    if len(data) > limit:
+        raise size_error(len(data), limit, filename)
     kind = _kind(data, filename)
     subjects: tuple[str, ...] = ()
     if kind == ".txt":
         text, subjects = _from_text(data, filename)
     elif kind == ".pdf":
-        text = _from_pdf(data, filename)
+        text = _from_pdf(data, filename, limit)
     elif kind == ".docx":
-        text = _from_docx(data, filename)
+        text = _from_docx(data, filename, limit)
     else:
         text = _from_html(data, filename)
     symbol = None
@@ -109,7 +125,7 @@ def _from_text(data: bytes, filename: str) -> tuple[str, tuple[str, ...]]:
     return rest, subjects
 
 
-def _from_pdf(data: bytes, filename: str) -> str:
+def _from_pdf(data: bytes, filename: str, limit: int) -> str:
     # pypdf logs every repair it makes to a damaged file; a user cannot act on that.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     import pypdf
@@ -118,7 +134,13 @@ def _from_pdf(data: bytes, filename: str) -> str:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise InputError("the PDF is encrypted; save an unencrypted copy", filename)
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages, size = [], 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            size += len(pages[-1])
+            if size > limit:
+                raise InputError(f"the PDF's text runs over the limit of {limit:,} characters "
+                                 "(set FAHRAS_MAX_DOCUMENT_BYTES to change it)", filename)
     except InputError:
         raise
     except Exception as exc:  # pypdf raises many kinds of errors on damaged files
@@ -129,10 +151,11 @@ def _from_pdf(data: bytes, filename: str) -> str:
     return text
 
 
-def _from_docx(data: bytes, filename: str) -> str:
+def _from_docx(data: bytes, filename: str, limit: int) -> str:
     import docx
     from docx.table import Table
 
+    _check_unpacked_size(data, filename, limit)
     try:
         document = docx.Document(io.BytesIO(data))
         parts = []
@@ -144,6 +167,25 @@ def _from_docx(data: bytes, filename: str) -> str:
     except Exception as exc:  # zipfile, lxml and python-docx errors alike
         raise InputError(f"cannot read DOCX: {_reason(exc)}", filename) from None
     return "\n".join(parts)
+
+
+def _check_unpacked_size(data: bytes, filename: str, limit: int) -> None:
+    """Refuse a DOCX whose parts would unpack to more than ``limit`` bytes (python-docx reads them all).
+
+    The sizes are those the zip's directory declares; reading stops at them,
+    so a file that lies about them fails its CRC check instead.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise InputError(f"cannot read DOCX: {_reason(exc)}", filename) from None
+    if unpacked > limit:
+        raise InputError(f"the DOCX would unpack to {unpacked / 2**20:.1f} MB, over the limit of "
+                         f"{limit / 2**20:.1f} MB (a zip bomb?); set FAHRAS_MAX_DOCUMENT_BYTES to change it",
+                         filename)
 
 
 def _table_rows(table) -> list[str]:
@@ -169,19 +211,45 @@ def _from_html(data: bytes, filename: str) -> str:
     from bs4 import BeautifulSoup
 
     try:
-        soup = BeautifulSoup(data, "html.parser")
-        for tag in soup(["script", "style", "noscript", "template", "head"]):
-            tag.decompose()
-        for tag in soup.find_all("br"):
-            tag.replace_with("\n")
-        for tag in soup.find_all(_BLOCKS):
-            tag.insert_before("\n")
-            tag.insert_after("\n")
-        text = soup.get_text()
+        text = _html_text(BeautifulSoup(data, "html.parser"))
     except Exception as exc:
         raise InputError(f"cannot read HTML: {_reason(exc)}", filename) from None
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+_SKIPPED = frozenset(("script", "style", "noscript", "template", "head"))
+_BLOCK_SET = frozenset(_BLOCKS)
+
+
+def _html_text(soup) -> str:
+    """The text of a parsed page: block elements on lines of their own, ``<br>`` a line break.
+
+    Walks the tree with its own stack, without changing it: inserting line
+    breaks into the tree (``insert_before``) looked for the end of each
+    element's subtree, time growing with the square of the nesting depth
+    (5,000 nested ``<div>`` took 20 s), and recursion would stop at Python's limit.
+    """
+    from bs4.element import CData, NavigableString, Tag
+
+    parts: list[str] = []
+    stack: list = [soup]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str) and not isinstance(node, NavigableString):
+            parts.append(node)  # a line break pushed after a block's children
+        elif isinstance(node, Tag):
+            if node.name in _SKIPPED:
+                continue
+            if node.name == "br":
+                parts.append("\n")
+            elif node.name in _BLOCK_SET:
+                parts.append("\n")
+                stack.append("\n")
+            stack.extend(reversed(node.contents))
+        elif type(node) is NavigableString or type(node) is CData:
+            parts.append(str(node))
+    return "".join(parts)
 
 
 def _reason(exc: Exception) -> str:

@@ -144,7 +144,7 @@ def test_direct_predictions_match_omikujis_own_including_documents_without_featu
 
 
 def _threads(expected: int | None = None) -> int:
-    """This process's threads; given ``expected``, waits up to 5 s for the count to fall to it (a freed
+    """This process's threads; given ``expected``, waits up to 10 s for the count to fall to it (a freed
     native pool's threads end just after the call that frees it returns; on a loaded machine, later)."""
     import os
     import time
@@ -152,7 +152,7 @@ def _threads(expected: int | None = None) -> int:
     def count() -> int:
         return len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 0
 
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 10
     while expected is not None and count() > expected and time.monotonic() < deadline:
         time.sleep(0.01)
     return count()

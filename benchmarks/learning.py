@@ -29,7 +29,7 @@ recall@5, F1@5 of the top 5 and, for Fahras, F1 of the decision rule; per
 year of the stream and overall; and how many of the stream's gold subjects
 that no training document had were ranked in the top 5.
 
-    nice -n 10 .venv/bin/python benchmarks/learning.py [--batch 10] [--skip-annif]
+    nice -n 10 python -m benchmarks.learning [--batch 10] [--skip-annif]
 """
 
 from __future__ import annotations
@@ -43,21 +43,16 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+from benchmarks.harness import data as corpus_data
+
+from fahras import Indexer
+from fahras.corpus import Document
+from fahras.evaluate import evaluate
+from fahras.learning import Learner
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-try:  # the package may not be installed yet: fall back to the source tree
-    import fahras  # noqa: F401
-except ImportError:
-    sys.path.insert(1, str(REPO / "src"))
-
-import numpy as np  # noqa: E402
-
-from fahras import Indexer  # noqa: E402
-from fahras.corpus import Document  # noqa: E402
-from fahras.evaluate import evaluate  # noqa: E402
-from fahras.learning import Learner  # noqa: E402
-from harness import data as corpus_data  # noqa: E402
-
 TRAIN_YEARS = range(2005, 2011)
 STREAM_YEARS = range(2011, 2014)
 ANNIF_BASES = ("tfidf", "omikuji-parabel")
@@ -109,7 +104,7 @@ def fahras_stream(model: Path, stream: list[corpus_data.Doc], batch: int, **opti
 # -- Annif -------------------------------------------------------------------------------
 def annif_stream(work: Path, vocab, docs: list[corpus_data.Doc], train: list[corpus_data.Doc],
                  stream: list[corpus_data.Doc], batch: int) -> dict:
-    from harness.annif_runner import ANNIF_VERSION, Annif
+    from benchmarks.harness.annif_runner import ANNIF_VERSION, Annif
 
     annif = Annif(work)
     broken = annif.install([*ANNIF_BASES, "nn_ensemble"], log)
@@ -151,7 +146,7 @@ def annif_stream(work: Path, vocab, docs: list[corpus_data.Doc], train: list[cor
 
 
 def corpus_data_rankings(folder: Path, docs: list[corpus_data.Doc]) -> list[list[str]]:
-    from harness.annif_runner import read_rankings
+    from benchmarks.harness.annif_runner import read_rankings
 
     return [[uri for uri, _ in r] for r in read_rankings(folder, [d.id for d in docs])]
 

@@ -10,7 +10,7 @@ Two ways to run it:
 
 - against a running server::
 
-      python benchmarks/load.py --url http://127.0.0.1:8080 --project unsc --clients 32 --seconds 60
+      python -m benchmarks.load --url http://127.0.0.1:8080 --project unsc --clients 32 --seconds 60
 
 - side by side (the figures in ``docs/benchmarks.md``): trains a Fahras model
   and an Annif 1.4.3 project of the same kind (``--kind omikuji``: Fahras's
@@ -20,7 +20,7 @@ Two ways to run it:
   loopback ports, and loads each in turn with the 2012-2013 resolutions'
   texts::
 
-      nice -n 10 python benchmarks/load.py --compare --kind omikuji --clients 32 --seconds 60
+      nice -n 10 python -m benchmarks.load --compare --kind omikuji --clients 32 --seconds 60
 
 Annif lives in ``benchmarks/.work/annif-venv`` (installed once, as
 ``vs_annif.py`` does).  The clients run in this process (one asyncio loop,
@@ -47,9 +47,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(HERE))
-if (REPO / "src").is_dir():
-    sys.path.insert(1, str(REPO / "src"))
 
 MAX_CLIENTS = 256
 MAX_SECONDS = 600
@@ -173,8 +170,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def compare(args) -> list[dict]:
-    from harness.annif_runner import Annif
-    from harness.data import read_documents, split_documents, write_annif_folder, write_annif_vocabulary
+    from benchmarks.harness.annif_runner import Annif
+    from benchmarks.harness.data import read_documents, split_documents, write_annif_folder, write_annif_vocabulary
 
     from fahras import Indexer, load_vocabulary
     from fahras.corpus import Document

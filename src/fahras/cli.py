@@ -720,6 +720,17 @@ def _human_size(size: float) -> str:
 
 
 # --- connectors commands ---
+def _network_options(retries: int):
+    """The ``--timeout`` and ``--retries`` options of the commands that fetch from the UN's sources."""
+    def decorate(func):
+        func = click.option("--retries", default=retries, show_default=True, type=click.IntRange(0, 20),
+                            help="Retries after a timeout, a dropped connection, 429 (after its "
+                                 "Retry-After) or 5xx.")(func)
+        return click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600),
+                            help="Seconds to wait for the server before retrying.")(func)
+    return decorate
+
+
 # The UN's own sources: the thesaurus dump, Digital Library records and their full texts.
 def _lang_list(value: str) -> tuple[str, ...]:
     if value.strip().lower() == "all":
@@ -744,10 +755,7 @@ def _byte_progress(update):
                    "among the files of the UN Digital Library's thesaurus record).")
 @click.option("--base-url", default="https://digitallibrary.un.org", show_default=True,
               help="Digital Library site whose thesaurus record is looked up (without --url).")
-@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600),
-              help="Seconds to wait for the server before retrying.")
-@click.option("--retries", default=4, show_default=True, type=click.IntRange(0, 20),
-              help="Retries after a timeout, a dropped connection, 429 or 5xx.")
+@_network_options(retries=4)
 @click.option("--no-check", is_flag=True, help="Keep the download without parsing it as SKOS first.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def vocab_fetch(source: str, out: Path, url: str | None, base_url: str, timeout: float, retries: int,
@@ -862,10 +870,7 @@ def corpus() -> None:
 @click.option("--max-records", type=click.IntRange(1), default=None, help="Stop after this many records.")
 @click.option("--delay", type=click.FloatRange(0), default=None,
               help="Seconds between requests (default: 1 for the public search, 3 for the API).")
-@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600),
-              help="Seconds to wait for the server before retrying.")
-@click.option("--retries", default=5, show_default=True, type=click.IntRange(0, 20),
-              help="Retries after a timeout, a dropped connection, 429 (after its Retry-After) or 5xx.")
+@_network_options(retries=5)
 @click.option("--page-size", default=200, show_default=True, type=click.IntRange(1, 200),
               help="Records per page (public search).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

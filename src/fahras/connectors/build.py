@@ -32,7 +32,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from typing import Callable, Iterable
 from fahras.corpus.marcxml import AuthorityRecord, FileLink, MarcRecord, Subject, read_marcxml
 from fahras.corpus.unexport import HEADER
 from fahras.errors import InputError
+from fahras.store.files import write_file_atomic
 from fahras.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -173,19 +173,8 @@ class SubjectResolver:
         return _clean_descriptor(subject.label), "local"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json_atomic(path: Path, data) -> None:
-    _write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    write_file_atomic(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
 TextSource = Callable[[MarcRecord, FileLink], tuple[str | None, str]]
@@ -273,7 +262,7 @@ class CorpusWriter:
 
     def _document(self, name: str, descriptors: list[str], text: str, key: str) -> str:
         header = HEADER + "".join(f"{d}|" for d in descriptors)
-        _write_atomic(self.documents / name, f"{header}\n\n{text.strip()}\n")
+        write_file_atomic(self.documents / name, f"{header}\n\n{text.strip()}\n")
         self.owner[name.casefold()] = key
         self.summary.documents_written += 1
         return name

@@ -38,6 +38,7 @@ from fahras.connectors.build import (BuildSummary, CorpusWriter, SubjectResolver
 from fahras.connectors.http import HttpClient, HttpStatusError
 from fahras.corpus.marcxml import FileLink, MarcRecord, ParseInfo, iter_marcxml_bytes, read_marcxml
 from fahras.errors import InputError, UsageError
+from fahras.store.files import write_file_atomic
 from fahras.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -190,7 +191,7 @@ def harvest_undl(query: str, out: str | Path, *, since: str | None = None, langs
             break
         seen_keys |= keys
         name = f"page-{start:07d}.xml" if library.mode == "public" else f"api-{fetched + 1:07d}.xml"
-        _write_bytes_atomic(pages_dir / name, page.raw)
+        write_file_atomic(pages_dir / name, page.raw)
         for record in records:
             if max_records is not None and seen_in_run >= max_records:
                 break
@@ -234,15 +235,3 @@ def _load_state(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

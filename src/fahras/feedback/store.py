@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -23,6 +21,7 @@ from typing import Iterable, Iterator
 from urllib.parse import unquote
 
 from fahras.errors import InputError, UsageError
+from fahras.store.files import write_file_atomic
 
 log = logging.getLogger(__name__)
 
@@ -384,7 +383,7 @@ class FeedbackStore:
             name = _safe_name(decision.document_id, names)
             names.add(name.lower())
             path = out / name
-            _write_atomic(path, "%%%" + "".join(f"{label}|" for label in labels) + "\n\n" + text)
+            write_file_atomic(path, "%%%" + "".join(f"{label}|" for label in labels) + "\n\n" + text)
             report.written += 1
             report.files.append(path)
         return report
@@ -515,18 +514,3 @@ def _safe_name(document_id: str, taken: set[str]) -> str:
     return name
 
 
-def _write_atomic(path: Path, content: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-__all__ = ["Decision", "DescriptorStats", "ExportReport", "FeedbackStore", "IndexerStats", "SOURCES",
-           "ShownSuggestion", "Stats"]

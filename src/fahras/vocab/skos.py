@@ -31,11 +31,11 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 from fahras.errors import InputError
+from fahras.store.files import write_file_atomic
 from fahras.vocab.concept import LANGUAGES, Concept, Vocabulary
 
 log = logging.getLogger(__name__)
@@ -122,14 +122,7 @@ def _write_cache(path: Path, digest: str, vocab: Vocabulary) -> Path | None:
     for place in cache_locations(path, digest):
         try:
             place.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=place.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(payload)
-                os.replace(tmp, place)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_file_atomic(place, payload, durable=False)  # a cache: rebuilt if lost
         except OSError as exc:
             log.info("cannot write the vocabulary cache %s (%s)", place, exc.strerror or exc)
             continue

@@ -9,7 +9,7 @@ import pytest
 from conftest import ARABIC_EXAMPLE, RESOLUTIONS, UNBIS_JSON, requires_shared
 
 
-#: How far nDCG@5 and F1 of two trainings of the default ensemble may differ (omikuji is not
+#: How far nDCG@5 of two trainings of the default ensemble may differ (omikuji is not
 #: repeatable).  Measured 2026-12-05: 0.0015 nDCG@5 between --jobs 1 and 2 on a quarter of the
 #: time split's training years; 0.0023 nDCG@5 and 0.0017 F1 between two trainings on all of them.
 TOLERANCE = 0.03
@@ -89,8 +89,11 @@ def test_jobs_change_no_deterministic_part_of_the_default_model(tmp_path, time_s
             assert (one / folder / name).read_bytes() == (two / folder / name).read_bytes(), (backend, name)
     quality = [json.loads(out(fahras("eval", tmp_path / f"m{jobs}", time_split[1], "--json")))
                for jobs in ("1", "2")]
-    for key in ("ndcg@5", "f1"):
-        assert abs(quality[0][key] - quality[1][key]) <= TOLERANCE, (key, quality[0][key], quality[1][key])
+    # The ranking, not the decision rule: on this 1-in-8 sample (about 54 training documents) the
+    # rule's F1 moved by 0.06 between the two trainings in a CI run of 2026-12-06 (omikuji's unseeded
+    # trees shift the cross-validated scores the rule is tuned on), whatever --jobs is.
+    key = "ndcg@5"
+    assert abs(quality[0][key] - quality[1][key]) <= TOLERANCE, (key, quality[0][key], quality[1][key])
 
 
 def test_suggest_text_and_json(trained_model, time_split):

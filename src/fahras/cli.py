@@ -142,6 +142,7 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
 
     from fahras import Indexer, load_vocabulary, read_corpus
 
+    _check_model_out(out)  # before any work: a bad --out is refused at once, not after the training
     vocab = load_vocabulary(vocab_path)
     corpora = [read_corpus(p, corpus_format, strict=strict) for p in corpus]
     documents = itertools.chain.from_iterable(corpora)
@@ -177,6 +178,31 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
     rule = indexer.rule_
     cv = f", cross-validated F1 {t['cv_f1']:.3f}" if t.get("cv_f1") is not None else ""
     click.echo(f"decision rule: {rule.describe()}{cv}; {t['seconds']:.1f} s", err=True)
+
+
+def _check_model_out(out: Path) -> None:
+    """Refuse an --out that could not take a model: a file or a non-model folder (64), an unwritable place (74)."""
+    import errno
+    import os
+
+    from fahras.errors import ModelError
+    from fahras.store import check_model_target
+
+    try:
+        check_model_target(out)
+    except ModelError as exc:
+        raise UsageError(f"--out: {exc}") from None
+    place = out.absolute()
+    if not place.exists():  # the nearest existing folder must let us create the model's parent folders
+        place = place.parent
+        while not place.exists() and place != place.parent:
+            place = place.parent
+        if not place.is_dir():
+            raise OSError(errno.ENOTDIR, "not a folder, cannot hold the model", str(place))
+    else:
+        place = place.parent  # the model is swapped in beside the old one
+    if not os.access(place, os.W_OK | os.X_OK):
+        raise OSError(errno.EACCES, "not writable, cannot hold the model", str(place))
 
 
 def _parse_params(items: tuple[str, ...]) -> dict:

@@ -6,6 +6,7 @@
     vocab.json       the vocabulary snapshot (thesaurus concepts and local subjects)
     subjects.json    the subject space: one URI per score column
     backend/         the backend's own files (params.json and its state)
+    checksums.json   SHA-256 and size of every other file, verified on reading
 
 The folder is written atomically (:func:`~fahras.store.atomic_directory`).
 This module knows files and their format version, not what the objects in
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from fahras.errors import ModelError
-from fahras.store.modeldir import atomic_directory, read_json, write_json
+from fahras.store.modeldir import atomic_directory, read_json, verify_checksums, write_json
 
 MODEL_FORMAT = "fahras-model"
 MODEL_FORMAT_VERSION = 1
@@ -50,10 +51,18 @@ def write_model(path: str | Path, manifest: dict, vocab: dict, subjects: list[st
 
 
 def read_model(path: str | Path) -> ModelFiles:
-    """Read a model folder's JSON files, checking that it is a model of a format this Fahras reads."""
+    """Read a model folder's JSON files, checking that it is a model of a format this Fahras reads.
+
+    Every file is first checked against ``checksums.json`` (a truncated,
+    edited, swapped, extra or missing file is a ModelError naming it); a model
+    written before checksums existed loads with a warning in the log.
+    """
     path = Path(path)
     if not path.is_dir():
         raise ModelError(f"{path}: model folder not found")
+    if not (path / "manifest.json").is_file():
+        raise ModelError(f"{path}: not a Fahras model (missing manifest.json)")
+    verify_checksums(path)
     manifest = read_json(path / "manifest.json")
     if not isinstance(manifest, dict) or manifest.get("format") != MODEL_FORMAT:
         raise ModelError(f"{path}: not a Fahras model")

@@ -259,5 +259,10 @@ def test_a_damaged_learning_memory_is_a_model_error(copy):
 
     learn(copy, decided(2, lambda i: ["WATER"]))
     (copy / "learning" / "state.json").write_text("{not json", encoding="utf-8")
+    # The checksums catch it first, naming the file ...
+    with pytest.raises(ModelError, match=r"learning/state\.json: size .* the model is damaged"):
+        learn(copy, decided(1, lambda i: ["HEALTH"], prefix="more"))
+    # ... and a model saved before checksums existed still gets the memory's own check.
+    (copy / "checksums.json").unlink()
     with pytest.raises(ModelError, match="damaged learning memory"):
         learn(copy, decided(1, lambda i: ["HEALTH"], prefix="more"))

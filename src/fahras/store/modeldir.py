@@ -235,8 +235,11 @@ def atomic_directory(target: str | Path, checksums: bool = True) -> Iterator[Pat
         if target.exists():
             check_model_target(target)
             if _exchange(tmp, target):
-                # tmp now holds the old model.
-                shutil.rmtree(tmp, ignore_errors=True)
+                # tmp now holds the old model (or the link that was the target).
+                if tmp.is_symlink():
+                    tmp.unlink()
+                else:
+                    shutil.rmtree(tmp, ignore_errors=True)
             else:
                 old = _fresh_sibling(target, "old")
                 os.rename(target, old / "model")

@@ -106,7 +106,7 @@ def kill_and_resume(model: Path, folder: Path, out: Path, reference: Path, kills
     for _ in range(kills):
         before = stamps(out) if out.exists() else {}
         process, marker = start(model, folder, out)
-        time.sleep(rng.uniform(0.5, 4.0))
+        time.sleep(rng.uniform(1.5, 5.0))
         if process.poll() is not None:  # finished before the kill: nothing to resume
             assert kept_before, "the first run ended before it was killed: give it more work"
             break

@@ -9,6 +9,7 @@ the folder that are not documents are reported; a missing folder exits 74.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -23,7 +24,8 @@ import pytest
 
 from conftest import RESOLUTIONS, requires_shared
 from fahras import Indexer
-from fahras.batch import RUN_MANIFEST, index_folder
+from fahras.batch import index_folder
+from fahras.errors import UsageError
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
 
@@ -72,7 +74,7 @@ def reference(trained_model, documents, tmp_path_factory) -> Path:
 
 
 def folder_bytes(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    return {p.name: p.read_bytes() if p.is_file() else "folder" for p in sorted(folder.iterdir())}
 
 
 def stamps(folder: Path) -> dict[str, tuple[int, int]]:
@@ -216,3 +218,33 @@ def test_not_documents_are_reported_and_a_missing_folder_exits_74(trained_model,
                               "--out", str(tmp_path / "out2"), "--quiet"], capture_output=True, text=True)
     assert missing.returncode == 74, missing.stderr
     assert missing.stderr.strip().splitlines() == [f"fahras: error: {tmp_path / 'nope'}: folder not found"]
+
+
+def test_jsonl_is_one_file_per_run_and_resumes_to_the_same_bytes(trained_model, documents, tmp_path):
+    model = Indexer.load(trained_model)
+    small = tmp_path / "in"
+    small.mkdir()
+    names = [p.name for p in sorted(documents.glob("0_*.txt"))[:5]]
+    for name in names:
+        (small / name).symlink_to(documents / name)
+    (small / "z-empty.txt").write_text("  ", encoding="utf-8")  # fails: no line for it
+    whole = tmp_path / "whole"
+    report = index_folder(model, small, whole, model_path=trained_model, output_format="annif,jsonl", jobs=2)
+    assert report.indexed == 5 and list(report.failures) == [str(small / "z-empty.txt")]
+    lines = [json.loads(line) for line in (whole / "suggestions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [line["document"] for line in lines] == names
+    for name, line in zip(names, lines):  # the same suggestions as the document's Annif file
+        annif = (whole / (Path(name).stem + ".annif")).read_text(encoding="utf-8").splitlines()
+        assert [f"<{r['uri']}>\t{r['label']}\t{r['score']:.6f}" for r in line["results"]] == annif
+    # a run that did only part of the work, then the rest: the same files
+    part = tmp_path / "part"
+    index_folder(model, small, part, model_path=trained_model, output_format="annif,jsonl")
+    for name in names[2:]:
+        (part / (Path(name).stem + ".annif")).unlink()
+    (part / "suggestions.jsonl").unlink()
+    resumed = index_folder(model, small, part, model_path=trained_model, output_format="annif,jsonl")
+    assert (resumed.indexed, resumed.skipped) == (3, 2)
+    assert folder_bytes(part) == folder_bytes(whole)
+    assert folder_bytes(part / ".fahras-jsonl") == folder_bytes(whole / ".fahras-jsonl")
+    with pytest.raises(UsageError, match="output format"):
+        index_folder(model, small, part, output_format="annif,xml")

@@ -32,6 +32,18 @@ from fahras.workers import pool_arguments
 
 #: Output formats: the suggestion file's suffix.
 OUTPUT_SUFFIXES = {"annif": ".annif", "json": ".json"}
+#: ``jsonl``: one file for the run, assembled from a hidden JSON file per document in this folder of the output.
+JSONL_FILE, JSONL_PARTS = "suggestions.jsonl", ".fahras-jsonl"
+
+
+def output_formats(output_format: str) -> list[str]:
+    """The formats of a comma list such as ``annif,jsonl`` (annif, json, jsonl), each once."""
+    formats = [f.strip() for f in output_format.split(",")]
+    known = (*OUTPUT_SUFFIXES, "jsonl")
+    if not all(f in known for f in formats) or len(set(formats)) != len(formats):
+        raise UsageError(f"unknown output format {output_format!r}; choose one or more of {', '.join(known)}, "
+                         "comma-separated")
+    return formats
 
 
 @dataclass
@@ -156,21 +168,23 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
     forked they load the model from ``model_path``.  ``progress`` is called
     as ``("documents", done, total)``.
     """
-    if output_format not in OUTPUT_SUFFIXES:
-        raise UsageError(f"unknown output format {output_format!r}; choose one of {', '.join(OUTPUT_SUFFIXES)}")
+    formats = output_formats(output_format)
     check_languages(lang, label_lang)
     if batch_size < 1:
         raise UsageError("batch_size must be at least 1")
     n_jobs = job_count(jobs)
     paths, ignored = folder_entries(folder)
     out.mkdir(parents=True, exist_ok=True)
-    suffix = OUTPUT_SUFFIXES[output_format]
-    todo = [(path, out / (path.stem + suffix)) for path in paths]
+    if "jsonl" in formats:
+        (out / JSONL_PARTS).mkdir(exist_ok=True)
+    todo = [(path, [(kind, out / JSONL_PARTS / (path.stem + ".json")) if kind == "jsonl"
+                    else (kind, out / (path.stem + OUTPUT_SUFFIXES[kind])) for kind in formats])
+            for path in paths]
     report = IndexReport(ignored=ignored)
     options = {"limit": limit, "threshold": threshold, "label_lang": label_lang, "lang": lang,
                "output_format": output_format}
     # A run killed midway (SIGKILL) may have left the temporary file of a write.
-    _remove_temporaries(target for _, target in todo)
+    _remove_temporaries(target for _, targets in todo for _, target in targets)
     manifest = {"fahras_index": 1, "model": str(Path(model_path).resolve()) if model_path else None,
                 "model_fingerprint": model_fingerprint(model_path), "options": options}
     earlier = _read_manifest(out)
@@ -180,17 +194,19 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
         report.redone = ("the suggestion files in the output folder were made with another model"
                          if earlier.get("model_fingerprint") != manifest["model_fingerprint"]
                          else "the suggestion files in the output folder were made with other options")
-        for _, target in todo:
-            with suppress(FileNotFoundError):
-                os.unlink(target)
+        for _, targets in todo:
+            for _, target in targets:
+                with suppress(FileNotFoundError):
+                    os.unlink(target)
     write_atomic(out / RUN_MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     if not force:
-        todo = [(path, target) for path, target in todo if not target.exists()]
+        todo = [(path, targets) for path, targets in todo if not all(t.exists() for _, t in targets)]
         report.skipped = len(paths) - len(todo)
     workers = min(n_jobs, max(1, len(todo)))
     # Several workers get smaller chunks (about four each), so that none waits long for the last.
     size = batch_size if workers == 1 else max(1, min(batch_size, -(-len(todo) // (4 * workers))))
-    chunks = [[(str(p), str(t)) for p, t in todo[i:i + size]] for i in range(0, len(todo), size)]
+    chunks = [[(str(p), [(kind, str(t)) for kind, t in targets]) for p, targets in todo[i:i + size]]
+              for i in range(0, len(todo), size)]
     failures: dict[str, str] = {}
     done = 0
     with _runner(indexer, model_path, options, workers, chunks) as outcomes:
@@ -205,7 +221,21 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
     # in document order, however the work was shared out
     report.failures = {str(path): failures[str(path)] for path, _ in todo if str(path) in failures}
     report.indexed = len(todo) - len(report.failures)
+    if "jsonl" in formats:
+        _write_jsonl(paths, out)
     return report
+
+
+def _write_jsonl(paths: list[Path], out: Path) -> None:
+    """``out/suggestions.jsonl``: one line per document with a result (from every run), in document order."""
+    lines = []
+    for path in paths:
+        try:
+            results = json.loads((out / JSONL_PARTS / (path.stem + ".json")).read_text(encoding="utf-8"))["results"]
+        except FileNotFoundError:  # a document that failed
+            continue
+        lines.append(json.dumps({"document": path.name, "results": results}, ensure_ascii=False) + "\n")
+    write_atomic(out / JSONL_FILE, "".join(lines))
 
 
 def job_count(jobs: int) -> int:
@@ -274,9 +304,10 @@ class _Worker:
     def __init__(self, indexer, options: dict, background_writes: bool):
         self.indexer, self.options = indexer, options
         self.writer = _Writer(background=background_writes)
-        self.formatter = SuggestionFormatter(indexer, options["label_lang"], options["output_format"])
+        self.formatters = {kind: SuggestionFormatter(indexer, options["label_lang"], "json" if kind == "jsonl" else kind)
+                           for kind in output_formats(options["output_format"])}
 
-    def index_chunk(self, todo: list[tuple[str, str]]) -> list[str | None]:
+    def index_chunk(self, todo: list[tuple[str, list[tuple[str, str]]]]) -> list[str | None]:
         """Index each (document, suggestion file) pair: None where the file was written (or queued), else the error.
 
         The readable documents are suggested for as one batch, and each one's
@@ -293,10 +324,17 @@ class _Worker:
                 outcome.append(str(exc))
         chosen = iter(indexer.decide_batch(docs, limit=options["limit"], threshold=options["threshold"],
                                            lang=lang))
-        files = [(path, target, self.formatter(*next(chosen)))
-                 for (path, target), error in zip(todo, outcome) if error is None]
+        files, counts = [], []
+        for (path, targets), error in zip(todo, outcome):
+            if error is None:
+                columns, scores = next(chosen)
+                files.extend((path, target, self.formatters[kind](columns, scores)) for kind, target in targets)
+                counts.append(len(targets))
         written = iter(self.writer.write(files))
-        return [next(written) if error is None else error for error in outcome]
+        n_files = iter(counts)
+        # per document: its reading error, else the first error of its files' writes (None: all written)
+        return [next((e for e in [next(written) for _ in range(next(n_files))] if e is not None), None)
+                if error is None else error for error in outcome]
 
 
 #: The worker of this process, in worker processes only (set by :func:`_init_worker`).
@@ -414,7 +452,7 @@ def _runner(indexer, model_path: Path | None, options: dict, workers: int,
         # Interrupted (Ctrl-C) or failed: end the workers now rather than let them finish the
         # work already handed to them; a write they were making leaves only its temporary file.
         _terminate(executor)
-        _remove_temporaries(target for chunk in chunks for _, target in chunk)
+        _remove_temporaries(target for chunk in chunks for _, targets in chunk for _, target in targets)
         raise
     else:
         executor.shutdown(wait=True)

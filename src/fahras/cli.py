@@ -332,8 +332,9 @@ def _read_stdin() -> tuple[str, int]:
 @click.option("--limit", type=click.IntRange(1, 10000), help="At most this many descriptors per document.")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Only descriptors scoring at least this.")
 @_language_options
-@click.option("--output-format", type=click.Choice(["annif", "json"]), default="annif", show_default=True,
-              help="annif: NAME.annif with <uri>TAB label TAB score lines; json: NAME.json.")
+@click.option("--output-format", default="annif", show_default=True,
+              help="annif: NAME.annif with <uri>TAB label TAB score lines; json: NAME.json; jsonl: one "
+                   "suggestions.jsonl for the run; several comma-separated (annif,jsonl).")
 @click.option("--force", is_flag=True, help="Overwrite existing suggestion files.")
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 100000),
               help="Documents analysed and scored together (larger: a little faster, more memory).")

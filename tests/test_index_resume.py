@@ -9,6 +9,7 @@ the folder that are not documents are reported; a missing folder exits 74.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -157,6 +158,9 @@ def test_ctrl_c_stops_every_worker_and_leaves_only_complete_files(trained_model,
     assert process.poll() is None, "the run ended before Ctrl-C: give it more work"
     os.killpg(process.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole foreground group
     sent = time.monotonic()
+    time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):  # an impatient second Ctrl-C: no traceback, no deadlock
+        os.killpg(process.pid, signal.SIGINT)
     try:
         _, err = process.communicate(timeout=STOP_WITHIN)
     except subprocess.TimeoutExpired:

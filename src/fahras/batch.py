@@ -451,11 +451,27 @@ def _runner(indexer, model_path: Path | None, options: dict, workers: int,
     except BaseException:
         # Interrupted (Ctrl-C) or failed: end the workers now rather than let them finish the
         # work already handed to them; a write they were making leaves only its temporary file.
-        _terminate(executor)
-        _remove_temporaries(target for chunk in chunks for _, targets in chunk for _, target in targets)
+        # A second Ctrl-C meanwhile is ignored (the clean-up takes a fraction of a second).
+        with _sigint_ignored():
+            _terminate(executor)
+            _remove_temporaries(target for chunk in chunks for _, targets in chunk for _, target in targets)
         raise
     else:
         executor.shutdown(wait=True)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _terminate(executor) -> None:

@@ -366,6 +366,9 @@ def index(model, folder, out, limit, threshold, lang, label_lang, output_format,
                                   label_lang=label_lang, output_format=output_format, force=force,
                                   batch_size=batch_size, jobs=jobs, model_path=model, progress=progress)
     except KeyboardInterrupt:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not break the exit
         click.echo("fahras: interrupted; the suggestion files written are complete: "
                    "run the same command again to index the rest", err=True)
         sys.exit(130)

@@ -13,6 +13,9 @@ from this one where the platform allows, so they share its memory).
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import json
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +32,18 @@ from fahras.workers import pool_arguments
 
 #: Output formats: the suggestion file's suffix.
 OUTPUT_SUFFIXES = {"annif": ".annif", "json": ".json"}
+#: ``jsonl``: one file for the run, assembled from a hidden JSON file per document in this folder of the output.
+JSONL_FILE, JSONL_PARTS = "suggestions.jsonl", ".fahras-jsonl"
+
+
+def output_formats(output_format: str) -> list[str]:
+    """The formats of a comma list such as ``annif,jsonl`` (annif, json, jsonl), each once."""
+    formats = [f.strip() for f in output_format.split(",")]
+    known = (*OUTPUT_SUFFIXES, "jsonl")
+    if not all(f in known for f in formats) or len(set(formats)) != len(formats):
+        raise UsageError(f"unknown output format {output_format!r}; choose one or more of {', '.join(known)}, "
+                         "comma-separated")
+    return formats
 
 
 @dataclass
@@ -38,6 +53,20 @@ class IndexReport:
     indexed: int = 0                                       # suggestion files written
     skipped: int = 0                                       # documents whose file existed (no ``force``)
     failures: dict[str, str] = field(default_factory=dict)  # document -> why it has no file, in document order
+    ignored: list[str] = field(default_factory=list)       # names in the folder that are not documents (subfolders,
+    #                                                        unsupported files), by name
+    redone: str | None = None                              # why files of an earlier run were not kept, if they were not
+
+    def ignored_summary(self, shown: int = 10) -> str:
+        """``"N not documents (a, b, ...)"`` for the names left out, or ``""``."""
+        if not self.ignored:
+            return ""
+        names = ", ".join(self.ignored[:shown]) + (", ..." if len(self.ignored) > shown else "")
+        return f"{len(self.ignored)} not documents, left out ({names})"
+
+
+#: The run manifest in the output folder: the model and options the suggestion files there were made with.
+RUN_MANIFEST = ".fahras-index.json"
 
 
 def read_document(path: Path) -> str:
@@ -65,12 +94,64 @@ def analyse_document(indexer, text: str, name: str, lang: str | None):
 
 def documents_in(folder: Path) -> list[Path]:
     """The document files of ``folder`` that :func:`read_document` reads, by name (hidden files left out)."""
+    return folder_entries(folder)[0]
+
+
+def folder_entries(folder: Path) -> tuple[list[Path], list[str]]:
+    """(the document files of ``folder``, the names of its other entries), each by name; hidden files left out.
+
+    A missing folder, or one that cannot be listed, is an :class:`OSError`
+    naming it (the command line's exit code 74).
+    """
     from fahras.text.extract import SUFFIXES
 
     if not folder.is_dir():
-        raise InputError("folder not found", folder)
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
-                  and p.suffix.lower() in (*SUFFIXES, ""))
+        if folder.exists():
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
+        raise FileNotFoundError(errno.ENOENT, "folder not found", str(folder))
+    documents, others = [], []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_file() and path.suffix.lower() in (*SUFFIXES, ""):
+            documents.append(path)
+        else:
+            others.append(path.name + ("/" if path.is_dir() else ""))
+    return documents, others
+
+
+def model_fingerprint(model_path: Path | None) -> str | None:
+    """What identifies the model saved at ``model_path``: a hash of its files' names, sizes and modification times.
+
+    A retrained or edited model gets another fingerprint.  None without a path.
+    """
+    if model_path is None:
+        return None
+    digest = hashlib.sha256()
+    root = Path(model_path)
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(root).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _read_manifest(out: Path) -> dict | None:
+    try:
+        return json.loads((out / RUN_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _temporary_name(target: str | Path) -> str:
+    head, name = os.path.split(os.fspath(target))
+    return os.path.join(head, f".{name}.tmp")
+
+
+def _remove_temporaries(targets) -> None:
+    """Remove the temporary files that writes to ``targets`` killed midway left behind."""
+    for target in targets:
+        with suppress(FileNotFoundError):
+            os.unlink(_temporary_name(target))
 
 
 def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, threshold: float | None = None,
@@ -87,26 +168,45 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
     forked they load the model from ``model_path``.  ``progress`` is called
     as ``("documents", done, total)``.
     """
-    if output_format not in OUTPUT_SUFFIXES:
-        raise UsageError(f"unknown output format {output_format!r}; choose one of {', '.join(OUTPUT_SUFFIXES)}")
+    formats = output_formats(output_format)
     check_languages(lang, label_lang)
     if batch_size < 1:
         raise UsageError("batch_size must be at least 1")
     n_jobs = job_count(jobs)
-    paths = documents_in(folder)
+    paths, ignored = folder_entries(folder)
     out.mkdir(parents=True, exist_ok=True)
-    suffix = OUTPUT_SUFFIXES[output_format]
-    todo = [(path, out / (path.stem + suffix)) for path in paths]
-    report = IndexReport()
-    if not force:
-        todo = [(path, target) for path, target in todo if not target.exists()]
-        report.skipped = len(paths) - len(todo)
+    if "jsonl" in formats:
+        (out / JSONL_PARTS).mkdir(exist_ok=True)
+    todo = [(path, [(kind, out / JSONL_PARTS / (path.stem + ".json")) if kind == "jsonl"
+                    else (kind, out / (path.stem + OUTPUT_SUFFIXES[kind])) for kind in formats])
+            for path in paths]
+    report = IndexReport(ignored=ignored)
     options = {"limit": limit, "threshold": threshold, "label_lang": label_lang, "lang": lang,
                "output_format": output_format}
+    # A run killed midway (SIGKILL) may have left the temporary file of a write.
+    _remove_temporaries(target for _, targets in todo for _, target in targets)
+    manifest = {"fahras_index": 1, "model": str(Path(model_path).resolve()) if model_path else None,
+                "model_fingerprint": model_fingerprint(model_path), "options": options}
+    earlier = _read_manifest(out)
+    if earlier is not None and earlier != manifest and not force:
+        # The files there were made with another model or other options: none is kept.  They are
+        # removed before the new manifest is written, so that a rerun never takes one of them for its own.
+        report.redone = ("the suggestion files in the output folder were made with another model"
+                         if earlier.get("model_fingerprint") != manifest["model_fingerprint"]
+                         else "the suggestion files in the output folder were made with other options")
+        for _, targets in todo:
+            for _, target in targets:
+                with suppress(FileNotFoundError):
+                    os.unlink(target)
+    write_atomic(out / RUN_MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    if not force:
+        todo = [(path, targets) for path, targets in todo if not all(t.exists() for _, t in targets)]
+        report.skipped = len(paths) - len(todo)
     workers = min(n_jobs, max(1, len(todo)))
     # Several workers get smaller chunks (about four each), so that none waits long for the last.
     size = batch_size if workers == 1 else max(1, min(batch_size, -(-len(todo) // (4 * workers))))
-    chunks = [[(str(p), str(t)) for p, t in todo[i:i + size]] for i in range(0, len(todo), size)]
+    chunks = [[(str(p), [(kind, str(t)) for kind, t in targets]) for p, targets in todo[i:i + size]]
+              for i in range(0, len(todo), size)]
     failures: dict[str, str] = {}
     done = 0
     with _runner(indexer, model_path, options, workers, chunks) as outcomes:
@@ -121,7 +221,21 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
     # in document order, however the work was shared out
     report.failures = {str(path): failures[str(path)] for path, _ in todo if str(path) in failures}
     report.indexed = len(todo) - len(report.failures)
+    if "jsonl" in formats:
+        _write_jsonl(paths, out)
     return report
+
+
+def _write_jsonl(paths: list[Path], out: Path) -> None:
+    """``out/suggestions.jsonl``: one line per document with a result (from every run), in document order."""
+    lines = []
+    for path in paths:
+        try:
+            results = json.loads((out / JSONL_PARTS / (path.stem + ".json")).read_text(encoding="utf-8"))["results"]
+        except FileNotFoundError:  # a document that failed
+            continue
+        lines.append(json.dumps({"document": path.name, "results": results}, ensure_ascii=False) + "\n")
+    write_atomic(out / JSONL_FILE, "".join(lines))
 
 
 def job_count(jobs: int) -> int:
@@ -167,8 +281,7 @@ def write_atomic(path: str | Path, text: str) -> None:
     that much less while documents are scored (0.1 ms a file here).
     """
     path = os.fspath(path)
-    head, name = os.path.split(path)
-    tmp = os.path.join(head, f".{name}.tmp")
+    tmp = _temporary_name(path)
     data = memoryview(text.encode("utf-8"))
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
@@ -191,9 +304,10 @@ class _Worker:
     def __init__(self, indexer, options: dict, background_writes: bool):
         self.indexer, self.options = indexer, options
         self.writer = _Writer(background=background_writes)
-        self.formatter = SuggestionFormatter(indexer, options["label_lang"], options["output_format"])
+        self.formatters = {kind: SuggestionFormatter(indexer, options["label_lang"], "json" if kind == "jsonl" else kind)
+                           for kind in output_formats(options["output_format"])}
 
-    def index_chunk(self, todo: list[tuple[str, str]]) -> list[str | None]:
+    def index_chunk(self, todo: list[tuple[str, list[tuple[str, str]]]]) -> list[str | None]:
         """Index each (document, suggestion file) pair: None where the file was written (or queued), else the error.
 
         The readable documents are suggested for as one batch, and each one's
@@ -210,10 +324,17 @@ class _Worker:
                 outcome.append(str(exc))
         chosen = iter(indexer.decide_batch(docs, limit=options["limit"], threshold=options["threshold"],
                                            lang=lang))
-        files = [(path, target, self.formatter(*next(chosen)))
-                 for (path, target), error in zip(todo, outcome) if error is None]
+        files, counts = [], []
+        for (path, targets), error in zip(todo, outcome):
+            if error is None:
+                columns, scores = next(chosen)
+                files.extend((path, target, self.formatters[kind](columns, scores)) for kind, target in targets)
+                counts.append(len(targets))
         written = iter(self.writer.write(files))
-        return [next(written) if error is None else error for error in outcome]
+        n_files = iter(counts)
+        # per document: its reading error, else the first error of its files' writes (None: all written)
+        return [next((e for e in [next(written) for _ in range(next(n_files))] if e is not None), None)
+                if error is None else error for error in outcome]
 
 
 #: The worker of this process, in worker processes only (set by :func:`_init_worker`).
@@ -328,10 +449,44 @@ def _runner(indexer, model_path: Path | None, options: dict, workers: int,
         futures = [executor.submit(_index_chunk_in_process, chunk) for chunk in chunks]
         yield (future.result() for future in futures)
     except BaseException:
-        executor.shutdown(wait=False, cancel_futures=True)
+        # Interrupted (Ctrl-C) or failed: end the workers now rather than let them finish the
+        # work already handed to them; a write they were making leaves only its temporary file.
+        # A second Ctrl-C meanwhile is ignored (the clean-up takes a fraction of a second).
+        with _sigint_ignored():
+            _terminate(executor)
+            _remove_temporaries(target for chunk in chunks for _, targets in chunk for _, target in targets)
         raise
     else:
         executor.shutdown(wait=True)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _terminate(executor) -> None:
+    """End the pool's worker processes at once (pending work is dropped) and wait until they have ended."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with suppress(Exception):
+            process.terminate()
+    for process in processes:
+        with suppress(Exception):
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join(5)
 
 
 def _then_late_errors(outcomes: Iterator[list], writer: _Writer) -> Iterator[list]:

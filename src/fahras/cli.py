@@ -358,8 +358,9 @@ def _read_stdin() -> tuple[str, int]:
 @click.option("--limit", type=click.IntRange(1, 10000), help="At most this many descriptors per document.")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Only descriptors scoring at least this.")
 @_language_options
-@click.option("--output-format", type=click.Choice(["annif", "json"]), default="annif", show_default=True,
-              help="annif: NAME.annif with <uri>TAB label TAB score lines; json: NAME.json.")
+@click.option("--output-format", default="annif", show_default=True,
+              help="annif: NAME.annif with <uri>TAB label TAB score lines; json: NAME.json; jsonl: one "
+                   "suggestions.jsonl for the run; several comma-separated (annif,jsonl).")
 @click.option("--force", is_flag=True, help="Overwrite existing suggestion files.")
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 100000),
               help="Documents analysed and scored together (larger: a little faster, more memory).")
@@ -371,7 +372,11 @@ def index(model, folder, out, limit, threshold, lang, label_lang, output_format,
 
     Documents may be text, UN export, PDF, DOCX or HTML files.
     A document that cannot be read is reported and skipped; the others are
-    indexed.  The exit code is 65 if any document failed.  With --jobs,
+    indexed.  The exit code is 65 if any document failed, 74 if FOLDER
+    cannot be read.  Subfolders and files of other kinds are left out and
+    counted.  Interrupted (Ctrl-C, or killed), the same command run again
+    keeps the finished suggestion files and indexes the rest, unless the
+    model or the options changed (then it redoes them all).  With --jobs,
     documents are shared out between worker processes; the output and the
     error messages are the same as with one.
     """
@@ -381,12 +386,23 @@ def index(model, folder, out, limit, threshold, lang, label_lang, output_format,
     indexer = Indexer.load(model)
     _settle()
     doc_lang, label_lang = _languages(lang, label_lang)
-    with _progress("index", not quiet) as progress:
-        report = index_folder(indexer, folder, out, limit=limit, threshold=threshold, lang=doc_lang,
-                              label_lang=label_lang, output_format=output_format, force=force,
-                              batch_size=batch_size, jobs=jobs, model_path=model, progress=progress)
+    try:
+        with _progress("index", not quiet) as progress:
+            report = index_folder(indexer, folder, out, limit=limit, threshold=threshold, lang=doc_lang,
+                                  label_lang=label_lang, output_format=output_format, force=force,
+                                  batch_size=batch_size, jobs=jobs, model_path=model, progress=progress)
+    except KeyboardInterrupt:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not break the exit
+        click.echo("fahras: interrupted; the suggestion files written are complete: "
+                   "run the same command again to index the rest", err=True)
+        sys.exit(130)
+    if report.redone:
+        click.echo(f"{report.redone}: indexed every document again", err=True)
     click.echo(f"indexed {report.indexed} documents into {out}"
-               + (f"; {report.skipped} already done (use --force to redo)" if report.skipped else ""), err=True)
+               + (f"; {report.skipped} already done (use --force to redo)" if report.skipped else "")
+               + (f"; {report.ignored_summary()}" if report.ignored else ""), err=True)
     for error in report.failures.values():
         click.echo(f"fahras: error: {error}", err=True)
     if report.failures:

@@ -25,6 +25,7 @@ import pytest
 
 from conftest import RESOLUTIONS, requires_shared
 from fahras import Indexer
+from fahras.store.modeldir import write_checksums
 from fahras.batch import index_folder
 from fahras.errors import UsageError
 
@@ -201,7 +202,10 @@ def test_another_model_or_other_options_redo_everything(trained_model, documents
     assert all(len(p.read_text().splitlines()) <= 2 for p in out.glob("*.annif"))
     copy = tmp_path / "model-copy"
     shutil.copytree(trained_model, copy)
-    (copy / "subjects.json").touch()  # the same files, one of them newer: another model for all Fahras knows
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["created"] = "2000-01-01T00:00:00+00:00"  # another model (as a retraining would make it) ...
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    write_checksums(copy)  # ... whose checksum manifest says so
     moved = index_folder(model, small, out, model_path=copy, limit=2)
     assert (moved.indexed, moved.skipped) == (3, 0) and "another model" in moved.redone
     forced = index_folder(model, small, out, model_path=copy, limit=2, force=True)

@@ -28,6 +28,7 @@ from fahras._system import available_cores
 from fahras.errors import InputError, UsageError
 from fahras.formats import annif_line_start, annif_lines, result_dict, results_json
 from fahras.indexer import Progress, check_languages
+from fahras.store.modeldir import CHECKSUMS_FILE
 from fahras.workers import pool_arguments
 
 #: Output formats: the suggestion file's suffix.
@@ -121,7 +122,9 @@ def folder_entries(folder: Path) -> tuple[list[Path], list[str]]:
 
 
 def model_fingerprint(model_path: Path | None) -> str | None:
-    """What identifies the model saved at ``model_path``: a hash of its files' names, sizes and modification times.
+    """What identifies the model saved at ``model_path``: the hash of its checksum manifest
+    (the SHA-256 of every file, see :mod:`fahras.store.modeldir`), or for a model made before
+    those manifests, a hash of its files' names, sizes and modification times.
 
     A retrained or edited model gets another fingerprint.  None without a path.
     """
@@ -129,6 +132,10 @@ def model_fingerprint(model_path: Path | None) -> str | None:
         return None
     digest = hashlib.sha256()
     root = Path(model_path)
+    checksums = root / CHECKSUMS_FILE
+    if checksums.is_file():
+        digest.update(checksums.read_bytes())
+        return digest.hexdigest()
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         stat = path.stat()
         digest.update(f"{path.relative_to(root).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from conftest import RESOLUTIONS, requires_shared
+from proc_support import MARKER, linked_copies, run_processes
 from fahras import Indexer
 from fahras.store.modeldir import write_checksums
 from fahras.batch import index_folder
@@ -31,37 +32,15 @@ from fahras.errors import UsageError
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
 
-MARKER = "FAHRAS_TEST_RUN"
 #: Generous bound on how long a Ctrl-C'd run may take to end (seconds): promptness, not speed.
 STOP_WITHIN = 15.0
-
-
-def run_processes(marker: str) -> set[int]:
-    """The live (not zombie) processes whose environment holds ``marker``."""
-    needle = f"{MARKER}={marker}".encode()
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            if needle not in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0"):
-                continue
-            if "\nState:\tZ" in Path(f"/proc/{entry}/status").read_text():
-                continue
-        except OSError:
-            continue
-        found.add(int(entry))
-    return found
 
 
 @pytest.fixture(scope="module")
 def documents(tmp_path_factory) -> Path:
     """The training resolutions six times over (links), plus a subfolder and an unsupported file."""
     requires_shared()
-    folder = tmp_path_factory.mktemp("docs")
-    for path in sorted(RESOLUTIONS.glob("*.txt")):
-        for n in range(6):
-            (folder / f"{n}_{path.name}").symlink_to(path)
+    folder = linked_copies(RESOLUTIONS, tmp_path_factory.mktemp("docs"), 6)
     (folder / "attachments").mkdir()
     (folder / "scan.tiff").write_bytes(b"II*\0")
     return folder
@@ -95,12 +74,13 @@ def start(model: Path, folder: Path, out: Path, *extra) -> tuple[subprocess.Pope
 
 
 def wait_gone(marker: str, within: float = 10.0) -> set[int]:
+    """The run's processes still there after ``within`` seconds (killed, so none stays behind)."""
     deadline = time.monotonic() + within
     while (left := run_processes(marker)) and time.monotonic() < deadline:
         time.sleep(0.05)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
-    return left
+    return set(left)
 
 
 def kill_and_resume(model: Path, folder: Path, out: Path, reference: Path, kills: int, rng: random.Random):

@@ -20,36 +20,17 @@ from pathlib import Path
 
 import pytest
 
+from proc_support import MARKER, linked_copies, run_processes
+
 from conftest import RESOLUTIONS, UNBIS_JSON, requires_shared
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
 
-MARKER = "FAHRAS_TEST_RUN"
 #: How long the processes of a killed run may take to end (seconds).  A worker that has reached its
 #: initializer ends at once (Linux parent-death signal); one still starting ends when it gets there,
 #: after importing fahras: about 1.3 s on an idle machine, several seconds on this 2-core machine at
 #: load 15 (a first version of this test with 5 s failed there once on such a worker, 2026-12-05).
 GRACE = 20.0
-
-
-def run_processes(marker: str) -> dict[int, int]:
-    """pid -> parent pid of the live (not zombie) processes whose environment holds ``marker``."""
-    found = {}
-    needle = f"{MARKER}={marker}".encode()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            if needle not in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0"):
-                continue
-            status = Path(f"/proc/{entry}/status").read_text()
-        except OSError:  # ended meanwhile, or not ours
-            continue
-        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-        if fields.get("State", "").startswith("Z"):
-            continue
-        found[int(entry)] = int(fields["PPid"])
-    return found
 
 
 def start(args: list, tmp_path: Path) -> tuple[subprocess.Popen, str]:
@@ -97,11 +78,7 @@ def train_args(tmp_path: Path) -> list:
 def many_documents(tmp_path_factory) -> Path:
     """The training resolutions sixteen times over (links): enough work for two indexing workers for a while."""
     requires_shared()
-    folder = tmp_path_factory.mktemp("many")
-    for path in sorted(RESOLUTIONS.glob("*.txt")):
-        for n in range(16):
-            (folder / f"{n}_{path.name}").symlink_to(path)
-    return folder
+    return linked_copies(RESOLUTIONS, tmp_path_factory.mktemp("many"), 16)
 
 
 def index_args(model: Path, folder: Path, tmp_path: Path) -> list:

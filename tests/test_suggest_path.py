@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fahras import Document, Indexer
+from fahras.batch import RUN_MANIFEST
 from fahras.errors import InputError
 from fahras.models import create_backend, FitContext
 from fahras.models import features as features_module
@@ -265,7 +266,8 @@ def test_index_with_jobs_writes_the_same_files_and_errors(trained_model, time_sp
         assert [re.search(r"/(\w+)\.txt", e).group(1) for e in errors] == [
             "a_broken", "c_" + blocked.stem, "m_german", "z_empty"]
         assert "cannot write its suggestions" in errors[1] and "indexed 5 documents" in stderr
-        runs[jobs] = ({p.name: p.read_text(encoding="utf-8") for p in out.iterdir() if p.is_file()}, errors)
+        runs[jobs] = ({p.name: p.read_text(encoding="utf-8") for p in out.iterdir()
+                     if p.is_file() and p.name != RUN_MANIFEST}, errors)
         assert len(runs[jobs][0]) == 5 and not any(p.name.endswith(".tmp") for p in out.iterdir())
     assert runs[1] == runs[2] == runs[0]
 

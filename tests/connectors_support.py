@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 import threading
@@ -13,38 +12,15 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
+from test_text_extract import make_pdf as make_pages_pdf
+
 FIXTURES = Path(__file__).parent / "fixtures" / "connectors"
 UNDL = "https://digitallibrary.un.org"
 
 
 def make_pdf(lines: list[str]) -> bytes:
     """A one-page PDF with one Helvetica text line per string (ASCII)."""
-    ops = ["BT", "/F1 11 Tf", "14 TL", "72 760 Td"]
-    for line in lines:
-        escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        ops += [f"({escaped}) Tj", "T*"]
-    ops.append("ET")
-    stream = "\n".join(ops).encode("latin-1")
-    objects = {
-        1: b"<< /Type /Catalog /Pages 2 0 R >>",
-        2: b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
-        3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        4: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
-           b"/Contents 5 0 R >>",
-        5: b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-    }
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = {}
-    for number in sorted(objects):
-        offsets[number] = out.tell()
-        out.write(b"%d 0 obj\n" % number + objects[number] + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 6\n0000000000 65535 f \n")
-    for number in range(1, 6):
-        out.write(b"%010d 00000 n \n" % offsets[number])
-    out.write(b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref)
-    return out.getvalue()
+    return make_pages_pdf([lines])
 
 
 @dataclass

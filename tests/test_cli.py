@@ -306,3 +306,22 @@ def test_zero_shot_model_from_a_vocabulary_alone(tmp_path):
     assert result.returncode == 0, err(result)
     [top] = json.loads(out(result))["results"]
     assert top["uri"] == concept["uri"] and top["evidence"]
+
+
+def test_suggest_refuses_stdin_above_the_size_limit_without_reading_it_all(trained_model):
+    """Standard input is read only up to the document size limit, then refused with a clear message."""
+    import os
+
+    limit = 4096
+    env = {**os.environ, "FAHRAS_MAX_DOCUMENT_BYTES": str(limit)}
+    text = ("The Security Council condemns piracy off the coast of Somalia. " * 200).encode()
+    assert len(text) > limit
+    run = subprocess.run([sys.executable, "-m", "fahras", "suggest", str(trained_model)], input=text,
+                         capture_output=True, timeout=300, env=env)
+    assert run.returncode != 0
+    message = err(run)
+    assert "<stdin>" in message and "larger than the limit of 4,096 bytes" in message
+    assert "Traceback" not in message
+    small = subprocess.run([sys.executable, "-m", "fahras", "suggest", str(trained_model)],
+                           input=text[:limit], capture_output=True, timeout=300, env=env)
+    assert small.returncode == 0, err(small)

@@ -342,7 +342,14 @@ def _read_stdin() -> tuple[str, int]:
     from fahras.explain import export_header_length
     from fahras.text import extract_bytes
 
-    data = sys.stdin.buffer.read()
+    from fahras.errors import InputError
+    from fahras.textfile import max_document_bytes
+
+    limit = max_document_bytes()
+    data = sys.stdin.buffer.read(limit + 1)  # never more than the limit (and a byte) in memory
+    if len(data) > limit:
+        raise InputError(f"standard input is larger than the limit of {limit:,} bytes "
+                         "(set FAHRAS_MAX_DOCUMENT_BYTES to change it)", "<stdin>")
     text = extract_bytes(data, "<stdin>", strip=False, detect=False).text
     if not data.lstrip(b"\xef\xbb\xbf").startswith(b"%%%"):
         return text, 0

@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("models",),                                                 # backends
     ("decision", "evaluate", "formats", "explain"),              # choosing, measuring, writing out
     ("indexer", "learning"),                                     # the library's front door
-    ("batch",),                                                  # folders of documents
+    ("batch", "cluster"),                                        # folders of documents, here or on a cluster
     ("cli", "service", "__main__", "__init__"),                  # the user's entry points (and the package)
     ("web",),                                                    # the page, a plug-in of the service
 ]

@@ -164,7 +164,7 @@ def _remove_temporaries(targets) -> None:
 def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, threshold: float | None = None,
                  lang: str | None = None, label_lang: str = "en", output_format: str = "annif",
                  force: bool = False, batch_size: int = 64, jobs: int = 1, model_path: Path | None = None,
-                 progress: Progress | None = None) -> IndexReport:
+                 progress: Progress | None = None, runner=None) -> IndexReport:
     """Suggest descriptors for every document in ``folder``; write ``out/NAME.annif`` (or ``.json``) for each.
 
     ``indexer`` is a loaded :class:`~fahras.Indexer`; ``limit`` and
@@ -174,6 +174,10 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
     (0: one per CPU core) share the documents out; where processes cannot be
     forked they load the model from ``model_path``.  ``progress`` is called
     as ``("documents", done, total)``.
+
+    ``runner`` indexes the chunks elsewhere (:mod:`fahras.cluster`): a
+    callable with :func:`_runner`'s arguments and contract; ``jobs`` is then
+    its number of workers (it sizes the chunks).
     """
     formats = output_formats(output_format)
     check_languages(lang, label_lang)
@@ -216,7 +220,7 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
               for i in range(0, len(todo), size)]
     failures: dict[str, str] = {}
     done = 0
-    with _runner(indexer, model_path, options, workers, chunks) as outcomes:
+    with (runner or _runner)(indexer, model_path, options, workers, chunks) as outcomes:
         outcomes = iter(outcomes)
         for chunk, outcome in zip(chunks, outcomes):
             failures.update((path, error) for (path, _), error in zip(chunk, outcome) if error is not None)
@@ -320,12 +324,23 @@ class _Worker:
         The readable documents are suggested for as one batch, and each one's
         suggestion file is written (atomically) by this worker.
         """
+        return self.write_files(*self.suggestion_files(todo))
+
+    def suggestion_files(self, todo: list[tuple[str, list[tuple[str, str]]]], read=None
+                         ) -> tuple[list[str | None], list[tuple[str, str, str]], list[int]]:
+        """What :meth:`index_chunk` writes, not written: per document its error (None: suggested), the
+        (document, suggestion file, text) of every file, and the number of files of each suggested document.
+
+        ``read`` gives a document's text from its path (default :func:`read_document`);
+        a cluster worker reads bytes sent to it (:mod:`fahras.cluster`).
+        """
         indexer, options = self.indexer, self.options
         lang = options["lang"]
+        read = read or (lambda path: read_document(Path(path)))
         docs, outcome = [], []
         for path, _ in todo:
             try:
-                docs.append(analyse_document(indexer, read_document(Path(path)), path, lang))
+                docs.append(analyse_document(indexer, read(path), path, lang))
                 outcome.append(None)
             except InputError as exc:
                 outcome.append(str(exc))
@@ -337,6 +352,11 @@ class _Worker:
                 columns, scores = next(chosen)
                 files.extend((path, target, self.formatters[kind](columns, scores)) for kind, target in targets)
                 counts.append(len(targets))
+        return outcome, files, counts
+
+    def write_files(self, outcome: list[str | None], files: list[tuple[str, str, str]],
+                    counts: list[int]) -> list[str | None]:
+        """Write what :meth:`suggestion_files` made: per document its error, or its files' first write error, or None."""
         written = iter(self.writer.write(files))
         n_files = iter(counts)
         # per document: its reading error, else the first error of its files' writes (None: all written)

@@ -40,6 +40,13 @@ def _language_options(func):
                         help="Language of the documents; auto detects each one.")(func)
 
 
+def _cluster_option(what: str):
+    return click.option("--cluster", default=None, metavar="ADDRESS",
+                        help=f"{what} on a Dask cluster: tcp://HOST:8786 (a running scheduler; the model and the "
+                             "documents are sent to its workers) or local (a LocalCluster of one worker process per "
+                             "core on this machine; local:N for N). Needs pip install 'fahras[dask]'.")
+
+
 @contextmanager
 def _progress(description: str, enabled: bool = True) -> Iterator:
     """A rich progress bar on stderr; yields a ``(stage, done, total)`` callback.
@@ -120,13 +127,14 @@ def cli(verbose: int) -> None:
 @click.option("-j", "--jobs", type=click.IntRange(0, 256), default=None,
               help="Worker processes fitting an ensemble's base backends (0: one per core, at most 8, from 100 "
                    "documents on, the default; 1: this process only). Same model either way.")
+@_cluster_option("Fit the ensemble's base backends on the cross-validation folds")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--strict", is_flag=True,
               help="Stop at the first bad training document (empty, not UTF-8, broken header, over "
                    "FAHRAS_MAX_DOCUMENT_BYTES); by default each is skipped with a warning and counted.")
 def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: str, backend: str | None,
           params: tuple[str, ...], analyzer: str, subject_space: str, cv_folds: int, decision: str,
-          jobs: int | None, quiet: bool, strict: bool = False) -> None:
+          jobs: int | None, quiet: bool, strict: bool = False, cluster: str | None = None) -> None:
     """Train a model on indexed documents (one or more CORPUS folders or files).
 
     Without CORPUS, a zero-shot model is built from the thesaurus alone: it
@@ -154,10 +162,26 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
         if "n_jobs" not in create_backend(backend).get_params():
             raise UsageError(f"--jobs: the {backend!r} backend trains in one process (the ensemble uses workers)")
         backend_params["n_jobs"] = jobs
+    if cluster is not None:
+        from fahras.cluster import parse_address, require_dask
+
+        require_dask()
+        parse_address(cluster)
+        if backend != "ensemble":
+            raise UsageError(f"--cluster: the {backend!r} backend trains in one process (the ensemble's "
+                             "cross-fitting runs on a cluster)")
+        if jobs is not None:
+            raise UsageError("--cluster and --jobs: give one (the cluster's workers fit the base backends)")
     indexer = Indexer(backend=backend, backend_params=backend_params or None, analyzer=analyzer,
                       subject_space=subject_space, cv_folds=cv_folds, decision=decision)
     with _progress("train", not quiet) as progress:
-        indexer.fit(documents, vocab, progress=progress)
+        if cluster is None:
+            indexer.fit(documents, vocab, progress=progress)
+        else:
+            from fahras.cluster import training_on_cluster
+
+            with training_on_cluster(cluster):
+                indexer.fit(documents, vocab, progress=progress)
     indexer.save(out)
     bad = sum(c.skipped for c in corpora)
     if bad:
@@ -373,8 +397,10 @@ def _read_stdin() -> tuple[str, int]:
               help="Documents analysed and scored together (larger: a little faster, more memory).")
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(0, 1024),
               help="Worker processes (0: one per CPU core); each holds the model once.")
+@_cluster_option("Index")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def index(model, folder, out, limit, threshold, lang, label_lang, output_format, force, batch_size, jobs, quiet):
+def index(model, folder, out, limit, threshold, lang, label_lang, output_format, force, batch_size, jobs, quiet,
+          cluster=None):
     """Suggest descriptors for every document in FOLDER, one output file each.
 
     Documents may be text, UN export, PDF, DOCX or HTML files.
@@ -385,19 +411,33 @@ def index(model, folder, out, limit, threshold, lang, label_lang, output_format,
     keeps the finished suggestion files and indexes the rest, unless the
     model or the options changed (then it redoes them all).  With --jobs,
     documents are shared out between worker processes; the output and the
-    error messages are the same as with one.
+    error messages are the same as with one.  With --cluster, chunks of
+    documents are indexed by the workers of a Dask cluster and the files are
+    written here: the same files again (the run's metadata goes to
+    OUT/.fahras-cluster.json).
     """
     from fahras import Indexer
     from fahras.batch import index_folder
 
+    if cluster is not None:
+        from fahras.cluster import index_on_cluster, parse_address, require_dask
+
+        require_dask()  # refused before the model is loaded: no dask, a bad address
+        parse_address(cluster)
+        if jobs != 1:
+            raise UsageError("--cluster and --jobs: give one (local:N sets the local cluster's worker processes)")
     indexer = Indexer.load(model)
     _settle()
     doc_lang, label_lang = _languages(lang, label_lang)
     try:
         with _progress("index", not quiet) as progress:
-            report = index_folder(indexer, folder, out, limit=limit, threshold=threshold, lang=doc_lang,
-                                  label_lang=label_lang, output_format=output_format, force=force,
-                                  batch_size=batch_size, jobs=jobs, model_path=model, progress=progress)
+            options = dict(limit=limit, threshold=threshold, lang=doc_lang, label_lang=label_lang,
+                           output_format=output_format, force=force, batch_size=batch_size, model_path=model,
+                           progress=progress)
+            if cluster is None:
+                report = index_folder(indexer, folder, out, jobs=jobs, **options)
+            else:
+                report = index_on_cluster(indexer, folder, out, cluster=cluster, **options)
     except KeyboardInterrupt:
         import signal
 
@@ -445,20 +485,31 @@ _METRIC_ROWS = [("documents", "documents"), ("precision@1", "P@1"), ("precision@
 @click.option("--limit", type=click.IntRange(1, 10000), help="Override the decision rule's limit.")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Override the decision rule's threshold.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@_cluster_option("Score the documents")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet):
+def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet, cluster=None):
     """Measure suggestion quality on a CORPUS with known descriptors.
 
     Ranking metrics (P@k, R@5, F1@5, nDCG, LRAP) use the full ranking; F1,
     precision and recall are those of the model's decision rule.  All are
-    averaged over documents.
+    averaged over documents.  With --cluster the documents are scored by the
+    workers of a Dask cluster; the metrics are the same to the last digit.
     """
     from fahras import Indexer, read_corpus
 
+    if cluster is not None:
+        from fahras.cluster import evaluate_on_cluster, parse_address, require_dask
+
+        require_dask()
+        parse_address(cluster)
     indexer = Indexer.load(model)
     with _progress("eval", not quiet and not as_json) as progress:
-        result = indexer.evaluate(read_corpus(corpus, corpus_format, strict=True), progress=progress,
-                                  limit=limit, threshold=threshold)
+        documents = read_corpus(corpus, corpus_format, strict=True)
+        if cluster is None:
+            result = indexer.evaluate(documents, progress=progress, limit=limit, threshold=threshold)
+        else:
+            result = evaluate_on_cluster(indexer, documents, cluster=cluster, model_path=model, progress=progress,
+                                         limit=limit, threshold=threshold)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
         return

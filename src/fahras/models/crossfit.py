@@ -19,17 +19,22 @@ processes:
   exactly what a saved model holds.
 
 With one job everything runs in this process, in the same order, with the
-same results.  Fits are seeded, so the results do not depend on the number
+same results.  Within :func:`fitting_with` the tasks go to an executor
+instead (a Dask cluster: :mod:`fahras.cluster`), which runs
+:func:`fit_task` wherever it likes and hands back its results.  Fits are seeded, so the results do not depend on the number
 of jobs (except omikuji's, whose training is not bit-reproducible anyway).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import os
 import pickle
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -72,6 +77,9 @@ def cross_fit(specs: Sequence[dict], docs: Sequence[AnalyzedText], y: sp.csr_mat
     documents x subjects held-out scores.
     """
     y = sp.csr_matrix(y)
+    executor = _EXECUTOR.get()
+    if executor is not None:
+        return _with_executor(executor, specs, docs, y, analyzer, folds, concepts, progress)
     jobs = effective_jobs(n_jobs, len(docs), len(specs) * (len(folds) + 1))
     if jobs > 1:
         from concurrent.futures.process import BrokenProcessPool
@@ -137,8 +145,7 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
     fitted: list[Backend | None] = [None] * len(specs)
     # Full-data fits first: they are the longest, so the pool ends evenly.
     # Fold-major order: a worker's consecutive tasks tend to share a fold, hence its features.
-    tasks = [(n, spec, None) for n, spec in enumerate(specs)]
-    tasks += [(n, spec, k) for k in range(len(folds)) for n, spec in enumerate(specs)]
+    tasks = _tasks(specs, folds)
     with tempfile.TemporaryDirectory(prefix="fahras-crossfit-") as scratch:
         # The work goes to the workers as a file in a private temporary folder (not
         # through the start-up pipe): large, and read once by each worker.
@@ -164,4 +171,86 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
                 for future in futures:  # the first failure ends the training: drop what is queued
                     future.cancel()
                 raise
+    return fitted, held_out
+
+
+# -- elsewhere: an executor given by the caller (fahras.cluster) ----------------------
+#: What :func:`cross_fit` hands its tasks to within a :func:`fitting_with` block (None: itself).
+_EXECUTOR: contextvars.ContextVar = contextvars.ContextVar("fahras_crossfit_executor", default=None)
+
+#: ``executor(work, tasks)``: runs ``fit_task(work, spec, fold)`` for each ``(n, spec, fold)`` of ``tasks``
+#: and yields ``(index in tasks, result)`` as each finishes, in any order.
+Executor = Callable[[dict, list], Iterable[tuple[int, object]]]
+
+
+@contextmanager
+def fitting_with(executor: Executor) -> Iterator[None]:
+    """Within this block (this thread or task), :func:`cross_fit` runs its tasks through ``executor``.
+
+    The results are those of fitting here: the same folds, the same seeded
+    fits; a full-data fit comes back as its saved files and is loaded here.
+    """
+    token = _EXECUTOR.set(executor)
+    try:
+        yield
+    finally:
+        _EXECUTOR.reset(token)
+
+
+def _tasks(specs, folds) -> list[tuple[int, dict, int | None]]:
+    # Full-data fits first: they are the longest, so the pool ends evenly.
+    # Fold-major order: a worker's consecutive tasks tend to share a fold, hence its features.
+    tasks = [(n, spec, None) for n, spec in enumerate(specs)]
+    return tasks + [(n, spec, k) for k in range(len(folds)) for n, spec in enumerate(specs)]
+
+
+def fit_task(work: dict, spec: dict, fold: int | None) -> np.ndarray | dict[str, bytes]:
+    """One cross-fitting task on its own, wherever it runs.
+
+    ``work`` holds ``docs``, ``y``, ``analyzer``, ``folds`` and ``concepts``.
+    A fold's task returns its held-out scores (float32); the full-data fit
+    (``fold`` None) returns the fitted backend's saved files, relative path ->
+    bytes (what :meth:`~fahras.models.base.Backend.save` writes).
+    """
+    docs, y = work["docs"], work["y"]
+    base = create_backend(spec["name"], spec.get("params"))
+    context = FitContext(work["analyzer"], work["concepts"])
+    with sharing_fits(), sharing_rows():
+        if fold is not None:
+            train, held = work["folds"][fold]
+            base.fit([docs[i] for i in train], y[train], context=context)
+            return base.predict_scores([docs[i] for i in held]).astype(np.float32)
+        base.fit(docs, y, context=context)
+    with tempfile.TemporaryDirectory(prefix="fahras-fit-") as scratch:
+        folder = Path(scratch) / "backend"
+        base.save(folder)
+        return {path.relative_to(folder).as_posix(): path.read_bytes()
+                for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def _with_executor(executor: Executor, specs, docs, y, analyzer, folds, concepts, progress):
+    held_out = [np.zeros(y.shape, dtype=np.float32) for _ in specs]
+    fitted: list[Backend | None] = [None] * len(specs)
+    tasks = _tasks(specs, folds)
+    work = {"docs": list(docs), "y": y, "analyzer": analyzer, "folds": list(folds), "concepts": concepts}
+    seen: set[int] = set()
+    with tempfile.TemporaryDirectory(prefix="fahras-crossfit-") as scratch:
+        for done, (i, result) in enumerate(executor(work, tasks), 1):
+            seen.add(i)
+            n, _, k = tasks[i]
+            if k is None:
+                folder = Path(scratch) / f"base{n}"
+                for name, data in result.items():
+                    target = (folder / name).resolve()
+                    if target.parent != folder.resolve() and folder.resolve() not in target.parents:
+                        raise ValueError(f"a fitted backend came back with a file outside its folder: {name!r}")
+                    os.makedirs(target.parent, exist_ok=True)
+                    target.write_bytes(data)
+                fitted[n] = load_backend(folder)
+            else:
+                held_out[n][folds[k][1]] = result
+            if progress:
+                progress("fit (cluster)", done, len(tasks))
+    if len(seen) != len(tasks):
+        raise RuntimeError(f"the executor returned {len(seen)} of {len(tasks)} cross-fitting results")
     return fitted, held_out

@@ -72,6 +72,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -400,7 +401,7 @@ class LabelIndex:
             else:
                 spans = partial.setdefault(col, [])
                 for t in uniq:
-                    for p in [p for p in positions.get(int(t), ()) if p not in blocked][:3]:
+                    for p in islice((p for p in positions.get(int(t), ()) if p not in blocked), 3):
                         spans.append((doc.tokens[p].start, doc.tokens[p].end))
         root_count = self._root_phrases(idx, doc, positions, root_positions, n_hit,
                                         lambda o, col: _outside_formulas(o, formulas)

@@ -2,8 +2,8 @@
 
 One harness feeds the bytes atheris generates to every reader Fahras owns
 (the first byte picks which): the UN export parser, the Annif TSV and JSONL
-readers (plain and gzipped), the UNBIS JSON and table vocabulary readers, and
-extraction under each suffix.  Anything but an :class:`InputError` (or a
+readers (plain and gzipped), the UNBIS JSON, table and SKOS (Turtle, RDF/XML)
+vocabulary readers, the MARCXML reader, and extraction under each suffix.  Anything but an :class:`InputError` (or a
 result) is a crash: atheris stops and the test fails, printing the input.
 Fixed seed and run count (``FAHRAS_ATHERIS_RUNS``, default 3000).
 """
@@ -26,6 +26,7 @@ HARNESS = textwrap.dedent('''
 
     with atheris.instrument_imports(include=["fahras"]):
         from fahras.corpus import read_corpus
+        from fahras.corpus.marcxml import iter_marcxml_bytes
         from fahras.corpus.unexport import parse_export
         from fahras.errors import InputError
         from fahras.text import extract_bytes
@@ -38,7 +39,7 @@ HARNESS = textwrap.dedent('''
     def target(data: bytes) -> None:
         if not data:
             return
-        choice, data = data[0] % 8, data[1:]
+        choice, data = data[0] % 11, data[1:]
         try:
             if choice == 0:
                 parse_export(data, "doc.txt")
@@ -58,6 +59,14 @@ HARNESS = textwrap.dedent('''
                 path = WORK / "v.csv"
                 path.write_bytes(data)
                 load_vocabulary(path)
+            elif choice in (8, 9):
+                path = WORK / ("v.ttl" if choice == 8 else "v.rdf")
+                path.write_bytes(data)
+                load_vocabulary(path)
+                for cache in WORK.glob("*.fahras-cache.json"):
+                    cache.unlink()
+            elif choice == 10:
+                list(iter_marcxml_bytes(data, "records.xml"))
             else:
                 suffix = SUFFIXES[data[0] % len(SUFFIXES)] if data else ""
                 extract_bytes(data[1:], "doc" + suffix, detect=choice == 7)

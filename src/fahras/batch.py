@@ -29,6 +29,7 @@ from fahras.errors import InputError, UsageError
 from fahras.formats import annif_line_start, annif_lines, result_dict, results_json
 from fahras.indexer import Progress, check_languages
 from fahras.store.modeldir import CHECKSUMS_FILE
+from fahras.store.names import MAX_NAME_BYTES, NameSet
 from fahras.workers import pool_arguments
 
 #: Output formats: the suggestion file's suffix.
@@ -188,8 +189,9 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
     out.mkdir(parents=True, exist_ok=True)
     if "jsonl" in formats:
         (out / JSONL_PARTS).mkdir(exist_ok=True)
-    todo = [(path, [(kind, out / JSONL_PARTS / (path.stem + ".json")) if kind == "jsonl"
-                    else (kind, out / (path.stem + OUTPUT_SUFFIXES[kind])) for kind in formats])
+    stems = output_stems(paths)
+    todo = [(path, [(kind, out / JSONL_PARTS / (stems[path] + ".json")) if kind == "jsonl"
+                    else (kind, out / (stems[path] + OUTPUT_SUFFIXES[kind])) for kind in formats])
             for path in paths]
     report = IndexReport(ignored=ignored)
     options = {"limit": limit, "threshold": threshold, "label_lang": label_lang, "lang": lang,
@@ -233,16 +235,32 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
     report.failures = {str(path): failures[str(path)] for path, _ in todo if str(path) in failures}
     report.indexed = len(todo) - len(report.failures)
     if "jsonl" in formats:
-        _write_jsonl(paths, out)
+        _write_jsonl(paths, out, stems)
     return report
 
 
-def _write_jsonl(paths: list[Path], out: Path) -> None:
+def output_stems(paths: list[Path]) -> dict[Path, str]:
+    """The name each document's suggestion files take (``NAME`` of ``NAME.annif``), for documents in order.
+
+    The document's own stem, as Annif names them, unless that is not a portable
+    file name (a Windows device name such as ``CON``, a name too long once the
+    suffix is added) or an earlier document's name equals it ignoring case
+    (``a.txt`` and ``a.pdf``; ``Report.txt`` and ``report.txt``, which one
+    file would hold on a case-insensitive file system): then the name from
+    :mod:`fahras.store.names` (a hash of the stem, or ``-2``), so that no two
+    documents share an output file.
+    """
+    names = NameSet()
+    longest = max(len(suffix) for suffix in (*OUTPUT_SUFFIXES.values(), ".json"))
+    return {path: names.claim(path.stem, max_bytes=MAX_NAME_BYTES - longest) for path in paths}
+
+
+def _write_jsonl(paths: list[Path], out: Path, stems: dict[Path, str]) -> None:
     """``out/suggestions.jsonl``: one line per document with a result (from every run), in document order."""
     lines = []
     for path in paths:
         try:
-            results = json.loads((out / JSONL_PARTS / (path.stem + ".json")).read_text(encoding="utf-8"))["results"]
+            results = json.loads((out / JSONL_PARTS / (stems[path] + ".json")).read_text(encoding="utf-8"))["results"]
         except FileNotFoundError:  # a document that failed
             continue
         lines.append(json.dumps({"document": path.name, "results": results}, ensure_ascii=False) + "\n")

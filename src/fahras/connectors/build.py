@@ -32,7 +32,6 @@ import json
 import logging
 import os
 import re
-import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -41,6 +40,7 @@ from fahras.corpus.marcxml import AuthorityRecord, FileLink, MarcRecord, Subject
 from fahras.corpus.unexport import HEADER
 from fahras.errors import InputError
 from fahras.store.files import write_file_atomic
+from fahras.store.names import safe_name
 from fahras.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -48,38 +48,23 @@ log = logging.getLogger(__name__)
 LANGS = ("ar", "zh", "en", "fr", "ru", "es")
 RECORDS_FILE = "records.jsonl"
 DOCUMENTS_DIR = "documents"
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
-MAX_NAME = 100
-
-
-def safe_name(symbol: str, max_length: int = MAX_NAME) -> str:
-    """A file name (without extension) derived from a document symbol, safe on every system.
-
-    ``S/RES/2532 (2020)`` -> ``S_RES_2532_(2020)``: ASCII letters, digits,
-    ``( ) . - _`` only; no leading dot, no path separators, no Windows reserved
-    name (``CON``, ``NUL``, ``COM1`` ...), at most ``max_length`` characters
-    (longer symbols are cut and given a hash of the whole).
-    """
-    text = unicodedata.normalize("NFKC", symbol)
-    text = re.sub(r"[^A-Za-z0-9().\-]+", "_", text)
-    text = re.sub(r"_+", "_", text).strip("._-")
-    if not text:
-        text = "record"
-    if text.split(".")[0].upper() in _RESERVED:
-        text = "_" + text
-    if len(text) > max_length:
-        digest = hashlib.sha1(symbol.encode("utf-8")).hexdigest()[:8]
-        text = text[: max_length - 9].rstrip("._-") + "-" + digest
-    return text
 
 
 def stored_file_name(link: FileLink) -> str:
-    """The safe local name a downloaded full text is stored under (``S_RES_2532(2020)-EN.pdf``)."""
+    """The safe local name a downloaded full text is stored under (``S_RES_2532(2020)-EN.pdf``).
+
+    A name that had to be changed to be safe, or that has lower-case letters, ends with a
+    hash of its link: two links whose names differ only in case (or in characters
+    a file name cannot hold) never share a file, even on a case-insensitive file system.
+    """
     name = link.name or "file"
     stem, dot, suffix = name.rpartition(".")
     if not dot:
         stem, suffix = name, "pdf"
-    return f"{safe_name(stem)}.{safe_name(suffix)[:10].lower()}"
+    safe = safe_name(stem)
+    if safe != stem or safe != safe.upper():
+        safe = safe_name(f"{safe}-{hashlib.sha1(link.url.encode('utf-8')).hexdigest()[:8]}")
+    return f"{safe}.{safe_name(suffix)[:10].lower()}"
 
 
 def _clean_descriptor(value: str) -> str:

@@ -24,13 +24,18 @@ Records come with or without a namespace (``{http://www.loc.gov/MARC21/slim}``,
 declared as a default or as a prefix on every element) and may be wrapped in
 other elements (``<collection>``, an API ``<response>``): every element whose
 local name is ``record`` is a record.  Parsing streams (records are cleared
-once read).  Documents with a DTD or entity declarations are refused: MARCXML
-never needs one, and refusing them rules out entity-expansion and external
-entity attacks.
+once read, and so are elements outside records).  Documents with a DTD or
+entity declarations are refused: MARCXML never needs one, and refusing them
+rules out entity-expansion and external entity attacks.  The check reads the
+bytes, so the file must be in an ASCII-compatible encoding (UTF-8, Latin-1...):
+UTF-16/32 or EBCDIC files are refused with a message (the Digital Library
+serves UTF-8).  Elements nested deeper than :data:`MAX_DEPTH` are refused too
+(MARCXML needs four levels), which bounds the parser's memory.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -54,6 +59,9 @@ _LANG_CODES = {"ara": "ar", "chi": "zh", "zho": "zh", "eng": "en", "fre": "fr", 
 _AUTHORITY_REF = re.compile(r"^\(([^)]*)\)\s*(.+)$")
 _TCODE = re.compile(r"^(?:\([^)]*\)\s*)?(T\d{5,})$")
 _UNSAFE = re.compile(rb"<!(DOCTYPE|ENTITY)")
+_DECLARED_ENCODING = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
+#: Deepest element nesting accepted (collection / record / datafield / subfield is 4).
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -255,12 +263,30 @@ def _malformed(exc: ET.ParseError, name: str):
     raise InputError(f"malformed XML: {message}", name, line) from None
 
 
+def _check_encoding(head: bytes, name: str) -> None:
+    """Refuse encodings in which the byte scan for ``<!DOCTYPE`` would not see it."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head[:4]:
+        raise InputError("MARCXML in UTF-16 or UTF-32 is not read; save it as UTF-8", name, 1)
+    match = _DECLARED_ENCODING.match(head)
+    if match:
+        encoding = match.group(1).decode("ascii")
+        probe = "<!DOCTYPE <!ENTITY &;%\n"
+        try:
+            compatible = codecs.lookup(encoding) and probe.encode(encoding) == probe.encode("ascii")
+        except (LookupError, UnicodeError, ValueError):
+            compatible = False
+        if not compatible:
+            raise InputError(f"MARCXML declared in the encoding {encoding!r} is not read (not ASCII-compatible "
+                             "or unknown); save it as UTF-8", name, 1)
+
+
 def iter_marcxml_stream(stream: BinaryIO, name: str, info: ParseInfo | None = None,
                         chunk_size: int = 1 << 16) -> Iterator[MarcRecord | AuthorityRecord]:
     """Stream the records of a MARCXML byte stream; ``name`` names errors."""
     info = info if info is not None else ParseInfo()
     parser = ET.XMLPullParser(events=("start", "end", "comment"))
     depth_stack: list[str] = []
+    elements: list[ET.Element] = []  # the open elements, outermost first
     position = 0
     line = 1
     tail = b""
@@ -274,6 +300,7 @@ def iter_marcxml_stream(stream: BinaryIO, name: str, info: ParseInfo | None = No
             started = True
             if chunk.startswith(b"\xef\xbb\xbf"):
                 chunk = chunk[3:]
+            _check_encoding(chunk, name)
         window = tail + chunk
         unsafe = _UNSAFE.search(window)
         if unsafe:
@@ -305,21 +332,37 @@ def iter_marcxml_stream(stream: BinaryIO, name: str, info: ParseInfo | None = No
             local = _local(element.tag)
             if event == "start":
                 depth_stack.append(local)
+                elements.append(element)
+                if len(depth_stack) > MAX_DEPTH:
+                    raise InputError(f"elements nested deeper than {MAX_DEPTH} levels (MARCXML needs 4)", name,
+                                     _line_of(parser, line))
                 continue
             depth_stack.pop()
-            if local == "record" and "record" not in depth_stack:
+            elements.pop()
+            if "record" in depth_stack:
+                continue  # part of a record, read when the record ends
+            if local == "record":
                 position += 1
                 info.records = position
                 yield _record_from(element, position, name)
-                element.clear()
-            elif local == "total" and "record" not in depth_stack:
+            elif local == "total":
                 text = (element.text or "").strip()
                 if text.isdigit():
                     info.total = int(text)
-            elif local == "search_id" and "record" not in depth_stack:
+            elif local == "search_id":
                 info.search_id = (element.text or "").strip() or None
+            # Done with it: drop it from its parent, so that a long file does not pile up elements.
+            element.clear()
+            if elements:
+                elements[-1].remove(element)
         if not chunk:
             break
+
+
+def _line_of(parser, fallback: int) -> int:
+    """The parser's current line where the C parser tells it, else the last line fed."""
+    inner = getattr(getattr(parser, "_parser", None), "parser", None)
+    return getattr(inner, "CurrentLineNumber", None) or fallback
 
 
 def iter_marcxml_bytes(data: bytes, name: str, info: ParseInfo | None = None) -> Iterator[MarcRecord | AuthorityRecord]:

@@ -7,6 +7,7 @@ The file name without its extension is the document id.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -14,6 +15,7 @@ from fahras.corpus.document import Document
 from fahras.corpus.report import ReadReport, SeenIds, log, max_document_bytes, size_error
 from fahras.textfile import HEADER, decode_utf8, parse_subject_header
 from fahras.errors import InputError
+from fahras.store.names import NameSet, portable_name
 
 
 
@@ -87,8 +89,19 @@ def iter_export_dir(folder: Path, report: ReadReport | None = None,
 
 
 def write_export(doc: Document, folder: str | Path) -> Path:
-    """Write a document in the export format (used to build corpora and tests)."""
-    path = Path(folder) / f"{doc.id}.txt"
+    """Write a document in the export format (used to build corpora and tests).
+
+    The file is named after the id (:func:`fahras.store.names.portable_name`:
+    an id from data never leaves the folder); an id whose name another file of
+    the folder has but for case gets ``-2``... (a case-insensitive file system
+    would otherwise hold one file for both); the same id again replaces its file.
+    """
+    folder = Path(folder)
+    name = portable_name(doc.id, ".txt")
+    present = os.listdir(folder)
+    if name not in present and NameSet.key(name) in {NameSet.key(n) for n in present}:
+        name = NameSet(present).claim(doc.id, ".txt")
+    path = folder / name
     header = HEADER + "".join(f"{s}|" for s in doc.subjects)
     path.write_text(f"{header}\n\n{doc.text}", encoding="utf-8")
     return path

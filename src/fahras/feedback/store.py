@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -22,6 +21,7 @@ from urllib.parse import unquote
 
 from fahras.errors import InputError, UsageError
 from fahras.store.files import write_file_atomic
+from fahras.store.names import NameSet
 
 log = logging.getLogger(__name__)
 
@@ -369,7 +369,7 @@ class FeedbackStore:
             raise UsageError(f"{out}: exists and is not a folder")
         out.mkdir(parents=True, exist_ok=True)
         report = ExportReport(out)
-        names: set[str] = set()
+        names = NameSet()
         for decision in self.latest_decisions(project):
             subjects = decision.subjects
             if not subjects:
@@ -381,7 +381,6 @@ class FeedbackStore:
                 continue
             labels = [_clean_label(_export_label(uri, decision, vocab)) for uri in subjects]
             name = _safe_name(decision.document_id, names)
-            names.add(name.lower())
             path = out / name
             write_file_atomic(path, "%%%" + "".join(f"{label}|" for label in labels) + "\n\n" + text)
             report.written += 1
@@ -499,18 +498,9 @@ def _clean_label(label: str) -> str:
     return " ".join(label.replace("|", " ").split())
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def _safe_name(document_id: str, taken: set[str]) -> str:
-    """A file name for the document: its id with only safe characters, unique (case-insensitively)."""
-    base = _UNSAFE.sub("_", document_id).strip("._-")[:120] or "document"
-    if base != document_id.strip() or not base:  # a changed id gets a short hash: distinct ids stay distinct
-        base = f"{base}-{hashlib.sha256(document_id.encode('utf-8')).hexdigest()[:8]}"
-    name, n = f"{base}.txt", 1
-    while name.lower() in taken:
-        n += 1
-        name = f"{base}-{n}.txt"
-    return name
+def _safe_name(document_id: str, taken: NameSet) -> str:
+    """A file name for the document: its id where that is a portable file name, else a safe form of it
+    with a hash (:mod:`fahras.store.names`); unique in ``taken`` ignoring case."""
+    return taken.claim(document_id.strip(), ".txt")
 
 

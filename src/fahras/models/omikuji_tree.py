@@ -22,10 +22,16 @@ A tree only forms when there are at least ``min_branch_size`` subjects;
 below that every subject gets its own classifier at a single leaf
 (one-vs-rest), whichever preset is used.
 
-Training is not bit-for-bit repeatable (omikuji seeds its clustering and
-solver randomly), but a saved model scores exactly like the fitted one: the
-fitted backend keeps omikuji's saved files and scores with the model read
-back from them.
+Training is not bit-for-bit repeatable, and cannot be made so from here:
+omikuji (0.5) picks the first centroids of each k-means split, and the order
+in which its liblinear-style solvers visit the examples, with Rust's
+``thread_rng()``, seeded from the operating system's entropy; its API takes
+no seed, and the thread count does not matter (each thread draws from its
+own generator, whatever ``n_threads``).  So the trees (``omikuji/tree*.cbor``)
+differ from one training to the next; the features, ``idf.npy`` and
+``centroids.npz`` do not (``tests/test_robust_reproducible.py``).  A saved
+model scores exactly like the fitted one: the fitted backend keeps omikuji's
+saved files and scores with the model read back from them.
 
 Omikuji keeps its weights to itself, so :meth:`OmikujiBackend.explain`
 points to the document's features that weigh most both in the document and

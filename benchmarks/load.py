@@ -121,7 +121,7 @@ class LoadResult:
         return out
 
 
-_SERVER_PARTS = ["app", "read", "admit", "queue", "score", "resume"]
+_SERVER_PARTS = ["app", "read", "queue", "score", "resume"]
 
 
 def _percentile(values: list[float], q: float) -> float | None:

@@ -7,9 +7,8 @@ header (W3C Server Timing) with durations in milliseconds:
 - ``app``: from the app receiving the request to the response starting;
 - ``read``: from there to the scoring job being handed to the scoring pool
   (the body read, the form or JSON parsed and checked);
-- ``admit``: waiting for a place among the requests being scored (see
-  :class:`fahras.service.app.ServiceState`, ``limits.workers``);
-- ``queue``: waiting for a scoring thread once admitted;
+- ``queue``: waiting for one of the scoring threads (``limits.workers``; the
+  pool's queue is first in, first out);
 - ``score``: the scoring itself (analysis, model, results) in its thread;
 - ``resume``: from the scoring's end to the request's handler running again
   (the event loop's lag);
@@ -31,7 +30,7 @@ log = logging.getLogger("fahras.service.timing")
 #: The running request's timing marks (seconds, time.perf_counter()), or None outside a request.
 CURRENT: ContextVar[dict | None] = ContextVar("fahras_request_timing", default=None)
 
-_ORDER = ("app", "read", "admit", "queue", "score", "resume")
+_ORDER = ("app", "read", "queue", "score", "resume")
 
 
 def mark(name: str, value: float | None = None) -> None:
@@ -53,9 +52,7 @@ def durations(marks: dict, now: float) -> dict[str, float]:
     start = marks["start"]
     spans = {"app": (start, now)}
     if "submitted" in marks:
-        spans["read"] = (start, marks.get("admitting", marks["submitted"]))
-        if "admitting" in marks:
-            spans["admit"] = (marks["admitting"], marks["submitted"])
+        spans["read"] = (start, marks["submitted"])
         if "started" in marks:
             spans["queue"] = (marks["submitted"], marks["started"])
         if "started" in marks and "ended" in marks:

@@ -20,13 +20,29 @@ Two ways to run it:
   loopback ports, and loads each in turn with the 2012-2013 resolutions'
   texts::
 
-      nice -n 10 python -m benchmarks.load --compare --kind omikuji --clients 32 --seconds 60
+      python -m benchmarks.load --compare --kind omikuji --clients 32 --seconds 60
 
-Annif lives in ``benchmarks/.work/annif-venv`` (installed once, as
-``vs_annif.py`` does).  The clients run in this process (one asyncio loop,
-httpx); on a 2-core machine they share the CPU with the server, for both
-servers alike.  Each server is warmed up (models loaded, first requests
-answered) before it is measured.
+  (not under ``nice``: the servers are what is measured, and they inherit it).
+
+The load generator (``--generator``) is the same for both servers: ``wrk``
+(C, epoll; Debian's package ``wrk``; a Lua script sends the form bodies in
+turn) where it is installed, else Python clients (asyncio and httpx, in
+``--client-processes`` processes).  On a 2-core machine the generator shares
+the CPU with the server; wrk used about 1 % of a core at these rates, the
+Python clients 10-20 %, and being slow themselves they added most of the tail of the
+first measurements (their own delays count in each latency).  The Python
+clients give latencies by text length too.
+
+Each server is warmed up (models loaded, 5 s of 4 clients) before it is
+measured.  The report gives, per server: requests/s, p50/p95/p99/max
+latency, errors (transport failures and any status but 200), the load
+average at the start (``/proc/loadavg``: the machine may be shared), the CPU
+seconds the server and the generator used during the run, and, where the
+server sends ``Server-Timing`` (Fahras does), the p50/p99/max of each part of
+the server's own time (``app`` = all of it; ``read``, ``queue``, ``score``,
+``resume``: see ``fahras/service/timing.py``).  Annif lives in
+``benchmarks/.work/annif-venv`` (installed once, as ``vs_annif.py`` does);
+``--reuse-models`` reuses both trained models of an earlier run.
 """
 
 from __future__ import annotations

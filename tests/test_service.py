@@ -445,11 +445,18 @@ def test_reload_picks_up_a_new_model(small_model, tmp_path, test_texts):
 
 
 # -- where the time goes; the corpus folder's index -------------------------------------------------
-def test_server_timing_header_splits_a_suggest_request(client, test_texts):
+def test_server_timing_header_splits_a_suggest_request(client, test_texts, caplog):
+    import logging
+
     from fahras.service.timing import parse_header
 
-    response = client.post("/v1/projects/unsc/suggest", data={"text": body_of(test_texts[0]), "limit": 5})
+    text = body_of(test_texts[0])
+    with caplog.at_level(logging.DEBUG, logger="fahras.service.timing"):
+        response = client.post("/v1/projects/unsc/suggest", data={"text": text, "limit": 5})
     assert response.status_code == 200
+    lines = [r.getMessage() for r in caplog.records if r.name == "fahras.service.timing"]
+    assert len(lines) == 1 and lines[0].startswith("POST /v1/projects/unsc/suggest 200 app;dur=")
+    assert lines[0].endswith(f" chars={len(text)}")
     figures = parse_header(response.headers["server-timing"])
     assert list(figures) == ["app", "read", "queue", "score", "resume"]
     assert all(v >= 0 for v in figures.values()) and figures["score"] > 0

@@ -442,3 +442,100 @@ def test_reload_picks_up_a_new_model(small_model, tmp_path, test_texts):
         shutil.rmtree(model)  # a model folder that is gone: 503, and the old model goes on serving
         assert_problem(c.post("/v1/fahras/projects/unsc/reload"), 503)
         assert c.post("/v1/projects/unsc/suggest", data={"text": body_of(test_texts[0])}).status_code == 200
+
+
+# -- where the time goes; the corpus folder's index -------------------------------------------------
+def test_server_timing_header_splits_a_suggest_request(client, test_texts, caplog):
+    import logging
+
+    from fahras.service.timing import parse_header
+
+    text = body_of(test_texts[0])
+    with caplog.at_level(logging.DEBUG, logger="fahras.service.timing"):
+        response = client.post("/v1/projects/unsc/suggest", data={"text": text, "limit": 5})
+    assert response.status_code == 200
+    lines = [r.getMessage() for r in caplog.records if r.name == "fahras.service.timing"]
+    assert len(lines) == 1 and lines[0].startswith("POST /v1/projects/unsc/suggest 200 app;dur=")
+    assert lines[0].endswith(f" chars={len(text)}")
+    figures = parse_header(response.headers["server-timing"])
+    assert list(figures) == ["app", "read", "queue", "score", "resume"]
+    assert all(v >= 0 for v in figures.values()) and figures["score"] > 0
+    # the parts lie inside the whole (rounded to 0.01 ms each)
+    assert figures["read"] + figures["queue"] + figures["score"] + figures["resume"] <= figures["app"] + 0.05
+    health = parse_header(client.get("/healthz").headers["server-timing"])
+    assert list(health) == ["app"]
+    assert list(parse_header(assert_problem_response(client.get("/v1/projects/nope")).headers["server-timing"])) \
+        == ["app"]
+
+
+def assert_problem_response(response):
+    assert_problem(response, response.status_code)
+    return response
+
+
+def test_timing_header_parsing():
+    from fahras.service.timing import durations, header_value, parse_header
+
+    marks = {"start": 1.0, "submitted": 1.010, "started": 1.030, "ended": 1.035, "resumed": 1.036}
+    figures = durations(marks, 1.040)
+    assert figures == {"app": 40.0, "read": 10.0, "queue": 20.0, "score": 5.0, "resume": 1.0}
+    assert parse_header(header_value(figures)) == figures
+    assert parse_header('app;dur=3.5;desc="x", cache, db;dur=bad') == {"app": 3.5}
+
+
+def test_queue_pages_and_the_corpus_index_follows_the_folder(small_model, time_split, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    sources = sorted(time_split[1].glob("*.txt"))[:4]
+    for path in sources[:3]:
+        (corpus / path.name).write_bytes(path.read_bytes())
+    config = ServiceConfig(projects=(ProjectConfig("unsc", small_model, corpus=corpus),))
+    with make_client(config) as c:
+        whole = c.get("/v1/fahras/projects/unsc/queue").json()
+        assert [d["name"] for d in whole["documents"]] == [p.name for p in sources[:3]] and whole["total"] == 3
+        page = c.get("/v1/fahras/projects/unsc/queue", params={"offset": 1, "limit": 1}).json()
+        assert [d["name"] for d in page["documents"]] == [sources[1].name]
+        assert (page["total"], page["offset"], page["limit"]) == (3, 1, 1)
+        assert_problem(c.get("/v1/fahras/projects/unsc/queue", params={"limit": 0}), 400)
+        assert_problem(c.get("/v1/fahras/projects/unsc/queue", params={"offset": -1}), 400)
+        # a file added, one removed: the next listing and lookups see it (the folder's time changed)
+        (corpus / sources[3].name).write_bytes(sources[3].read_bytes())
+        (corpus / sources[0].name).unlink()
+        names = [d["name"] for d in c.get("/v1/fahras/projects/unsc/queue").json()["documents"]]
+        assert names == sorted(p.name for p in sources[1:4])
+        assert c.get(f"/v1/fahras/documents/{sources[3].stem}").json()["document_id"] == sources[3].stem
+        assert_problem(c.get(f"/v1/fahras/documents/{sources[0].stem}"), 404)
+
+
+def test_corpus_index_keeps_settled_listings_and_rereads_changed_files(tmp_path, monkeypatch):
+    import os
+
+    import fahras.batch
+    from fahras.service import corpus_index
+    from fahras.service.corpus_index import CorpusIndex
+    from fahras.text.furniture import find_symbol
+
+    first, second = "S/RES/1001 (2001)", "S/RES/2002 (2002)"
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    doc = folder / "a.txt"
+    doc.write_text(f"{first}\nSecurity Council\n", encoding="utf-8")
+    assert find_symbol(doc.read_text(encoding="utf-8")) == first
+    old = time.time() - 60
+    os.utime(doc, (old, old))
+    os.utime(folder, (old, old))
+    listings, reads = [], []
+    real_list, real_read = fahras.batch.documents_in, corpus_index._symbol_of
+    monkeypatch.setattr(fahras.batch, "documents_in", lambda f: listings.append(f) or real_list(f))
+    monkeypatch.setattr(corpus_index, "_symbol_of", lambda p: reads.append(p) or real_read(p))
+    index = CorpusIndex(folder)
+    assert index.find("a") == doc and index.find("a.txt") == doc and index.files() == [doc]
+    assert len(listings) == 1  # settled: listed once
+    assert index.find_symbol(first) == doc and index.find_symbol(first) == doc and len(reads) == 1
+    # the file changes (its time is too recent to trust): its symbol is read again, each time
+    doc.write_text(f"{second}\nSecurity Council, again\n", encoding="utf-8")
+    assert index.find_symbol(second) == doc and index.find_symbol(first) is None and len(reads) == 3
+    # a file added: the folder's time changes and the folder is listed again
+    (folder / "b.txt").write_text("another\n", encoding="utf-8")
+    assert index.find("b") == folder / "b.txt" and len(listings) == 2
+    assert CorpusIndex(None).files() == [] and CorpusIndex(tmp_path / "missing").find("a") is None

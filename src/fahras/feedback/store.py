@@ -312,6 +312,21 @@ class FeedbackStore:
             for row in session.scalars(query.execution_options(yield_per=500)):
                 yield _decision(row)
 
+    def decided(self, project: str, document_ids: Iterable[str]) -> set[str]:
+        """Which of ``document_ids`` have at least one stored decision in ``project`` (one indexed query
+        per 500 ids; nothing else is read)."""
+        from sqlalchemy import select
+
+        from fahras.feedback.schema import DecisionRow
+
+        ids, found = list(dict.fromkeys(document_ids)), set()
+        with self._engine.connect() as connection:
+            for start in range(0, len(ids), 500):
+                query = (select(DecisionRow.document_id).distinct()
+                         .where(DecisionRow.project == project, DecisionRow.document_id.in_(ids[start:start + 500])))
+                found.update(connection.scalars(query))
+        return found
+
     def latest_decisions(self, project: str | None = None) -> list[Decision]:
         """The latest decision on each document (per project), in the order of those decisions."""
         latest: dict[tuple[str, str], Decision] = {}

@@ -24,6 +24,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Form, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from fahras.service import timing
 from fahras.service.problems import Problem, problem_responses
 from fahras.vocab import LANGUAGES
 
@@ -228,6 +229,7 @@ async def suggest(project_id: str, request: Request,
     check_limits(limit, threshold)
     lang = label_language(project, language)
     state.check_text(text)
+    timing.note("chars", len(text))
     results = await state.score(suggest_texts, project, [text], limit, threshold, lang)
     return {"results": results[0]}
 

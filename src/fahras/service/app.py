@@ -17,6 +17,7 @@ import hmac
 import ipaddress
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from typing import Callable
 
 from fastapi import FastAPI, Request
 
+from fahras.service import timing
 from fahras.service.config import ServiceConfig
 from fahras.service.problems import Problem, install_handlers, problem_response
 from fahras.service.projects import LoadedProject, ProjectRegistry
@@ -45,6 +47,17 @@ class ServiceState:
     learning: ThreadPoolExecutor | None = None
     learn_locks: dict = field(default_factory=dict)
     feedback_error: str | None = None
+    corpora: dict = field(default_factory=dict)  # project id -> CorpusIndex of its corpus folder
+
+    def corpus(self, project_id: str):
+        """The :class:`fahras.service.corpus_index.CorpusIndex` of a project's corpus folder."""
+        index = self.corpora.get(project_id)
+        if index is None:
+            from fahras.service.corpus_index import CorpusIndex
+
+            config = self.config.project(project_id)
+            index = self.corpora.setdefault(project_id, CorpusIndex(config.corpus if config else None))
+        return index
 
     @property
     def projects(self) -> dict[str, LoadedProject]:
@@ -69,10 +82,15 @@ class ServiceState:
         """Run ``func`` in the scoring pool; a 503 problem if it does not finish in time."""
         if self.scoring is None:
             raise Problem(503, "the service is not started")
-        future = self.scoring.submit(func, *args, **kwargs)
+        marks = timing.CURRENT.get()
+        if marks is not None:
+            marks["submitted"] = time.perf_counter()
+        future = self.scoring.submit(_timed, marks, func, *args, **kwargs)
         timeout = self.config.limits.request_timeout
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+            result = await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+            timing.mark("resumed")
+            return result
         except asyncio.TimeoutError:
             future.cancel()  # a queued job never starts; a running one finishes in its thread
             raise Problem(503, f"the request took longer than the time limit of {timeout:g} s; "
@@ -98,6 +116,17 @@ class ServiceState:
         if not _is_loopback(host):
             raise Problem(403, "write endpoints are open to loopback clients only unless the server "
                                "has an API key (fahras serve --api-key-file)", "Operation not allowed")
+
+
+def _timed(marks: dict | None, func: Callable, *args, **kwargs):
+    """``func(*args, **kwargs)``, its start and end written into the request's timing marks."""
+    if marks is None:
+        return func(*args, **kwargs)
+    marks["started"] = time.perf_counter()
+    try:
+        return func(*args, **kwargs)
+    finally:
+        marks["ended"] = time.perf_counter()
 
 
 def _is_loopback(host: str) -> bool:
@@ -221,6 +250,7 @@ def create_app(config: ServiceConfig, *, load: bool = True) -> FastAPI:
     app.state.fahras = state
     install_handlers(app)
     app.add_middleware(BodyLimit, limit=config.limits.max_body_bytes)
+    app.add_middleware(timing.RequestTiming)  # outermost: its clock starts first
     app.include_router(annif_api.router)
     app.include_router(fahras_api.router)
     docs.mount(app)

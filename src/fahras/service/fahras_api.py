@@ -326,38 +326,21 @@ def _labels(vocab, body: FeedbackIn) -> dict[str, str]:
 
 
 # -- documents and queue -----------------------------------------------------------------------
+#: the most documents one queue request returns (``offset`` pages through more)
+QUEUE_LIMIT = 10_000
 
-
-def _corpus_files(config) -> list[Path]:
-    from fahras.batch import documents_in
-
-    if config.corpus is None or not config.corpus.is_dir():
-        return []
-    return documents_in(config.corpus)
-
-
-def _symbol_of(path: Path) -> str | None:
-    from fahras.text.furniture import find_symbol
-
-    try:
-        with open(path, "rb") as file:
-            head = file.read(20000)
-    except OSError:
-        return None
-    return find_symbol(head.decode("utf-8", "replace"))
 
 
 def _find_in_corpus(state, key: str):
     """(project config, file) of the corpus document whose id (file stem) or symbol is ``key``."""
     for config in state.config.projects:
-        files = _corpus_files(config)
-        for path in files:
-            if path.stem == key or path.name == key:
-                return config, path
+        path = state.corpus(config.project_id).find(key)
+        if path is not None:
+            return config, path
     for config in state.config.projects:
-        for path in _corpus_files(config):
-            if path.suffix.lower() in ("", ".txt") and _symbol_of(path) == key:
-                return config, path
+        path = state.corpus(config.project_id).find_symbol(key)
+        if path is not None:
+            return config, path
     return None
 
 
@@ -406,18 +389,20 @@ async def get_document(key: str, request: Request):
 @router.get(API + "/projects/{project_id}/queue", tags=["Fahras"],
             summary="the documents of the project's corpus folder, with whether each is decided",
             responses=problem_responses(404))
-async def queue(project_id: str, request: Request):
+async def queue(project_id: str, request: Request,
+                offset: Annotated[int, Query(ge=0, description="documents to skip (by name)")] = 0,
+                limit: Annotated[int, Query(ge=1, le=QUEUE_LIMIT, description="documents to return")] = QUEUE_LIMIT):
     state = state_of(request)
     config = state.config.project(project_id)
     if config is None:
         raise Problem(404, f"Project '{project_id}' not found", "Project not found")
 
     def run():
-        decided = set()
-        if state.feedback is not None:
-            decided = {d.document_id for d in state.feedback.decisions(project_id)}
-        return {"documents": [{"document_id": p.stem, "name": p.name, "decided": p.stem in decided}
-                              for p in _corpus_files(config)]}
+        files = state.corpus(project_id).files()
+        page = files[offset:offset + limit]
+        decided = state.feedback.decided(project_id, [p.stem for p in page]) if state.feedback is not None else set()
+        return {"documents": [{"document_id": p.stem, "name": p.name, "decided": p.stem in decided} for p in page],
+                "total": len(files), "offset": offset, "limit": limit}
 
     return await asyncio.to_thread(run)
 

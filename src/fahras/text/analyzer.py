@@ -146,6 +146,10 @@ class Analyzer(ABC):
     """Text -> index terms.  Stateless after construction, safe to share between threads."""
 
     name: str = ""
+    #: Settings added after models were first saved, with the value that reproduces the old
+    #: behaviour: :func:`analyzer_from_config` uses them when a stored config lacks them, so a
+    #: model saved before a setting existed analyses (and scores) exactly as it did.
+    legacy_settings: dict = {}
 
     @abstractmethod
     def tokens(self, text: str) -> Tokens:
@@ -273,18 +277,24 @@ class SnowballAnalyzer(Analyzer):
     """Word tokens, lower-cased, stop words dropped, Snowball-stemmed (PyStemmer).
 
     ``min_length`` drops shorter tokens; ``fold_accents`` removes diacritics
-    after stemming so that ``Côte`` and ``Cote`` meet.
+    so that ``Côte`` and ``Cote`` meet: from the word before stemming
+    (``fold_before_stem``, the default) as well as from the stem.  Models
+    saved before ``fold_before_stem`` existed fold the stem only (see
+    :attr:`Analyzer.legacy_settings`).
     """
 
     name = "snowball"
+    legacy_settings = {"fold_before_stem": False}
 
-    def __init__(self, lang: str = "en", min_length: int = 2, fold_accents: bool = True):
+    def __init__(self, lang: str = "en", min_length: int = 2, fold_accents: bool = True,
+                 fold_before_stem: bool = True):
         if lang not in _SNOWBALL_NAMES:
             raise UsageError(f"no Snowball stemmer for language {lang!r}; "
                              f"choose one of {', '.join(sorted(_SNOWBALL_NAMES))}")
         self.lang = lang
         self.min_length = min_length
         self.fold_accents = fold_accents
+        self.fold_before_stem = bool(fold_before_stem)
         self._stemmers = ThreadStemmers(_SNOWBALL_NAMES[lang])
         self._stop = _stop_words(lang)
         self._terms: dict[str, str | None] = {}  # see _term_map
@@ -338,12 +348,14 @@ class SnowballAnalyzer(Analyzer):
         return cache
 
     def _stems(self, lowered_words: list[str]) -> list[str]:
+        if self.fold_accents and self.fold_before_stem:
+            lowered_words = [w if w.isascii() else strip_accents(w) for w in lowered_words]
         stems = self._stemmers.get().stemWords(lowered_words)
         return [s if s.isascii() else strip_accents(s) for s in stems] if self.fold_accents else stems
 
     def config(self) -> dict:
         return {"name": self.name, "lang": self.lang, "min_length": self.min_length,
-                "fold_accents": self.fold_accents}
+                "fold_accents": self.fold_accents, "fold_before_stem": self.fold_before_stem}
 
 
 _REGISTRY: dict[str, type[Analyzer]] = {SnowballAnalyzer.name: SnowballAnalyzer}
@@ -407,6 +419,8 @@ def analyzer_from_config(config: dict) -> Analyzer:
     name = settings.pop("name", None)
     if name not in _REGISTRY:
         raise UsageError(f"unknown analyzer {name!r} in model settings")
+    for key, old in _REGISTRY[name].legacy_settings.items():
+        settings.setdefault(key, old)  # saved before the setting existed: the behaviour it had then
     try:
         return _REGISTRY[name](**settings)
     except TypeError as exc:

@@ -168,3 +168,20 @@ def test_a_qualified_filler_is_found_by_its_other_forms(time_split, unbis):
     head, _, rest = qualified[0].partition(" (")
     text = f"The Council welcomes the report of the {rest.rstrip(')').title()} {head.title()} on its elections."
     assert any(label.startswith(qualified[0]) for label in _composed(model, text)), (text, qualified)
+
+
+def test_a_headings_model_saved_before_keeps_its_variants(headings, tmp_path):
+    import json
+
+    from fahras.models import load_backend
+
+    backend = headings.backend_
+    backend.save(tmp_path / "new")
+    state = json.loads((tmp_path / "new" / "headings.json").read_text(encoding="utf-8"))
+    assert state["name_matching"] == 2
+    assert all(index.matcher.policy.chars == 0 for index in backend.langs_.values())
+    del state["name_matching"]  # as written before the entry existed
+    (tmp_path / "new" / "headings.json").write_text(json.dumps(state), encoding="utf-8")
+    old = load_backend(tmp_path / "new")
+    assert old.name_matching_ == 1
+    assert all(index.matcher.policy.chars == old.variant_chars > 0 for index in old.langs_.values())

@@ -24,6 +24,10 @@ log = logging.getLogger("fahras")
 
 LANGS = LANGUAGES
 LANG_CHOICE = click.Choice(LANGS)
+#: Other languages a plain Snowball analyzer stems (``--lang fi``); the list PyStemmer 3 offers,
+#: checked against the installed one when a model is trained (fahras.text.analyzer.snowball_languages).
+SNOWBALL_LANGS = ("ca", "cs", "da", "de", "el", "eo", "et", "eu", "fa", "fi", "ga", "hi", "hu", "hy", "id",
+                  "it", "lt", "ne", "nl", "no", "pl", "pt", "ro", "sr", "st", "sv", "ta", "tr", "yi")
 
 
 def _console():
@@ -36,8 +40,11 @@ def _language_options(func):
     func = click.option("--label-lang", default=None, type=LANG_CHOICE,
                         help="Language of the labels shown (default: --lang if given, else en). Local "
                              "headings (not in the thesaurus) have English labels only.")(func)
-    return click.option("--lang", default="auto", show_default=True, type=click.Choice(["auto", *LANGS]),
-                        help="Language of the documents; auto detects each one.")(func)
+    return click.option("--lang", default="auto", show_default=True,
+                        type=click.Choice(["auto", *LANGS, *SNOWBALL_LANGS]),
+                        help="Language of the documents: auto detects each one among the six UN languages "
+                             "(ar, zh, en, fr, ru, es), or the language of a model trained with one "
+                             "--lang; or a code Snowball stems (fi, de, sv...).")(func)
 
 
 def _cluster_option(what: str):
@@ -114,7 +121,8 @@ def cli(verbose: int) -> None:
               help="Backend parameter, e.g. --param C=10 (repeatable; values are JSON or text).")
 @click.option("--lang", "--analyzer", "analyzer", default="auto", show_default=True,
               help="Document language / analyzer: auto (detect each document among the six UN "
-                   "languages), ar, zh, en, fr, ru, es.")
+                   "languages), ar, zh, en, fr, ru, es; or any other language Snowball stems, "
+                   f"analysed plainly (stemming only, no stop words or UN extras): {', '.join(SNOWBALL_LANGS)}.")
 @click.option("--subject-space", default="auto", show_default=True,
               type=click.Choice(["auto", "training", "vocabulary"]),
               help="Subjects the model can suggest: those of the training documents, or the whole "
@@ -291,12 +299,15 @@ def suggest(model: Path, files: tuple[Path, ...], limit, threshold, lang, label_
     there is only one:
     {"document": "FILE" (or "-"), "results": [{"uri", "label", "score",
     "local", "labels" (--all-labels), "evidence" (--explain): [{"kind",
-    "text", "weight", "spans": [[start, end], ...]}]}]}
+    "text", "weight", "spans": [[start, end], ...]}]}], "warning" (only if
+    any: e.g. the document's language is none the model was trained on)}
+    A document in a language none of the training documents was in gets a
+    warning on stderr too: the model's scores are not calibrated there.
     """
     from fahras import Indexer
 
     indexer = Indexer.load(model)
-    doc_lang, label_lang = _languages(lang, label_lang)
+    doc_lang, label_lang = _languages(lang, label_lang, indexer)
     from fahras.batch import analyse_document
 
     inputs = [(str(p), *_read_file(p)) for p in files] or [("-", *_read_stdin())]
@@ -305,7 +316,10 @@ def suggest(model: Path, files: tuple[Path, ...], limit, threshold, lang, label_
                                     label_lang=label_lang, explain=explain, lang=doc_lang)
     from fahras.explain import shift_evidence
 
-    for (name, _, offset), suggestions in zip(inputs, results):
+    for (name, _, offset), doc, suggestions in zip(inputs, analysed, results):
+        warning = indexer.language_warning(doc)
+        if warning:
+            click.echo(f"fahras: warning: {name}: {warning}", err=True)
         if as_json:
             rows = []
             for s in suggestions:
@@ -314,7 +328,10 @@ def suggest(model: Path, files: tuple[Path, ...], limit, threshold, lang, label_
                 if s.evidence:
                     row["evidence"] = [e.to_dict() for e in shift_evidence(s.evidence, offset)]
                 rows.append(row)
-            click.echo(json.dumps({"document": name, "results": rows}, ensure_ascii=False))
+            line = {"document": name, "results": rows}
+            if warning:
+                line["warning"] = warning
+            click.echo(json.dumps(line, ensure_ascii=False))
             continue
         if len(inputs) > 1:
             click.echo(f"== {name}")
@@ -350,10 +367,19 @@ def _read_file(path: Path) -> tuple[str, int]:
     return text, export_header_length(raw.removeprefix("\ufeff"))
 
 
-def _languages(lang: str, label_lang: str | None) -> tuple[str | None, str]:
-    """(document language or None for auto, label language)."""
+def _languages(lang: str, label_lang: str | None, indexer=None) -> tuple[str | None, str]:
+    """(document language or None for auto, label language).
+
+    ``auto`` with a model of one language outside the six (``--lang fi`` at
+    training) means that language: detection knows only the six.  Labels are
+    shown in the document's language if it is one of the six, else in English.
+    """
     doc_lang = None if lang == "auto" else lang
-    return doc_lang, label_lang or doc_lang or "en"
+    if doc_lang is None and indexer is not None:
+        trained = getattr(getattr(indexer, "analyzer_", None), "lang", None)
+        if trained is not None and trained not in LANGS:
+            doc_lang = trained
+    return doc_lang, label_lang or (doc_lang if doc_lang in LANGS else None) or "en"
 
 
 def _shorten(text: str, width: int = 90) -> str:
@@ -428,7 +454,7 @@ def index(model, folder, out, limit, threshold, lang, label_lang, output_format,
             raise UsageError("--cluster and --jobs: give one (local:N sets the local cluster's worker processes)")
     indexer = Indexer.load(model)
     _settle()
-    doc_lang, label_lang = _languages(lang, label_lang)
+    doc_lang, label_lang = _languages(lang, label_lang, indexer)
     try:
         with _progress("index", not quiet) as progress:
             options = dict(limit=limit, threshold=threshold, lang=doc_lang, label_lang=label_lang,

@@ -28,6 +28,7 @@ from fahras.store import read_model, write_model
 from fahras.subjects import MatchStats, SubjectSpace, resolve_all
 from fahras.text import AutoAnalyzer, analyzer_from_config, detect_language, get_analyzer, mask_furniture
 from fahras.text.langid import detect_supported_language
+from fahras.text.analyzer import snowball_languages
 from fahras.vocab import LANGUAGES, Vocabulary
 
 Progress = Callable[[str, int, int], None]
@@ -45,6 +46,9 @@ class Suggestion:
     labels: dict[str, str] = field(default_factory=dict)
     local: bool = False
     evidence: list[Evidence] = field(default_factory=list)
+    #: why the score may mislead, e.g. a document in a language the model was not trained on
+    #: (:meth:`Indexer.language_warning`); empty if none
+    warning: str = ""
 
     def to_dict(self, all_labels: bool = False) -> dict:
         """The suggestion in Fahras's JSON (:func:`fahras.formats.suggestion_dict`)."""
@@ -76,10 +80,27 @@ class SubjectInfo(NamedTuple):
     local: bool
 
 
+def training_languages(analysed: Sequence[AnalyzedText]) -> dict[str, int]:
+    """Language -> how many of the analysed training documents are in it (language unknown: left out)."""
+    counts: dict[str, int] = {}
+    for doc in analysed:
+        if doc.lang:
+            counts[doc.lang] = counts.get(doc.lang, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def language_name(code: str) -> str:
+    """The English name of a language code (the Snowball algorithm's name outside the six)."""
+    names = {"ar": "Arabic", "zh": "Chinese", "en": "English", "fr": "French", "ru": "Russian", "es": "Spanish"}
+    return names.get(code) or snowball_languages().get(code, code).capitalize()
+
+
 def check_languages(lang: str | None = None, label_lang: str = "en") -> None:
-    """A :class:`UsageError` unless ``lang`` (None: detect it) and ``label_lang`` are UN languages."""
-    if lang is not None and lang not in LANGUAGES:
-        raise UsageError(f"unsupported document language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    """A :class:`UsageError` unless ``lang`` (None: detect it) is a UN language or one Snowball stems,
+    and ``label_lang`` a UN language."""
+    if lang is not None and lang not in LANGUAGES and lang not in snowball_languages():
+        raise UsageError(f"unsupported document language {lang!r}; choose one of {', '.join(LANGUAGES)} "
+                         f"or a language Snowball stems ({', '.join(snowball_languages())})")
     if label_lang not in LANGUAGES:
         raise UsageError(f"unknown label language {label_lang!r}; choose one of {', '.join(LANGUAGES)}")
 
@@ -219,6 +240,7 @@ class Indexer:
             "cv_folds": self.cv_folds,
             "cv_f1": cv_f1,
             "seconds": round(time.perf_counter() - started, 2),
+            "languages": training_languages(analyzed),
         }
         return self
 
@@ -314,7 +336,22 @@ class Indexer:
                     context = analysed if explain else None
                     results.append([self._suggestion(j, score, label_lang, context, subjects)
                                     for j, score in zip(columns, scores)])
+                    warning = self.language_warning(analysed)
+                    for suggestion in results[-1] if warning else ():
+                        suggestion.warning = warning
         return results
+
+    def language_warning(self, doc: AnalyzedText) -> str:
+        """A warning if ``doc`` is in a language none of the model's training documents was in
+        (its scores are not calibrated there); empty otherwise, and for models that do not
+        know their training languages (saved before they were recorded, or trained without
+        documents)."""
+        trained = (getattr(self, "training_", None) or {}).get("languages") or {}
+        if not trained or doc.lang is None or doc.lang in trained:
+            return ""
+        counts = ", ".join(f"{n} {lang}" for lang, n in sorted(trained.items(), key=lambda kv: (-kv[1], kv[0])))
+        return (f"the document is in {language_name(doc.lang)} ({doc.lang}), but the model was trained on "
+                f"documents in other languages only ({counts}): its scores are not calibrated for it")
 
     def decide_batch(self, texts: Sequence[str | AnalyzedText], limit: int | None = None,
                      threshold: float | None = None, lang: str | None = None,

@@ -44,6 +44,16 @@ indexed.  This one learns the patterns instead:
    ("Syria" for SYRIAN ARAB REPUBLIC).  Each filler's counts then serve all of
    its instances.
 
+Names are whole (``name_matching`` 2, every model trained since; models saved
+before keep what they had, 1): a filler is mentioned only by the whole of one of
+its labels, exactly -- no variants (``franchi`` is not FRANCE, "unity of all
+States" not UNITED STATES), no single words of a longer name ("zones" is not
+PANAMA CANAL ZONE, "English" not ENGLISH-SPEAKING AFRICA).  A label with a
+parenthesised qualifier also counts in the official word order and by its
+head alone when no other filler has that name: ``IRAN (ISLAMIC REPUBLIC OF)``
+is found as "Islamic Republic of Iran" and "Iran".  Version 1 had the
+variants and partial mentions described in 3.
+
 Subjects that are not pattern instances score 0: the backend is meant to be
 stacked with the others by the ``ensemble`` backend.
 
@@ -60,6 +70,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import compress, count
@@ -81,6 +92,10 @@ from fahras.vocab.headings import SLOT, heading_patterns, pattern_instances
 
 _STATE = "headings.json"
 _FORMAT = 1
+#: How fillers are found (see the module docstring): 2 = whole names, exact terms; 1 = with variants
+#: and partial mentions (models saved without a ``"name_matching"`` entry).
+NAME_MATCHING = 2
+_QUALIFIED = re.compile(r"^(?P<head>[^()]+?)\s*\((?P<qualifier>[^()]+)\)$")
 _ANY_LANG = "*"          # analysed labels used for every document (a single-language analyzer)
 _RAW_LANGS = frozenset({"zh"})  # overlapping n-gram terms: labels are found in the raw text instead
 _NO_WORDS: frozenset = frozenset()
@@ -230,6 +245,7 @@ class HeadingsBackend(Backend):
         y = sp.csr_matrix(y)
         self.n_subjects_ = int(y.shape[1])
         self.n_docs_ = int(y.shape[0])
+        self.name_matching_ = NAME_MATCHING
         self._learn_instances(concepts)
         self._learn_labels(concepts, analyzer)
         scanned = [self._scan(doc, partial=False) for doc in docs]
@@ -293,6 +309,7 @@ class HeadingsBackend(Backend):
         by_uri = {c.uri: c for c in concepts if c is not None}
         self.langs_ = {}
         self.template_terms_ = {}
+        heads = self._unique_heads(by_uri, _analyzers(analyzer)) if self._whole_names() else {}
         for lang, lang_analyzer in _analyzers(analyzer).items():
             for cls in self.classes_:
                 terms: dict[str, int] = {}
@@ -302,7 +319,10 @@ class HeadingsBackend(Backend):
                         continue
                     own = by_uri.get(filler["uri"])
                     texts = [own.labels[lang]] if own is not None and own.labels.get(lang) else []
-                    for text in dict.fromkeys(texts + [filler["key"]]):
+                    texts = texts + [filler["key"]]
+                    if self._whole_names():
+                        texts += [form for t in texts for form in _name_forms(t, heads.get(lang, {}))]
+                    for text in dict.fromkeys(texts):
                         if lang in _RAW_LANGS:
                             raw.append((f, text.casefold()))
                             continue
@@ -310,14 +330,45 @@ class HeadingsBackend(Backend):
                         if ids and (f, ids) not in labels_out:
                             labels_out.append((f, ids))
                 self.langs_[_index_key(lang, cls)] = _LangIndex(terms, labels_out, raw).build(
-                    int(self.variant_prefix), int(self.variant_chars))
+                    int(self.variant_prefix), self._variant_chars())
             # distinct words, sorted: _mentions counts a window's share of them
             self.template_terms_[lang] = [sorted(set(lang_analyzer.terms(t.replace(SLOT, " "))))
                                           for t in self.templates_]
         self._index_template_words()
 
+    def _whole_names(self) -> bool:
+        return getattr(self, "name_matching_", 1) >= 2
+
+    def _variant_chars(self) -> int:
+        """The variant characters the label indexes use: none where names are whole."""
+        return 0 if self._whole_names() else int(self.variant_chars)
+
+    def _unique_heads(self, by_uri: dict, analyzers: dict) -> dict[str, dict[str, int]]:
+        """Per language: the head of a qualified label (IRAN of ``IRAN (ISLAMIC REPUBLIC OF)``) -> how
+        many fillers' labels (qualified or not) that head names; :func:`_name_forms` uses a head only once."""
+        out: dict[str, dict[str, int]] = {}
+        for lang in analyzers:
+            counts: dict[str, int] = defaultdict(int)
+            for filler in self.fillers_:
+                own = by_uri.get(filler["uri"])
+                texts = [own.labels[lang]] if own is not None and own.labels.get(lang) else []
+                names = set()
+                for text in texts + [filler["key"]]:
+                    found = _QUALIFIED.match(text.strip())
+                    names.add(heading_words_key(found.group("head") if found else text))
+                for name in names:
+                    counts[name] += 1
+            out[lang] = dict(counts)
+        return out
+
     def _learn_key_terms(self, scanned: list) -> None:
-        """Terms of a single filler's label (in its class), rare in the training documents: partial mentions."""
+        """Terms of a single filler's label (in its class), rare in the training documents: partial mentions
+        (none where names are whole)."""
+        if self._whole_names():
+            for index in self.langs_.values():
+                index.key_terms = {}
+                index.index_starters()
+            return
         for name, index in self.langs_.items():
             owners: dict[int, set[int]] = defaultdict(set)
             for f, ids in index.labels:
@@ -542,6 +593,7 @@ class HeadingsBackend(Backend):
             "languages": {lang: index.to_dict() for lang, index in sorted(self.langs_.items())},
             "template_terms": self.template_terms_,
             "features": list(FEATURES),
+            "name_matching": self.name_matching_,
             **self.head_.to_dict(),
         }
         (folder / _STATE).write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
@@ -552,6 +604,7 @@ class HeadingsBackend(Backend):
             raise ValueError("headings model written by another version")
         self.n_subjects_ = int(state["n_subjects"])
         self.n_docs_ = int(state["n_docs"])
+        self.name_matching_ = int(state.get("name_matching", 1))
         self.templates_ = list(state["templates"])
         self.fillers_ = [dict(f) for f in state["fillers"]]
         inst = state["instances"]
@@ -562,7 +615,7 @@ class HeadingsBackend(Backend):
         self.template_docs_ = np.asarray(state["template_docs"], dtype=np.int64)
         self.template_fillers_ = np.asarray(state["template_fillers"], dtype=np.int64)
         self.filler_docs_ = np.asarray(state["filler_docs"], dtype=np.int64)
-        self.langs_ = {lang: _LangIndex.from_dict(d, int(self.variant_prefix), int(self.variant_chars))
+        self.langs_ = {lang: _LangIndex.from_dict(d, int(self.variant_prefix), self._variant_chars())
                        for lang, d in state["languages"].items()}
         self.template_terms_ = {lang: [sorted(set(t)) for t in ts] for lang, ts in state["template_terms"].items()}
         self._index_template_words()
@@ -588,6 +641,24 @@ def _lang_of(doc: AnalyzedText, langs: dict) -> str:
     if _ANY_LANG in langs:
         return _ANY_LANG
     return "en" if "en" in langs else next(iter(langs))
+
+
+def heading_words_key(text: str) -> str:
+    """A name compared case- and punctuation-blind (its words, upper case, single spaces)."""
+    return " ".join(re.findall(r"\w+", text.upper()))
+
+
+def _name_forms(label: str, heads: dict[str, int]) -> list[str]:
+    """Other whole forms of a qualified name: ``IRAN (ISLAMIC REPUBLIC OF)`` -> ``ISLAMIC REPUBLIC OF
+    IRAN`` and, if ``heads`` says no other filler has that name, ``IRAN``."""
+    found = _QUALIFIED.match(label.strip())
+    if not found:
+        return []
+    head, qualifier = found.group("head").strip(), found.group("qualifier").strip()
+    forms = [f"{qualifier} {head}"]
+    if heads.get(heading_words_key(head), 0) <= 1:
+        forms.append(head)
+    return forms
 
 
 def _index_key(lang: str, cls: str) -> str:

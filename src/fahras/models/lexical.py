@@ -44,6 +44,13 @@ document is then:
      named entity's label (``names``: places, national groups) is dropped --
      ``الاتحاد الروسي`` (Russian Federation) is neither FEDERALISM nor
      RUSSIANS, ``Democratic Republic of the Congo`` is not REPUBLIC OF THE CONGO;
+   * *names are whole* (matching version 2, :data:`MATCHING`): a named
+     entity's label counts only as a whole phrase of its exact terms -- no
+     variants ("costs" is not COSTA RICA, "European" not EUROPE, "unity of
+     all States" not UNITED STATES; Arabic, whose clitics and light stems
+     need them, keeps its variants) and no partial cover ("zones" is not
+     PANAMA CANAL ZONE); and a document term that is a label term itself
+     meets no variants (French "réfugiés" is REFUGIES, not REFUGIEES);
 
 7. ``lex_lead``: where the occurrences are.  A UN letter or report states its
    subject in its opening sentences ("I have the honour to transmit ... on the
@@ -82,6 +89,9 @@ from fahras.models.base import AnalyzedText
 from fahras.text.matcher import LabelTerms, Occurrence, VariantPolicy, concept_labels, occurrences, window_matches
 
 LABEL_INDEX_FILE = "labels.json"
+#: The matching rules of new indexes: 1 = variants for every term and partial names (indexes
+#: saved without a ``"matching"`` entry, which keep it); 2 = names whole, exact terms first.
+MATCHING = 2
 
 #: Names of the per (document, concept) features :meth:`LabelIndex.features` returns, in column order.
 FEATURES = (
@@ -153,9 +163,11 @@ class _LangIndex:
     matcher: LabelTerms = field(init=False)             # the terms with their variant index
     roots: dict[str, list[int]] = field(init=False)     # root skeleton -> term ids (Arabic)
 
-    def build(self, variant_chars: int, min_prefix: int, lang: str, roots: bool = False) -> "_LangIndex":
+    def build(self, variant_chars: int, min_prefix: int, lang: str, roots: bool = False,
+              matching: int = MATCHING) -> "_LangIndex":
         policy = VariantPolicy("keys", 0 if lang in _NO_VARIANTS else variant_chars, min_prefix,
-                               leading=lang in _LEADING_VARIANTS)
+                               leading=lang in _LEADING_VARIANTS,
+                               exact_first=matching >= 2 and lang not in _LEADING_VARIANTS)
         self.matcher = LabelTerms(self.terms, policy)
         self.term_id = self.matcher.term_id
         n_labels, n_terms = len(self.label_concept), len(self.terms)
@@ -183,6 +195,15 @@ class _LangIndex:
 
     def label_term_list(self, label: int) -> np.ndarray:
         return self.label_terms[self.label_ptr[label]:self.label_ptr[label + 1]]
+
+
+def _exact_positions(terms: Sequence[str], term_id: dict[str, int]) -> dict[int, list[int]]:
+    """Label term id -> the positions of ``terms`` that are exactly that label term."""
+    out: dict[int, list[int]] = {}
+    for pos, tid in enumerate(map(term_id.get, terms)):
+        if tid is not None:
+            out.setdefault(tid, []).append(pos)
+    return out
 
 
 def _root_key(term: str) -> str | None:
@@ -226,6 +247,7 @@ class LabelIndex:
         self.variant_weight = variant_weight
         self.roots = roots
         self.lead_tokens = lead_tokens
+        self.matching = MATCHING  # a loaded index: the version it was built with
         self.n_concepts = 0
         self.langs: dict[str, _LangIndex] = {}
 
@@ -264,12 +286,12 @@ class LabelIndex:
                 terms=list(terms), label_concept=np.array(owner, dtype=np.int32),
                 label_ptr=np.array(ptr, dtype=np.int64), label_terms=np.array(flat, dtype=np.int32),
                 surface_roots=[sorted(roots_of.get(i, ())) for i in range(len(terms))] if with_roots else None,
-            ).build(self.variant_chars, self.min_variant_prefix, lang, bool(self.roots))
+            ).build(self.variant_chars, self.min_variant_prefix, lang, bool(self.roots), self.matching)
         return self
 
     # -- saving --------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"n_concepts": self.n_concepts, "langs": {
+        return {"n_concepts": self.n_concepts, "matching": self.matching, "langs": {
             lang: {"terms": idx.terms, "concept": idx.label_concept.tolist(),
                    "ptr": idx.label_ptr.tolist(), "label_terms": idx.label_terms.tolist(),
                    **({"roots": idx.surface_roots} if idx.surface_roots is not None else {})}
@@ -280,13 +302,14 @@ class LabelIndex:
 
     def load_dict(self, data: dict) -> "LabelIndex":
         self.n_concepts = int(data["n_concepts"])
+        self.matching = int(data.get("matching", 1))
         self.langs = {}
         for lang, d in data["langs"].items():
             self.langs[lang] = _LangIndex(
                 terms=list(d["terms"]), label_concept=np.array(d["concept"], dtype=np.int32),
                 label_ptr=np.array(d["ptr"], dtype=np.int64), label_terms=np.array(d["label_terms"], dtype=np.int32),
                 surface_roots=d.get("roots"),
-            ).build(self.variant_chars, self.min_variant_prefix, lang, bool(self.roots))
+            ).build(self.variant_chars, self.min_variant_prefix, lang, bool(self.roots), self.matching)
         return self
 
     def load(self, path: Path) -> "LabelIndex":
@@ -365,11 +388,22 @@ class LabelIndex:
         # 3. phrase occurrences per label, less those inside formulas; then the
         #    names' occurrences take the words inside them
         formulas = _Spans(formula_spans(doc, lang))
+        # names whole (matching 2): a name's label only as a phrase of its exact terms
+        whole_names = names if self.matching >= 2 and names is not None else None
+        exact_names = whole_names is not None and lang not in _LEADING_VARIANTS
+        exact: dict[int, list[int]] | None = None
         raw: dict[int, list[Occurrence]] = {}
         for label in candidates.tolist():
             uniq = idx.uniq[label]
             if n_hit[label] == len(uniq):
-                occ = self._phrases(label, [positions[int(t)] for t in uniq], len(idx.label_term_list(label)), doc)
+                pos_lists = [positions[int(t)] for t in uniq]
+                if exact_names and whole_names[int(idx.label_concept[label])]:
+                    if exact is None:
+                        exact = _exact_positions(doc.tokens.terms, idx.term_id)
+                    if any(int(t) not in exact for t in uniq):
+                        continue
+                    pos_lists = [exact[int(t)] for t in uniq]
+                occ = self._phrases(label, pos_lists, len(idx.label_term_list(label)), doc)
                 raw[label] = [o for o in occ if _outside_formulas(o, formulas)]
         name_spans: list[tuple[int, int, int]] = _Spans()
         if names is not None:
@@ -386,6 +420,8 @@ class LabelIndex:
             uniq = idx.uniq[label]
             col = int(idx.label_concept[label])
             occ = [o for o in raw.get(label, ()) if _outside_names(o, col, name_spans)]
+            if not occ and whole_names is not None and whole_names[col]:
+                continue  # words of a name are not the name
             if occ:
                 cover = sum(idx.idf[t] * weight.get(int(t), 0.0) for t in uniq) / idx.idf_sum[label]
             else:  # terms found only inside formulas do not count (inside names they do: partial evidence)

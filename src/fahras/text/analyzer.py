@@ -14,6 +14,10 @@ A bare language code picks that language's default analyzer:
 ``ar``     :class:`fahras.text.arabic.ArabicAnalyzer`
 ``zh``     :class:`fahras.text.chinese.ChineseAnalyzer`
 ``auto``   :class:`fahras.text.auto.AutoAnalyzer` (detects the language)
+``fi``,    any other language PyStemmer stems (:func:`snowball_languages`):
+``de``...  a plain :class:`SnowballAnalyzer` -- words lower-cased and
+           stemmed, no stop words, no accent folding (``ä`` is a letter of
+           its own in Finnish), none of the UN languages' extras
 =========  ==========================================================
 """
 
@@ -146,6 +150,10 @@ class Analyzer(ABC):
     """Text -> index terms.  Stateless after construction, safe to share between threads."""
 
     name: str = ""
+    #: Settings added after models were first saved, with the value that reproduces the old
+    #: behaviour: :func:`analyzer_from_config` uses them when a stored config lacks them, so a
+    #: model saved before a setting existed analyses (and scores) exactly as it did.
+    legacy_settings: dict = {}
 
     @abstractmethod
     def tokens(self, text: str) -> Tokens:
@@ -221,6 +229,25 @@ def distinct(words: Iterable[str]) -> list[str]:
 
 
 _SNOWBALL_NAMES = {"en": "english", "fr": "french", "es": "spanish", "ru": "russian", "ar": "arabic"}
+#: ISO 639-1 code -> Snowball algorithm, for the languages the plain analyzer may offer (those
+#: the installed PyStemmer has: :func:`snowball_languages`).
+_SNOWBALL_CODES = {
+    "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german", "el": "greek",
+    "en": "english", "eo": "esperanto", "es": "spanish", "et": "estonian", "eu": "basque",
+    "fa": "persian", "fi": "finnish", "fr": "french", "ga": "irish", "hi": "hindi", "hu": "hungarian",
+    "hy": "armenian", "id": "indonesian", "it": "italian", "lt": "lithuanian", "ne": "nepali",
+    "nl": "dutch", "no": "norwegian", "pl": "polish", "pt": "portuguese", "ro": "romanian",
+    "ru": "russian", "sr": "serbian", "st": "sesotho", "sv": "swedish", "ta": "tamil", "tr": "turkish",
+    "yi": "yiddish",
+}
+
+
+def snowball_languages() -> dict[str, str]:
+    """Language code -> Snowball algorithm, for every language the installed PyStemmer stems."""
+    import Stemmer
+
+    offered = set(Stemmer.algorithms())
+    return {code: name for code, name in sorted(_SNOWBALL_CODES.items()) if name in offered}
 
 
 def _stop_words(lang: str) -> frozenset[str]:
@@ -272,20 +299,31 @@ def _keeps_offsets(text: str, lowered: str) -> bool:
 class SnowballAnalyzer(Analyzer):
     """Word tokens, lower-cased, stop words dropped, Snowball-stemmed (PyStemmer).
 
+    ``lang``: any code of :func:`snowball_languages`.  Outside the UN
+    languages there are no stop words, and accents are kept unless
+    ``fold_accents`` says otherwise.
+
     ``min_length`` drops shorter tokens; ``fold_accents`` removes diacritics
-    after stemming so that ``Côte`` and ``Cote`` meet.
+    so that ``Côte`` and ``Cote`` meet: from the word before stemming
+    (``fold_before_stem``, the default) as well as from the stem.  Models
+    saved before ``fold_before_stem`` existed fold the stem only (see
+    :attr:`Analyzer.legacy_settings`).
     """
 
     name = "snowball"
+    legacy_settings = {"fold_before_stem": False}
 
-    def __init__(self, lang: str = "en", min_length: int = 2, fold_accents: bool = True):
-        if lang not in _SNOWBALL_NAMES:
+    def __init__(self, lang: str = "en", min_length: int = 2, fold_accents: bool | None = None,
+                 fold_before_stem: bool = True):
+        algorithms = snowball_languages()
+        if lang not in algorithms:
             raise UsageError(f"no Snowball stemmer for language {lang!r}; "
-                             f"choose one of {', '.join(sorted(_SNOWBALL_NAMES))}")
+                             f"choose one of {', '.join(algorithms)}")
         self.lang = lang
         self.min_length = min_length
-        self.fold_accents = fold_accents
-        self._stemmers = ThreadStemmers(_SNOWBALL_NAMES[lang])
+        self.fold_accents = lang in _SNOWBALL_NAMES if fold_accents is None else bool(fold_accents)
+        self.fold_before_stem = bool(fold_before_stem)
+        self._stemmers = ThreadStemmers(algorithms[lang])
         self._stop = _stop_words(lang)
         self._terms: dict[str, str | None] = {}  # see _term_map
 
@@ -338,12 +376,14 @@ class SnowballAnalyzer(Analyzer):
         return cache
 
     def _stems(self, lowered_words: list[str]) -> list[str]:
+        if self.fold_accents and self.fold_before_stem:
+            lowered_words = [w if w.isascii() else strip_accents(w) for w in lowered_words]
         stems = self._stemmers.get().stemWords(lowered_words)
         return [s if s.isascii() else strip_accents(s) for s in stems] if self.fold_accents else stems
 
     def config(self) -> dict:
         return {"name": self.name, "lang": self.lang, "min_length": self.min_length,
-                "fold_accents": self.fold_accents}
+                "fold_accents": self.fold_accents, "fold_before_stem": self.fold_before_stem}
 
 
 _REGISTRY: dict[str, type[Analyzer]] = {SnowballAnalyzer.name: SnowballAnalyzer}
@@ -380,7 +420,9 @@ def get_analyzer(spec: str = "en") -> Analyzer:
     """Build an analyzer from a spec.
 
     ``"en"``, ``"fr"``, ``"es"``, ``"ru"``, ``"ar"``, ``"zh"``: the language's
-    default analyzer; ``"auto"``: detect each text's language and dispatch;
+    default analyzer; any other code of :func:`snowball_languages` (``"fi"``,
+    ``"de"``...): the plain Snowball analyzer of that language;
+    ``"auto"``: detect each text's language and dispatch;
     ``"snowball:fr"``: the plain Snowball analyzer; ``"NAME:ARG"``: the
     registered analyzer ``NAME`` built from ``ARG`` (for example
     ``"stem:ru"``, ``"arabic:lemmas"``, ``"auto:paragraph"``).
@@ -389,11 +431,12 @@ def get_analyzer(spec: str = "en") -> Analyzer:
     name, _, arg = spec.partition(":")
     if not arg and name in _LANGUAGE_DEFAULTS:
         return _LANGUAGE_DEFAULTS[name]()
-    if name in _SNOWBALL_NAMES and not arg:
+    if not arg and name in snowball_languages():
         return SnowballAnalyzer(name)
     if name not in _REGISTRY:
         choices = sorted(set(_LANGUAGE_DEFAULTS) | set(_REGISTRY))
-        raise UsageError(f"unknown analyzer {spec!r}; choose one of {', '.join(choices)}")
+        raise UsageError(f"unknown analyzer {spec!r}; choose one of {', '.join(choices)}, or a language "
+                         f"Snowball stems: {', '.join(sorted(set(snowball_languages()) - set(choices)))}")
     cls = _REGISTRY[name]
     if not arg:
         return cls()
@@ -407,6 +450,8 @@ def analyzer_from_config(config: dict) -> Analyzer:
     name = settings.pop("name", None)
     if name not in _REGISTRY:
         raise UsageError(f"unknown analyzer {name!r} in model settings")
+    for key, old in _REGISTRY[name].legacy_settings.items():
+        settings.setdefault(key, old)  # saved before the setting existed: the behaviour it had then
     try:
         return _REGISTRY[name](**settings)
     except TypeError as exc:

@@ -15,7 +15,9 @@ the differences as parameters:
   first ``chars``, for Arabic derived nouns), every such label term counts;
   ``"nearest"``: the label term with the longest common prefix (at least
   ``min_prefix``), the document's term at most ``chars`` longer beyond it;
-  ``"exact"``: no variants;
+  ``"exact"``: no variants.  ``exact_first``: a document term that is a
+  label term itself means that term only, not its variants as well
+  (French ``refug``, from "réfugiés", is REFUGIES, not REFUGIEES);
 * :class:`LabelTerms` -- the label terms of one language with the policy's
   variant index;
 * phrase search, occurrences with offsets: :func:`longest_matches`
@@ -74,6 +76,7 @@ class VariantPolicy:
     chars: int = 0
     min_prefix: int = 4
     leading: bool = False
+    exact_first: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -168,7 +171,8 @@ class LabelTerms:
     def positions(self, terms: Sequence[str], variant_weight: float = 1.0
                   ) -> tuple[dict[int, list[int]], dict[int, float]]:
         """``"keys"`` mode: token positions of each label term in ``terms`` (exactly or as a variant),
-        and each found term's weight (1 exact, ``variant_weight`` met only as a variant)."""
+        and each found term's weight (1 exact, ``variant_weight`` met only as a variant).
+        With the policy's ``exact_first``, a term that is a label term meets no variants."""
         positions: dict[int, list[int]] = {}
         weight: dict[int, float] = {}
         by_term: dict[str, list[int]] = {}
@@ -179,6 +183,8 @@ class LabelTerms:
             if tid is not None:
                 positions.setdefault(tid, []).extend(pos_list)
                 weight[tid] = 1.0
+                if self.policy.exact_first:
+                    continue
             for vid in self.variants(term):
                 if vid == tid:
                     continue

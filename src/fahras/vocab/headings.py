@@ -66,7 +66,9 @@ def parse_heading(key: str, template: str) -> str | None:
     if len(key) <= len(prefix) + len(suffix) or not key.startswith(prefix) or not key.endswith(suffix):
         return None
     filler = key[len(prefix):len(key) - len(suffix)]
-    if not _is_word(filler[0]) or not _is_word(filler[-1]):
+    # a filler is whole words; a qualified name ends in its parenthesis: IRAN (ISLAMIC REPUBLIC OF)
+    qualified = filler.endswith(")") and "(" in filler
+    if not _is_word(filler[0]) or not (_is_word(filler[-1]) or qualified):
         return None
     if (prefix and _is_word(prefix[-1])) or (suffix and _is_word(suffix[0])):
         return None

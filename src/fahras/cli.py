@@ -177,6 +177,8 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
         click.echo(f"skipped {t['documents_without_subjects']} documents without descriptors", err=True)
     rule = indexer.rule_
     cv = f", cross-validated F1 {t['cv_f1']:.3f}" if t.get("cv_f1") is not None else ""
+    if t.get("cv_ndcg@5") is not None:
+        cv += f", nDCG@5 {t['cv_ndcg@5']:.3f}, P@1 {t['cv_precision@1']:.3f}"
     click.echo(f"decision rule: {rule.describe()}{cv}; {t['seconds']:.1f} s", err=True)
 
 

@@ -194,7 +194,7 @@ class Indexer:
         analyzed, y, context, backend = data.analysed, data.targets, data.context, data.backend
         docs, stats, skipped, space = data.documents, data.stats, data.skipped, data.space
 
-        cv_f1 = None
+        cv_f1, cv_quality = None, {}
         self.rule_ = DecisionRule(limit=self.max_limit, threshold=0.0, min_one=True)
         try:
             if self.cv_folds and len(docs) >= self.cv_folds * 2:
@@ -203,6 +203,7 @@ class Indexer:
                 folds = list(KFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(analyzed))
                 oof = backend.fit_out_of_fold(analyzed, y, folds, context=context, progress=progress)
                 self.rule_, cv_f1 = tune_rule(oof, y, max_limit=self.max_limit, kind=self.decision)
+                cv_quality = held_out_quality(oof, y)
             else:
                 progress("fit", 0, 1)
                 backend.fit(analyzed, y, context=context)
@@ -218,6 +219,7 @@ class Indexer:
             "subject_space": space,
             "cv_folds": self.cv_folds,
             "cv_f1": cv_f1,
+            **cv_quality,
             "seconds": round(time.perf_counter() - started, 2),
         }
         return self
@@ -458,6 +460,27 @@ class Indexer:
             raise ModelError(f"{path}: subjects missing from the vocabulary snapshot, e.g. {missing[0]}")
         indexer.backend_ = load_backend(files.backend_folder)
         return indexer
+
+
+def held_out_quality(scores: np.ndarray, targets: sp.csr_matrix) -> dict:
+    """The cross-validated ranking quality of held-out ``scores`` (documents x subjects) against
+    ``targets``: ``cv_ndcg@5`` and ``cv_precision@1``, document-averaged as :mod:`fahras.evaluate` does.
+    (Documents whose subjects are all unknown to their fold count as misses.)"""
+    from fahras.evaluate import ndcg_at, precision_at
+
+    targets = sp.csr_matrix(targets)
+    if not scores.shape[0]:
+        return {}
+    k = min(5, scores.shape[1])
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    ndcg = p1 = 0.0
+    for i, row in enumerate(top):
+        gold = set(targets.indices[targets.indptr[i]:targets.indptr[i + 1]].tolist())
+        ranked = row.tolist()
+        ndcg += ndcg_at(ranked, gold, 5)
+        p1 += precision_at(ranked, gold, 1)
+    n = scores.shape[0]
+    return {"cv_ndcg@5": round(ndcg / n, 4), "cv_precision@1": round(p1 / n, 4)}
 
 
 def _decided(matrix: np.ndarray, rule: DecisionRule) -> list[tuple[list[int], list[float]]]:

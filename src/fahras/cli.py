@@ -114,6 +114,11 @@ def cli(verbose: int) -> None:
                    "thesaurus (auto: the whole thesaurus when no corpus is given).")
 @click.option("--cv-folds", default=3, show_default=True, type=click.IntRange(0, 20),
               help="Cross-validation folds used to tune the decision rule (0: no tuning).")
+@click.option("--folds", "folds", default=None, type=click.Choice(["grouped", "time", "random"]),
+              help="Kind of cross-validation folds: grouped keeps documents with the same descriptors (near-"
+                   "duplicates such as mandate renewals) in one fold; time holds out contiguous periods (the year "
+                   "in each document's id); random is shuffled K-fold. Default: the library's (see "
+                   "fahras.models.folds.DEFAULT_FOLDS).")
 @click.option("--decision", default="expected-f1", show_default=True, type=click.Choice(list(RULE_KINDS)),
               help="Kind of decision rule tuned: expected-f1 keeps, per document, the number of descriptors "
                    "with the best expected F1; threshold keeps those above one tuned score.")
@@ -126,7 +131,7 @@ def cli(verbose: int) -> None:
                    "FAHRAS_MAX_DOCUMENT_BYTES); by default each is skipped with a warning and counted.")
 def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: str, backend: str | None,
           params: tuple[str, ...], analyzer: str, subject_space: str, cv_folds: int, decision: str,
-          jobs: int | None, quiet: bool, strict: bool = False) -> None:
+          jobs: int | None, quiet: bool, strict: bool = False, folds: str | None = None) -> None:
     """Train a model on indexed documents (one or more CORPUS folders or files).
 
     Without CORPUS, a zero-shot model is built from the thesaurus alone: it
@@ -155,7 +160,8 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
             raise UsageError(f"--jobs: the {backend!r} backend trains in one process (the ensemble uses workers)")
         backend_params["n_jobs"] = jobs
     indexer = Indexer(backend=backend, backend_params=backend_params or None, analyzer=analyzer,
-                      subject_space=subject_space, cv_folds=cv_folds, decision=decision)
+                      subject_space=subject_space, cv_folds=cv_folds, decision=decision,
+                      **({"folds": folds} if folds else {}))
     with _progress("train", not quiet) as progress:
         indexer.fit(documents, vocab, progress=progress)
     indexer.save(out)

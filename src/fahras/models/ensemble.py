@@ -39,6 +39,7 @@ from fahras.errors import UsageError
 from fahras.models import create_backend, load_backend, register
 from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
 from fahras.models.crossfit import cross_fit
+from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, make_folds
 from fahras.models.linear import LinearHead
 from fahras.vocab.headings import covering_subjects
 
@@ -222,6 +223,9 @@ class EnsembleBackend(Backend):
         "candidates": Param(20, "top subjects of each base backend re-scored by the stacker", low=1),
         "C": Param(1.0, "inverse regularisation of the stacker", low=0, low_open=True),
         "random_state": Param(0, "seed of the folds"),
+        "folds": Param(DEFAULT_FOLDS, "kind of folds when fitted alone (an Indexer's folds are used otherwise): "
+                       "grouped keeps documents with the same subjects together, time holds out contiguous "
+                       "blocks in corpus order, random is shuffled K-fold", choices=FOLD_KINDS),
         "n_jobs": Param(0, "worker processes fitting the base backends on the folds (0: automatic); results "
                         "do not depend on it", low=0),
     }
@@ -236,9 +240,9 @@ class EnsembleBackend(Backend):
     # -- fitting -------------------------------------------------------------
     def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, *,
             context: FitContext | None = None) -> "EnsembleBackend":
-        from sklearn.model_selection import KFold
-
-        folds = list(KFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(docs))
+        y = sp.csr_matrix(y)
+        subjects = [y.indices[y.indptr[i]:y.indptr[i + 1]].tolist() for i in range(y.shape[0])]
+        folds = make_folds(self.cv_folds, self.folds, subjects=subjects, random_state=self.random_state)
         self.fit_out_of_fold(docs, y, folds, context=context)
         return self
 

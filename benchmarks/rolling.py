@@ -63,7 +63,7 @@ from benchmarks.harness.tuning import decide  # noqa: E402
 from fahras.evaluate import evaluate  # noqa: E402
 
 DEFAULT_YEARS = (2009, 2012)
-DEFAULT_ANNIF = "tfidf,svc,mllm,omikuji,fasttext,ensemble"
+DEFAULT_ANNIF = "tfidf,mllm,omikuji,ensemble"
 METRICS = (("nDCG@5", "ndcg@5"), ("P@1", "precision@1"), ("tuned F1", "f1"), ("LRAP", "lrap"))
 HEADLINE = ("ndcg@5", "precision@1", "f1")
 N_SOURCES = 3
@@ -90,7 +90,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--annif-backends", default=DEFAULT_ANNIF, metavar="LIST",
                         help="comma-separated Annif backends (default: %(default)s; 'omikuji' = Parabel and "
                              "Bonsai; nn_ensemble is not supported here)")
-    parser.add_argument("--annif-hyperopt-trials", type=int, default=30, metavar="N",
+    parser.add_argument("--annif-hyperopt-trials", type=int, default=20, metavar="N",
                         help="weigh the Annif ensemble's sources with 'annif hyperopt --trials N' on the "
                              "validation year (0: equal weights; default: %(default)s)")
     parser.add_argument("--skip-annif", action="store_true",
@@ -231,53 +231,57 @@ class AnnifRolling:
         self.annif.load_vocab(self.vocab_file)
         self.ready = True
 
-    def cache_key(self, year: int, parts: dict) -> str:
-        config = {"version": CACHE_VERSION, "annif": ANNIF_VERSION, "year": year,
-                  "backends": {b: BACKENDS[b].settings for b in self.args.backends},
-                  "hyperopt": self.args.annif_hyperopt_trials, "sources": N_SOURCES,
+    def cache_key(self, year: int, parts: dict, backend: str, sources: list[str] | None = None) -> str:
+        config = {"version": CACHE_VERSION, "annif": ANNIF_VERSION, "year": year, "backend": backend,
+                  "settings": BACKENDS[backend].settings, "sources": sources,
+                  "hyperopt": self.args.annif_hyperopt_trials if sources else None,
                   "vocab": hashlib.sha256(self.vocab_file.read_bytes()).hexdigest()[:16]}
         return fingerprint(parts, config)
 
-    def year(self, year: int, parts: dict) -> dict:
-        """``{backend: {"test": rankings, "rule": (limit, threshold), "validation_ndcg@5": x, ...}}``."""
-        path = self.root / "cache" / f"annif-{year}-{self.cache_key(year, parts)}.json"
+    def _cached(self, year: int, parts: dict, backend: str, compute, sources: list[str] | None = None) -> dict:
+        """One backend's result for one year, from the cache or computed (and then cached)."""
+        path = self.root / "cache" / f"annif-{year}-{backend}-{self.cache_key(year, parts, backend, sources)}.json"
         if path.exists() and not self.args.no_annif_cache:
-            log(f"{year}: Annif results from the cache {path.name}")
             return json.loads(path.read_text(encoding="utf-8"))
         if self.args.skip_annif:
-            return {}
+            return {"failed": "not cached and --skip-annif given"}
         self.start()
-        result = self._compute(year, parts)
+        try:
+            result = compute()
+        except StepFailed as exc:
+            log(f"{year}: Annif {backend} failed: {exc}")
+            return {"failed": str(exc)}
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(result), encoding="utf-8")
         tmp.replace(path)
         return result
 
-    def _compute(self, year: int, parts: dict) -> dict:
-        dirs = {name: corpus_data.write_annif_folder(docs, self.root / "corpora" / str(year) / name)
-                for name, docs in parts.items()}
+    def year(self, year: int, parts: dict) -> dict:
+        """``{backend: {"test": rankings, "rule": (limit, threshold), "validation_ndcg@5": x, ...}}``, each
+        backend cached on its own (an ensemble's key names its sources)."""
         tune_run, full_run = f"r{year}v", f"r{year}"
+        dirs: dict[str, Path] = {}
+
+        def folders() -> dict[str, Path]:
+            if not dirs:
+                dirs.update({name: corpus_data.write_annif_folder(docs, self.root / "corpora" / str(year) / name)
+                             for name, docs in parts.items()})
+            return dirs
+
         out: dict[str, dict] = {}
-        bases = [b for b in self.args.backends if not BACKENDS[b].combines]
-        for backend in bases:
-            try:
-                out[backend] = self._base(backend, tune_run, full_run, dirs, parts)
-            except StepFailed as exc:
-                log(f"{year}: Annif {backend} failed: {exc}")
-                out[backend] = {"failed": str(exc)}
+        for backend in (b for b in self.args.backends if not BACKENDS[b].combines):
+            out[backend] = self._cached(year, parts, backend, lambda b=backend: self._base(
+                b, tune_run, full_run, folders(), parts))
         ok = {b: r for b, r in out.items() if "failed" not in r}
         sources = sorted(ok, key=lambda b: -ok[b]["validation_ndcg@5"])[:N_SOURCES]
         for backend in (b for b in self.args.backends if BACKENDS[b].combines):
             if len(sources) < 2:
                 out[backend] = {"failed": f"needs two working base backends, has {sources}"}
                 continue
-            try:
-                out[backend] = self._ensemble(backend, sources, tune_run, full_run, dirs, parts)
-            except StepFailed as exc:
-                log(f"{year}: Annif {backend} failed: {exc}")
-                out[backend] = {"failed": str(exc)}
-        return out
+            out[backend] = self._cached(year, parts, backend, lambda b=backend: self._ensemble(
+                b, sources, tune_run, full_run, folders(), parts), sources=sources)
+        return {b: r for b, r in out.items() if not (self.args.skip_annif and "failed" in r)}
 
     def _base(self, backend: str, tune_run: str, full_run: str, dirs: dict, parts: dict) -> dict:
         a = self.annif
@@ -304,6 +308,9 @@ class AnnifRolling:
         a = self.annif
         started = time.perf_counter()
         weights = None
+        for source in sources:  # their trained models are in Annif's data folder (this run's or a cached run's)
+            a.add_project(source, tune_run, {})
+            a.add_project(source, full_run, {})
         tune = a.add_project(backend, tune_run, {}, sources)
         if self.args.annif_hyperopt_trials > 0:
             log(f"annif hyperopt {tune} ({self.args.annif_hyperopt_trials} trials)")

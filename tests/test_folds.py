@@ -96,6 +96,21 @@ def test_time_folds_are_contiguous_periods_in_date_order():
     assert ranges[0][0] == 2005 and ranges[-1][1] == 2010
 
 
+def test_grouped_keeps_a_heading_set_of_one_year_together_and_splits_years():
+    subjects = [[f"S{i % 4}"] for i in range(48)]
+    ids = [f"S_RES_{1900 + i}_{2005 + i // 8}_" for i in range(48)]
+    folds = make_folds(3, "grouped", subjects=subjects, ids=ids, random_state=2)
+    _check_partition(folds, 48)
+    fold_of = {int(i): f for f, (_, h) in enumerate(folds) for i in h}
+    groups = {}
+    for i in range(48):
+        groups.setdefault((i % 4, 2005 + i // 8), set()).add(fold_of[i])
+    assert all(len(f) == 1 for f in groups.values())
+    without_years = make_folds(3, "grouped", subjects=subjects, random_state=2)  # no ids: heading sets alone
+    fold_of = {int(i): f for f, (_, h) in enumerate(without_years) for i in h}
+    assert all(len({fold_of[i] for i in range(48) if i % 4 == s}) == 1 for s in range(4))
+
+
 def test_time_keys_fallbacks():
     assert time_keys(["a", "b", "c"], 3) == [0.0, 1.0, 2.0]
     assert time_keys(["x", "doc_2011", "y", "doc_2009"], 4) == [2011.0, 2011.0, 2011.0, 2009.0]
@@ -130,10 +145,14 @@ def test_indexer_uses_its_kind_of_folds_and_refuses_unknown_ones():
     gold = [{f"urn:x:{i % 5}"} for i in range(30)]
     ix = Indexer(folds="grouped", cv_folds=3)
     folds = ix.make_folds(docs, gold)
+    # the group: the heading set and the year (from the document id)
+    key = [(i % 5, 2005 + i // 6) for i in range(30)]
     for _, held in folds:
         for _, other in folds:
             if other is not held:
-                assert not {i % 5 for i in held} & {i % 5 for i in other}
+                assert not {key[i] for i in held} & {key[i] for i in other}
+    # a heading set recurs over the years: its years may fall into different folds
+    assert any(len({f for f, (_, h) in enumerate(folds) for i in h if i % 5 == s}) > 1 for s in range(5))
     ix_time = Indexer(folds="time", cv_folds=3)
     held_years = [sorted({2005 + i // 6 for i in h}) for _, h in ix_time.make_folds(docs, gold)]
     assert held_years[0][-1] <= held_years[1][0] and held_years[1][-1] <= held_years[2][0]

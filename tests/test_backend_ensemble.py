@@ -224,3 +224,40 @@ def test_the_stacker_state_under_its_former_names(fitted):
     probes = analyse([text for text, _ in PROBES])
     rows, cols, x = ensemble.candidate_features(ensemble.base_scores(probes))
     assert x.shape == (len(rows), ensemble.stacker_.n_features)
+
+
+def test_bases_with_nothing_to_learn_are_left_out_and_logged(corpus, tmp_path, caplog):
+    import logging
+
+    from fahras.vocab import local_concept
+
+    docs, y = corpus
+    concepts = [local_concept(name) for name in NAMES]  # no heading pattern, no acronym anywhere
+    params = {"backends": [*BASES, {"name": "headings"}, {"name": "acronyms"}], "cv_folds": 3}
+    with caplog.at_level(logging.INFO, logger="fahras.models.ensemble"):
+        backend = create_backend("ensemble", params).fit(docs, y, context=FitContext(ANALYZER, concepts))
+    assert list(backend.get_params()["backends"]) == BASES
+    assert len(backend.bases_) == 2
+    assert "headings" in caplog.text and "acronyms" in caplog.text
+    backend.save(tmp_path / "e")
+    again = load_backend(tmp_path / "e")
+    probes = analyse([text for text, _ in PROBES])
+    np.testing.assert_allclose(again.predict_scores(probes), backend.predict_scores(probes), rtol=1e-6)
+
+
+def test_headings_are_kept_where_the_subjects_hold_patterns():
+    from fahras.models.ensemble import _nothing_to_learn
+    from fahras.vocab import local_concept
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_backend_headings import make_documents, make_vocab
+
+    from fahras import Indexer
+
+    ix = Indexer(backend="ensemble", analyzer="en")
+    data = ix.training_set(make_documents(), make_vocab())
+    assert _nothing_to_learn({"name": "headings"}, data.analysed, data.targets, data.context) == ""
+    plain = FitContext(data.context.analyzer, [local_concept(f"TOPIC {i}") for i in range(len(data.context.concepts))])
+    assert _nothing_to_learn({"name": "headings"}, data.analysed, data.targets, plain) != ""

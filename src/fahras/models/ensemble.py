@@ -37,6 +37,7 @@ new documents without refitting the base backends
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -52,6 +53,8 @@ from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, make_folds
 from fahras.models.heading_features import MENTION_FEATURES
 from fahras.models.linear import LinearHead
 from fahras.vocab.headings import covering_subjects
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BASES = ({"name": "tfidf-linear"}, {"name": "omikuji"}, {"name": "knn"}, {"name": "headings"},
                  {"name": "acronyms"})
@@ -89,6 +92,20 @@ def _match_rows(match: Match | None, rows: np.ndarray, n_docs: int) -> Match | N
     m_rows, m_cols, m_feats = match
     keep = position[m_rows] >= 0
     return position[m_rows[keep]], m_cols[keep], m_feats[keep]
+
+
+def _nothing_to_learn(spec: dict, docs: Sequence[AnalyzedText], y: sp.csr_matrix, context: FitContext) -> str:
+    """Why the base backend ``spec`` would score 0 everywhere on this vocabulary and corpus ('' if it would not)."""
+    if spec["name"] == "headings" and context.concepts is not None:
+        from fahras.vocab.headings import pattern_instances
+
+        if not pattern_instances(context.concepts, bool(spec.get("params", {}).get("unknown_fillers", False)))[2]:
+            return "no subject is an instance of a heading pattern ({X} SITUATION, {X}--POLITICAL CONDITIONS)"
+    if spec["name"] == "acronyms" and context.concepts is not None:
+        backend = create_backend("acronyms", spec.get("params")).fit(docs, y, context=context)
+        if not backend.acronyms_:
+            return "no training document defines an acronym that matches a subject's label"
+    return ""
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -373,12 +390,28 @@ class EnsembleBackend(Backend):
             raise UsageError("an ensemble needs at least one base backend")
         context = context or FitContext()
         y = sp.csr_matrix(y)
+        self.backends = self.useful_bases(docs, y, context)
         self.learn_subjects(y, context.concepts)
         self.bases_, base_oof = cross_fit([dict(b) for b in self.backends], docs, y, context.analyzer, folds,
                                           concepts=context.concepts, n_jobs=self.n_jobs, progress=progress)
         oof = self.stacker_.held_out_scores(base_oof, y, folds, self.match_features(docs))
         self.stacker_.fit(base_oof, y)
         return oof
+
+    def useful_bases(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, context: FitContext) -> tuple:
+        """The base backends worth fitting: ``headings`` is left out when no subject is an instance of a
+        heading pattern (the vocabulary and the training headings gave it no template), ``acronyms`` when
+        no training document defines an acronym that matches a subject's label (logged either way).  At
+        least one base is always kept."""
+        kept, dropped = [], []
+        for spec in self.backends:
+            reason = _nothing_to_learn(spec, docs, y, context)
+            (dropped if reason else kept).append((spec, reason))
+        if not kept:
+            return tuple(self.backends)
+        for spec, reason in dropped:
+            log.info("ensemble: base %r left out: %s", spec["name"], reason)
+        return tuple(spec for spec, _ in kept)
 
     def learn_subjects(self, y: sp.csr_matrix, concepts: Sequence | None = None) -> None:
         """What the ensemble knows of the subjects themselves (an unfitted :attr:`stacker_` that holds it):

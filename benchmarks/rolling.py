@@ -105,6 +105,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="scratch folder (default: benchmarks/.work; Annif's venv is <work>/annif-venv)")
     parser.add_argument("--results", type=Path, default=None,
                         help="folder for rolling.json and rolling.md (default: benchmarks/results)")
+    parser.add_argument("--cv5", action="store_true",
+                        help="instead of the years, the 5 folds of vs_annif.py's cv5 split (train = its train + "
+                             "validate parts, test = the fold), Fahras rows only: the 5-fold figure, to judge a "
+                             "change by both (results: <name>-cv5.md/.json)")
     parser.add_argument("--name", default="rolling", help="file name stem of the results (default: %(default)s)")
     args = parser.parse_args(argv)
     first, _, last = args.years.partition("-")
@@ -395,8 +399,9 @@ def markdown(header: dict, per_year: dict[int, list[dict]], summary: dict, sizes
     lines = [f"# Rolling-origin benchmark: train on years <= Y, test on Y+1 ({header['date']})", "",
              f"Command: `{header['command']}`  ", f"Commit: `{header['commit']}`  ",
              f"Machine: {header['machine']} (shared with other jobs; run under `nice -n 10`)", "",
-             "Test years: " + ", ".join(f"{y + 1}: {sizes[y]['test']} docs (trained on {sizes[y]['train']})"
-                                       for y in sorted(sizes)), "",
+             ("Test folds: " if header.get("cv5") else "Test years: ")
+             + ", ".join(f"{y if header.get('cv5') else y + 1}: {sizes[y]['test']} docs (trained on {sizes[y]['train']})"
+                         for y in sorted(sizes)), "",
              "## Mean and spread over the years", "",
              "| system | " + " | ".join(f"{h} mean ± std (min–max)" for h, _ in METRICS) + " |",
              "|---|" + "---|" * len(METRICS)]
@@ -407,7 +412,8 @@ def markdown(header: dict, per_year: dict[int, list[dict]], summary: dict, sizes
         lines.append(f"| {name}{years} | " + " | ".join(cells) + " |")
     lines += ["", "## Per year", ""]
     for year in sorted(per_year):
-        lines += [f"### train <= {year}, test {year + 1}", "",
+        title = f"fold {year} of cv5" if header.get("cv5") else f"train <= {year}, test {year + 1}"
+        lines += [f"### {title}", "",
                   "| system | nDCG@5 | P@1 | tuned F1 | LRAP | CV estimate nDCG@5 / P@1 / F1 | notes |",
                   "|---|---|---|---|---|---|---|"]
         best = summary.get("Annif best")
@@ -501,9 +507,18 @@ def main(argv: list[str] | None = None) -> int:
     per_year: dict[int, list[dict]] = {}
     sizes: dict[int, dict] = {}
     failures = []
-    for year in args.year_list:
+    steps = list(range(1, 6)) if args.cv5 else args.year_list
+    folds = corpus_data.make_runs(docs, "cv5") if args.cv5 else None
+    if args.cv5:
+        args.skip_annif, args.name = True, f"{args.name}-cv5"
+    for year in steps:
         try:
-            parts = year_parts(docs, year)
+            if folds is not None:
+                fold_parts = folds[year - 1][1]
+                parts = {"train": sorted(fold_parts["train"] + fold_parts["validate"], key=lambda d: d.path.name),
+                         "test": fold_parts["test"]}
+            else:
+                parts = year_parts(docs, year)
         except StepFailed as exc:
             print(f"rolling: error: {exc}", file=sys.stderr)
             return 1
@@ -527,7 +542,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"unseen at ranks 1-5 (right/suggested): "
                         + " ".join(f"{right}/{n}" for n, right in m["unseen_at_rank"]))
         try:
-            rows += annif_rows(annif.year(year, parts), parts)
+            if folds is None:
+                rows += annif_rows(annif.year(year, parts), parts)
         except (StepFailed, OSError) as exc:
             log(f"{year}: Annif failed: {exc}")
             failures.append(f"Annif [{year}]: {exc}")
@@ -537,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
 
     header = {"command": shlex.join(getattr(sys, "orig_argv", sys.argv)),
               "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-              "commit": git_commit(), "machine": machine_summary(), "annif_version": ANNIF_VERSION,
+              "commit": git_commit(), "machine": machine_summary(), "cv5": bool(args.cv5), "annif_version": ANNIF_VERSION,
               "run_seconds": round(time.perf_counter() - _T0, 1), "notes": NOTES + [f"FAILED: {f}" for f in failures]}
     args.results.mkdir(parents=True, exist_ok=True)
     out = {**header, "sizes": sizes, "summary": summary,

@@ -8,6 +8,8 @@ import scipy.sparse as sp
 
 from fahras.errors import UsageError
 from fahras.models import create_backend, FitContext, load_backend
+from fahras.models.ensemble import Stacker
+from fahras.models.heading_features import MENTION_FEATURES
 from synthetic import ANALYZER, NAMES, PROBES, analyse, indicator, make_corpus
 
 BASES = [{"name": "tfidf-linear"}, {"name": "knn", "params": {"k": 5}}]
@@ -47,15 +49,98 @@ def test_out_of_fold_scores_cover_every_document(corpus):
     assert len(backend.bases_) == 2
 
 
-def test_subjects_without_training_documents_take_the_best_base_score(corpus):
+def test_subjects_without_training_documents_get_the_novel_heads_probability(corpus):
     docs, y = corpus
-    # A fifth subject nobody has: the stacker cannot weigh it, so the best base score passes through.
+    # A fifth subject nobody has: in cross-fitting it is new to every fold and never right, so the
+    # novel head gives it a small calibrated probability, whatever the bases' raw scores.
     wider = sp.hstack([y, sp.csr_matrix((y.shape[0], 1))]).tocsr()
     backend = create_backend("ensemble", {"backends": BASES, "cv_folds": 3}).fit(docs, wider, context=FitContext(ANALYZER))
+    assert backend.stacker_.novel is not None
     probes = analyse([text for text, _ in PROBES])
     scores = backend.predict_scores(probes)
-    base_best = np.max([b.predict_scores(probes)[:, 4] for b in backend.bases_], axis=0)
-    np.testing.assert_allclose(scores[:, 4], base_best)
+    assert scores[:, 4].max() < 0.05
+    assert (scores[:, 4] < scores.max(axis=1)).all()
+
+
+# ---------------------------------------------------------------- one calibrated scale (the Stacker alone)
+def _novel_world(seed: int = 0, n_docs: int = 120):
+    """Base scores, targets and mention features where subjects 0-3 are ordinary seen subjects, subjects 4
+    and 5 are headings each held by the documents of one fold only (so new to that fold) and right exactly
+    where the document names them as a whole, and subject 6 is a composed heading no document has, with a
+    high raw score from the second base."""
+    rng = np.random.default_rng(seed)
+    n_subjects = 7
+    y = np.zeros((n_docs, n_subjects), dtype=np.int8)
+    true = rng.integers(0, 4, n_docs)
+    y[np.arange(n_docs), true] = 1
+    fold_of = np.arange(n_docs) % 3
+    named = rng.random(n_docs) < 0.5
+    for heading, fold in ((4, 0), (5, 1)):
+        where = (fold_of == fold) & named
+        y[where, heading] = 1
+    a = rng.random((n_docs, n_subjects)) * 0.3
+    b = rng.random((n_docs, n_subjects)) * 0.3
+    a[np.arange(n_docs), true] += 0.6
+    b[np.arange(n_docs), true] += 0.4
+    for heading, fold in ((4, 0), (5, 1)):
+        b[fold_of == fold, heading] = 0.35  # the same raw score, named or not
+    b[:, 6] = 0.9  # the loose composed heading: a high raw score, never right
+    rows = np.array([d for d in range(n_docs) if named[d] and fold_of[d] < 2])
+    cols = np.where(fold_of[rows] == 0, 4, 5)
+    feats = np.zeros((len(rows), len(MENTION_FEATURES)))
+    feats[:, MENTION_FEATURES.index("full")] = np.log(3.0)
+    folds = [(np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)) for f in range(3)]
+    return [a.astype(np.float32), b.astype(np.float32)], sp.csr_matrix(y), (rows, cols, feats), folds
+
+
+def test_composed_headings_no_longer_outrank_with_a_raw_score():
+    base, y, match, folds = _novel_world()
+    seen_everywhere = y.copy()
+    stacker = Stacker.for_subjects(2, seen_everywhere, candidates=7)
+    stacker.prior[4:] = 0  # 4, 5 and 6 count as never seen at prediction time (no training document)
+    oof = stacker.held_out_scores(base, y, folds, match)
+    stacker.fit(base, y)
+    assert stacker.novel is not None
+    # held-out: the never-right composed heading scores below the right seen subject in every document
+    right = np.asarray(y[:, :4].argmax(axis=1)).ravel()
+    assert (oof[:, 6] < oof[np.arange(y.shape[0]), right]).all()
+    # a new document: right subject 2 scored 0.6 / 0.5 by the bases, the composed heading 0.9 by one base
+    probe = [np.full((1, 7), 0.05, np.float32), np.full((1, 7), 0.05, np.float32)]
+    probe[0][0, 2], probe[1][0, 2], probe[1][0, 6] = 0.6, 0.5, 0.9
+    scores = stacker.predict(probe)
+    assert scores[0].argmax() == 2
+    assert scores[0, 6] < 0.2 < scores[0, 2]
+    # without the novel head (a model saved before it) the raw score passes through and wins: the test can fail
+    stacker.novel = None
+    old = stacker.predict(probe)[0]
+    assert old[6] == pytest.approx(0.9)
+    assert np.argsort(-old)[1] == 6  # second, above every other seen subject
+
+
+def test_novel_head_learns_from_whole_name_mentions():
+    base, y, match, folds = _novel_world(seed=1)
+    stacker = Stacker.for_subjects(2, y, candidates=7)
+    stacker.prior[4:] = 0
+    stacker.held_out_scores(base, y, folds, match)
+    stacker.fit(base, y)
+    probe = [np.full((2, 7), 0.05, np.float32), np.full((2, 7), 0.05, np.float32)]
+    probe[1][:, 4] = 0.35
+    named = (np.array([0]), np.array([4]), match[2][:1])  # document 0 names heading 4 as a whole
+    scores = stacker.predict(probe, match=named)
+    assert scores[0, 4] > scores[1, 4] + 0.2  # same raw score, only the mention differs
+    assert scores[0, 4] > 0.5
+
+
+def test_models_without_a_novel_head_load_and_score_as_before(fitted, tmp_path):
+    fitted.save(tmp_path / "e")
+    found = list((tmp_path / "e").rglob("novel.json"))
+    assert found, "the novel head is saved"
+    for path in found:
+        path.unlink()
+    old = load_backend(tmp_path / "e")
+    assert old.stacker_.novel is None
+    probes = analyse([text for text, _ in PROBES])
+    np.testing.assert_allclose(old.predict_scores(probes), fitted.predict_scores(probes), rtol=1e-5, atol=1e-6)
 
 
 def test_save_load_round_trip(fitted, tmp_path):
@@ -139,3 +224,40 @@ def test_the_stacker_state_under_its_former_names(fitted):
     probes = analyse([text for text, _ in PROBES])
     rows, cols, x = ensemble.candidate_features(ensemble.base_scores(probes))
     assert x.shape == (len(rows), ensemble.stacker_.n_features)
+
+
+def test_bases_with_nothing_to_learn_are_left_out_and_logged(corpus, tmp_path, caplog):
+    import logging
+
+    from fahras.vocab import local_concept
+
+    docs, y = corpus
+    concepts = [local_concept(name) for name in NAMES]  # no heading pattern, no acronym anywhere
+    params = {"backends": [*BASES, {"name": "headings"}, {"name": "acronyms"}], "cv_folds": 3}
+    with caplog.at_level(logging.INFO, logger="fahras.models.ensemble"):
+        backend = create_backend("ensemble", params).fit(docs, y, context=FitContext(ANALYZER, concepts))
+    assert list(backend.get_params()["backends"]) == BASES
+    assert len(backend.bases_) == 2
+    assert "headings" in caplog.text and "acronyms" in caplog.text
+    backend.save(tmp_path / "e")
+    again = load_backend(tmp_path / "e")
+    probes = analyse([text for text, _ in PROBES])
+    np.testing.assert_allclose(again.predict_scores(probes), backend.predict_scores(probes), rtol=1e-6)
+
+
+def test_headings_are_kept_where_the_subjects_hold_patterns():
+    from fahras.models.ensemble import _nothing_to_learn
+    from fahras.vocab import local_concept
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_backend_headings import make_documents, make_vocab
+
+    from fahras import Indexer
+
+    ix = Indexer(backend="ensemble", analyzer="en")
+    data = ix.training_set(make_documents(), make_vocab())
+    assert _nothing_to_learn({"name": "headings"}, data.analysed, data.targets, data.context) == ""
+    plain = FitContext(data.context.analyzer, [local_concept(f"TOPIC {i}") for i in range(len(data.context.concepts))])
+    assert _nothing_to_learn({"name": "headings"}, data.analysed, data.targets, plain) != ""

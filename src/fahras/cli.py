@@ -129,6 +129,11 @@ def cli(verbose: int) -> None:
                    "thesaurus (auto: the whole thesaurus when no corpus is given).")
 @click.option("--cv-folds", default=3, show_default=True, type=click.IntRange(0, 20),
               help="Cross-validation folds used to tune the decision rule (0: no tuning).")
+@click.option("--folds", "folds", default=None, type=click.Choice(["grouped", "time", "random"]),
+              help="Kind of cross-validation folds: grouped keeps documents with the same descriptors (near-"
+                   "duplicates such as mandate renewals) in one fold; time holds out contiguous periods (the year "
+                   "in each document's id); random is shuffled K-fold. Default: the library's (see "
+                   "fahras.models.folds.DEFAULT_FOLDS).")
 @click.option("--decision", default="expected-f1", show_default=True, type=click.Choice(list(RULE_KINDS)),
               help="Kind of decision rule tuned: expected-f1 keeps, per document, the number of descriptors "
                    "with the best expected F1; threshold keeps those above one tuned score.")
@@ -142,7 +147,8 @@ def cli(verbose: int) -> None:
                    "FAHRAS_MAX_DOCUMENT_BYTES); by default each is skipped with a warning and counted.")
 def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: str, backend: str | None,
           params: tuple[str, ...], analyzer: str, subject_space: str, cv_folds: int, decision: str,
-          jobs: int | None, quiet: bool, strict: bool = False, cluster: str | None = None) -> None:
+          jobs: int | None, quiet: bool, strict: bool = False, cluster: str | None = None,
+          folds: str | None = None) -> None:
     """Train a model on indexed documents (one or more CORPUS folders or files).
 
     Without CORPUS, a zero-shot model is built from the thesaurus alone: it
@@ -181,7 +187,8 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
         if jobs is not None:
             raise UsageError("--cluster and --jobs: give one (the cluster's workers fit the base backends)")
     indexer = Indexer(backend=backend, backend_params=backend_params or None, analyzer=analyzer,
-                      subject_space=subject_space, cv_folds=cv_folds, decision=decision)
+                      subject_space=subject_space, cv_folds=cv_folds, decision=decision,
+                      **({"folds": folds} if folds else {}))
     with _progress("train", not quiet) as progress:
         if cluster is None:
             indexer.fit(documents, vocab, progress=progress)
@@ -209,6 +216,8 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
         click.echo(f"skipped {t['documents_without_subjects']} documents without descriptors", err=True)
     rule = indexer.rule_
     cv = f", cross-validated F1 {t['cv_f1']:.3f}" if t.get("cv_f1") is not None else ""
+    if t.get("cv_ndcg@5") is not None:
+        cv += f", nDCG@5 {t['cv_ndcg@5']:.3f}, P@1 {t['cv_precision@1']:.3f}"
     click.echo(f"decision rule: {rule.describe()}{cv}; {t['seconds']:.1f} s", err=True)
 
 

@@ -24,6 +24,7 @@ from fahras.explain import surface_evidence
 from fahras.formats import suggestion_dict
 from fahras.models import AnalyzedText, Backend, Evidence, FitContext, backend_class, create_backend, load_backend
 from fahras.models.features import sharing_rows
+from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, make_folds
 from fahras.store import read_model, write_model
 from fahras.subjects import MatchStats, SubjectSpace, resolve_all
 from fahras.text import AutoAnalyzer, analyzer_from_config, detect_language, get_analyzer, mask_furniture
@@ -144,11 +145,17 @@ class Indexer:
         with the best expected F1; ``"threshold"`` keeps those above one
         tuned score threshold.
     random_state : seed of the cross-validation split.
+    folds : the kind of cross-validation folds (see :mod:`fahras.models.folds`):
+        ``"grouped"`` keeps documents with the same heading set (or the same
+        ``series`` in their metadata) in one fold, ``"time"`` holds out
+        contiguous periods (dates from the metadata's ``year`` or the year in
+        the document id), ``"random"`` is shuffled K-fold.
     """
 
     def __init__(self, backend: str = "ensemble", backend_params: dict | None = None,
                  analyzer: str = "auto", strip_furniture: bool = True, subject_space: str = "auto",
-                 cv_folds: int = 3, max_limit: int = 10, decision: str = "expected-f1", random_state: int = 0):
+                 cv_folds: int = 3, max_limit: int = 10, decision: str = "expected-f1", random_state: int = 0,
+                 folds: str = DEFAULT_FOLDS):
         self.backend = backend
         self.backend_params = backend_params
         self.analyzer = analyzer
@@ -158,6 +165,7 @@ class Indexer:
         self.max_limit = max_limit
         self.decision = decision
         self.random_state = random_state
+        self.folds = folds
 
     # -- training --------------------------------------------------------------
     def training_set(self, documents: Iterable[Document], vocab: Vocabulary,
@@ -182,6 +190,8 @@ class Indexer:
             docs.append(doc)
             gold.append(uris)
             progress("read", len(docs), 0)
+        if self.folds not in FOLD_KINDS:
+            raise UsageError(f"unknown kind of folds {self.folds!r}; choose one of {', '.join(FOLD_KINDS)}")
         if self.decision not in RULE_KINDS:
             raise UsageError(f"unknown decision rule {self.decision!r}; choose one of {', '.join(RULE_KINDS)}")
         if self.subject_space not in ("auto", "training", "vocabulary"):
@@ -215,15 +225,14 @@ class Indexer:
         analyzed, y, context, backend = data.analysed, data.targets, data.context, data.backend
         docs, stats, skipped, space = data.documents, data.stats, data.skipped, data.space
 
-        cv_f1 = None
+        cv_f1, cv_quality = None, {}
         self.rule_ = DecisionRule(limit=self.max_limit, threshold=0.0, min_one=True)
         try:
             if self.cv_folds and len(docs) >= self.cv_folds * 2:
-                from sklearn.model_selection import KFold
-
-                folds = list(KFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(analyzed))
+                folds = self.make_folds(docs, data.gold)
                 oof = backend.fit_out_of_fold(analyzed, y, folds, context=context, progress=progress)
                 self.rule_, cv_f1 = tune_rule(oof, y, max_limit=self.max_limit, kind=self.decision)
+                cv_quality = held_out_quality(oof, y)
             else:
                 progress("fit", 0, 1)
                 backend.fit(analyzed, y, context=context)
@@ -238,11 +247,24 @@ class Indexer:
             **stats.to_dict(),
             "subject_space": space,
             "cv_folds": self.cv_folds,
+            "folds": self.folds,
             "cv_f1": cv_f1,
+            **cv_quality,
             "seconds": round(time.perf_counter() - started, 2),
             "languages": training_languages(analyzed),
         }
         return self
+
+    def make_folds(self, documents: Sequence[Document], gold: Sequence[set[str]]) -> list:
+        """The cross-validation folds of :meth:`fit` over ``documents`` (with subject URIs ``gold``):
+        ``cv_folds`` (training rows, held-out rows) pairs of the kind ``folds``
+        (:func:`fahras.models.folds.make_folds`; the metadata's ``series`` and ``year`` are used when present)."""
+        series = [d.metadata.get("series") for d in documents]
+        years = [d.metadata.get("year") for d in documents]
+        return make_folds(self.cv_folds, self.folds, subjects=[sorted(g) for g in gold], ids=[d.id for d in documents],
+                          series=series if any(s is not None for s in series) else None,
+                          order=years if any(isinstance(y, (int, float)) for y in years) else None,
+                          random_state=self.random_state)
 
     # -- suggesting ------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -465,7 +487,7 @@ class Indexer:
             "params": {"backend": self.backend, "backend_params": self.backend_params,
                        "analyzer": self.analyzer, "strip_furniture": self.strip_furniture,
                        "subject_space": self.subject_space,
-                       "cv_folds": self.cv_folds,
+                       "cv_folds": self.cv_folds, "folds": self.folds,
                        "max_limit": self.max_limit, "decision": self.decision,
                        "random_state": self.random_state},
             "analyzer": self.analyzer_.config(),
@@ -495,6 +517,27 @@ class Indexer:
             raise ModelError(f"{path}: subjects missing from the vocabulary snapshot, e.g. {missing[0]}")
         indexer.backend_ = load_backend(files.backend_folder)
         return indexer
+
+
+def held_out_quality(scores: np.ndarray, targets: sp.csr_matrix) -> dict:
+    """The cross-validated ranking quality of held-out ``scores`` (documents x subjects) against
+    ``targets``: ``cv_ndcg@5`` and ``cv_precision@1``, document-averaged as :mod:`fahras.evaluate` does.
+    (Documents whose subjects are all unknown to their fold count as misses.)"""
+    from fahras.evaluate import ndcg_at, precision_at
+
+    targets = sp.csr_matrix(targets)
+    if not scores.shape[0]:
+        return {}
+    k = min(5, scores.shape[1])
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    ndcg = p1 = 0.0
+    for i, row in enumerate(top):
+        gold = set(targets.indices[targets.indptr[i]:targets.indptr[i + 1]].tolist())
+        ranked = row.tolist()
+        ndcg += ndcg_at(ranked, gold, 5)
+        p1 += precision_at(ranked, gold, 1)
+    n = scores.shape[0]
+    return {"cv_ndcg@5": round(ndcg / n, 4), "cv_precision@1": round(p1 / n, 4)}
 
 
 def _decided(matrix: np.ndarray, rule: DecisionRule) -> list[tuple[list[int], list[float]]]:

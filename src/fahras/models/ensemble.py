@@ -7,16 +7,25 @@ training frequency, so it learns how much to trust each backend and returns
 calibrated probabilities ("how likely is this descriptor right").
 
 Candidates are the union of each backend's top ``candidates`` subjects; every
-other subject scores 0.  Subjects that no training document has (composed
-headings, zero-shot concepts) get the best base score instead: the stacker
-has no held-out evidence to weigh them.  That keeps prediction linear in documents x
+other subject scores 0.  That keeps prediction linear in documents x
 candidates, not documents x thesaurus.
 
-A composed heading no training document has is also discounted by the
-probability of the subjects that already name its filler
-(:func:`~fahras.vocab.headings.covering_subjects`): a document indexed under
-``ERITREA--ETHIOPIA`` does not need ``ETHIOPIA SITUATION`` as well, while
-``MALI--POLITICAL CONDITIONS`` is untouched where no heading names Mali.
+**One calibrated scale.**  Subjects that no training document has (composed
+headings, zero-shot concepts) cannot be weighed by the stacker's main head:
+it never saw them right or wrong.  They get a probability from a second
+logistic head, the *novel head* (:attr:`Stacker.novel`), calibrated on the
+cross-fitting pairs whose subject is new to its fold (absent from the fold's
+training documents): the same stacker features, plus how the document names
+the heading's filler (whole-label and partial mention counts, share, first
+position, template words nearby: :meth:`HeadingsBackend.mention_features`)
+and ``named``, the stacked probability of the seen subjects that already
+name that filler (:func:`~fahras.vocab.headings.covering_subjects`: a
+document indexed under ``ERITREA--ETHIOPIA`` does not need ``ETHIOPIA
+SITUATION`` as well).  The held-out scores of such pairs are themselves
+cross-fitted (each fold's pairs scored by a novel head fitted on the other
+folds'), so the decision rule is tuned on the same scale.  Models saved
+before the novel head keep their old behaviour: the best base score,
+discounted by ``named``.
 
 The stacking model is a public class, :class:`Stacker`: given base-backend
 scores of documents and their subjects it fits (``Stacker.fit``) and scores
@@ -28,6 +37,7 @@ new documents without refitting the base backends
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -39,12 +49,20 @@ from fahras.errors import UsageError
 from fahras.models import create_backend, load_backend, register
 from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
 from fahras.models.crossfit import cross_fit
+from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, make_folds
+from fahras.models.heading_features import MENTION_FEATURES
 from fahras.models.linear import LinearHead
 from fahras.vocab.headings import covering_subjects
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BASES = ({"name": "tfidf-linear"}, {"name": "omikuji"}, {"name": "knn"}, {"name": "headings"},
                  {"name": "acronyms"})
 _STACKER_FILE = "stacker.json"
+_NOVEL_FILE = "novel.json"
+
+Match = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""How documents name composed headings' fillers: (document rows, subject columns, mention features)."""
 
 
 def _ranks(order: np.ndarray) -> np.ndarray:
@@ -56,6 +74,38 @@ def _ranks(order: np.ndarray) -> np.ndarray:
 
 def _no_cover(n_subjects: int) -> sp.csr_matrix:
     return sp.csr_matrix((n_subjects, n_subjects), dtype=np.float32)
+
+
+def _pick(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``matrix[rows, cols] > 0`` as a flat boolean array (empty for no pairs)."""
+    if not len(rows):
+        return np.zeros(0, dtype=bool)
+    return np.asarray(matrix[rows, cols]).ravel() > 0
+
+
+def _match_rows(match: Match | None, rows: np.ndarray, n_docs: int) -> Match | None:
+    """The part of ``match`` on documents ``rows``, renumbered 0.. in ``rows`` order."""
+    if match is None:
+        return None
+    position = np.full(n_docs, -1, dtype=np.int64)
+    position[rows] = np.arange(len(rows))
+    m_rows, m_cols, m_feats = match
+    keep = position[m_rows] >= 0
+    return position[m_rows[keep]], m_cols[keep], m_feats[keep]
+
+
+def _nothing_to_learn(spec: dict, docs: Sequence[AnalyzedText], y: sp.csr_matrix, context: FitContext) -> str:
+    """Why the base backend ``spec`` would score 0 everywhere on this vocabulary and corpus ('' if it would not)."""
+    if spec["name"] == "headings" and context.concepts is not None:
+        from fahras.vocab.headings import pattern_instances
+
+        if not pattern_instances(context.concepts, bool(spec.get("params", {}).get("unknown_fillers", False)))[2]:
+            return "no subject is an instance of a heading pattern ({X} SITUATION, {X}--POLITICAL CONDITIONS)"
+    if spec["name"] == "acronyms" and context.concepts is not None:
+        backend = create_backend("acronyms", spec.get("params")).fit(docs, y, context=context)
+        if not backend.acronyms_:
+            return "no training document defines an acronym that matches a subject's label"
+    return ""
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -87,6 +137,8 @@ class Stacker:
     prior: np.ndarray | None = None
     cover: sp.csr_matrix | None = None
     head: LinearHead | None = None
+    #: the head scoring subjects that are not seen (None: models made before it; see :meth:`unseen_scores`)
+    novel: LinearHead | None = None
 
     @staticmethod
     def subject_prior(targets: sp.csr_matrix) -> np.ndarray:
@@ -111,6 +163,11 @@ class Stacker:
     @property
     def n_features(self) -> int:
         return 4 * self.n_bases + 3
+
+    @property
+    def n_novel_features(self) -> int:
+        """The novel head's features: the stacker's, the mention features, ``named``."""
+        return self.n_features + len(MENTION_FEATURES) + 1
 
     def features(self, base_scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rows, columns and features of the candidate (document, subject) pairs.
@@ -160,11 +217,66 @@ class Stacker:
         out[rows, cols] = self.head.predict(x)
         return out
 
-    def predict(self, base_scores: list[np.ndarray], seen: np.ndarray | None = None) -> np.ndarray:
-        """Final scores: :meth:`stack`, then :meth:`unseen_scores` (``seen``: by default ``prior > 0``)."""
-        out = self.stack(base_scores)
-        self.unseen_scores(out, base_scores, self.prior > 0 if seen is None else seen)
+    def predict(self, base_scores: list[np.ndarray], seen: np.ndarray | None = None,
+                match: Match | None = None) -> np.ndarray:
+        """Final scores (``seen``: by default ``prior > 0``): the main head for the seen candidates, the
+        novel head for the others (``match``: how the documents name headings' fillers); a model without
+        a novel head scores them with :meth:`unseen_scores`."""
+        seen = self.prior > 0 if seen is None else seen
+        if self.novel is None:
+            out = self.stack(base_scores)
+            self.unseen_scores(out, base_scores, seen)
+            return out
+        out, novel = self._split_predict(self, base_scores, seen, match)
+        rows, cols, x = novel
+        if len(rows):
+            out[rows, cols] = self.novel.predict(x)
         return out
+
+    @staticmethod
+    def _split_predict(fitted: "Stacker", base_scores: list[np.ndarray], seen: np.ndarray,
+                       match: Match | None) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The main head's scores of the seen candidates (every other subject 0), and the unseen
+        candidates' (rows, columns, novel-head features)."""
+        rows, cols, x = fitted.features(base_scores)
+        out = np.zeros(base_scores[0].shape, dtype=np.float32)
+        known = seen[cols]
+        if known.any():
+            out[rows[known], cols[known]] = fitted.head.predict(x[known])
+        new = ~known
+        return out, fitted.novel_features(rows[new], cols[new], x[new], out, seen, match)
+
+    def novel_features(self, rows: np.ndarray, cols: np.ndarray, x: np.ndarray, stacked: np.ndarray,
+                       seen: np.ndarray, match: Match | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The novel head's features of the candidate pairs ``rows``, ``cols`` (stacker features ``x``):
+        ``x``, the mention features of ``match`` (0 where the document does not name the filler) and
+        ``named``: the best ``stacked`` score of the seen subjects that name the subject's filler."""
+        mention = np.zeros((len(rows), len(MENTION_FEATURES)))
+        if match is not None and len(rows) and len(match[0]):
+            m_rows, m_cols, m_feats = match
+            n_cols = stacked.shape[1]
+            where = {int(k): i for i, k in enumerate(m_rows.astype(np.int64) * n_cols + m_cols)}
+            for k, key in enumerate((rows.astype(np.int64) * n_cols + cols).tolist()):
+                i = where.get(key)
+                if i is not None:
+                    mention[k] = m_feats[i]
+        named = np.zeros(len(rows))
+        if len(rows) and self.cover is not None and self.cover.nnz:
+            for k, (r, c) in enumerate(zip(rows.tolist(), cols.tolist())):
+                names = self.cover.indices[self.cover.indptr[c]:self.cover.indptr[c + 1]]
+                names = names[seen[names]]
+                if names.size:
+                    named[k] = float(stacked[r, names].max())
+        return rows, cols, np.hstack([x, mention, named[:, None]])
+
+    def fit_novel(self, x: np.ndarray, target: np.ndarray) -> LinearHead:
+        """A novel head fitted on held-out pairs of subjects new to their fold.  With a single class (e.g.
+        no such pair was ever right), a constant head at the smoothed observed rate."""
+        target = np.asarray(target, dtype=bool)
+        if LinearHead.degenerate(target):
+            rate = (target.sum() + 0.5) / (len(target) + 1.0)
+            return LinearHead(np.zeros(self.n_novel_features), float(np.log(rate / (1 - rate))))
+        return LinearHead.fit(x, target, C=self.C, max_iter=2000, standardise=True)
 
     def unseen_scores(self, out: np.ndarray, base: list[np.ndarray], seen: np.ndarray) -> None:
         """Score, in place, the subjects of ``out`` that are not ``seen`` in training.
@@ -197,15 +309,41 @@ class Stacker:
         return np.max([s[:, columns] for s in base_scores], axis=0)
 
     def held_out_scores(self, base_oof: list[np.ndarray], targets: sp.csr_matrix,
-                        folds: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        """Held-out ensemble scores: a copy of this stacker cross-fitted on the base backends' held-out scores."""
+                        folds: Sequence[tuple[np.ndarray, np.ndarray]], match: Match | None = None,
+                        learn_novel: bool = True) -> np.ndarray:
+        """Held-out ensemble scores: a copy of this stacker cross-fitted on the base backends' held-out scores.
+
+        With ``learn_novel`` (the default) this stacker's :attr:`novel` head is
+        fitted on the held-out pairs whose subject is new to its fold, and
+        those pairs' held-out scores come from novel heads cross-fitted over
+        the folds (each fold's pairs scored by a head fitted on the others').
+        Without it, such pairs are scored as :meth:`predict` scores them.
+        """
         targets = sp.csr_matrix(targets)
         oof = np.zeros(targets.shape, dtype=np.float32)
+        pairs = []  # per fold: held rows, novel pairs (local rows, columns, features), their targets
         for train, held in folds:
             fold = self.clone()
+            if learn_novel:  # the fold's own subject frequencies: a subject new to the fold has prior 0, as at
+                fold.prior = self.subject_prior(targets[train])  # prediction time (the novel head learns that)
             fold.fit([s[train] for s in base_oof], targets[train])
             seen = np.asarray(targets[train].sum(axis=0)).ravel() > 0
-            oof[held] = fold.predict([s[held] for s in base_oof], seen)
+            base_held = [s[held] for s in base_oof]
+            if not learn_novel:
+                fold.novel = self.novel
+                oof[held] = fold.predict(base_held, seen, _match_rows(match, held, targets.shape[0]))
+                continue
+            part, (rows, cols, x) = self._split_predict(fold, base_held, seen,
+                                                        _match_rows(match, held, targets.shape[0]))
+            oof[held] = part
+            pairs.append((held, rows, cols, x, _pick(targets[held], rows, cols)))
+        if learn_novel:
+            for f, (held, rows, cols, x, _) in enumerate(pairs):
+                if len(rows):
+                    others = [p for g, p in enumerate(pairs) if g != f]
+                    head = self.fit_novel(np.vstack([p[3] for p in others]), np.concatenate([p[4] for p in others]))
+                    oof[held[rows], cols] = head.predict(x)
+            self.novel = self.fit_novel(np.vstack([p[3] for p in pairs]), np.concatenate([p[4] for p in pairs]))
         return oof
 
 
@@ -222,6 +360,9 @@ class EnsembleBackend(Backend):
         "candidates": Param(20, "top subjects of each base backend re-scored by the stacker", low=1),
         "C": Param(1.0, "inverse regularisation of the stacker", low=0, low_open=True),
         "random_state": Param(0, "seed of the folds"),
+        "folds": Param(DEFAULT_FOLDS, "kind of folds when fitted alone (an Indexer's folds are used otherwise): "
+                       "grouped keeps documents with the same subjects together, time holds out contiguous "
+                       "blocks in corpus order, random is shuffled K-fold", choices=FOLD_KINDS),
         "n_jobs": Param(0, "worker processes fitting the base backends on the folds (0: automatic); results "
                         "do not depend on it", low=0),
     }
@@ -236,9 +377,9 @@ class EnsembleBackend(Backend):
     # -- fitting -------------------------------------------------------------
     def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, *,
             context: FitContext | None = None) -> "EnsembleBackend":
-        from sklearn.model_selection import KFold
-
-        folds = list(KFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(docs))
+        y = sp.csr_matrix(y)
+        subjects = [y.indices[y.indptr[i]:y.indptr[i + 1]].tolist() for i in range(y.shape[0])]
+        folds = make_folds(self.cv_folds, self.folds, subjects=subjects, random_state=self.random_state)
         self.fit_out_of_fold(docs, y, folds, context=context)
         return self
 
@@ -249,12 +390,28 @@ class EnsembleBackend(Backend):
             raise UsageError("an ensemble needs at least one base backend")
         context = context or FitContext()
         y = sp.csr_matrix(y)
+        self.backends = self.useful_bases(docs, y, context)
         self.learn_subjects(y, context.concepts)
         self.bases_, base_oof = cross_fit([dict(b) for b in self.backends], docs, y, context.analyzer, folds,
                                           concepts=context.concepts, n_jobs=self.n_jobs, progress=progress)
-        oof = self.stacker_.held_out_scores(base_oof, y, folds)
+        oof = self.stacker_.held_out_scores(base_oof, y, folds, self.match_features(docs))
         self.stacker_.fit(base_oof, y)
         return oof
+
+    def useful_bases(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, context: FitContext) -> tuple:
+        """The base backends worth fitting: ``headings`` is left out when no subject is an instance of a
+        heading pattern (the vocabulary and the training headings gave it no template), ``acronyms`` when
+        no training document defines an acronym that matches a subject's label (logged either way).  At
+        least one base is always kept."""
+        kept, dropped = [], []
+        for spec in self.backends:
+            reason = _nothing_to_learn(spec, docs, y, context)
+            (dropped if reason else kept).append((spec, reason))
+        if not kept:
+            return tuple(self.backends)
+        for spec, reason in dropped:
+            log.info("ensemble: base %r left out: %s", spec["name"], reason)
+        return tuple(spec for spec, _ in kept)
 
     def learn_subjects(self, y: sp.csr_matrix, concepts: Sequence | None = None) -> None:
         """What the ensemble knows of the subjects themselves (an unfitted :attr:`stacker_` that holds it):
@@ -270,6 +427,7 @@ class EnsembleBackend(Backend):
         the new documents too; default: the current ones).
         """
         stacker = self.stacker_.clone()
+        stacker.novel = self.stacker_.novel  # the subjects no document has are scored as before
         if prior is not None:
             stacker.prior = prior
         self.stacker_ = stacker.fit(base_scores, targets)
@@ -320,12 +478,22 @@ class EnsembleBackend(Backend):
         """Each base backend's documents x subjects scores (in ``backends`` order)."""
         return [b.predict_scores(docs) for b in self.bases_]
 
-    def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
-        return self.combine(self.base_scores(docs))
+    def match_features(self, docs: Sequence[AnalyzedText]) -> Match | None:
+        """How ``docs`` name the fillers of composed headings (from a base with ``mention_features``, the
+        ``headings`` backend); None without such a base."""
+        for base in getattr(self, "bases_", ()):
+            if hasattr(base, "mention_features"):
+                return base.mention_features(docs)
+        return None
 
-    def combine(self, base: list[np.ndarray]) -> np.ndarray:
-        """Ensemble scores from the base backends' scores (in ``backends`` order)."""
-        return self.stacker_.predict(base)
+    def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
+        base = self.base_scores(docs)
+        return self.combine(base, self.match_features(docs) if self.stacker_.novel is not None else None)
+
+    def combine(self, base: list[np.ndarray], match: Match | None = None) -> np.ndarray:
+        """Ensemble scores from the base backends' scores (in ``backends`` order) and, for subjects no
+        training document has, how the documents name composed headings' fillers (:meth:`match_features`)."""
+        return self.stacker_.predict(base, match=match)
 
     def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
         merged: dict[str, Evidence] = {}
@@ -342,6 +510,8 @@ class EnsembleBackend(Backend):
         np.save(folder / "prior.npy", self.stacker_.prior)
         sp.save_npz(folder / "cover.npz", self.stacker_.cover)
         (folder / _STACKER_FILE).write_text(json.dumps(self.stacker_.head.to_dict()), encoding="utf-8")
+        if self.stacker_.novel is not None:
+            (folder / _NOVEL_FILE).write_text(json.dumps(self.stacker_.novel.to_dict()), encoding="utf-8")
 
     def load_state(self, folder: Path) -> None:
         self.bases_ = [load_backend(folder / f"base{n}") for n in range(len(self.backends))]
@@ -353,5 +523,9 @@ class EnsembleBackend(Backend):
         stacker = Stacker(len(self.backends), int(self.candidates), float(self.C), prior, cover)
         data = json.loads((folder / _STACKER_FILE).read_text(encoding="utf-8"))
         stacker.head = LinearHead.from_dict(data, stacker.n_features)
+        novel = folder / _NOVEL_FILE  # absent from models made before it: the old pass-through
+        if novel.exists():
+            stacker.novel = LinearHead.from_dict(json.loads(novel.read_text(encoding="utf-8")),
+                                                 stacker.n_novel_features)
         self.stacker_ = stacker
 

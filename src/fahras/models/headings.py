@@ -561,6 +561,18 @@ class HeadingsBackend(Backend):
             out[rows[:, 0], self.instance_col_[rows[:, 1]]] = self._score_pairs(self._features(rows, mention))
         return np.clip(out, 0.0, 1.0)
 
+    def mention_features(self, docs: Sequence[AnalyzedText]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """How each document names the fillers of the pattern instances: ``(documents, subject columns,
+        features)`` for every (document, instance) pair whose filler is mentioned, the features being
+        :data:`~fahras.models.heading_features.MENTION_FEATURES` (whole-label and partial mention counts,
+        share, first position, ...).  For the ensemble's calibration of subjects no training document has."""
+        if not len(getattr(self, "instance_col_", ())):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, len(MENTION_FEATURES)))
+        rows, mention = self._mentions([self._scan(doc) for doc in docs])
+        if not len(rows):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, len(MENTION_FEATURES)))
+        return rows[:, 0], np.asarray(self.instance_col_[rows[:, 1]], dtype=np.int64), mention
+
     def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
         """The mentions of the subject's filler, grouped by their wording."""
         inst = self.col_instance_.get(int(subject))

@@ -28,6 +28,7 @@ new documents without refitting the base backends
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -42,9 +43,30 @@ from fahras.models.crossfit import cross_fit
 from fahras.models.linear import LinearHead
 from fahras.vocab.headings import covering_subjects
 
+log = logging.getLogger(__name__)
+
 DEFAULT_BASES = ({"name": "tfidf-linear"}, {"name": "omikuji"}, {"name": "knn"}, {"name": "headings"},
                  {"name": "acronyms"})
 _STACKER_FILE = "stacker.json"
+
+
+# -- the default bases by corpus size (owned by the scale work, #19; DEFAULT_BASES itself is chosen elsewhere) --
+#: Bases that fit one model per subject over all documents: left out of the default above this many
+#: documents x subjects (tfidf-linear: one logistic regression per subject, four times when cross-fitted;
+#: 100,000 documents x 27,754 subjects would take hours on two cores).
+PER_SUBJECT_BASES = {"tfidf-linear": 100_000_000}
+
+
+def default_bases_for(n_docs: int, n_subjects: int, bases: Sequence[dict] = DEFAULT_BASES) -> tuple[dict, ...]:
+    """The default ensemble's bases for a corpus of ``n_docs`` documents and ``n_subjects`` subjects:
+    ``bases`` without the per-subject bases (:data:`PER_SUBJECT_BASES`) too costly at that size (logged)."""
+    kept = tuple(b for b in bases if n_docs * n_subjects <= PER_SUBJECT_BASES.get(b["name"], n_docs * n_subjects))
+    dropped = [b["name"] for b in bases if b not in kept]
+    if dropped and len(kept) < len(bases):
+        log.warning("%d documents x %d subjects: the default ensemble leaves out %s (one model per subject; "
+                    "too costly at this size); bases: %s", n_docs, n_subjects, ", ".join(dropped),
+                    ", ".join(b["name"] for b in kept))
+    return kept or tuple(bases)
 
 
 def _ranks(order: np.ndarray) -> np.ndarray:
@@ -61,6 +83,38 @@ def _no_cover(n_subjects: int) -> sp.csr_matrix:
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
+
+
+#: Ranks below this depth are not told apart (they count as this rank): with tens of thousands of
+#: subjects, a full documents x subjects rank matrix per base would outweigh the scores (fahras.models.budget).
+RANK_DEPTH = 256
+
+
+class _Ranking:
+    """Each row's ``depth`` best columns in order (ties: lower column first, as a stable argsort), and the
+    0-based rank of any (row, column) pair, capped at ``depth`` (exact when a row has at most ``depth``
+    columns, as with up to :data:`RANK_DEPTH` subjects)."""
+
+    def __init__(self, scores: np.ndarray, k: int, depth: int | None = None):
+        n_docs, n_subjects = scores.shape
+        self.depth = min(max(RANK_DEPTH if depth is None else depth, k), n_subjects)
+        if self.depth == n_subjects:
+            self.top = np.argsort(-scores, axis=1, kind="stable")
+            self._full = _ranks(self.top)
+            return
+        top = np.argpartition(-scores, self.depth - 1, axis=1)[:, :self.depth]
+        order = np.lexsort((top, -np.take_along_axis(scores, top, axis=1)), axis=1)
+        self.top = np.take_along_axis(top, order, axis=1)
+        self._full = None
+        rows = np.repeat(np.arange(n_docs), self.depth)
+        self._lookup = sp.csr_matrix((np.tile(np.arange(1, self.depth + 1, dtype=np.int32), n_docs),
+                                      (rows, self.top.ravel())), shape=scores.shape)
+
+    def rank(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        if self._full is not None:
+            return self._full[rows, cols]
+        found = np.asarray(self._lookup[rows, cols]).ravel()
+        return np.where(found > 0, found - 1, self.depth)
 
 
 @dataclass(eq=False)
@@ -127,23 +181,22 @@ class Stacker:
         """
         n_docs, n_subjects = base_scores[0].shape
         k = min(self.candidates, n_subjects)
+        ranked = [_Ranking(scores, k) for scores in base_scores]
         mask = np.zeros((n_docs, n_subjects), dtype=bool)
-        ranks = []
-        for scores in base_scores:
-            order = np.argsort(-scores, axis=1, kind="stable")
-            ranks.append(_ranks(order))
-            np.put_along_axis(mask, order[:, :k], True, axis=1)
+        for ranking in ranked:
+            np.put_along_axis(mask, ranking.top[:, :k], True, axis=1)
         rows, cols = np.nonzero(mask)
+        ranks = [ranking.rank(rows, cols) for ranking in ranked]
         columns = []
         for scores, rank in zip(base_scores, ranks):
             s = scores[rows, cols]
-            columns += [s, _logit(s) / 10.0, 1.0 / (1.0 + rank[rows, cols])]
+            columns += [s, _logit(s) / 10.0, 1.0 / (1.0 + rank)]
         columns.append(self.prior[cols] / 5.0)
-        columns.append(np.mean([rank[rows, cols] < 3 for rank in ranks], axis=0))
+        columns.append(np.mean([rank < 3 for rank in ranks], axis=0))
         for scores in base_scores:
             columns.append(scores[rows, cols] / np.maximum(scores.max(axis=1)[rows], 1e-6))
-        consensus = _ranks(np.argsort(-np.mean(base_scores, axis=0), axis=1, kind="stable"))
-        columns.append(1.0 / (1.0 + consensus[rows, cols]))
+        consensus = _Ranking(np.mean(base_scores, axis=0), k).rank(rows, cols)
+        columns.append(1.0 / (1.0 + consensus))
         return rows, cols, np.column_stack(columns).astype(np.float64)
 
     def fit(self, base_scores: list[np.ndarray], targets: sp.csr_matrix) -> "Stacker":
@@ -249,11 +302,35 @@ class EnsembleBackend(Backend):
             raise UsageError("an ensemble needs at least one base backend")
         context = context or FitContext()
         y = sp.csr_matrix(y)
+        if tuple(self.backends) == tuple(DEFAULT_BASES):  # the default, by size (saved as chosen)
+            self.backends = default_bases_for(*y.shape, self.backends)
         self.learn_subjects(y, context.concepts)
         self.bases_, base_oof = cross_fit([dict(b) for b in self.backends], docs, y, context.analyzer, folds,
                                           concepts=context.concepts, n_jobs=self.n_jobs, progress=progress)
+        rows = np.unique(np.concatenate([np.asarray(held) for _, held in folds]))
+        if len(rows) < y.shape[0]:  # a held-out sample (fahras.models.budget)
+            return self._fit_stacker_on_sample(base_oof, y, folds, rows)
         oof = self.stacker_.held_out_scores(base_oof, y, folds)
         self.stacker_.fit(base_oof, y)
+        return oof
+
+    def _fit_stacker_on_sample(self, base_oof: list[np.ndarray], y: sp.csr_matrix, folds, rows: np.ndarray
+                               ) -> np.ndarray:
+        """The stacker learns from the held-out rows only (the base scores hold nothing elsewhere), cross-fitted
+        over 3 folds of them for the returned held-out scores; subjects count as seen when the base backends'
+        training parts have them."""
+        from sklearn.model_selection import KFold
+
+        part, target = [s[rows] for s in base_oof], y[rows]
+        seen = np.zeros(y.shape[1], dtype=bool)
+        for train, _ in folds:
+            seen |= np.asarray(y[np.asarray(train)].sum(axis=0)).ravel() > 0
+        oof = np.zeros(y.shape, dtype=np.float32)  # zero pages outside ``rows`` take no memory
+        for train, held in KFold(min(3, len(rows)), shuffle=True, random_state=self.random_state).split(rows):
+            fold = self.stacker_.clone()
+            fold.fit([s[train] for s in part], target[train])
+            oof[rows[held]] = fold.predict([s[held] for s in part], seen)
+        self.stacker_.fit(part, target)
         return oof
 
     def learn_subjects(self, y: sp.csr_matrix, concepts: Sequence | None = None) -> None:

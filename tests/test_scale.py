@@ -199,3 +199,20 @@ def test_knn_scores_in_chunks_bounded_by_the_training_size(corpus, monkeypatch):
     monkeypatch.setattr(knn, "_MAX_SIMILARITIES", 2 * len(docs))  # two documents at a time
     np.testing.assert_allclose(fitted.predict_scores(probes), whole, rtol=1e-6)
     assert max(widths) == 2 and sum(widths) == len(probes)
+
+
+def test_rows_only_keeps_unwritten_rows_out_of_memory():
+    from fahras.models.budget import rows_only
+
+    def rss_mb() -> float:
+        with open("/proc/self/status") as handle:
+            return int(handle.read().split("VmRSS:")[1].split()[0]) / 1024
+
+    rows = np.arange(0, 4000, 8)  # one row in 8 (4 KiB each): every 2 MiB page holds a written row
+    with rows_only():
+        before = rss_mb()
+        sparse_rows = np.zeros((4000, 1024), dtype=np.float32)  # 16 MB
+        sparse_rows[rows] = 1.0
+        grown = rss_mb() - before
+    assert grown < 8, grown  # about 2 MB written, not 16
+    del sparse_rows

@@ -23,7 +23,7 @@ from fahras.errors import InputError, ModelError, UsageError
 from fahras.explain import surface_evidence
 from fahras.formats import suggestion_dict
 from fahras.models import AnalyzedText, Backend, Evidence, FitContext, backend_class, create_backend, load_backend
-from fahras.models.budget import held_out_budget
+from fahras.models.budget import held_out_budget, rows_only
 from fahras.models.features import sharing_rows
 from fahras.store import read_model, write_model
 from fahras.subjects import MatchStats, SubjectSpace, resolve_all
@@ -204,7 +204,8 @@ class Indexer:
                 folds = list(KFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(analyzed))
                 # Large corpora: held-out scores of a sample only (fahras.models.budget).
                 folds, sample = held_out_budget(folds, len(analyzed), y.shape[1], seed=self.random_state)
-                oof = backend.fit_out_of_fold(analyzed, y, folds, context=context, progress=progress)
+                with rows_only(sample is not None):
+                    oof = backend.fit_out_of_fold(analyzed, y, folds, context=context, progress=progress)
                 if sample is not None:
                     oof, y_held = oof[sample], y[sample]
                 else:

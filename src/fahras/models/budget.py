@@ -12,8 +12,9 @@ ever written, and NumPy's zero-filled arrays take memory only where written.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -47,3 +48,32 @@ def held_out_budget(folds: Folds, n_docs: int, n_subjects: int, max_cells: int |
     log.info("%d documents x %d subjects: held-out scores of %d documents of one fold (not %d folds of "
              "all documents); the base backends are fitted twice", n_docs, n_subjects, len(held), len(folds))
     return [(train, np.sort(held))], np.sort(held)
+
+
+@contextlib.contextmanager
+def rows_only(active: bool = True) -> Iterator[None]:
+    """Within: NumPy asks for no transparent huge pages for new arrays, so a held-out array is resident only
+    in the rows written (4 KiB pages of a few rows each).  With 2 MiB huge pages, writing one row in 30
+    makes all of a documents x subjects array resident (measured: 1.2 GB for a sample of 21% of 20,000
+    rows x 15,707 subjects, 0.27 GB without).  The setting is NumPy's, for the whole process: training
+    only, restored on leaving; scores do not change."""
+    switch = _hugepage_switch() if active else None
+    if switch is None:
+        yield
+        return
+    before = switch(False)
+    try:
+        yield
+    finally:
+        switch(before)
+
+
+def _hugepage_switch():
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # NumPy 1
+        try:
+            from numpy.core.multiarray import _set_madvise_hugepage
+        except ImportError:
+            return None
+    return _set_madvise_hugepage

@@ -131,6 +131,23 @@ def test_ensemble_learns_its_stacker_from_a_held_out_sample(corpus):
     assert list(backend.predict_scores(probes).argmax(axis=1)) == [s for _, s in PROBES]
 
 
+def test_the_sample_stacker_learns_with_the_frequencies_the_bases_saw(corpus, monkeypatch):
+    docs, y = corpus
+    y = sp.hstack([y, sp.csr_matrix((y.shape[0], 1))]).tolil()
+    folds = list(KFold(3, shuffle=True, random_state=0).split(docs))
+    train, held = folds[0]
+    y[held[0], 4] = 1  # a subject only one held-out document has
+    y = y.tocsr()
+    priors = []
+    real = Stacker.fit
+    monkeypatch.setattr(Stacker, "fit", lambda self, b, t: priors.append(self.prior.copy()) or real(self, b, t))
+    backend = create_backend("ensemble", {"backends": [{"name": "knn", "params": {"k": 5}}]})
+    backend.fit_out_of_fold(docs, y, [(train, held[:-2])], context=FitContext(ANALYZER))
+    assert priors and all(np.array_equal(p, Stacker.subject_prior(y[train])) for p in priors)
+    assert priors[-1][4] == 0  # the held-out document's own subject is not counted
+    np.testing.assert_array_equal(backend.stacker_.prior, Stacker.subject_prior(y))  # for new documents: all
+
+
 def test_indexer_tunes_its_rule_on_the_held_out_sample(monkeypatch):
     from fahras.indexer import Indexer
     from synthetic import corpus_documents
@@ -164,8 +181,14 @@ def test_default_bases_leave_out_per_subject_fits_on_large_corpora(caplog):
     with caplog.at_level(logging.WARNING, logger="fahras.models.ensemble"):
         large = default_bases_for(limit // 1000 + 1, 1000)
     assert "tfidf-linear" not in [b["name"] for b in large]
-    assert [b for b in DEFAULT_BASES if b["name"] != "tfidf-linear"] == list(large)
+    assert [b["name"] for b in DEFAULT_BASES if b["name"] != "tfidf-linear"] == [b["name"] for b in large]
     assert "leaves out tfidf-linear" in caplog.text
+    omikuji = [b for b in large if b["name"] == "omikuji"]
+    assert all(b["params"]["linear_weight_threshold"] == 0.1 for b in omikuji)
+    assert "prunes its weights at 0.1" in caplog.text or not omikuji
+    # a user's own omikuji setting wins
+    own = default_bases_for(limit // 1000 + 1, 1000, [{"name": "omikuji", "params": {"linear_weight_threshold": 0.02}}])
+    assert own[0]["params"]["linear_weight_threshold"] == 0.02
 
 
 def test_the_default_ensemble_saves_the_bases_it_chose(corpus, monkeypatch, tmp_path):

@@ -57,11 +57,24 @@ _STACKER_FILE = "stacker.json"
 PER_SUBJECT_BASES = {"tfidf-linear": 100_000_000}
 
 
+#: Above this many documents x subjects, omikuji prunes its classifiers' weights at 0.1 (Annif's value) instead
+#: of its default 0.01: on 20,000 yso-finna-en titles a model of 54 MB instead of 168 MB for 0.0015 less
+#: nDCG@5 (0.1251 against 0.1267); on the 429 resolutions of the time split 0.1 would cost 0.047.
+LARGE_OMIKUJI = {"linear_weight_threshold": 0.1}
+
+
 def default_bases_for(n_docs: int, n_subjects: int, bases: Sequence[dict] = DEFAULT_BASES) -> tuple[dict, ...]:
     """The default ensemble's bases for a corpus of ``n_docs`` documents and ``n_subjects`` subjects:
-    ``bases`` without the per-subject bases (:data:`PER_SUBJECT_BASES`) too costly at that size (logged)."""
+    ``bases`` without the per-subject bases (:data:`PER_SUBJECT_BASES`) too costly at that size, and omikuji
+    pruned as :data:`LARGE_OMIKUJI` says past the same size (both logged)."""
+    large = n_docs * n_subjects > min(PER_SUBJECT_BASES.values(), default=0)
     kept = tuple(b for b in bases if n_docs * n_subjects <= PER_SUBJECT_BASES.get(b["name"], n_docs * n_subjects))
-    dropped = [b["name"] for b in bases if b not in kept]
+    if large:
+        kept = tuple({"name": b["name"], "params": {**LARGE_OMIKUJI, **b.get("params", {})}}
+                     if b["name"] == "omikuji" else b for b in kept)
+        log.warning("%d documents x %d subjects: omikuji prunes its weights at %s", n_docs, n_subjects,
+                    LARGE_OMIKUJI["linear_weight_threshold"])
+    dropped = [b["name"] for b in bases if b["name"] not in {k["name"] for k in kept}]
     if dropped and len(kept) < len(bases):
         log.warning("%d documents x %d subjects: the default ensemble leaves out %s (one model per subject; "
                     "too costly at this size); bases: %s", n_docs, n_subjects, ", ".join(dropped),
@@ -322,15 +335,23 @@ class EnsembleBackend(Backend):
         from sklearn.model_selection import KFold
 
         part, target = [s[rows] for s in base_oof], y[rows]
-        seen = np.zeros(y.shape[1], dtype=bool)
-        for train, _ in folds:
-            seen |= np.asarray(y[np.asarray(train)].sum(axis=0)).ravel() > 0
+        # The subjects' frequencies as the base backends saw them: counting the sampled documents' own
+        # subjects would tell the stacker that a held-out document's subjects are more frequent than they
+        # were for the bases (on 20,000 yso-finna-en titles, the frequency's weight went from 0.45 to 5.4,
+        # and the ensemble ranked below its omikuji base: nDCG@5 0.110 against 0.119 without).
+        outside = np.ones(y.shape[0], dtype=bool)
+        outside[rows] = False
+        training = np.asarray(folds[0][0]) if len(folds) == 1 else np.flatnonzero(outside)
+        full_prior = self.stacker_.prior
+        self.stacker_.prior = Stacker.subject_prior(y[training])
+        seen = self.stacker_.prior > 0
         oof = np.zeros(y.shape, dtype=np.float32)  # zero pages outside ``rows`` take no memory
         for train, held in KFold(min(3, len(rows)), shuffle=True, random_state=self.random_state).split(rows):
             fold = self.stacker_.clone()
             fold.fit([s[train] for s in part], target[train])
             oof[rows[held]] = fold.predict([s[held] for s in part], seen)
         self.stacker_.fit(part, target)
+        self.stacker_.prior = full_prior  # new documents: the bases learned from all of them
         return oof
 
     def learn_subjects(self, y: sp.csr_matrix, concepts: Sequence | None = None) -> None:

@@ -194,9 +194,9 @@ def long_corpus(work: Path) -> Path:
 
 # -- Annif -----------------------------------------------------------------------------------------
 class AnnifScale:
-    def __init__(self, work: Path):
+    def __init__(self, work: Path, home: str = "annif-scale"):
         self.annif = Annif(work)  # the venv is <work>/annif-venv (a link to the shared one is fine)
-        self.home = work / "annif-scale"
+        self.home = work / home
         self.annif.home = self.home
         self.sections: dict[str, str] = {}
         version = self.annif.installed_version()
@@ -239,13 +239,17 @@ class AnnifScale:
         self.load_vocab()
         out: dict = {"system": system, "n_docs": n}
         if backend == "ensemble":
-            sources = [s.removeprefix("annif-") for s in ANNIF_SYSTEMS]
+            # the sources measured, whose models this Annif home holds (parallel runs use other homes)
+            sources = [s.removeprefix("annif-") for s in ANNIF_SYSTEMS
+                       if f"{s}-{n}" in results
+                       and (self.home / "data" / "projects" / project_id(s.removeprefix("annif-"), str(n))).exists()]
+            if len(sources) < 2:
+                raise StepFailed("annif-ensemble needs at least two of its sources measured first in this Annif home")
             for s in sources:
                 self.project(s, n)
             pid = self.project("ensemble", n, sources)
-            parts = [results.get(f"annif-{s}-{n}") for s in sources]
-            if any(p is None for p in parts):
-                raise StepFailed("annif-ensemble needs its three sources measured first")
+            out["sources"] = sources
+            parts = [results[f"annif-{s}-{n}"] for s in sources]
             out["train_s"] = sum(p["train_s"] for p in parts)
             out["train_cpu_s"] = sum(p["train_cpu_s"] for p in parts)
             out["train_peak_rss_mb"] = max(p["train_peak_rss_mb"] for p in parts)
@@ -320,7 +324,7 @@ def test_folder(work: Path) -> tuple[Path, list[set[str]]]:
 
 
 def long_folder(corpus: Path) -> Path:
-    folder = corpus.parent / "long-docs"
+    folder = corpus.parent / f"{corpus.stem}-docs"
     if not folder.exists():
         tmp = corpus.parent / "long-docs.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -495,8 +499,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tag", default="", help="suffix of the Fahras system name in the results (variants)")
     parser.add_argument("--long", action="store_true",
                         help="also batch throughput on 50,000 long documents (the resolutions repeated)")
+    parser.add_argument("--long-docs", type=int, default=LONG_DOCS,
+                        help="how many long documents --long scores (the first N of the 50,000)")
     parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / ".work",
                         help="work folder (annif-venv inside; results in <work>/scale/results)")
+    parser.add_argument("--annif-home", default="annif-scale",
+                        help="Annif's configuration and data folder inside --work (another one for a parallel run)")
     parser.add_argument("--report", action="store_true", help="only write the table and the plot from the cache")
     parser.add_argument("--plot", type=Path, default=REPO / "docs" / "scale-growth.png", help="the plot's file")
     return parser.parse_args(argv)
@@ -533,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             try:
                 if system.startswith("annif-"):
-                    annif = annif or AnnifScale(args.work.resolve())
+                    annif = annif or AnnifScale(args.work.resolve(), args.annif_home)
                     out = annif.measure(system, n, train, load_results(work))
                 else:
                     out = fahras.measure(system, n, train, args.fahras_params)
@@ -549,7 +557,11 @@ def main(argv: list[str] | None = None) -> int:
             tmp.replace(target)
             log(f"{key}: {json.dumps({k: out.get(k) for k in ('train_s', 'train_peak_rss_mb', 'ndcg5', 'tuned_f1')})}")
     if args.long:
+        global LONG_DOCS
         corpus = long_corpus(work)
+        LONG_DOCS = args.long_docs
+        if args.long_docs < 50_000:
+            corpus = _head(corpus, args.long_docs)
         n = sizes[0]
         for system in systems:
             if system == "annif-ensemble":
@@ -560,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             try:
                 if system.startswith("annif-"):
-                    annif = annif or AnnifScale(args.work.resolve())
+                    annif = annif or AnnifScale(args.work.resolve(), args.annif_home)
                     out = annif.long_throughput(system.removeprefix("annif-"), n, corpus)
                 else:
                     out = fahras.long_throughput(name, n, corpus)
@@ -571,6 +583,17 @@ def main(argv: list[str] | None = None) -> int:
             out.update(kind="long", system=name, n_docs=n, commit=_commit())
             target.write_text(json.dumps(out, indent=1), encoding="utf-8")
     return 1 if failures else 0
+
+
+def _head(corpus: Path, n: int) -> Path:
+    out = corpus.with_name(f"long-{n}.tsv")
+    if not out.exists():
+        with open(corpus, encoding="utf-8") as src, open(out, "w", encoding="utf-8") as dst:
+            for i, line in enumerate(src):
+                if i >= n:
+                    break
+                dst.write(line)
+    return out
 
 
 def _commit() -> str:

@@ -61,13 +61,15 @@ def _progress(description: str, enabled: bool = True) -> Iterator:
     The bar (and its refresh thread) starts at the first call: ``fahras
     index`` forks its workers before that.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
 
     if not enabled:
         yield lambda stage, done, total: None
         return
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), console=_console(), transient=True)
+                   TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), console=_console(),
+                   transient=True)
     tasks: dict[str, int] = {}
 
     def update(stage: str, done: int, total: int) -> None:

@@ -23,6 +23,7 @@ from fahras.errors import InputError, ModelError, UsageError
 from fahras.explain import surface_evidence
 from fahras.formats import suggestion_dict
 from fahras.models import AnalyzedText, Backend, Evidence, FitContext, backend_class, create_backend, load_backend
+from fahras.models.budget import held_out_budget, rows_only
 from fahras.models.features import sharing_rows
 from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, make_folds
 from fahras.store import read_model, write_model
@@ -230,9 +231,16 @@ class Indexer:
         try:
             if self.cv_folds and len(docs) >= self.cv_folds * 2:
                 folds = self.make_folds(docs, data.gold)
-                oof = backend.fit_out_of_fold(analyzed, y, folds, context=context, progress=progress)
-                self.rule_, cv_f1 = tune_rule(oof, y, max_limit=self.max_limit, kind=self.decision)
-                cv_quality = held_out_quality(oof, y)
+                # Large corpora: held-out scores of a sample only (fahras.models.budget).
+                folds, sample = held_out_budget(folds, len(analyzed), y.shape[1], seed=self.random_state)
+                with rows_only(sample is not None):
+                    oof = backend.fit_out_of_fold(analyzed, y, folds, context=context, progress=progress)
+                if sample is not None:
+                    oof, y_held = oof[sample], y[sample]
+                else:
+                    y_held = y
+                self.rule_, cv_f1 = tune_rule(oof, y_held, max_limit=self.max_limit, kind=self.decision)
+                cv_quality = held_out_quality(oof, y_held)
             else:
                 progress("fit", 0, 1)
                 backend.fit(analyzed, y, context=context)

@@ -33,6 +33,9 @@ from fahras.models.features import TFIDF_PARAMS, TfidfFeatures, feature_spans, t
 _TRAIN = "train.npz"
 _LABELS = "labels.npz"
 _CHUNK = 128  # documents scored at once (bounds the documents x training-documents matrix)
+#: At most this many similarities (documents x training documents) at once: 64 MB of float32, so
+#: 671,000 training documents are scored 25 documents at a time; no all-pairs matrix at any size.
+_MAX_SIMILARITIES = 1 << 24
 
 
 @register
@@ -100,8 +103,9 @@ class KnnBackend(Backend):
         n_subjects = self.labels_.shape[1]
         out = np.zeros((len(docs), n_subjects), dtype=np.float32)
         c = float(self.centroid_weight)
-        for start in range(0, len(docs), _CHUNK):
-            x = self.features_.transform(docs[start:start + _CHUNK])
+        chunk = max(1, min(_CHUNK, _MAX_SIMILARITIES // max(self.train_.shape[0], 1)))
+        for start in range(0, len(docs), chunk):
+            x = self.features_.transform(docs[start:start + chunk])
             score = np.zeros((x.shape[0], n_subjects), dtype=np.float64)
             if c < 1.0:
                 score += (1.0 - c) * self._votes(*self._neighbours(x))

@@ -145,3 +145,17 @@ def test_cli_warns_on_stderr_and_in_the_json_line(capsys, tmp_path, english_mode
     english.write_text("The school teachers and pupils of the university.", encoding="utf-8")
     quiet = run(capsys, "suggest", model, english, "--json", "--limit", "2")
     assert "warning" not in json.loads(quiet.out) and "warning" not in quiet.err
+
+
+def test_another_snowball_language_needs_a_model_of_it(capsys, tmp_path, english_model):
+    from fahras.errors import UsageError
+
+    with pytest.raises(UsageError, match="document language 'de'"):
+        english_model.suggest_batch(["Die Schulen"], lang="de")
+    model = tmp_path / "fi"
+    assert run(capsys, "train", "--vocab", VOCAB, "--out", model, "--lang", "fi", "--quiet",
+               FIXTURES / "fi.jsonl").code == 0
+    doc = tmp_path / "doc.txt"
+    doc.write_text("Die Fischer fordern Fangquoten.", encoding="utf-8")
+    refused = run(capsys, "suggest", model, doc, "--lang", "de")
+    assert refused.code == 2 and "--lang" in refused.err and "fi" in refused.err

@@ -181,7 +181,7 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
     its number of workers (it sizes the chunks).
     """
     formats = output_formats(output_format)
-    check_languages(lang, label_lang)
+    check_languages(lang, label_lang, indexer.language())
     if batch_size < 1:
         raise UsageError("batch_size must be at least 1")
     n_jobs = job_count(jobs)

@@ -386,10 +386,12 @@ def _languages(lang: str, label_lang: str | None, indexer=None) -> tuple[str | N
     shown in the document's language if it is one of the six, else in English.
     """
     doc_lang = None if lang == "auto" else lang
-    if doc_lang is None and indexer is not None:
-        trained = getattr(getattr(indexer, "analyzer_", None), "lang", None)
-        if trained is not None and trained not in LANGS:
-            doc_lang = trained
+    trained = indexer.language() if indexer is not None else None
+    if doc_lang is None and trained is not None and trained not in LANGS:
+        doc_lang = trained
+    if doc_lang is not None and doc_lang not in LANGS and doc_lang != trained:
+        raise click.BadParameter(f"{doc_lang!r} needs a model trained with --lang {doc_lang}; this one is for "
+                                 f"{trained or 'the six UN languages'}", param_hint="'--lang'")
     return doc_lang, label_lang or (doc_lang if doc_lang in LANGS else None) or "en"
 
 

@@ -30,7 +30,6 @@ from fahras.store import read_model, write_model
 from fahras.subjects import MatchStats, SubjectSpace, resolve_all
 from fahras.text import AutoAnalyzer, analyzer_from_config, detect_language, get_analyzer, mask_furniture
 from fahras.text.langid import detect_supported_language
-from fahras.text.analyzer import snowball_languages
 from fahras.vocab import LANGUAGES, Vocabulary
 
 Progress = Callable[[str, int, int], None]
@@ -94,15 +93,18 @@ def training_languages(analysed: Sequence[AnalyzedText]) -> dict[str, int]:
 def language_name(code: str) -> str:
     """The English name of a language code (the Snowball algorithm's name outside the six)."""
     names = {"ar": "Arabic", "zh": "Chinese", "en": "English", "fr": "French", "ru": "Russian", "es": "Spanish"}
+    from fahras.text.analyzer import snowball_languages
+
     return names.get(code) or snowball_languages().get(code, code).capitalize()
 
 
-def check_languages(lang: str | None = None, label_lang: str = "en") -> None:
-    """A :class:`UsageError` unless ``lang`` (None: detect it) is a UN language or one Snowball stems,
-    and ``label_lang`` a UN language."""
-    if lang is not None and lang not in LANGUAGES and lang not in snowball_languages():
-        raise UsageError(f"unsupported document language {lang!r}; choose one of {', '.join(LANGUAGES)} "
-                         f"or a language Snowball stems ({', '.join(snowball_languages())})")
+def check_languages(lang: str | None = None, label_lang: str = "en", model_lang: str | None = None) -> None:
+    """A :class:`UsageError` unless ``lang`` (None: detect it) is a UN language or ``model_lang``
+    (the language of a model trained with one analyzer, e.g. ``fi``), and ``label_lang`` a UN language."""
+    if lang is not None and lang not in LANGUAGES and lang != model_lang:
+        other = (f"; this model was trained for {model_lang!r}" if model_lang and model_lang not in LANGUAGES
+                 else "; other languages need a model trained with that --lang (fi, de, ...)")
+        raise UsageError(f"unsupported document language {lang!r}; choose one of {', '.join(LANGUAGES)}{other}")
     if label_lang not in LANGUAGES:
         raise UsageError(f"unknown label language {label_lang!r}; choose one of {', '.join(LANGUAGES)}")
 
@@ -353,7 +355,7 @@ class Indexer:
         ``lang`` is the documents' language (None: detect each one);
         ``label_lang`` the language of the labels returned.
         """
-        check_languages(lang, label_lang)
+        check_languages(lang, label_lang, self.language())
         self._check_fitted()
         rule = self.rule(limit, threshold)
         subjects: dict[int, SubjectInfo] = {}  # column -> what its suggestions share (this call only)
@@ -370,6 +372,10 @@ class Indexer:
                     for suggestion in results[-1] if warning else ():
                         suggestion.warning = warning
         return results
+
+    def language(self) -> str | None:
+        """The one language the model's analyzer is for (``fi`` for ``--lang fi``); None for ``auto``."""
+        return getattr(getattr(self, "analyzer_", None), "lang", None)
 
     def language_warning(self, doc: AnalyzedText) -> str:
         """A warning if ``doc`` is in a language none of the model's training documents was in
@@ -391,7 +397,7 @@ class Indexer:
         For batch jobs that write the suggestions out themselves: no
         :class:`Suggestion` is made; :meth:`subject_info` describes a column.
         """
-        check_languages(lang)
+        check_languages(lang, model_lang=self.language())
         self._check_fitted()
         rule = self.rule(limit, threshold)
         results: list[tuple[list[int], list[float]]] = []

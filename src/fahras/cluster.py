@@ -126,13 +126,16 @@ def connect(address: str, *, timeout: float = CONNECT_TIMEOUT) -> Iterator:
     """
     distributed = _distributed()
     where, count = parse_address(address)
+    if not logging.getLogger("fahras").isEnabledFor(logging.INFO):  # Dask's INFO lines only with fahras -v
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     cluster = None
     try:
         if where == LOCAL:
             from fahras._system import available_cores
 
             cluster = distributed.LocalCluster(n_workers=count or max(2, available_cores()), threads_per_worker=1,
-                                               processes=True, host="127.0.0.1", dashboard_address=None,
+                                               processes=True, host="127.0.0.1",
+                                               dashboard_address="127.0.0.1:0",  # a free port, loopback only
                                                silence_logs=logging.ERROR)
             client = distributed.Client(cluster, timeout=timeout)
         else:

@@ -126,13 +126,16 @@ def connect(address: str, *, timeout: float = CONNECT_TIMEOUT) -> Iterator:
     """
     distributed = _distributed()
     where, count = parse_address(address)
+    if not logging.getLogger("fahras").isEnabledFor(logging.INFO):  # Dask's INFO lines only with fahras -v
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     cluster = None
     try:
         if where == LOCAL:
             from fahras._system import available_cores
 
             cluster = distributed.LocalCluster(n_workers=count or max(2, available_cores()), threads_per_worker=1,
-                                               processes=True, host="127.0.0.1", dashboard_address=None,
+                                               processes=True, host="127.0.0.1",
+                                               dashboard_address="127.0.0.1:0",  # a free port, loopback only
                                                silence_logs=logging.ERROR)
             client = distributed.Client(cluster, timeout=timeout)
         else:
@@ -171,7 +174,8 @@ class ModelPlugin(WorkerPlugin):
 
     def __init__(self, fingerprint: str, path: str | None = None, files: dict[str, bytes] | None = None):
         self.fingerprint, self.path, self.files = fingerprint, path, files
-        self.name = f"fahras-model-{fingerprint[:20]}"
+        # one name per run: two runs of one model on one cluster each unregister their own plugin
+        self.name = f"fahras-model-{fingerprint[:16]}-{uuid.uuid4().hex[:8]}"
 
     def setup(self, worker) -> None:
         self._folder = Path(worker.local_directory) / "fahras-models" / self.fingerprint
@@ -212,7 +216,14 @@ class ModelPlugin(WorkerPlugin):
                     raise ModelError(f"model file outside the model folder: {name!r}")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
-            os.replace(staging, folder)
+            try:
+                os.replace(staging, folder)
+            except OSError:  # another run's plugin on this worker put the same model there first
+                if not folder.is_dir():
+                    raise
+                import shutil
+
+                shutil.rmtree(staging, ignore_errors=True)
         self.files = None  # on disk now: the worker need not hold the bytes too
         return folder
 

@@ -24,7 +24,8 @@ def corpus():
 @pytest.fixture(scope="module")
 def fitted(corpus):
     docs, y = corpus
-    return create_backend("ensemble", {"backends": BASES, "cv_folds": 3}).fit(docs, y, context=FitContext(ANALYZER))
+    params = {"backends": BASES, "cv_folds": 3, "calibrate_new": True}
+    return create_backend("ensemble", params).fit(docs, y, context=FitContext(ANALYZER))
 
 
 def test_ranks_the_right_subject_first_with_probabilities(fitted):
@@ -54,7 +55,8 @@ def test_subjects_without_training_documents_get_the_novel_heads_probability(cor
     # A fifth subject nobody has: in cross-fitting it is new to every fold and never right, so the
     # novel head gives it a small calibrated probability, whatever the bases' raw scores.
     wider = sp.hstack([y, sp.csr_matrix((y.shape[0], 1))]).tocsr()
-    backend = create_backend("ensemble", {"backends": BASES, "cv_folds": 3}).fit(docs, wider, context=FitContext(ANALYZER))
+    params = {"backends": BASES, "cv_folds": 3, "calibrate_new": True}
+    backend = create_backend("ensemble", params).fit(docs, wider, context=FitContext(ANALYZER))
     assert backend.stacker_.novel is not None
     probes = analyse([text for text, _ in PROBES])
     scores = backend.predict_scores(probes)
@@ -261,3 +263,16 @@ def test_headings_are_kept_where_the_subjects_hold_patterns():
     assert _nothing_to_learn({"name": "headings"}, data.analysed, data.targets, data.context) == ""
     plain = FitContext(data.context.analyzer, [local_concept(f"TOPIC {i}") for i in range(len(data.context.concepts))])
     assert _nothing_to_learn({"name": "headings"}, data.analysed, data.targets, plain) != ""
+
+
+def test_without_calibration_new_subjects_take_the_best_base_score(corpus):
+    docs, y = corpus
+    # calibrate_new=false: a subject nobody has gets the best base score, as before the novel head
+    wider = sp.hstack([y, sp.csr_matrix((y.shape[0], 1))]).tocsr()
+    params = {"backends": BASES, "cv_folds": 3, "calibrate_new": False}
+    backend = create_backend("ensemble", params).fit(docs, wider, context=FitContext(ANALYZER))
+    assert backend.stacker_.novel is None
+    probes = analyse([text for text, _ in PROBES])
+    scores = backend.predict_scores(probes)
+    base_best = np.max([b.predict_scores(probes)[:, 4] for b in backend.bases_], axis=0)
+    np.testing.assert_allclose(scores[:, 4], base_best)

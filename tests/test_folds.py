@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from fahras.models.folds import FOLD_KINDS, grouped_folds, make_folds, time_keys
+from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, grouped_folds, make_folds, time_keys
 
 
 def _check_partition(folds, n_docs):
@@ -158,3 +158,30 @@ def test_indexer_uses_its_kind_of_folds_and_refuses_unknown_ones():
     assert held_years[0][-1] <= held_years[1][0] and held_years[1][-1] <= held_years[2][0]
     with pytest.raises(UsageError):
         Indexer(folds="sideways").fit(docs, Vocabulary([]))
+
+
+def test_indexer_records_its_folds_and_cv_quality_and_old_manifests_load(tmp_path):
+    import json
+
+    from fahras import Indexer
+    from fahras.corpus import Document
+    from fahras.vocab import Vocabulary
+    from synthetic import make_corpus, NAMES
+
+    texts, labels = make_corpus(n_docs=36, seed=5)
+    docs = [Document(id=f"S_RES_{1700 + i}_{2005 + i // 6}_", text=t, subjects=tuple(NAMES[j] for j in lab))
+            for i, (t, lab) in enumerate(zip(texts, labels))]
+    ix = Indexer(backend="tfidf-linear", analyzer="en", folds="time", cv_folds=3).fit(docs, Vocabulary([]))
+    t = ix.training_
+    assert t["folds"] == "time"
+    assert 0.0 <= t["cv_ndcg@5"] <= 1.0 and 0.0 <= t["cv_precision@1"] <= 1.0
+    assert t["cv_ndcg@5"] > 0.5  # the synthetic subjects are easy: the held-out ranking is informative
+    path = ix.save(tmp_path / "m")
+    assert Indexer.load(path).folds == "time"
+    manifest = json.loads((path / "manifest.json").read_text())
+    del manifest["params"]["folds"]  # a model saved before folds existed
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    (path / "checksums.json").unlink(missing_ok=True)
+    old = Indexer.load(path)
+    assert old.folds == DEFAULT_FOLDS  # the default; it only matters when retraining
+    assert np.allclose(old.scores(texts[:3]), ix.scores(texts[:3]))

@@ -423,6 +423,9 @@ class EnsembleBackend(Backend):
         "candidates": Param(20, "top subjects of each base backend re-scored by the stacker", low=1),
         "C": Param(1.0, "inverse regularisation of the stacker", low=0, low_open=True),
         "random_state": Param(0, "seed of the folds"),
+        "calibrate_new": Param(False, "score subjects no training document has with a head calibrated on "
+                               "cross-fitting pairs new to their fold (false: their best raw base score, "
+                               "discounted by the subjects naming the same filler)"),
         "folds": Param(DEFAULT_FOLDS, "kind of folds when fitted alone (an Indexer's folds are used otherwise): "
                        "grouped keeps documents with the same subjects together, time holds out contiguous "
                        "blocks in corpus order, random is shuffled K-fold", choices=FOLD_KINDS),
@@ -462,7 +465,10 @@ class EnsembleBackend(Backend):
         rows = np.unique(np.concatenate([np.asarray(held) for _, held in folds]))
         if len(rows) < y.shape[0]:  # a held-out sample (fahras.models.budget): no novel head learned there
             return self._fit_stacker_on_sample(base_oof, y, folds, rows)
-        oof = self.stacker_.held_out_scores(base_oof, y, folds, self.match_features(docs))
+        if self.calibrate_new:
+            oof = self.stacker_.held_out_scores(base_oof, y, folds, self.match_features(docs))
+        else:
+            oof = self.stacker_.held_out_scores(base_oof, y, folds, learn_novel=False)
         self.stacker_.fit(base_oof, y)
         return oof
 

@@ -375,17 +375,23 @@ class FahrasScale:
         options = ["--backend", backend] if backend else []
         for p in params:
             options += ["--param", p]
-        log(f"fahras train {system} {n}")
-        shutil.rmtree(model, ignore_errors=True)
-        run = self.call(["train", "--lang", "en", *options, "--vocab", str(DATA / "yso-en.tsv"), "--out", str(model),
-                         str(train)], f"train-{system}-{n}")
-        out = {"system": system, "n_docs": n, "params": params, "train_s": run.seconds,
-               "train_cpu_s": run.cpu_seconds, "train_peak_rss_mb": run.peak_rss_mb, "model_mb": du_mb(model)}
+        partial = self.work / "results" / f"{model.name}.train.partial"
+        if model.exists() and partial.exists():  # trained by an interrupted run: only scoring is left
+            out = json.loads(partial.read_text(encoding="utf-8"))
+            log(f"fahras {system} {n}: trained before, scoring")
+        else:
+            log(f"fahras train {system} {n}")
+            shutil.rmtree(model, ignore_errors=True)
+            run = self.call(["train", "--lang", "en", *options, "--vocab", str(DATA / "yso-en.tsv"), "--out",
+                             str(model), str(train)], f"train-{system}-{n}")
+            out = {"system": system, "n_docs": n, "params": params, "train_s": run.seconds,
+                   "train_cpu_s": run.cpu_seconds, "train_peak_rss_mb": run.peak_rss_mb, "model_mb": du_mb(model)}
+            partial.write_text(json.dumps(out), encoding="utf-8")
         cold = min((self.call(["suggest", str(model), "--lang", "en", "--limit", "5"], f"suggest-{system}-{n}",
                               stdin_text=PROBE + "\n") for _ in range(2)), key=lambda r: r.seconds)
         out["cold_load_s"] = cold.seconds
         log(f"fahras eval {system} {n}")
-        ev = self.call(["eval", str(model), str(DATA / "test.tsv.gz"), "--lang", "en", "--json", "--quiet"], f"eval-{system}-{n}")
+        ev = self.call(["eval", str(model), str(DATA / "test.tsv.gz"), "--json", "--quiet"], f"eval-{system}-{n}")
         metrics = _last_json(ev.stdout)
         out["metrics"] = metrics
         out["ndcg5"] = _pick(metrics, "ndcg@5", "ndcg5", "nDCG@5")
@@ -398,7 +404,7 @@ class FahrasScale:
 
     def long_throughput(self, system: str, n: int, corpus: Path) -> dict:
         model = self.work / "models" / f"{system}-{n}"
-        ev = self.call(["eval", str(model), str(corpus), "--lang", "en", "--json", "--quiet"], f"long-{system}-{n}")
+        ev = self.call(["eval", str(model), str(corpus), "--json", "--quiet"], f"long-{system}-{n}")
         cold = self.call(["suggest", str(model), "--lang", "en", "--limit", "5"], f"suggest-{system}-{n}", stdin_text=PROBE + "\n")
         return {"docs": LONG_DOCS, "seconds": ev.seconds, "docs_per_s": LONG_DOCS / max(ev.seconds - cold.seconds,
                                                                                        1e-3),

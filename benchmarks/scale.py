@@ -474,19 +474,20 @@ def plot(results: dict[str, dict], out: Path) -> None:
     for r in results.values():
         if "n_docs" in r and "train_s" in r and r.get("kind") != "long":
             series.setdefault(r["system"], []).append(r)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    panels = [("train_s", 60, "training wall clock (min)"), ("train_cpu_s", 60, "training CPU time (min)"),
+              ("train_peak_rss_mb", 1024, "peak RSS of the process tree (GB)")]
     for system, rows in sorted(series.items()):
         rows.sort(key=lambda r: r["n_docs"])
-        xs = [r["n_docs"] / 1000 for r in rows]
-        axes[0].plot(xs, [r["train_s"] / 60 for r in rows], marker="o", label=system)
-        axes[1].plot(xs, [r["train_peak_rss_mb"] / 1024 for r in rows], marker="o", label=system)
-    axes[0].set(xlabel="training documents (thousands)", ylabel="training time (min)",
-                title="Training time, yso-finna-en")
-    axes[1].set(xlabel="training documents (thousands)", ylabel="peak RSS of the process tree (GB)",
-                title="Training peak memory")
-    for ax in axes:
+        for ax, (key, scale_by, _) in zip(axes, panels):
+            points = [(r["n_docs"] / 1000, r[key] / scale_by) for r in rows if r.get(key) is not None]
+            if points:
+                ax.plot(*zip(*points), marker="o", label=system)
+    for ax, (_, _, label) in zip(axes, panels):
+        ax.set(xlabel="training documents (thousands)", ylabel=label, title=label.split(" (")[0])
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=8)
+    axes[2].legend(fontsize=8)
+    fig.suptitle("yso-finna-en on a shared 2-core machine (benchmarks/scale.py)", fontsize=10)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

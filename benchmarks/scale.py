@@ -375,17 +375,23 @@ class FahrasScale:
         options = ["--backend", backend] if backend else []
         for p in params:
             options += ["--param", p]
-        log(f"fahras train {system} {n}")
-        shutil.rmtree(model, ignore_errors=True)
-        run = self.call(["train", "--lang", "en", *options, "--vocab", str(DATA / "yso-en.tsv"), "--out", str(model),
-                         str(train)], f"train-{system}-{n}")
-        out = {"system": system, "n_docs": n, "params": params, "train_s": run.seconds,
-               "train_cpu_s": run.cpu_seconds, "train_peak_rss_mb": run.peak_rss_mb, "model_mb": du_mb(model)}
+        partial = self.work / "results" / f"{model.name}.train.partial"
+        if model.exists() and partial.exists():  # trained by an interrupted run: only scoring is left
+            out = json.loads(partial.read_text(encoding="utf-8"))
+            log(f"fahras {system} {n}: trained before, scoring")
+        else:
+            log(f"fahras train {system} {n}")
+            shutil.rmtree(model, ignore_errors=True)
+            run = self.call(["train", "--lang", "en", *options, "--vocab", str(DATA / "yso-en.tsv"), "--out",
+                             str(model), str(train)], f"train-{system}-{n}")
+            out = {"system": system, "n_docs": n, "params": params, "train_s": run.seconds,
+                   "train_cpu_s": run.cpu_seconds, "train_peak_rss_mb": run.peak_rss_mb, "model_mb": du_mb(model)}
+            partial.write_text(json.dumps(out), encoding="utf-8")
         cold = min((self.call(["suggest", str(model), "--lang", "en", "--limit", "5"], f"suggest-{system}-{n}",
                               stdin_text=PROBE + "\n") for _ in range(2)), key=lambda r: r.seconds)
         out["cold_load_s"] = cold.seconds
         log(f"fahras eval {system} {n}")
-        ev = self.call(["eval", str(model), str(DATA / "test.tsv.gz"), "--lang", "en", "--json", "--quiet"], f"eval-{system}-{n}")
+        ev = self.call(["eval", str(model), str(DATA / "test.tsv.gz"), "--json", "--quiet"], f"eval-{system}-{n}")
         metrics = _last_json(ev.stdout)
         out["metrics"] = metrics
         out["ndcg5"] = _pick(metrics, "ndcg@5", "ndcg5", "nDCG@5")
@@ -398,7 +404,7 @@ class FahrasScale:
 
     def long_throughput(self, system: str, n: int, corpus: Path) -> dict:
         model = self.work / "models" / f"{system}-{n}"
-        ev = self.call(["eval", str(model), str(corpus), "--lang", "en", "--json", "--quiet"], f"long-{system}-{n}")
+        ev = self.call(["eval", str(model), str(corpus), "--json", "--quiet"], f"long-{system}-{n}")
         cold = self.call(["suggest", str(model), "--lang", "en", "--limit", "5"], f"suggest-{system}-{n}", stdin_text=PROBE + "\n")
         return {"docs": LONG_DOCS, "seconds": ev.seconds, "docs_per_s": LONG_DOCS / max(ev.seconds - cold.seconds,
                                                                                        1e-3),
@@ -468,19 +474,20 @@ def plot(results: dict[str, dict], out: Path) -> None:
     for r in results.values():
         if "n_docs" in r and "train_s" in r and r.get("kind") != "long":
             series.setdefault(r["system"], []).append(r)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    panels = [("train_s", 60, "training wall clock (min)"), ("train_cpu_s", 60, "training CPU time (min)"),
+              ("train_peak_rss_mb", 1024, "peak RSS of the process tree (GB)")]
     for system, rows in sorted(series.items()):
         rows.sort(key=lambda r: r["n_docs"])
-        xs = [r["n_docs"] / 1000 for r in rows]
-        axes[0].plot(xs, [r["train_s"] / 60 for r in rows], marker="o", label=system)
-        axes[1].plot(xs, [r["train_peak_rss_mb"] / 1024 for r in rows], marker="o", label=system)
-    axes[0].set(xlabel="training documents (thousands)", ylabel="training time (min)",
-                title="Training time, yso-finna-en")
-    axes[1].set(xlabel="training documents (thousands)", ylabel="peak RSS of the process tree (GB)",
-                title="Training peak memory")
-    for ax in axes:
+        for ax, (key, scale_by, _) in zip(axes, panels):
+            points = [(r["n_docs"] / 1000, r[key] / scale_by) for r in rows if r.get(key) is not None]
+            if points:
+                ax.plot(*zip(*points), marker="o", label=system)
+    for ax, (_, _, label) in zip(axes, panels):
+        ax.set(xlabel="training documents (thousands)", ylabel=label, title=label.split(" (")[0])
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=8)
+    axes[2].legend(fontsize=8)
+    fig.suptitle("yso-finna-en on a shared 2-core machine (benchmarks/scale.py)", fontsize=10)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

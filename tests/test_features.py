@@ -189,7 +189,7 @@ def test_tfidf_linear_uses_the_helper_and_keeps_its_files(docs, tmp_path):
     assert np.array_equal(backend.features_.transform(docs).toarray(), reference.toarray())
     backend.save(tmp_path / "b")
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
-        "active.npy", "coef.npy", "features.json", "idf.npy", "intercept.npy", PAIRS_FILE, "params.json"]
+        "active.npy", "coef.npz", "features.json", "idf.npy", "intercept.npy", PAIRS_FILE, "params.json"]
     loaded = load_backend(tmp_path / "b")
     probe = analyse(["Piracy off the coast of Somalia."])
     assert np.array_equal(loaded.predict_scores(probe), backend.predict_scores(probe))

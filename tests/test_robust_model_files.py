@@ -91,19 +91,21 @@ def test_a_saved_model_lists_every_file_with_its_checksum(model):
     data = json.loads((model / "checksums.json").read_text())
     files = {str(p.relative_to(model)) for p in model.rglob("*") if p.is_file()} - {"checksums.json"}
     assert set(data["files"]) == files
-    assert any(name.endswith("coef.npy") for name in files)
+    assert any(name.endswith("coef.npz") for name in files)
     for name, entry in data["files"].items():
         assert entry["size"] == (model / name).stat().st_size
         assert re.fullmatch(r"[0-9a-f]{64}", entry["sha256"])
     assert _uris(model)
 
 
-def test_an_edited_coef_npy_is_refused_naming_it(model, capsys):
-    coef = _backend_file(model, "coef.npy")
-    array = np.load(coef, allow_pickle=False)
-    array.flat[0] += 1.0  # same size, one number changed: loaded silently before checksums
-    np.save(coef, array)
-    _refused(capsys, model, "coef.npy")
+def test_an_edited_coef_npz_is_refused_naming_it(model, capsys):
+    coef = _backend_file(model, "coef.npz")  # tfidf-linear's sparse weights (uncompressed npz)
+    with np.load(coef, allow_pickle=False) as npz:
+        arrays = dict(npz)
+    arrays["data"] = arrays["data"].copy()
+    arrays["data"][0] += 1.0  # same size, one number changed: loaded silently before checksums
+    np.savez(coef, **arrays)
+    _refused(capsys, model, "coef.npz")
 
 
 def test_subjects_json_with_ten_entries_dropped_is_refused(model, capsys):
@@ -122,9 +124,9 @@ def test_swapped_files_are_refused(model, capsys):
 
 
 def test_truncated_missing_and_extra_files_are_refused(model, small, tmp_path, capsys):
-    coef = _backend_file(model, "coef.npy")
+    coef = _backend_file(model, "coef.npz")
     coef.write_bytes(coef.read_bytes()[:100])
-    _refused(capsys, model, "coef.npy")
+    _refused(capsys, model, "coef.npz")
 
     shutil.rmtree(model)
     shutil.copytree(small["model"], model)

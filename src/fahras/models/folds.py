@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 
 FOLD_KINDS = ("grouped", "time", "random")
 #: the kind of folds Fahras uses unless told otherwise (chosen by benchmarks/rolling.py, see docs/benchmarks.md)
-DEFAULT_FOLDS = "random"
+DEFAULT_FOLDS = "grouped"
 
 _YEAR = re.compile(r"(?<!\d)(19\d\d|20\d\d)(?!\d)")
 

@@ -369,8 +369,8 @@ class FahrasScale:
         return run_tree(["nice", "-n", "10", *self.cli, *args], cwd=REPO, stdin_text=stdin_text,
                         log_file=self.work / "fahras-logs" / f"{log_name}.log")
 
-    def measure(self, system: str, n: int, train: Path, params: list[str]) -> dict:
-        model = self.work / "models" / f"{system}-{n}"
+    def measure(self, system: str, n: int, train: Path, params: list[str], name: str | None = None) -> dict:
+        model = self.work / "models" / f"{name or system}-{n}"
         backend = system.removeprefix("fahras-") if system != "fahras" else None
         options = ["--backend", backend] if backend else []
         for p in params:
@@ -551,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
                     annif = annif or AnnifScale(args.work.resolve(), args.annif_home)
                     out = annif.measure(system, n, train, load_results(work))
                 else:
-                    out = fahras.measure(system, n, train, args.fahras_params)
+                    out = fahras.measure(system, n, train, args.fahras_params, name)
                     out["system"] = name
             except StepFailed as exc:
                 log(f"{key} failed: {exc}")

@@ -21,7 +21,9 @@ def _check_partition(folds, n_docs):
 def _corpus(n_docs=60, n_series=9, seed=3):
     rng = random.Random(seed)
     series = [rng.randrange(n_series) for _ in range(n_docs)]
-    subjects = [[f"S{s}", "COMMON"] if s % 2 else [f"S{s}"] for s in series]
+    # every series has its own subject and shares two with others (as UN series share broad headings), so
+    # grouping is not degenerate (see test_grouped_folds_fall_back_to_random_when_groups_are_whole_subjects)
+    subjects = [[f"S{s}", "COMMON", f"T{s % 3}"] if s % 2 else [f"S{s}", f"T{s % 3}", f"U{s % 2}"] for s in series]
     return series, subjects
 
 
@@ -106,9 +108,15 @@ def test_grouped_keeps_a_heading_set_of_one_year_together_and_splits_years():
     for i in range(48):
         groups.setdefault((i % 4, 2005 + i // 8), set()).add(fold_of[i])
     assert all(len(f) == 1 for f in groups.values())
-    without_years = make_folds(3, "grouped", subjects=subjects, random_state=2)  # no ids: heading sets alone
-    fold_of = {int(i): f for f, (_, h) in enumerate(without_years) for i in h}
+    # No ids: heading sets alone.  Grouping keeps each set whole ...
+    from fahras.models.folds import group_keys, random_folds
+
+    whole = grouped_folds(group_keys(subjects), 3, random_state=2)
+    fold_of = {int(i): f for f, (_, h) in enumerate(whole) for i in h}
     assert all(len({fold_of[i] for i in range(48) if i % 4 == s}) == 1 for s in range(4))
+    # ... which holds out every subject whole, so make_folds uses random folds instead.
+    without_years = make_folds(3, "grouped", subjects=subjects, random_state=2)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(without_years, random_folds(48, 3, 2)))
 
 
 def test_time_keys_fallbacks():
@@ -185,3 +193,22 @@ def test_indexer_records_its_folds_and_cv_quality_and_old_manifests_load(tmp_pat
     old = Indexer.load(path)
     assert old.folds == DEFAULT_FOLDS  # the default; it only matters when retraining
     assert np.allclose(old.scores(texts[:3]), ix.scores(texts[:3]))
+
+
+def test_grouped_folds_fall_back_to_random_when_groups_are_whole_subjects():
+    """A small corpus whose every subject has one heading set: grouping would hold out each subject whole
+    (no training document of it in the fold), so the folds are random instead."""
+    from fahras.models.folds import MAX_UNSEEN_SHARE, make_folds, random_folds, unseen_share
+
+    subjects = [["fishing"]] * 3 + [["schools"]] * 3 + [["health"]] * 3
+    folds = make_folds(3, "grouped", subjects=subjects, random_state=0)
+    expected = random_folds(9, 3, 0)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, expected))
+    assert unseen_share(folds, subjects) <= MAX_UNSEEN_SHARE
+    # With shared subjects across groups, grouping stays.
+    mixed = [["fishing", "lakes"], ["fishing", "boats"], ["fishing"], ["schools", "teachers"], ["schools"],
+             ["schools", "money"], ["fishing", "money"], ["schools", "boats"], ["teachers", "lakes"]] * 2
+    grouped = make_folds(3, "grouped", subjects=mixed, random_state=0)
+    keys = [frozenset(s) for s in mixed]
+    for train, held in grouped:
+        assert not {keys[i] for i in held} & {keys[i] for i in train}

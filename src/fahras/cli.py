@@ -134,8 +134,8 @@ def cli(verbose: int) -> None:
 @click.option("--folds", "folds", default=None, type=click.Choice(["grouped", "time", "random"]),
               help="Kind of cross-validation folds: grouped keeps documents with the same descriptors (near-"
                    "duplicates such as mandate renewals) in one fold; time holds out contiguous periods (the year "
-                   "in each document's id); random is shuffled K-fold. Default: the library's (see "
-                   "fahras.models.folds.DEFAULT_FOLDS).")
+                   "in each document's id); random is shuffled K-fold. Default: random (fahras.models.folds.DEFAULT_FOLDS); "
+                   "grouped falls back to random where it would hold whole subjects out.")
 @click.option("--decision", default="expected-f1", show_default=True, type=click.Choice(list(RULE_KINDS)),
               help="Kind of decision rule tuned: expected-f1 keeps, per document, the number of descriptors "
                    "with the best expected F1; threshold keeps those above one tuned score.")

@@ -58,7 +58,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 from benchmarks.harness import data as corpus_data  # noqa: E402
 from benchmarks.harness.annif_runner import ALIASES, ANNIF_VERSION, BACKENDS, Annif, read_rankings  # noqa: E402
-from benchmarks.harness.measure import StepFailed  # noqa: E402
+from benchmarks.harness.measure import StepFailed, elapsed, log  # noqa: E402
 from benchmarks.harness.tuning import decide  # noqa: E402
 from fahras.evaluate import evaluate  # noqa: E402
 
@@ -69,11 +69,6 @@ HEADLINE = ("ndcg@5", "precision@1", "f1")
 N_SOURCES = 3
 RANKS = 5
 CACHE_VERSION = 1
-_T0 = time.perf_counter()
-
-
-def log(message: str) -> None:
-    print(f"[{time.perf_counter() - _T0:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------- arguments
@@ -554,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     header = {"command": shlex.join(getattr(sys, "orig_argv", sys.argv)),
               "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
               "commit": git_commit(), "machine": machine_summary(), "cv5": bool(args.cv5), "annif_version": ANNIF_VERSION,
-              "run_seconds": round(time.perf_counter() - _T0, 1), "notes": NOTES + [f"FAILED: {f}" for f in failures]}
+              "run_seconds": round(elapsed(), 1), "notes": NOTES + [f"FAILED: {f}" for f in failures]}
     args.results.mkdir(parents=True, exist_ok=True)
     out = {**header, "sizes": sizes, "summary": summary,
            "per_year": {str(y): [{k: v for k, v in r.items()} for r in rows] for y, rows in per_year.items()}}

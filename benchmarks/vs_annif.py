@@ -70,18 +70,13 @@ from fahras.evaluate import evaluate
 from benchmarks.harness import data as corpus_data
 from benchmarks.harness.annif_runner import ALIASES, ANNIF_VERSION, BACKENDS, Annif, read_rankings
 from benchmarks.harness.fahras_runner import Fahras
-from benchmarks.harness.measure import Measurement, StepFailed
+from benchmarks.harness.measure import Measurement, StepFailed, elapsed, log
 from benchmarks.harness.report import (SystemResult, average, print_table, speed_lines, spread_lines, write_docs,
                             target_lines, write_results)
 from benchmarks.harness.tuning import decide
 
 ORACLE_MARK, VALIDATED_MARK, OWN_RULE_MARK = " (oracle)", " (val)", " (own rule)"
 N_SOURCES = 3
-_T0 = time.perf_counter()
-
-
-def log(message: str) -> None:
-    print(f"[{time.perf_counter() - _T0:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------- arguments
@@ -669,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
               "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
               "split": args.split, "runs": [run.name for run in prep.runs],
               "data_summary": prep.summary(), "machine": machine_summary(), "annif_version": ANNIF_VERSION,
-              "run_seconds": round(time.perf_counter() - _T0, 1),
+              "run_seconds": round(elapsed(), 1),
               "step_seconds": {k: (round(v, 2) if isinstance(v, float) else v) for k, v in steps.items()}}
     notes = (notes_for(args, prep) + [f"NOT RUN: {item}" for item in failures.skipped]
              + [f"FAILED: {item}" for item in failures.items])

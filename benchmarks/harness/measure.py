@@ -13,12 +13,26 @@ import re
 import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 GNU_TIME = "/usr/bin/time"
+
+#: When this benchmark run started (the harness is imported at a benchmark's start).
+_START = time.perf_counter()
+
+
+def elapsed() -> float:
+    """Seconds since the benchmark run started."""
+    return time.perf_counter() - _START
+
+
+def log(message: str) -> None:
+    """A progress line on stderr, stamped with the seconds since the run started."""
+    print(f"[{elapsed():7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 class StepFailed(RuntimeError):

@@ -123,17 +123,27 @@ def _init_worker(scratch: str) -> None:
         context.__enter__()
 
 
-def _run_task(n: int, spec: dict, fold: int | None):
-    docs, y = _WORK["docs"], _WORK["y"]
+def _fit_one(work: dict, spec: dict, fold: int | None):
+    """One cross-fitting task's fit, from ``work`` (``docs``, ``y``, ``analyzer``, ``folds``, ``concepts``):
+    the backend fitted on all documents (``fold`` None), else fold ``fold``'s held-out scores (float32)."""
+    docs, y = work["docs"], work["y"]
     base = create_backend(spec["name"], spec.get("params"))
+    context = FitContext(work["analyzer"], work["concepts"])
     if fold is None:
-        base.fit(docs, y, context=FitContext(_WORK["analyzer"], _WORK["concepts"]))
-        folder = _WORK["scratch"] / f"base{n}"
-        base.save(folder)
-        return str(folder)
-    train, held = _WORK["folds"][fold]
-    base.fit([docs[i] for i in train], y[train], context=FitContext(_WORK["analyzer"], _WORK["concepts"]))
+        base.fit(docs, y, context=context)
+        return base
+    train, held = work["folds"][fold]
+    base.fit([docs[i] for i in train], y[train], context=context)
     return base.predict_scores([docs[i] for i in held]).astype(np.float32)
+
+
+def _run_task(n: int, spec: dict, fold: int | None):
+    result = _fit_one(_WORK, spec, fold)
+    if fold is not None:
+        return result
+    folder = _WORK["scratch"] / f"base{n}"
+    result.save(folder)
+    return str(folder)
 
 
 # -- parent side -----------------------------------------------------------------
@@ -143,8 +153,6 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
 
     held_out = [np.zeros(y.shape, dtype=np.float32) for _ in specs]
     fitted: list[Backend | None] = [None] * len(specs)
-    # Full-data fits first: they are the longest, so the pool ends evenly.
-    # Fold-major order: a worker's consecutive tasks tend to share a fold, hence its features.
     tasks = _tasks(specs, folds)
     with tempfile.TemporaryDirectory(prefix="fahras-crossfit-") as scratch:
         # The work goes to the workers as a file in a private temporary folder (not
@@ -212,18 +220,13 @@ def fit_task(work: dict, spec: dict, fold: int | None) -> np.ndarray | dict[str,
     (``fold`` None) returns the fitted backend's saved files, relative path ->
     bytes (what :meth:`~fahras.models.base.Backend.save` writes).
     """
-    docs, y = work["docs"], work["y"]
-    base = create_backend(spec["name"], spec.get("params"))
-    context = FitContext(work["analyzer"], work["concepts"])
     with sharing_fits(), sharing_rows():
-        if fold is not None:
-            train, held = work["folds"][fold]
-            base.fit([docs[i] for i in train], y[train], context=context)
-            return base.predict_scores([docs[i] for i in held]).astype(np.float32)
-        base.fit(docs, y, context=context)
+        result = _fit_one(work, spec, fold)
+    if fold is not None:
+        return result
     with tempfile.TemporaryDirectory(prefix="fahras-fit-") as scratch:
         folder = Path(scratch) / "backend"
-        base.save(folder)
+        result.save(folder)
         return {path.relative_to(folder).as_posix(): path.read_bytes()
                 for path in sorted(folder.rglob("*")) if path.is_file()}
 

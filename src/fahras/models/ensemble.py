@@ -49,7 +49,7 @@ from fahras.errors import UsageError
 from fahras.models import create_backend, load_backend, register
 from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
 from fahras.models.crossfit import cross_fit
-from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, make_folds
+from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, make_folds, random_folds
 from fahras.models.heading_features import MENTION_FEATURES
 from fahras.models.linear import LinearHead
 from fahras.vocab.headings import covering_subjects
@@ -492,8 +492,6 @@ class EnsembleBackend(Backend):
         """The stacker learns from the held-out rows only (the base scores hold nothing elsewhere), cross-fitted
         over 3 folds of them for the returned held-out scores; subjects count as seen when the base backends'
         training parts have them."""
-        from sklearn.model_selection import KFold
-
         part, target = [s[rows] for s in base_oof], y[rows]
         # The subjects' frequencies as the base backends saw them: counting the sampled documents' own
         # subjects would tell the stacker that a held-out document's subjects are more frequent than they
@@ -506,7 +504,7 @@ class EnsembleBackend(Backend):
         self.stacker_.prior = Stacker.subject_prior(y[training])
         seen = self.stacker_.prior > 0
         oof = np.zeros(y.shape, dtype=np.float32)  # zero pages outside ``rows`` take no memory
-        for train, held in KFold(min(3, len(rows)), shuffle=True, random_state=self.random_state).split(rows):
+        for train, held in random_folds(len(rows), min(3, len(rows)), self.random_state):
             fold = self.stacker_.clone()
             fold.fit([s[train] for s in part], target[train])
             oof[rows[held]] = fold.predict([s[held] for s in part], seen)

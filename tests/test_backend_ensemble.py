@@ -276,3 +276,31 @@ def test_without_calibration_new_subjects_take_the_best_base_score(corpus):
     scores = backend.predict_scores(probes)
     base_best = np.max([b.predict_scores(probes)[:, 4] for b in backend.bases_], axis=0)
     np.testing.assert_allclose(scores[:, 4], base_best)
+
+
+@pytest.mark.parametrize("learn_novel", [False, True])
+def test_held_out_scores_do_not_count_the_held_out_documents_subjects(learn_novel):
+    """A held-out document's own subjects must not reach its held-out score through the subject frequencies
+    (the leak: each fold's stacker counted them over every document, its held-out ones included)."""
+    base, y, match, folds = _novel_world(seed=2)
+    train0, held0 = folds[0]
+    # the same documents, but fold 0's held-out ones carry seen subject 3 as well: only held-out labels change
+    changed = y.tolil()
+    for r in held0[::2]:
+        changed[r, 3] = 1
+    changed = changed.tocsr()
+    scores = []
+    for targets in (y, changed):
+        stacker = Stacker.for_subjects(2, targets, candidates=7)
+        kwargs = {"match": match} if learn_novel else {"learn_novel": False}
+        scores.append(stacker.held_out_scores(base, targets, folds, **kwargs)[held0])
+    seen = np.asarray(y[train0].sum(axis=0)).ravel() > 0  # subjects scored by the main head in fold 0
+    assert seen[3]
+    np.testing.assert_array_equal(scores[0][:, seen], scores[1][:, seen])
+    # and the subject frequencies do matter to the scores, so the comparison above can fail
+    stacker = Stacker.for_subjects(2, y, candidates=7)
+    stacker.prior = stacker.prior * 0 + np.log1p(50.0)
+    stacker.fit(base, y)
+    other = Stacker.for_subjects(2, y, candidates=7)
+    other.fit(base, y)
+    assert not np.allclose(stacker.predict(base)[:, :4], other.predict(base)[:, :4])

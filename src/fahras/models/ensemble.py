@@ -387,8 +387,11 @@ class Stacker:
         pairs = []  # per fold: held rows, novel pairs (local rows, columns, features), their targets
         for train, held in folds:
             fold = self.clone()
-            if learn_novel:  # the fold's own subject frequencies: a subject new to the fold has prior 0, as at
-                fold.prior = self.subject_prior(targets[train])  # prediction time (the novel head learns that)
+            # The fold's own subject frequencies, counted on its training part only: the held-out documents'
+            # subjects must not make their own subjects look more frequent than they were to the bases (a
+            # leak: the held-out scores then promised more than new documents get), and a subject new to the
+            # fold has prior 0, as at prediction time (the novel head learns that).
+            fold.prior = self.subject_prior(targets[train])
             fold.fit([s[train] for s in base_oof], targets[train])
             seen = np.asarray(targets[train].sum(axis=0)).ravel() > 0
             base_held = [s[held] for s in base_oof]

@@ -60,7 +60,7 @@ from benchmarks.harness import data as corpus_data  # noqa: E402
 from benchmarks.harness.annif_runner import ALIASES, ANNIF_VERSION, BACKENDS, Annif, read_rankings  # noqa: E402
 from benchmarks.harness.measure import StepFailed, elapsed, log  # noqa: E402
 from benchmarks.harness.tuning import decide  # noqa: E402
-from fahras.evaluate import evaluate  # noqa: E402
+from fahras.evaluate import evaluate, ndcg_at  # noqa: E402
 
 DEFAULT_YEARS = (2009, 2012)
 DEFAULT_ANNIF = "tfidf,mllm,omikuji,ensemble"
@@ -69,6 +69,8 @@ HEADLINE = ("ndcg@5", "precision@1", "f1")
 N_SOURCES = 3
 RANKS = 5
 CACHE_VERSION = 1
+#: bootstrap resamples of a test year's documents for the standard error of its nDCG@5
+BOOTSTRAP = 2000
 
 
 # ---------------------------------------------------------------------------- arguments
@@ -105,6 +107,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "validate parts, test = the fold), Fahras rows only: the 5-fold figure, to judge a "
                              "change by both (results: <name>-cv5.md/.json)")
     parser.add_argument("--name", default="rolling", help="file name stem of the results (default: %(default)s)")
+    parser.add_argument("--forward", action="store_true",
+                        help="also run the year before the first (train <= FIRST-1, test FIRST), so every reported "
+                             "year has a forward-chaining estimate: the same configuration trained on the years "
+                             "before its last training year and tested on that year (left out of the means)")
+    parser.add_argument("--from-json", type=Path, default=None, metavar="PATH",
+                        help="no training: rewrite the report from the Fahras rows of an earlier run's JSON, with "
+                             "Annif's rows from the cache as it is now (e.g. after Annif's years were filled in)")
     args = parser.parse_args(argv)
     first, _, last = args.years.partition("-")
     try:
@@ -125,6 +134,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                 backends.append(backend)
     args.backends = sorted(backends, key=list(BACKENDS).index)
     args.configs = []
+    if args.from_json is not None and not args.from_json.exists():
+        parser.error(f"--from-json {args.from_json}: no such file")
     for item in args.fahras or ["Fahras={}"]:
         label, sep, text = item.partition("=")
         try:
@@ -174,7 +185,20 @@ def score(rankings: list[list[str]], decided: list[set[str]] | None, gold: list[
                 unseen[r][1] += uri in truth
     metrics["unseen_at_rank"] = unseen
     metrics["gold_unseen"] = sum(len(t - seen) for t in gold)
+    per_doc = [ndcg_at(list(r), t, 5) for r, t in zip(rankings, gold) if t]
+    metrics["ndcg@5_per_doc"] = [round(v, 4) for v in per_doc]
+    metrics["ndcg@5_se"] = bootstrap_se(per_doc)
     return metrics
+
+
+def bootstrap_se(values: list[float], resamples: int = BOOTSTRAP, seed: int = 0) -> float | None:
+    """Bootstrap standard error of the mean of ``values`` (documents resampled with replacement): how far
+    a test year's score could move with another draw of documents of the same kind."""
+    if len(values) < 2:
+        return None
+    data = np.asarray(values, dtype=np.float64)
+    picks = np.random.default_rng(seed).integers(0, len(data), size=(resamples, len(data)))
+    return round(float(data[picks].mean(axis=1).std(ddof=1)), 4)
 
 
 # ---------------------------------------------------------------------------- Fahras
@@ -352,8 +376,13 @@ def spread(values: list[float]) -> dict:
             "min": round(min(values), 4), "max": round(max(values), 4)}
 
 
-def summarise(per_year: dict[int, list[dict]]) -> dict:
-    """Per system: mean/std/min/max of every headline metric over the years it completed; 'Annif best'."""
+def summarise(per_year: dict[int, list[dict]], years: list[int] | None = None) -> dict:
+    """Per system: mean/std/min/max of every headline metric over the years it completed (of ``years``,
+    default all); 'Annif best'.  With the year before a reported year also run, the forward-chaining
+    estimate (``forward_gap_*``): the configuration's result on year Y (trained <= Y-1) as the estimate of
+    its result on Y+1 (trained <= Y), and the mean of it and the CV estimate (``mixed_gap_*``)."""
+    every = per_year
+    per_year = {y: rows for y, rows in per_year.items() if years is None or y in years}
     systems: dict[str, dict[int, dict]] = {}
     for year, rows in per_year.items():
         annif = [r for r in rows if r["system"].startswith("Annif") and "metrics" in r]
@@ -376,6 +405,20 @@ def summarise(per_year: dict[int, list[dict]]) -> dict:
                         if e.get(key) is not None]
                 if gaps:
                     entry[f"cv_gap_{key}"] = spread(gaps)
+        forward = {y: forward_estimate(every, name, y) for y in sorted(years)}
+        if any(forward.values()):
+            entry["forward_estimate"] = {str(y): f for y, f in forward.items() if f}
+            for _, key in METRICS[:3]:
+                gaps = [forward[y][key] - years[y]["metrics"][key] for y in sorted(years) if forward[y]]
+                entry[f"forward_gap_{key}"] = spread(gaps)
+                mixed = [(forward[y][key] + years[y]["cv_estimate"][key]) / 2 - years[y]["metrics"][key]
+                         for y in sorted(years) if forward[y] and (years[y].get("cv_estimate") or {}).get(key)
+                         is not None]
+                if mixed:
+                    entry[f"mixed_gap_{key}"] = spread(mixed)
+        ses = [years[y]["metrics"].get("ndcg@5_se") for y in sorted(years)]
+        if all(se is not None for se in ses):
+            entry["ndcg@5_se"] = spread(ses)
         unseen = [[0, 0] for _ in range(RANKS)]
         for y in years:
             for r, (n, right) in enumerate(years[y]["metrics"].get("unseen_at_rank", [])):
@@ -386,11 +429,22 @@ def summarise(per_year: dict[int, list[dict]]) -> dict:
     return summary
 
 
+def forward_estimate(per_year: dict[int, list[dict]], system: str, year: int) -> dict | None:
+    """The forward-chaining estimate of ``system``'s result on ``year`` + 1: its result on ``year`` when
+    trained on the years before (the step ``year`` - 1 of the same run), or None."""
+    if not system.startswith("Fahras"):
+        return None
+    row = next((r for r in per_year.get(year - 1, []) if r["system"] == system and "metrics" in r), None)
+    return {key: row["metrics"][key] for _, key in METRICS[:3]} if row else None
+
+
 def fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def markdown(header: dict, per_year: dict[int, list[dict]], summary: dict, sizes: dict) -> str:
+def markdown(header: dict, per_year: dict[int, list[dict]], summary: dict, sizes: dict,
+             reported: list[int] | None = None) -> str:
+    reported = sorted(per_year) if reported is None else reported
     lines = [f"# Rolling-origin benchmark: train on years <= Y, test on Y+1 ({header['date']})", "",
              f"Command: `{header['command']}`  ", f"Commit: `{header['commit']}`  ",
              f"Machine: {header['machine']} (shared with other jobs; run under `nice -n 10`)", "",
@@ -403,14 +457,17 @@ def markdown(header: dict, per_year: dict[int, list[dict]], summary: dict, sizes
     for name, entry in summary.items():
         cells = [f"{entry[k]['mean']:.3f} ± {entry[k]['std']:.3f} ({entry[k]['min']:.3f}–{entry[k]['max']:.3f})"
                  for _, k in METRICS]
-        years = "" if len(entry["years"]) == len(per_year) else f" ({len(entry['years'])} years)"
+        years = "" if len(entry["years"]) == len(reported) else f" ({len(entry['years'])} years)"
         lines.append(f"| {name}{years} | " + " | ".join(cells) + " |")
     lines += ["", "## Per year", ""]
     for year in sorted(per_year):
         title = f"fold {year} of cv5" if header.get("cv5") else f"train <= {year}, test {year + 1}"
+        if year not in reported:
+            title += " (run for the next year's forward-chaining estimate; not in the means)"
         lines += [f"### {title}", "",
-                  "| system | nDCG@5 | P@1 | tuned F1 | LRAP | CV estimate nDCG@5 / P@1 / F1 | notes |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| system | nDCG@5 (± bootstrap SE) | P@1 | tuned F1 | LRAP | CV estimate nDCG@5 / P@1 / F1 | "
+                  "forward estimate nDCG@5 / P@1 / F1 | notes |",
+                  "|---|---|---|---|---|---|---|---|"]
         best = summary.get("Annif best")
         for r in per_year[year]:
             if "metrics" not in r:
@@ -419,20 +476,24 @@ def markdown(header: dict, per_year: dict[int, list[dict]], summary: dict, sizes
             m = r["metrics"]
             est = r.get("cv_estimate")
             est_text = " / ".join(fmt(est.get(k)) for k in HEADLINE) if est else ""
+            fwd = forward_estimate(per_year, r["system"], year)
+            fwd_text = " / ".join(fmt(fwd.get(k)) for k in HEADLINE) if fwd else ""
+            se = m.get("ndcg@5_se")
+            ndcg_text = f"{m['ndcg@5']:.3f}" + (f" ± {se:.3f}" if se is not None else "")
             note = ""
             if r.get("sources"):
                 note = "sources: " + ", ".join(r["sources"])
             elif r.get("train_s") is not None:
                 note = f"train {r['train_s']:.0f} s"
-            lines.append(f"| {r['system']} | {m['ndcg@5']:.3f} | {m['precision@1']:.3f} | {m['f1']:.3f} | "
-                         f"{m['lrap']:.3f} | {est_text} | {note} |")
+            lines.append(f"| {r['system']} | {ndcg_text} | {m['precision@1']:.3f} | {m['f1']:.3f} | "
+                         f"{m['lrap']:.3f} | {est_text} | {fwd_text} | {note} |")
         if best is not None:
             row = next((r for r in per_year[year] if r["system"].startswith("Annif") and "metrics" in r), None)
             if row is not None:
                 b = {k: max(r["metrics"][k] for r in per_year[year]
                             if r["system"].startswith("Annif") and "metrics" in r) for _, k in METRICS}
                 lines.append(f"| **Annif best** | {b['ndcg@5']:.3f} | {b['precision@1']:.3f} | {b['f1']:.3f} | "
-                             f"{b['lrap']:.3f} | | best Annif row per metric |")
+                             f"{b['lrap']:.3f} | | | best Annif row per metric |")
         lines.append("")
     lines += ["## Subjects no training document has (composed headings, zero-shot concepts)", "",
               "Suggestions at each rank that are subjects of no training document: right / suggested, "
@@ -444,18 +505,48 @@ def markdown(header: dict, per_year: dict[int, list[dict]], summary: dict, sizes
             continue
         lines.append(f"| {name} | " + " | ".join(f"{right}/{n}" for n, right in entry["unseen_at_rank"]) + " |")
     gold_unseen = {y: next((r["metrics"]["gold_unseen"] for r in per_year[y] if "metrics" in r), 0)
-                   for y in per_year}
+                   for y in reported}
     lines += ["", "Gold subjects of the test year that no training document has: "
               + ", ".join(f"{y + 1}: {n}" for y, n in sorted(gold_unseen.items())) + ".", ""]
     fahras = [n for n in summary if n.startswith("Fahras") and any(k.startswith("cv_gap") for k in summary[n])]
     if fahras:
-        lines += ["## Cross-validated estimate minus next-year quality (Fahras)", "",
-                  "| system | nDCG@5 gap mean (min–max) | P@1 gap | F1 gap |", "|---|---|---|---|"]
+        lines += ["## Estimate minus next-year quality (Fahras)", "",
+                  "CV: the model's own cross-validated estimate (what `fahras train` printed); forward: the "
+                  "same configuration trained on the years before its last training year and tested on that "
+                  "year; mixed: the mean of the two. Per year (gap = estimate - result), then mean (min–max); "
+                  "bootstrap SE: the standard error of the test year's nDCG@5 over its documents.", "",
+                  "| system | estimate | " + " | ".join(f"nDCG@5 gap {y + 1}" for y in reported)
+                  + " | nDCG@5 gap mean (min–max) | P@1 gap | F1 gap |",
+                  "|---|---|" + "---|" * (len(reported) + 3)]
         for name in fahras:
             e = summary[name]
-            cells = [f"{e[f'cv_gap_{k}']['mean']:+.3f} ({e[f'cv_gap_{k}']['min']:+.3f}–{e[f'cv_gap_{k}']['max']:+.3f})"
-                     if f"cv_gap_{k}" in e else "–" for k in HEADLINE]
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            rows_by_year = {y: next((r for r in per_year[y] if r["system"] == name and "metrics" in r), None)
+                            for y in reported}
+            for kind in ("cv", "forward", "mixed"):
+                if f"{kind}_gap_ndcg@5" not in e:
+                    continue
+                per = []
+                for y in reported:
+                    r = rows_by_year[y]
+                    fwd = forward_estimate(per_year, name, y)
+                    est = (r or {}).get("cv_estimate") or {}
+                    value = None
+                    if r is not None and kind == "cv" and est.get("ndcg@5") is not None:
+                        value = est["ndcg@5"]
+                    elif r is not None and kind == "forward" and fwd:
+                        value = fwd["ndcg@5"]
+                    elif r is not None and kind == "mixed" and fwd and est.get("ndcg@5") is not None:
+                        value = (fwd["ndcg@5"] + est["ndcg@5"]) / 2
+                    per.append("–" if value is None else f"{value - r['metrics']['ndcg@5']:+.3f}")
+                cells = [f"{e[f'{kind}_gap_{k}']['mean']:+.3f} ({e[f'{kind}_gap_{k}']['min']:+.3f}–"
+                         f"{e[f'{kind}_gap_{k}']['max']:+.3f})" if f"{kind}_gap_{k}" in e else "–" for k in HEADLINE]
+                lines.append(f"| {name} | {kind} | " + " | ".join(per) + " | " + " | ".join(cells) + " |")
+            if "ndcg@5_se" in e:
+                ses = [f"{rows_by_year[y]['metrics'].get('ndcg@5_se') or 0:.3f}" if rows_by_year[y] else "–"
+                       for y in reported]
+                lines.append(f"| {name} | bootstrap SE of nDCG@5 | " + " | ".join(ses) + " | "
+                             f"{e['ndcg@5_se']['mean']:.3f} ({e['ndcg@5_se']['min']:.3f}–{e['ndcg@5_se']['max']:.3f})"
+                             " | | |")
         lines.append("")
     lines += ["## How it is run", "", *[f"- {n}" for n in header["notes"]], ""]
     return "\n".join(lines)
@@ -502,10 +593,17 @@ def main(argv: list[str] | None = None) -> int:
     per_year: dict[int, list[dict]] = {}
     sizes: dict[int, dict] = {}
     failures = []
-    steps = list(range(1, 6)) if args.cv5 else args.year_list
+    reported = list(range(1, 6)) if args.cv5 else args.year_list
+    steps = [reported[0] - 1] + reported if args.forward and not args.cv5 else reported
     folds = corpus_data.make_runs(docs, "cv5") if args.cv5 else None
     if args.cv5:
         args.skip_annif, args.name = True, f"{args.name}-cv5"
+    earlier = None
+    if args.from_json is not None:  # the Fahras rows of an earlier run; Annif's from the cache as it is now
+        earlier = json.loads(args.from_json.read_text(encoding="utf-8"))
+        args.skip_fahras, args.skip_annif = True, True
+        steps = sorted(int(y) for y in earlier["per_year"])
+        reported = [y for y in steps if y in set(earlier.get("reported", steps))]
     for year in steps:
         try:
             if folds is not None:
@@ -520,6 +618,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes[year] = {"train": len(parts["train"]), "test": len(parts["test"])}
         log(f"=== train <= {year} ({len(parts['train'])} docs), test {year + 1} ({len(parts['test'])} docs)")
         rows: list[dict] = []
+        if earlier is not None:
+            rows += [r for r in earlier["per_year"][str(year)] if r["system"].startswith("Fahras")]
         if not args.skip_fahras:
             for label, kwargs in args.configs:
                 log(f"{year}: {label} {json.dumps(kwargs)}")
@@ -537,26 +637,32 @@ def main(argv: list[str] | None = None) -> int:
                         f"unseen at ranks 1-5 (right/suggested): "
                         + " ".join(f"{right}/{n}" for n, right in m["unseen_at_rank"]))
         try:
-            if folds is None:
+            if folds is None and year in reported:
                 rows += annif_rows(annif.year(year, parts), parts)
         except (StepFailed, OSError) as exc:
             log(f"{year}: Annif failed: {exc}")
             failures.append(f"Annif [{year}]: {exc}")
         per_year[year] = rows
-    summary = summarise(per_year)
+    summary = summarise(per_year, reported)
     from benchmarks.vs_annif import machine_summary
 
     header = {"command": shlex.join(getattr(sys, "orig_argv", sys.argv)),
               "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
               "commit": git_commit(), "machine": machine_summary(), "cv5": bool(args.cv5), "annif_version": ANNIF_VERSION,
               "run_seconds": round(elapsed(), 1), "notes": NOTES + [f"FAILED: {f}" for f in failures]}
+    if earlier is not None:  # the Fahras figures are the earlier run's: its command, commit, date and machine
+        header = {**header, **{k: earlier[k] for k in ("command", "date", "commit", "machine", "run_seconds")
+                               if k in earlier},
+                  "notes": earlier.get("notes", NOTES) + [
+                      f"Report rewritten {header['date']} by `{header['command']}` (commit {header['commit']}): "
+                      "Fahras rows from that run, Annif rows from the Annif cache as it was then."]}
     args.results.mkdir(parents=True, exist_ok=True)
-    out = {**header, "sizes": sizes, "summary": summary,
+    out = {**header, "sizes": sizes, "reported": reported, "summary": summary,
            "per_year": {str(y): [{k: v for k, v in r.items()} for r in rows] for y, rows in per_year.items()}}
     json_path = args.results / f"{args.name}.json"
     md_path = args.results / f"{args.name}.md"
     json_path.write_text(json.dumps(out, indent=1, default=float) + "\n", encoding="utf-8")
-    text = markdown(header, per_year, summary, sizes)
+    text = markdown(header, per_year, summary, sizes, reported)
     md_path.write_text(text, encoding="utf-8")
     print(text)
     log(f"wrote {md_path} and {json_path}")

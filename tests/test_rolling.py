@@ -83,3 +83,36 @@ def test_arguments():
         parse_args(["--annif-backends", "nn_ensemble"])
     with pytest.raises(SystemExit):
         parse_args(["--fahras", "x=[1]"])
+
+
+def test_bootstrap_standard_error_of_a_test_year():
+    from benchmarks.rolling import bootstrap_se
+
+    assert bootstrap_se([0.5] * 40) == 0.0
+    values = [1.0, 0.0] * 25  # 50 documents, sd 0.5: the SE of the mean is about 0.5 / sqrt(50) = 0.071
+    assert bootstrap_se(values) == pytest.approx(0.5 / 50 ** 0.5, rel=0.1)
+    assert bootstrap_se([1.0]) is None
+    m = score([["a"], ["b"], ["a"]], None, [{"a"}, {"a"}, {"a"}], seen={"a", "b"}, n_candidates=2)
+    assert m["ndcg@5_per_doc"] == [1.0, 0.0, 1.0]
+    assert 0.1 < m["ndcg@5_se"] < 0.4
+
+
+def test_forward_chaining_estimate_is_the_previous_step_and_stays_out_of_the_means():
+    def row(system, ndcg, est):
+        m = {"ndcg@5": ndcg, "precision@1": ndcg, "f1": ndcg, "lrap": ndcg, "unseen_at_rank": [[0, 0]] * 5,
+             "ndcg@5_se": 0.02}
+        return {"system": system, "metrics": m, "cv_estimate": {"ndcg@5": est, "precision@1": est, "f1": est}}
+
+    per_year = {2008: [row("Fahras", 0.80, 0.9)], 2009: [row("Fahras", 0.90, 0.9)],
+                2010: [row("Fahras", 0.70, 0.9)]}
+    s = summarise(per_year, [2009, 2010])["Fahras"]
+    assert s["years"] == [2009, 2010]
+    assert s["ndcg@5"]["mean"] == pytest.approx(0.8)  # 2008 (the warm-up step) is left out
+    # forward estimate of 2009's result: 2008's (0.80); of 2010's: 2009's (0.90)
+    assert s["forward_gap_ndcg@5"]["min"] == pytest.approx(-0.1)
+    assert s["forward_gap_ndcg@5"]["max"] == pytest.approx(0.2)
+    assert s["cv_gap_ndcg@5"]["mean"] == pytest.approx(0.1)
+    assert s["mixed_gap_ndcg@5"]["mean"] == pytest.approx(((0.85 - 0.9) + (0.9 - 0.7)) / 2)
+    assert s["ndcg@5_se"]["mean"] == pytest.approx(0.02)
+    # without the warm-up step the first year has no forward estimate
+    assert summarise({2009: per_year[2009], 2010: per_year[2010]})["Fahras"]["forward_estimate"].keys() == {"2010"}

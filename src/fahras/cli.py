@@ -139,6 +139,11 @@ def cli(verbose: int) -> None:
 @click.option("--decision", default="expected-f1", show_default=True, type=click.Choice(list(RULE_KINDS)),
               help="Kind of decision rule tuned: expected-f1 keeps, per document, the number of descriptors "
                    "with the best expected F1; threshold keeps those above one tuned score.")
+@click.option("--forward-estimate/--no-forward-estimate", "forward_estimate", default=True, show_default=True,
+              help="When the documents carry years (a year in the id, e.g. 'S/RES/2063 (2012)'), also estimate "
+                   "the quality on next year's documents: a second model trained on the years before the last "
+                   "one, tested on the last one (costs that training; needs 30 documents in the last year and "
+                   "100 before it).")
 @click.option("-j", "--jobs", type=click.IntRange(0, 256), default=None,
               help="Worker processes fitting an ensemble's base backends (0: one per core, at most 8, from 100 "
                    "documents on, the default; 1: this process only). Same model either way.")
@@ -150,7 +155,7 @@ def cli(verbose: int) -> None:
 def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: str, backend: str | None,
           params: tuple[str, ...], analyzer: str, subject_space: str, cv_folds: int, decision: str,
           jobs: int | None, quiet: bool, strict: bool = False, cluster: str | None = None,
-          folds: str | None = None) -> None:
+          folds: str | None = None, forward_estimate: bool = True) -> None:
     """Train a model on indexed documents (one or more CORPUS folders or files).
 
     Without CORPUS, a zero-shot model is built from the thesaurus alone: it
@@ -190,6 +195,7 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
             raise UsageError("--cluster and --jobs: give one (the cluster's workers fit the base backends)")
     indexer = Indexer(backend=backend, backend_params=backend_params or None, analyzer=analyzer,
                       subject_space=subject_space, cv_folds=cv_folds, decision=decision,
+                      forward_estimate="auto" if forward_estimate else False,
                       **({"folds": folds} if folds else {}))
     with _progress("train", not quiet) as progress:
         if cluster is None:
@@ -221,6 +227,15 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
     if t.get("cv_ndcg@5") is not None:
         cv += f", nDCG@5 {t['cv_ndcg@5']:.3f}, P@1 {t['cv_precision@1']:.3f}"
     click.echo(f"decision rule: {rule.describe()}{cv}; {t['seconds']:.1f} s", err=True)
+    if t.get("forward_ndcg@5") is not None:
+        se = f" ± {t['forward_ndcg@5_se']:.3f}" if t.get("forward_ndcg@5_se") is not None else ""
+        click.echo(f"forward estimate: trained on the {t['forward_trained_on']} documents before "
+                   f"{t['forward_year']}, tested on the {t['forward_documents']} of {t['forward_year']}: nDCG@5 {t['forward_ndcg@5']:.3f}"
+                   f"{se}, P@1 {t['forward_precision@1']:.3f}, F1 {t['forward_f1']:.3f}", err=True)
+    if t.get("estimate_ndcg@5") is not None:
+        click.echo(f"estimated quality on next year's documents ({t['estimate_kind'].replace('+', ' and ')}): "
+                   f"nDCG@5 {t['estimate_ndcg@5']:.3f}, P@1 {t['estimate_precision@1']:.3f}, "
+                   f"F1 {t['estimate_f1']:.3f}", err=True)
 
 
 def _check_model_out(out: Path) -> None:

@@ -231,7 +231,8 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
         se = f" ± {t['forward_ndcg@5_se']:.3f}" if t.get("forward_ndcg@5_se") is not None else ""
         click.echo(f"forward estimate: trained on the {t['forward_trained_on']} documents before "
                    f"{t['forward_year']}, tested on the {t['forward_documents']} of {t['forward_year']}: "
-                   f"nDCG@5 {t['forward_ndcg@5']:.3f}{se}, P@1 {t['forward_precision@1']:.3f}, F1 {t['forward_f1']:.3f}", err=True)
+                   f"nDCG@5 {t['forward_ndcg@5']:.3f}{se}, P@1 {t['forward_precision@1']:.3f}, "
+                   f"F1 {t['forward_f1']:.3f}", err=True)
     if t.get("estimate_ndcg@5") is not None:
         click.echo(f"estimated quality on next year's documents ({t['estimate_kind'].replace('+', ' and ')}): "
                    f"nDCG@5 {t['estimate_ndcg@5']:.3f}, P@1 {t['estimate_precision@1']:.3f}, "

@@ -238,7 +238,8 @@ def test_bases_with_nothing_to_learn_are_left_out_and_logged(corpus, tmp_path, c
     params = {"backends": [*BASES, {"name": "headings"}, {"name": "acronyms"}], "cv_folds": 3}
     with caplog.at_level(logging.INFO, logger="fahras.models.ensemble"):
         backend = create_backend("ensemble", params).fit(docs, y, context=FitContext(ANALYZER, concepts))
-    assert list(backend.get_params()["backends"]) == BASES
+    assert list(backend.base_specs_) == BASES  # the fitted choice; the parameter stays as given
+    assert list(backend.get_params()["backends"]) == params["backends"]
     assert len(backend.bases_) == 2
     assert "headings" in caplog.text and "acronyms" in caplog.text
     backend.save(tmp_path / "e")

@@ -200,7 +200,7 @@ def test_the_default_ensemble_saves_the_bases_it_chose(corpus, monkeypatch, tmp_
     monkeypatch.setattr(ensemble, "DEFAULT_BASES", tuple(bases))
     backend = ensemble.EnsembleBackend(backends=tuple(bases), cv_folds=2)
     backend.fit(docs, y, context=FitContext(ANALYZER, None))
-    assert [b["name"] for b in backend.backends] == ["knn"]
+    assert [b["name"] for b in backend.base_specs_] == ["knn"]
     assert len(backend.bases_) == 1
     backend.save(tmp_path / "m")
     again = load_backend(tmp_path / "m")

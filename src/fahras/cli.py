@@ -823,7 +823,7 @@ def _model_summary(model: Path, indexer) -> list[tuple[str, str]]:
     rows = [("model", f"{model} (created {manifest.get('created', '?')}, format "
                       f"{manifest.get('format_version', '?')})")]
     backend = indexer.backend
-    bases = getattr(indexer.backend_, "backends", None)
+    bases = getattr(indexer.backend_, "base_specs_", None) or getattr(indexer.backend_, "backends", None)
     if bases:
         backend += " of " + ", ".join(spec.get("name", "?") if isinstance(spec, dict) else str(spec) for spec in bases)
     rows.append(("backend", backend))

@@ -18,7 +18,7 @@ from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Para
 
 _REGISTRY: dict[str, type[Backend]] = {}
 #: The modules of the built-in backends (importing one registers its backend).
-_BUILTIN = ("tfidf_linear", "omikuji_tree", "knn", "ensemble", "zeroshot", "headings", "acronyms", "grown")
+_BUILTIN = ("tfidf_linear", "omikuji_tree", "knn", "ensemble", "zeroshot", "headings", "acronyms", "grown", "labels")
 
 
 def register(cls: type[Backend]) -> type[Backend]:

@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BASES = ({"name": "tfidf-linear"}, {"name": "omikuji"}, {"name": "knn"}, {"name": "headings"},
                  {"name": "acronyms"})
 _STACKER_FILE = "stacker.json"
+_BASES_FILE = "bases.json"
 _NOVEL_FILE = "novel.json"
 
 Match = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -133,6 +134,8 @@ def _nothing_to_learn(spec: dict, docs: Sequence[AnalyzedText], y: sp.csr_matrix
 
         if not pattern_instances(context.concepts, bool(spec.get("params", {}).get("unknown_fillers", False)))[2]:
             return "no subject is an instance of a heading pattern ({X} SITUATION, {X}--POLITICAL CONDITIONS)"
+    if spec["name"] == "labels" and (context.concepts is None or all(c is None for c in context.concepts)):
+        return "no subject has a thesaurus concept (labels to match)"
     if spec["name"] == "acronyms" and context.concepts is not None:
         backend = create_backend("acronyms", spec.get("params")).fit(docs, y, context=context)
         if not backend.acronyms_:
@@ -459,11 +462,12 @@ class EnsembleBackend(Backend):
             raise UsageError("an ensemble needs at least one base backend")
         context = context or FitContext()
         y = sp.csr_matrix(y)
-        if tuple(self.backends) == tuple(DEFAULT_BASES):  # the default, by size (saved as chosen)
-            self.backends = default_bases_for(*y.shape, self.backends)
-        self.backends = self.useful_bases(docs, y, context)
+        bases = tuple(self.backends)
+        if bases == tuple(DEFAULT_BASES):  # the default, by size
+            bases = default_bases_for(*y.shape, bases)
+        self.base_specs_ = self.useful_bases(docs, y, context, bases)
         self.learn_subjects(y, context.concepts)
-        self.bases_, base_oof = cross_fit([dict(b) for b in self.backends], docs, y, context.analyzer, folds,
+        self.bases_, base_oof = cross_fit([dict(b) for b in self.base_specs_], docs, y, context.analyzer, folds,
                                           concepts=context.concepts, n_jobs=self.n_jobs, progress=progress)
         rows = np.unique(np.concatenate([np.asarray(held) for _, held in folds]))
         if len(rows) < y.shape[0]:  # a held-out sample (fahras.models.budget): no novel head learned there
@@ -475,17 +479,21 @@ class EnsembleBackend(Backend):
         self.stacker_.fit(base_oof, y)
         return oof
 
-    def useful_bases(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, context: FitContext) -> tuple:
-        """The base backends worth fitting: ``headings`` is left out when no subject is an instance of a
-        heading pattern (the vocabulary and the training headings gave it no template), ``acronyms`` when
-        no training document defines an acronym that matches a subject's label (logged either way).  At
-        least one base is always kept."""
+    def useful_bases(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, context: FitContext,
+                     bases: Sequence[dict] | None = None) -> tuple:
+        """The base backends worth fitting, of ``bases`` (default: the ``backends`` parameter): ``headings``
+        is left out when no subject is an instance of a heading pattern (the vocabulary and the training
+        headings gave it no template), ``acronyms`` when no training document defines an acronym that
+        matches a subject's label, ``labels`` when no subject has a concept with labels (logged either
+        way).  At least one base is always kept.  :meth:`fit` keeps them as :attr:`base_specs_` (the
+        ``backends`` parameter stays as given)."""
+        bases = tuple(self.backends if bases is None else bases)
         kept, dropped = [], []
-        for spec in self.backends:
+        for spec in bases:
             reason = _nothing_to_learn(spec, docs, y, context)
             (dropped if reason else kept).append((spec, reason))
         if not kept:
-            return tuple(self.backends)
+            return bases
         for spec, reason in dropped:
             log.info("ensemble: base %r left out: %s", spec["name"], reason)
         return tuple(spec for spec, _ in kept)
@@ -519,7 +527,7 @@ class EnsembleBackend(Backend):
         """What the ensemble knows of the subjects themselves (an unfitted :attr:`stacker_` that holds it):
         training frequency (``prior``) and which seen subjects name the filler of each composed heading
         (``cover``, needs ``concepts``)."""
-        self.stacker_ = Stacker.for_subjects(len(self.backends), y, concepts, int(self.candidates), float(self.C))
+        self.stacker_ = Stacker.for_subjects(len(self.base_specs_), y, concepts, int(self.candidates), float(self.C))
 
     def refit_stacker(self, base_scores: list[np.ndarray], targets: sp.csr_matrix,
                       prior: np.ndarray | None = None) -> Stacker:
@@ -607,6 +615,8 @@ class EnsembleBackend(Backend):
 
     # -- persistence -----------------------------------------------------------
     def save_state(self, folder: Path) -> None:
+        (folder / _BASES_FILE).write_text(json.dumps([dict(b) for b in self.base_specs_], indent=1),
+                                          encoding="utf-8")
         for n, base in enumerate(self.bases_):
             base.save(folder / f"base{n}")
         np.save(folder / "prior.npy", self.stacker_.prior)
@@ -616,13 +626,16 @@ class EnsembleBackend(Backend):
             (folder / _NOVEL_FILE).write_text(json.dumps(self.stacker_.novel.to_dict()), encoding="utf-8")
 
     def load_state(self, folder: Path) -> None:
-        self.bases_ = [load_backend(folder / f"base{n}") for n in range(len(self.backends))]
+        chosen = folder / _BASES_FILE  # absent from models made before it: their ``backends`` were the chosen bases
+        self.base_specs_ = (tuple(json.loads(chosen.read_text(encoding="utf-8"))) if chosen.exists()
+                            else tuple(self.backends))
+        self.bases_ = [load_backend(folder / f"base{n}") for n in range(len(self.base_specs_))]
         prior = np.load(folder / "prior.npy", allow_pickle=False)
         cover = folder / "cover.npz"  # absent from models made before it: nothing is discounted
         cover = sp.load_npz(cover).tocsr() if cover.exists() else _no_cover(len(prior))
         if cover.shape != (len(prior), len(prior)):
             raise ValueError(f"cover.npz has shape {cover.shape} for {len(prior)} subjects")
-        stacker = Stacker(len(self.backends), int(self.candidates), float(self.C), prior, cover)
+        stacker = Stacker(len(self.base_specs_), int(self.candidates), float(self.C), prior, cover)
         data = json.loads((folder / _STACKER_FILE).read_text(encoding="utf-8"))
         stacker.head = LinearHead.from_dict(data, stacker.n_features)
         novel = folder / _NOVEL_FILE  # absent from models made before it: the old pass-through

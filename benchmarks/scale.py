@@ -369,7 +369,8 @@ class FahrasScale:
         return run_tree(["nice", "-n", "10", *self.cli, *args], cwd=REPO, stdin_text=stdin_text,
                         log_file=self.work / "fahras-logs" / f"{log_name}.log")
 
-    def measure(self, system: str, n: int, train: Path, params: list[str], name: str | None = None) -> dict:
+    def measure(self, system: str, n: int, train: Path, params: list[str], name: str | None = None,
+                train_only: bool = False) -> dict:
         model = self.work / "models" / f"{name or system}-{n}"
         backend = system.removeprefix("fahras-") if system != "fahras" else None
         options = ["--backend", backend] if backend else []
@@ -387,6 +388,9 @@ class FahrasScale:
             out = {"system": system, "n_docs": n, "params": params, "train_s": run.seconds,
                    "train_cpu_s": run.cpu_seconds, "train_peak_rss_mb": run.peak_rss_mb, "model_mb": du_mb(model)}
             partial.write_text(json.dumps(out), encoding="utf-8")
+        if train_only:
+            out["scored"] = False
+            return out
         cold = min((self.call(["suggest", str(model), "--lang", "en", "--limit", "5"], f"suggest-{system}-{n}",
                               stdin_text=PROBE + "\n") for _ in range(2)), key=lambda r: r.seconds)
         out["cold_load_s"] = cold.seconds
@@ -512,6 +516,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="work folder (annif-venv inside; results in <work>/scale/results)")
     parser.add_argument("--annif-home", default="annif-scale",
                         help="Annif's configuration and data folder inside --work (another one for a parallel run)")
+    parser.add_argument("--train-only", action="store_true",
+                        help="Fahras: measure training only (time, CPU, peak RSS, model size), no scoring; the "
+                             "cached result has no quality or scoring figures (the growth curve needs none)")
     parser.add_argument("--report", action="store_true", help="only write the table and the plot from the cache")
     parser.add_argument("--plot", type=Path, default=REPO / "docs" / "scale-growth.png", help="the plot's file")
     return parser.parse_args(argv)
@@ -551,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
                     annif = annif or AnnifScale(args.work.resolve(), args.annif_home)
                     out = annif.measure(system, n, train, load_results(work))
                 else:
-                    out = fahras.measure(system, n, train, args.fahras_params, name)
+                    out = fahras.measure(system, n, train, args.fahras_params, name, args.train_only)
                     out["system"] = name
             except StepFailed as exc:
                 log(f"{key} failed: {exc}")

@@ -369,7 +369,8 @@ class FahrasScale:
         return run_tree(["nice", "-n", "10", *self.cli, *args], cwd=REPO, stdin_text=stdin_text,
                         log_file=self.work / "fahras-logs" / f"{log_name}.log")
 
-    def measure(self, system: str, n: int, train: Path, params: list[str], name: str | None = None) -> dict:
+    def measure(self, system: str, n: int, train: Path, params: list[str], name: str | None = None,
+                train_only: bool = False) -> dict:
         model = self.work / "models" / f"{name or system}-{n}"
         backend = system.removeprefix("fahras-") if system != "fahras" else None
         options = ["--backend", backend] if backend else []
@@ -383,10 +384,13 @@ class FahrasScale:
             log(f"fahras train {system} {n}")
             shutil.rmtree(model, ignore_errors=True)
             run = self.call(["train", "--lang", "en", *options, "--vocab", str(DATA / "yso-en.tsv"), "--out",
-                             str(model), str(train)], f"train-{system}-{n}")
+                             str(model), str(train)], f"train-{model.name}")
             out = {"system": system, "n_docs": n, "params": params, "train_s": run.seconds,
                    "train_cpu_s": run.cpu_seconds, "train_peak_rss_mb": run.peak_rss_mb, "model_mb": du_mb(model)}
             partial.write_text(json.dumps(out), encoding="utf-8")
+        if train_only:
+            out["scored"] = False
+            return out
         cold = min((self.call(["suggest", str(model), "--lang", "en", "--limit", "5"], f"suggest-{system}-{n}",
                               stdin_text=PROBE + "\n") for _ in range(2)), key=lambda r: r.seconds)
         out["cold_load_s"] = cold.seconds
@@ -464,7 +468,8 @@ def table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def plot(results: dict[str, dict], out: Path) -> None:
+def plot(results: dict[str, dict], out: Path, systems: list[str] | None = None) -> None:
+    """The growth plot (training time, CPU, peak RSS against training documents) of ``systems`` (default all)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -472,7 +477,7 @@ def plot(results: dict[str, dict], out: Path) -> None:
 
     series: dict[str, list[dict]] = {}
     for r in results.values():
-        if "n_docs" in r and "train_s" in r and r.get("kind") != "long":
+        if "n_docs" in r and "train_s" in r and r.get("kind") != "long" and (not systems or r["system"] in systems):
             series.setdefault(r["system"], []).append(r)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     panels = [("train_s", 60, "training wall clock (min)"), ("train_cpu_s", 60, "training CPU time (min)"),
@@ -512,7 +517,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="work folder (annif-venv inside; results in <work>/scale/results)")
     parser.add_argument("--annif-home", default="annif-scale",
                         help="Annif's configuration and data folder inside --work (another one for a parallel run)")
+    parser.add_argument("--train-only", action="store_true",
+                        help="Fahras: measure training only (time, CPU, peak RSS, model size), no scoring; the "
+                             "cached result has no quality or scoring figures (the growth curve needs none)")
     parser.add_argument("--report", action="store_true", help="only write the table and the plot from the cache")
+    parser.add_argument("--plot-systems", default="",
+                        help="systems (result names, e.g. fahras-growth,annif-omikuji-bonsai) the plot shows, "
+                             "comma-separated (default: all)")
     parser.add_argument("--plot", type=Path, default=REPO / "docs" / "scale-growth.png", help="the plot's file")
     return parser.parse_args(argv)
 
@@ -527,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
         (work / "scale-table.md").write_text(text + "\n", encoding="utf-8")
         try:
-            plot(results, args.plot)
+            plot(results, args.plot, [s for s in args.plot_systems.split(",") if s])
             log(f"plot written to {args.plot}")
         except ImportError:
             log("matplotlib is not installed: no plot (pip install -e '.[bench]')")
@@ -551,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
                     annif = annif or AnnifScale(args.work.resolve(), args.annif_home)
                     out = annif.measure(system, n, train, load_results(work))
                 else:
-                    out = fahras.measure(system, n, train, args.fahras_params, name)
+                    out = fahras.measure(system, n, train, args.fahras_params, name, args.train_only)
                     out["system"] = name
             except StepFailed as exc:
                 log(f"{key} failed: {exc}")

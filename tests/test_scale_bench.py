@@ -58,3 +58,38 @@ def test_table_reads_the_cached_results(tmp_path):
     text = scale.table(scale.load_results(tmp_path / "scale"))
     assert "| fahras | 50,000 | 100 |" in text and "| annif-omikuji-bonsai | 50,000 | 80 |" in text
     assert text.count("n/a") >= 2  # columns a result lacks
+
+
+def test_train_only_measures_training_and_scores_nothing(tmp_path, monkeypatch):
+    calls = []
+
+    def call(self, args, log_name, stdin_text=None):
+        calls.append((args[0], log_name))
+        if args[0] == "train":
+            out = args[args.index("--out") + 1]
+            (tmp_path / "models").mkdir(exist_ok=True)
+            (tmp_path / "models" / out.rsplit("/", 1)[-1]).mkdir(exist_ok=True)
+        return scale.Run(12.0, 20.0, 300.0, "", 0)
+
+    monkeypatch.setattr(scale.FahrasScale, "call", call)
+    (tmp_path / "results").mkdir()
+    fahras = scale.FahrasScale(tmp_path)
+    out = fahras.measure("fahras", 1000, tmp_path / "train.tsv", [], "fahras-growth", train_only=True)
+    assert [c[0] for c in calls] == ["train"] and calls[0][1] == "train-fahras-growth-1000"  # its own log
+    assert out["train_s"] == 12.0 and out["train_cpu_s"] == 20.0 and out["train_peak_rss_mb"] == 300.0
+    assert out["scored"] is False and "ndcg5" not in out
+
+
+def test_plot_shows_the_systems_asked_for(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import matplotlib.axes
+
+    plotted = []
+    real = matplotlib.axes.Axes.plot
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot",
+                        lambda self, *a, label=None, **k: (plotted.append(label), real(self, *a, label=label, **k))[1])
+    results = {f"{s}-{n}": {"system": s, "n_docs": n, "train_s": 10.0, "train_cpu_s": 9.0, "train_peak_rss_mb": 99.0}
+               for s in ("fahras-growth", "fahras-old", "annif-omikuji-bonsai") for n in (50_000, 100_000)}
+    scale.plot(results, tmp_path / "p.png", ["fahras-growth", "annif-omikuji-bonsai"])
+    assert (tmp_path / "p.png").stat().st_size > 1000
+    assert set(plotted) == {"fahras-growth", "annif-omikuji-bonsai"} and len(plotted) == 6  # 3 panels each

@@ -30,8 +30,6 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
-import pickle
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -40,17 +38,20 @@ import numpy as np
 import scipy.sparse as sp
 
 from fahras._system import available_cores
-from fahras.models import create_backend, load_backend
+from fahras.models import backend_class, create_backend, load_backend
 from fahras.models.base import AnalyzedText, Backend, FitContext
-from fahras.models.features import sharing_fits, sharing_rows
+from fahras.models.features import TfidfFeatures, sharing_fits, sharing_rows
+from fahras.models.scratch import scratch_folder
 from fahras.workers import pool_arguments
 
 log = logging.getLogger(__name__)
 
 #: Below this many documents, worker start-up (about a second each) costs more than it saves.
 MIN_DOCS_FOR_WORKERS = 100
-#: Automatic mode uses at most this many workers: each holds its own copy of the analysed corpus.
+#: Automatic mode uses at most this many workers (each holds the model it fits and the features it reads).
 MAX_AUTO_JOBS = 8
+#: The scratch folders of cross-fitting (the features and fitted models the workers exchange with this process).
+SCRATCH_PREFIX = "fahras-crossfit-"
 
 Folds = Sequence[tuple[np.ndarray, np.ndarray]]
 
@@ -77,10 +78,27 @@ def cross_fit(specs: Sequence[dict], docs: Sequence[AnalyzedText], y: sp.csr_mat
     documents x subjects held-out scores.
     """
     y = sp.csr_matrix(y)
+    fitted, held_out = _cross_fit(specs, docs, y, analyzer, folds, concepts, n_jobs, progress)
+    _log_coverage(specs, held_out, folds)
+    return fitted, held_out
+
+
+def _log_coverage(specs, held_out, folds) -> None:
+    """Log how many held-out documents each base scores at all (a base that scores none costs its fits for
+    nothing: e.g. acronyms on a corpus of short titles)."""
+    rows = np.unique(np.concatenate([np.asarray(held, dtype=np.int64) for _, held in folds])) if folds else []
+    for spec, scores in zip(specs, held_out):
+        scored = sum(int(np.count_nonzero(scores[rows[i:i + 1024]].any(axis=1))) for i in range(0, len(rows), 1024))
+        log.info("base %r scores %d of %d held-out documents", spec["name"], scored, len(rows))
+
+
+def _cross_fit(specs, docs, y, analyzer, folds, concepts, n_jobs, progress):
     executor = _EXECUTOR.get()
     if executor is not None:
         return _with_executor(executor, specs, docs, y, analyzer, folds, concepts, progress)
-    jobs = effective_jobs(n_jobs, len(docs), len(specs) * (len(folds) + 1))
+    # Only the bases that learn from TF-IDF rows go to workers (the others read documents: fitted here).
+    matrix_specs = sum(_feature_key(spec) is not None for spec in specs)
+    jobs = effective_jobs(n_jobs, len(docs), matrix_specs * (len(folds) + 1)) if matrix_specs else 1
     if jobs > 1:
         from concurrent.futures.process import BrokenProcessPool
 
@@ -110,17 +128,6 @@ def _sequential_shared(specs, docs, y, analyzer, folds, concepts, progress):
 
 # -- worker side ---------------------------------------------------------------
 _WORK: dict = {}
-_WORK_FILE = "work.pickle"
-
-
-def _init_worker(scratch: str) -> None:
-    with open(Path(scratch) / _WORK_FILE, "rb") as handle:
-        _WORK.update(pickle.load(handle))  # written by the parent process just before
-    _WORK["scratch"] = Path(scratch)
-    # The tasks of one worker share their features (same folds, same settings): see sharing_fits.
-    _WORK["contexts"] = [sharing_fits(), sharing_rows()]
-    for context in _WORK["contexts"]:
-        context.__enter__()
 
 
 def _fit_one(work: dict, spec: dict, fold: int | None):
@@ -137,13 +144,92 @@ def _fit_one(work: dict, spec: dict, fold: int | None):
     return base.predict_scores([docs[i] for i in held]).astype(np.float32)
 
 
-def _run_task(n: int, spec: dict, fold: int | None):
-    result = _fit_one(_WORK, spec, fold)
+def _init_worker(scratch: str) -> None:
+    # Everything comes from plain files the parent wrote in the scratch folder (no pickles, no documents).
+    folder = Path(scratch)
+    _WORK["scratch"] = folder
+    _WORK["y"] = sp.load_npz(folder / _Y_FILE).tocsr()
+    with np.load(folder / _FOLDS_FILE, allow_pickle=False) as data:
+        _WORK["folds"] = [(data[f"train{k}"], data[f"held{k}"]) for k in range(len(data.files) // 2)]
+
+
+class _Rows:
+    """Stands in for a fitted backend's :class:`TfidfFeatures` while it scores rows computed elsewhere:
+    ``transform(documents)`` takes row numbers of ``x`` for documents."""
+
+    def __init__(self, x: sp.csr_matrix):
+        self.x = x
+
+    def transform(self, rows) -> sp.csr_matrix:
+        return self.x[np.asarray(rows, dtype=np.int64)]
+
+
+def _run_task(n: int, spec: dict, fold: int | None, split: str):
+    """A task of a backend that learns from TF-IDF rows (``fit_features``): its features and rows come from
+    ``split``, a folder of the scratch that the parent computed them into (:func:`_save_split`)."""
+    features, x, held = _load_split(_WORK["scratch"] / split, int(_params(spec)["ngram_max"]))
+    y = _WORK["y"] if fold is None else _WORK["y"][_WORK["folds"][fold][0]]
+    base = create_backend(spec["name"], spec.get("params")).fit_features(features, x, y)
+    del x
     if fold is not None:
-        return result
+        base.features_ = _Rows(held)
+        return base.predict_scores(range(held.shape[0])).astype(np.float32)
     folder = _WORK["scratch"] / f"base{n}"
-    result.save(folder)
+    base.save(folder)
     return str(folder)
+
+
+# -- features computed once, in the parent ------------------------------------------
+_Y_FILE = "y.npz"
+_FOLDS_FILE = "folds.npz"
+
+
+def _params(spec: dict) -> dict:
+    return create_backend(spec["name"], spec.get("params")).get_params()
+
+
+def _feature_key(spec: dict) -> tuple | None:
+    """The TF-IDF settings of a backend that learns from TF-IDF rows alone (it has ``fit_features``), None
+    for one that reads the documents themselves."""
+    if not hasattr(backend_class(spec["name"]), "fit_features"):
+        return None
+    params = _params(spec)
+    return int(params["ngram_max"]), int(params["min_df"]), params["max_features"]
+
+
+def _save_matrix(folder: Path, name: str, x: sp.csr_matrix) -> None:
+    x = sp.csr_matrix(x)
+    np.save(folder / f"{name}.data.npy", np.asarray(x.data, dtype=np.float32))
+    np.save(folder / f"{name}.indices.npy", x.indices.astype(np.int32 if x.shape[1] < 2**31 else np.int64))
+    np.save(folder / f"{name}.indptr.npy", x.indptr.astype(np.int64))
+    np.save(folder / f"{name}.shape.npy", np.asarray(x.shape, dtype=np.int64))
+
+
+def _load_matrix(folder: Path, name: str) -> sp.csr_matrix:
+    """A matrix :func:`_save_matrix` wrote, its arrays memory-mapped (workers share the pages)."""
+    parts = [np.load(folder / f"{name}.{part}.npy", mmap_mode="r", allow_pickle=False)
+             for part in ("data", "indices", "indptr")]
+    shape = tuple(int(v) for v in np.load(folder / f"{name}.shape.npy", allow_pickle=False))
+    return sp.csr_matrix(tuple(parts), shape=shape, copy=False)
+
+
+def _save_split(folder: Path, key: tuple, docs: Sequence[AnalyzedText], held: Sequence[AnalyzedText] | None
+                ) -> None:
+    """TF-IDF features with settings ``key`` fitted on ``docs``, their rows, and (``held``) the rows of the
+    held-out documents, into ``folder``."""
+    features = TfidfFeatures(*key)
+    x = features.fit_transform(docs)
+    folder.mkdir()
+    features.save(folder)
+    _save_matrix(folder, "x", x)
+    del x
+    if held is not None:
+        _save_matrix(folder, "held", features.transform(held))
+
+
+def _load_split(folder: Path, ngram_max: int) -> tuple[TfidfFeatures, sp.csr_matrix, sp.csr_matrix | None]:
+    held = _load_matrix(folder, "held") if (folder / "held.shape.npy").exists() else None
+    return TfidfFeatures.load(folder, ngram_max), _load_matrix(folder, "x"), held
 
 
 # -- parent side -----------------------------------------------------------------
@@ -151,30 +237,48 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    held_out = [np.zeros(y.shape, dtype=np.float32) for _ in specs]
+    keys = [_feature_key(spec) for spec in specs]
+    held_out: list[np.ndarray | None] = [None] * len(specs)
     fitted: list[Backend | None] = [None] * len(specs)
-    tasks = _tasks(specs, folds)
-    with tempfile.TemporaryDirectory(prefix="fahras-crossfit-") as scratch:
-        # The work goes to the workers as a file in a private temporary folder (not
-        # through the start-up pipe): large, and read once by each worker.
-        with open(Path(scratch) / _WORK_FILE, "wb") as handle:
-            pickle.dump({"docs": list(docs), "y": y, "analyzer": analyzer, "folds": list(folds),
-                         "concepts": concepts}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    with scratch_folder(SCRATCH_PREFIX) as scratch:
+        sp.save_npz(scratch / _Y_FILE, y)
+        np.savez(scratch / _FOLDS_FILE, **{f"{part}{k}": np.asarray(rows, dtype=np.int64)
+                                           for k, fold in enumerate(folds) for part, rows in zip(("train", "held"), fold)})
         context = multiprocessing.get_context("spawn")
         # The workers end with this process, however it ends (fahras.workers).
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                 **pool_arguments(_init_worker, (scratch,))) as pool:
-            futures = {pool.submit(_run_task, n, spec, k): (n, k) for n, spec, k in tasks}
+                                 **pool_arguments(_init_worker, (str(scratch),))) as pool:
+            futures = {}
             try:
+                # Features of each setting and split once, here, in task order (the full-data fits, the
+                # longest, start while the folds' features are computed); the workers read them from files.
+                settings = {key: i for i, key in enumerate(dict.fromkeys(k for k in keys if k is not None))}
+                for n, spec, k in _tasks(specs, folds):
+                    if keys[n] is None:
+                        continue
+                    split = f"features{settings[keys[n]]}-" + ("all" if k is None else f"fold{k}")
+                    if not (scratch / split).exists():
+                        train = range(len(docs)) if k is None else folds[k][0]
+                        _save_split(scratch / split, keys[n], [docs[i] for i in train],
+                                    None if k is None else [docs[i] for i in folds[k][1]])
+                    futures[pool.submit(_run_task, n, spec, k, split)] = (n, k)
+                # The bases that read the documents themselves fit here meanwhile (the workers have no documents).
+                text = [n for n, key in enumerate(keys) if key is None]
+                if text:
+                    parts = _sequential([specs[n] for n in text], docs, y, analyzer, folds, concepts, progress)
+                    for n, base, scores in zip(text, *parts):
+                        fitted[n], held_out[n] = base, scores
                 for done, future in enumerate(as_completed(futures), 1):
                     n, k = futures[future]
                     result = future.result()
                     if k is None:
                         fitted[n] = load_backend(Path(result))
                     else:
+                        if held_out[n] is None:
+                            held_out[n] = np.zeros(y.shape, dtype=np.float32)  # (zero pages take no memory)
                         held_out[n][folds[k][1]] = result
                     if progress:
-                        progress(f"fit ({jobs} workers)", done, len(tasks))
+                        progress(f"fit ({jobs} workers)", done, len(futures))
             except BaseException:
                 for future in futures:  # the first failure ends the training: drop what is queued
                     future.cancel()
@@ -224,8 +328,8 @@ def fit_task(work: dict, spec: dict, fold: int | None) -> np.ndarray | dict[str,
         result = _fit_one(work, spec, fold)
     if fold is not None:
         return result
-    with tempfile.TemporaryDirectory(prefix="fahras-fit-") as scratch:
-        folder = Path(scratch) / "backend"
+    with scratch_folder("fahras-fit-") as scratch:
+        folder = scratch / "backend"
         result.save(folder)
         return {path.relative_to(folder).as_posix(): path.read_bytes()
                 for path in sorted(folder.rglob("*")) if path.is_file()}
@@ -237,7 +341,7 @@ def _with_executor(executor: Executor, specs, docs, y, analyzer, folds, concepts
     tasks = _tasks(specs, folds)
     work = {"docs": list(docs), "y": y, "analyzer": analyzer, "folds": list(folds), "concepts": concepts}
     seen: set[int] = set()
-    with tempfile.TemporaryDirectory(prefix="fahras-crossfit-") as scratch:
+    with scratch_folder(SCRATCH_PREFIX) as scratch:
         for done, (i, result) in enumerate(executor(work, tasks), 1):
             seen.add(i)
             n, _, k = tasks[i]

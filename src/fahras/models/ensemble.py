@@ -148,6 +148,10 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+#: Documents whose stacker features are computed at once (each is the same computed alone: features are per
+#: document); bounds the documents x subjects work arrays (ranks, candidate mask, consensus) to this many rows.
+FEATURE_ROWS = 256
+
 #: Ranks below this depth are not told apart (they count as this rank): with tens of thousands of
 #: subjects, a full documents x subjects rank matrix per base would outweigh the scores (fahras.models.budget).
 RANK_DEPTH = 256
@@ -250,6 +254,11 @@ class Stacker:
         benchmarks/results/HISTORY.md, "Stacker features").
         """
         n_docs, n_subjects = base_scores[0].shape
+        if n_docs > FEATURE_ROWS:  # in blocks of rows: the work arrays below are documents x subjects (#19)
+            parts = [self.features([s[i:i + FEATURE_ROWS] for s in base_scores])
+                     for i in range(0, n_docs, FEATURE_ROWS)]
+            return (np.concatenate([p[0] + i * FEATURE_ROWS for i, p in enumerate(parts)]),
+                    np.concatenate([p[1] for p in parts]), np.vstack([p[2] for p in parts]))
         k = min(self.candidates, n_subjects)
         ranked = [_Ranking(scores, k) for scores in base_scores]
         mask = np.zeros((n_docs, n_subjects), dtype=bool)

@@ -64,8 +64,14 @@ class KnnBackend(Backend):
 
     def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, *,
             context: FitContext | None = None) -> "KnnBackend":
-        self.features_ = TfidfFeatures(self.ngram_max, self.min_df, self.max_features)
-        self.train_ = sp.csr_matrix(self.features_.fit_transform(docs), dtype=np.float32)
+        features = TfidfFeatures(self.ngram_max, self.min_df, self.max_features)
+        return self.fit_features(features, features.fit_transform(docs), y)
+
+    def fit_features(self, features: TfidfFeatures, x: sp.csr_matrix, y: sp.csr_matrix) -> "KnnBackend":
+        """Learn from ``x``, the TF-IDF rows that ``features`` (fitted with this backend's feature
+        parameters) made of the training documents (see :meth:`OmikujiBackend.fit_features`)."""
+        self.features_ = features
+        self.train_ = sp.csr_matrix(x, dtype=np.float32, copy=True)
         self.labels_ = sp.csr_matrix(y, dtype=np.float32)
         self.centroids_ = _unit_centroids(self.train_, self.labels_)
         self._index_training()

@@ -47,7 +47,6 @@ import contextlib
 import os
 import shutil
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -59,6 +58,7 @@ from fahras.errors import UsageError
 from fahras.models import register
 from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
 from fahras.models.features import TFIDF_PARAMS, TfidfFeatures, feature_spans, top_shared_features
+from fahras.models.scratch import scratch_folder
 
 PRESETS: dict[str, dict] = {
     "parabel": {},
@@ -159,14 +159,20 @@ class OmikujiBackend(Backend):
 
     def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, *,
             context: FitContext | None = None) -> "OmikujiBackend":
+        features = TfidfFeatures(self.ngram_max, self.min_df, self.max_features)
+        return self.fit_features(features, features.fit_transform(docs), y)
+
+    def fit_features(self, features: TfidfFeatures, x: sp.csr_matrix, y: sp.csr_matrix) -> "OmikujiBackend":
+        """Learn from ``x``, the TF-IDF rows that ``features`` (fitted with this backend's ``ngram_max``,
+        ``min_df`` and ``max_features``) made of the training documents: what :meth:`fit` does after
+        computing them (the cross-fitting workers get them computed, :mod:`fahras.models.crossfit`)."""
         omikuji = _omikuji()
         hp = self._hyper_param()
-        self.features_ = TfidfFeatures(self.ngram_max, self.min_df, self.max_features)
-        x = self.features_.fit_transform(docs)
+        self.features_ = features
         y = sp.csr_matrix(y)
         self.n_subjects_ = int(y.shape[1])
         self.centroids_ = _centroids(x, y)
-        with tempfile.TemporaryDirectory(prefix="fahras-omikuji-") as tmp:
+        with scratch_folder("fahras-omikuji-") as tmp:  # removed even after a SIGKILL (by the next training)
             data = Path(tmp) / "train.txt"
             _write_xc_file(data, x, y)
             with _native_output(Path(tmp) / "omikuji.log") as log:

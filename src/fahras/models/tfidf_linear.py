@@ -58,10 +58,16 @@ class TfidfLinearBackend(Backend):
 
     def fit(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, *,
             context: FitContext | None = None) -> "TfidfLinearBackend":
+        features = TfidfFeatures(self.ngram_max, self.min_df, self.max_features)
+        return self.fit_features(features, features.fit_transform(docs), y)
+
+    def fit_features(self, features: TfidfFeatures, x: sp.csr_matrix, y: sp.csr_matrix) -> "TfidfLinearBackend":
+        """Learn from ``x``, the TF-IDF rows that ``features`` (fitted with this backend's feature
+        parameters) made of the training documents (see :meth:`OmikujiBackend.fit_features`)."""
         from sklearn.linear_model import LogisticRegression
 
-        self.features_ = TfidfFeatures(self.ngram_max, self.min_df, self.max_features)
-        x = self.features_.fit_transform(docs)
+        self.features_ = features
+        x = sp.csr_matrix(x)
         y = sp.csc_matrix(y)
         positives = np.asarray(y.sum(axis=0)).ravel()
         # Subjects all or none of the documents have get a constant score and no weights:

@@ -26,6 +26,8 @@ from fahras.models import AnalyzedText, Backend, Evidence, FitContext, backend_c
 from fahras.models.budget import held_out_budget, rows_only
 from fahras.models.features import sharing_rows
 from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, known_years, make_folds
+from fahras.models.sparse_rank import non_negative, stable_rank
+from fahras.models.sparse_rank import top_columns as sparse_top_columns
 from fahras.store import read_model, write_model
 from fahras.subjects import MatchStats, SubjectSpace, resolve_all
 from fahras.text import AutoAnalyzer, analyzer_from_config, detect_language, get_analyzer, mask_furniture
@@ -427,7 +429,7 @@ class Indexer:
         for start in range(0, len(texts), batch_size):
             chunk = self._analysed(texts[start:start + batch_size], lang)
             with sharing_rows():  # explanations transform the documents again
-                chosen = _decided(self.backend_.predict_scores(chunk), rule)
+                chosen = _decided_sparse(self.backend_.predict_sparse(chunk), rule)
                 for analysed, (columns, scores) in zip(chunk, chosen):
                     context = analysed if explain else None
                     results.append([self._suggestion(j, score, label_lang, context, subjects)
@@ -466,8 +468,23 @@ class Indexer:
         rule = self.rule(limit, threshold)
         results: list[tuple[list[int], list[float]]] = []
         for start in range(0, len(texts), batch_size):
-            results.extend(_decided(self.scores(texts[start:start + batch_size], batch_size, lang), rule))
+            results.extend(_decided_sparse(self.sparse_scores(texts[start:start + batch_size], batch_size, lang),
+                                           rule))
         return results
+
+    def sparse_scores(self, texts: Sequence[str | AnalyzedText], batch_size: int = 256,
+                      lang: str | None = None) -> sp.csr_matrix:
+        """:meth:`scores` as a CSR matrix (no stored zeros): the same scores, without a documents x
+        subjects array (:meth:`fahras.models.base.Backend.predict_sparse`)."""
+        self._check_fitted()
+        parts = []
+        for start in range(0, len(texts), batch_size):
+            chunk = self._analysed(texts[start:start + batch_size], lang)
+            with sharing_rows():
+                parts.append(self.backend_.predict_sparse(chunk))
+        if not parts:
+            return sp.csr_matrix((0, len(self.subjects_)), dtype=np.float32)
+        return sp.csr_matrix(sp.vstack(parts, format="csr"))
 
     def subject_info(self, column: int, label_lang: str = "en") -> "SubjectInfo":
         """The subject of score column ``column``: its URI and labels (``label`` in ``label_lang``)."""
@@ -503,11 +520,11 @@ class Indexer:
         batch: list[Document] = []
 
         def flush() -> None:
-            matrix = self.scores([d.text for d in batch])
-            for doc, row in zip(batch, matrix):
-                order = np.argsort(-row, kind="stable")
-                ranked.append([self.subjects_.uris[j] for j in order])
-                decided.append({self.subjects_.uris[j] for j in rule.apply(row)})
+            # each document's top subjects and its gold subjects' places, not its whole ranking
+            matrix = self.sparse_scores([d.text for d in batch])
+            first = len(ranked)
+            ranked.extend(self._top_rankings(matrix, gold[first:first + len(batch)]))
+            decided.extend({self.subjects_.uris[j] for j in columns} for columns, _ in _decided_sparse(matrix, rule))
             progress("evaluate", len(ranked), 0)
             batch.clear()
 
@@ -524,6 +541,32 @@ class Indexer:
         result["gold_subjects_unknown_to_model"] = unknown
         result["decision_rule"] = rule.to_dict()
         return result
+
+    def _top_rankings(self, matrix: sp.csr_matrix, gold: Sequence[set[str]]) -> list:
+        """Each row's :class:`~fahras.evaluate.TopRanking`: the first subjects of its stable descending
+        order (``np.argsort(-row, kind="stable")``) and its ``gold`` subjects' places in that order."""
+        from fahras.evaluate import TOP_KEPT, TopRanking
+
+        uris, index, n_cols = self.subjects_.uris, self.subjects_.index, matrix.shape[1]
+        exact = non_negative(matrix)
+        out = []
+        for i, truth in enumerate(gold):
+            start, end = matrix.indptr[i], matrix.indptr[i + 1]
+            cols, vals = matrix.indices[start:end], matrix.data[start:end]
+            if not exact:  # negative scores: the zero columns are not last; rank the dense row
+                order = np.argsort(-matrix[i].toarray().ravel(), kind="stable")
+                out.append(TopRanking.of([uris[j] for j in order], truth))
+                continue
+            positions = {}
+            for uri in truth:
+                column = index.get(uri)
+                if column is not None:
+                    at = np.searchsorted(cols, column)
+                    value = vals[at] if at < len(cols) and cols[at] == column else 0.0
+                    positions[uri] = stable_rank(cols, vals, column, value) + 1
+            out.append(TopRanking([uris[j] for j in sparse_top_columns(cols, vals, n_cols, TOP_KEPT)],
+                                  positions, n_cols))
+        return out
 
     def optimize(self, documents: Iterable[Document], max_limit: int | None = None,
                  kind: str | None = None) -> dict:
@@ -661,6 +704,34 @@ def _decided(matrix: np.ndarray, rule: DecisionRule) -> list[tuple[list[int], li
     for row in matrix:
         keep = rule.apply(row)
         out.append((keep.tolist(), row[keep].tolist()))
+    return out
+
+
+def _decided_sparse(matrix: sp.csr_matrix, rule: DecisionRule) -> list[tuple[list[int], list[float]]]:
+    """:func:`_decided` of a CSR matrix (no stored zeros), row by row on the stored entries: the same
+    columns and scores (ties in column order, zero columns after the stored ones)."""
+    matrix = sp.csr_matrix(matrix)
+    if not non_negative(matrix):
+        return _decided(matrix.toarray(), rule)
+    matrix.sort_indices()
+    n_cols = matrix.shape[1]
+    # an expected-F1 rule reads the sum of the whole row: summed as the dense row is summed
+    row = np.zeros(n_cols, dtype=matrix.dtype) if rule.gold_scale is not None else None
+    out = []
+    for i in range(matrix.shape[0]):
+        start, end = matrix.indptr[i], matrix.indptr[i + 1]
+        cols, vals = matrix.indices[start:end], matrix.data[start:end]
+        order = sparse_top_columns(cols, vals, n_cols, rule.limit)
+        at = np.minimum(np.searchsorted(cols, order), max(len(cols) - 1, 0))
+        stored = (at < len(cols)) & (cols[at] == order) if len(cols) else np.zeros(len(order), dtype=bool)
+        scores = np.where(stored, vals[at] if len(cols) else 0, 0).astype(matrix.dtype)
+        total = None
+        if row is not None:
+            row[cols] = vals
+            total = float(row.sum(dtype=np.float64))
+            row[cols] = 0
+        keep = rule.select(scores, total=total) if total is not None else rule.select(scores, total=0.0)
+        out.append((order[:keep].tolist(), scores[:keep].tolist()))
     return out
 
 

@@ -204,6 +204,13 @@ class Backend(ABC):
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
         """Documents x subjects scores in [0, 1], higher is better."""
 
+    def predict_sparse(self, docs: Sequence[AnalyzedText]) -> sp.csr_matrix:
+        """:meth:`predict_scores` as a CSR matrix (sorted indices, no stored zeros): what batch scoring
+        reads.  Backends whose scores are mostly zero override it to skip the dense array."""
+        from fahras.models.sparse_rank import as_csr
+
+        return as_csr(self.predict_scores(docs))
+
     def extra_subjects(self, vocab, gold: Sequence[set[str]]) -> list:
         """Concepts this backend can suggest beyond the training subjects.
 

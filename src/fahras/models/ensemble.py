@@ -52,6 +52,7 @@ from fahras.models.crossfit import cross_fit
 from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, make_folds, random_folds
 from fahras.models.heading_features import MENTION_FEATURES
 from fahras.models.linear import LinearHead
+from fahras.models.sparse_rank import SparseRanking, as_csr, non_negative, row_max
 from fahras.vocab.headings import covering_subjects
 
 log = logging.getLogger(__name__)
@@ -307,6 +308,66 @@ class Stacker:
         if len(rows):
             out[rows, cols] = self.novel.predict(x)
         return out
+
+    # -- scoring a batch from sparse base scores (issue 19: scale; see fahras.models.sparse_rank) --
+    def features_sparse(self, base_scores: list[sp.csr_matrix]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`features` of non-negative CSR base scores (no stored zeros, sorted indices), touching
+        only their stored entries.  The same rows, columns and features as :meth:`features` on the
+        dense arrays wherever that ranks by a stable sort (up to :data:`RANK_DEPTH` subjects); above
+        that, the dense path picks the zero-score candidates of a base with fewer than ``candidates``
+        nonzero scores in no defined order, where this takes the lowest columns (a stable sort's)."""
+        n_docs, n_subjects = base_scores[0].shape
+        k = min(self.candidates, n_subjects)
+        depth = min(max(RANK_DEPTH, k), n_subjects)
+        ranked = [SparseRanking(scores, depth) for scores in base_scores]
+        keys = np.unique(np.concatenate([r * n_subjects + c for r, c in (ranking.top(k) for ranking in ranked)]))
+        rows, cols = keys // n_subjects, keys % n_subjects
+        ranks = [ranking.rank(rows, cols) for ranking in ranked]
+        values = [ranking.values(rows, cols) for ranking in ranked]
+        columns = []
+        for s, rank in zip(values, ranks):
+            columns += [s, _logit(s) / 10.0, 1.0 / (1.0 + rank)]
+        columns.append(self.prior[cols] / 5.0)
+        columns.append(np.mean([rank < 3 for rank in ranks], axis=0))
+        for scores, s in zip(base_scores, values):
+            columns.append(s / np.maximum(row_max(scores)[rows], 1e-6))
+        total = base_scores[0]
+        for scores in base_scores[1:]:
+            total = total + scores
+        mean = as_csr(total)
+        mean.data = mean.data / len(base_scores)
+        mean.eliminate_zeros()
+        consensus = SparseRanking(mean, depth).rank(rows, cols)
+        columns.append(1.0 / (1.0 + consensus))
+        return rows, cols, np.column_stack(columns).astype(np.float64)
+
+    def predict_sparse(self, base_scores: list[sp.csr_matrix], seen: np.ndarray | None = None) -> sp.csr_matrix:
+        """:meth:`predict` (a stacker without a novel head) of non-negative CSR base scores, as CSR."""
+        if self.novel is not None:
+            raise ValueError("predict_sparse scores with the main head only; this stacker has a novel head")
+        seen = self.prior > 0 if seen is None else seen
+        n_docs, n_subjects = base_scores[0].shape
+        rows, cols, x = self.features_sparse(base_scores)
+        data = self.head.predict(x).astype(np.float32) if len(rows) else np.zeros(0, np.float32)
+        out = as_csr(sp.csr_matrix((data, (rows, cols)), shape=(n_docs, n_subjects), dtype=np.float32))
+        unseen = np.flatnonzero(~seen)
+        if not unseen.size:
+            return out
+        # the subjects no training document has, as unseen_scores scores them, on their columns only
+        part = np.max([s[:, unseen].toarray() for s in base_scores], axis=0).astype(np.float32, copy=False)
+        cover = self.cover[unseen]
+        if not seen[cover.indices].all():
+            cover = cover.multiply(seen[np.newaxis, :].astype(np.float32)).tocsr()
+            cover.eliminate_zeros()
+        covered = np.flatnonzero(np.diff(cover.indptr))
+        if covered.size:
+            named = np.maximum.reduceat(out[:, cover.indices].toarray(), cover.indptr[covered], axis=1)
+            part[:, covered] *= 1.0 - named
+        keep = np.ones(n_subjects, dtype=np.float32)
+        keep[unseen] = 0.0
+        spread = sp.csr_matrix((np.ones(len(unseen), dtype=np.float32), (np.arange(len(unseen)), unseen)),
+                               shape=(len(unseen), n_subjects))
+        return as_csr(out @ sp.diags(keep) + sp.csr_matrix(part) @ spread, dtype=np.float32)
 
     @staticmethod
     def _split_predict(fitted: "Stacker", base_scores: list[np.ndarray], seen: np.ndarray,
@@ -606,8 +667,17 @@ class EnsembleBackend(Backend):
         return None
 
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
-        base = self.base_scores(docs)
-        return self.combine(base, self.match_features(docs) if self.stacker_.novel is not None else None)
+        return self.predict_sparse(docs).toarray()
+
+    def predict_sparse(self, docs: Sequence[AnalyzedText]) -> sp.csr_matrix:
+        """:meth:`predict_scores` as CSR: from the bases' sparse scores (:meth:`Backend.predict_sparse`),
+        candidates, features and the stacker on their stored entries only (:meth:`Stacker.predict_sparse`).
+        A stacker with a novel head, or a base with negative scores, takes the dense path."""
+        base = [b.predict_sparse(docs) for b in self.bases_]
+        if self.stacker_.novel is None and all(non_negative(s) for s in base):
+            return self.stacker_.predict_sparse(base)
+        dense = [s.toarray() for s in base]
+        return as_csr(self.combine(dense, self.match_features(docs) if self.stacker_.novel is not None else None))
 
     def combine(self, base: list[np.ndarray], match: Match | None = None) -> np.ndarray:
         """Ensemble scores from the base backends' scores (in ``backends`` order) and, for subjects no

@@ -106,6 +106,8 @@ class KnnBackend(Backend):
         return np.divide(votes, totals, out=np.zeros_like(votes), where=totals > 0)
 
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
+        if float(self.centroid_weight) == 0.0:
+            return self.predict_sparse(docs).toarray()
         n_subjects = self.labels_.shape[1]
         out = np.zeros((len(docs), n_subjects), dtype=np.float32)
         c = float(self.centroid_weight)
@@ -119,6 +121,62 @@ class KnnBackend(Backend):
                 score += c * np.asarray((x @ self.centroids_.T).todense(), dtype=np.float64)
             out[start:start + x.shape[0]] = score
         return np.clip(out, 0.0, 1.0)
+
+    def predict_sparse(self, docs: Sequence[AnalyzedText]) -> sp.csr_matrix:
+        """:meth:`predict_scores` as CSR, the neighbours found from the sparse similarities (only training
+        documents sharing a feature with the document can carry weight), with no documents x training
+        documents array.  Among neighbours of equal similarity at the ``k``-th place, the lower training
+        row is taken (the dense path's partition takes one of them in no defined order)."""
+        if float(self.centroid_weight) > 0.0:
+            return super().predict_sparse(docs)
+        n_subjects = self.labels_.shape[1]
+        parts = []
+        chunk = 4 * _CHUNK  # the similarities are sparse: a few thousand training documents share a feature
+        for start in range(0, len(docs), chunk):
+            x = self.features_.transform(docs[start:start + chunk])
+            parts.append(self._sparse_votes(x))
+        if not parts:
+            return sp.csr_matrix((0, n_subjects), dtype=np.float32)
+        out = sp.csr_matrix(sp.vstack(parts), dtype=np.float32)
+        out.data = np.clip(out.data, 0.0, 1.0)
+        out.eliminate_zeros()
+        out.sort_indices()
+        return out
+
+    def _sparse_votes(self, x: sp.csr_matrix) -> sp.csr_matrix:
+        sims = sp.csr_matrix(x @ self._train_t, dtype=np.float32)
+        sims.data[~(sims.data > 0)] = 0.0  # neighbours sharing no feature carry no weight
+        sims.eliminate_zeros()
+        n_docs, k = x.shape[0], min(int(self.k), self.train_.shape[0])
+        take = []  # per document: the stored entries of its k nearest (ties at the k-th: lower training row)
+        for i in range(n_docs):
+            start, end = sims.indptr[i], sims.indptr[i + 1]
+            if end - start <= k:
+                take.append(np.arange(start, end))
+                continue
+            row = sims.data[start:end]
+            kth = np.partition(row, len(row) - k)[len(row) - k]
+            above = np.flatnonzero(row > kth)
+            tied = np.flatnonzero(row == kth)
+            if len(tied) > k - len(above):  # the lowest training rows among the tied
+                rows_tied = sims.indices[start:end][tied]
+                tied = tied[np.argsort(rows_tied, kind="stable")[:k - len(above)]]
+            take.append(start + np.sort(np.concatenate([above, tied])))
+        take = np.concatenate(take).astype(np.int64) if take else np.zeros(0, np.int64)
+        row_of = np.repeat(np.arange(n_docs, dtype=np.int64), np.diff(sims.indptr))[take]
+        order = np.lexsort((sims.indices[take], -sims.data[take], row_of))  # nearest first
+        take, row_of = take[order], row_of[order]
+        weights = (sims.data[take] ** float(self.exponent)).astype(np.float32)
+        spread = sp.csr_matrix((weights, (row_of, sims.indices[take])), shape=(n_docs, self.train_.shape[0]))
+        votes = sp.csr_matrix(spread @ self.labels_)
+        totals = np.zeros(n_docs, dtype=np.float64)
+        np.add.at(totals, row_of, weights.astype(np.float64))
+        votes.sort_indices()
+        vote_rows = np.repeat(np.arange(n_docs), np.diff(votes.indptr))
+        data = votes.data.astype(np.float64)
+        has = totals[vote_rows] > 0
+        data = np.where(has, data / np.where(has, totals[vote_rows], 1.0), 0.0)
+        return sp.csr_matrix((data.astype(np.float32), votes.indices, votes.indptr), shape=votes.shape)
 
     def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
         """The document's terms that weigh most in its nearest neighbours that have ``subject``.

@@ -197,17 +197,28 @@ class OmikujiBackend(Backend):
 
     # -- scoring -------------------------------------------------------------------
     def predict_scores(self, docs: Sequence[AnalyzedText]) -> np.ndarray:
+        return self.predict_sparse(docs).toarray()
+
+    def predict_sparse(self, docs: Sequence[AnalyzedText]) -> sp.csr_matrix:
+        """The scores of each document's ``top_k`` subjects as CSR (every other subject scores 0)."""
         x = self.features_.transform(docs)
         x.sort_indices()
-        scores = np.zeros((len(docs), self.n_subjects_), dtype=np.float32)
         top_k = max(1, min(int(self.top_k), self.n_subjects_))
         predict = _Predictor(self.model_, int(self.beam_size), top_k)
+        labels, values, indptr = [], [], np.zeros(x.shape[0] + 1, dtype=np.int64)
         for i in range(x.shape[0]):
             start, end = x.indptr[i], x.indptr[i + 1]
-            labels, values = predict(x.indices[start:end], x.data[start:end])
-            keep = labels < self.n_subjects_
-            scores[i, labels[keep]] = values[keep]
-        return np.clip(scores, 0.0, 1.0)
+            found, scores = predict(x.indices[start:end], x.data[start:end])
+            keep = found < self.n_subjects_
+            labels.append(found[keep])
+            values.append(scores[keep])
+            indptr[i + 1] = indptr[i] + int(keep.sum())
+        matrix = sp.csr_matrix((np.clip(np.concatenate(values), 0.0, 1.0) if values else np.zeros(0, np.float32),
+                                np.concatenate(labels) if labels else np.zeros(0, np.int64), indptr),
+                               shape=(len(docs), self.n_subjects_), dtype=np.float32)
+        matrix.sum_duplicates()  # sorts the columns (omikuji returns each label once)
+        matrix.eliminate_zeros()
+        return matrix
 
     def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
         x = self.features_.transform([doc])

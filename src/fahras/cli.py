@@ -234,7 +234,7 @@ def train(corpus: tuple[Path, ...], vocab_path: Path, out: Path, corpus_format: 
                    f"{t['forward_year']}, tested on the {t['forward_documents']} of {t['forward_year']}: "
                    f"nDCG@5 {t['forward_ndcg@5']:.3f}{se}, P@1 {t['forward_precision@1']:.3f}, "
                    f"F1 {t['forward_f1']:.3f}", err=True)
-    if t.get("estimate_ndcg@5") is not None:
+    if t.get("forward_ndcg@5") is not None and t.get("estimate_ndcg@5") is not None:  # which of the two counts
         click.echo(f"estimated quality on next year's documents (from the {t['estimate_kind']} estimate): "
                    f"nDCG@5 {t['estimate_ndcg@5']:.3f}, P@1 {t['estimate_precision@1']:.3f}, "
                    f"F1 {t['estimate_f1']:.3f}", err=True)

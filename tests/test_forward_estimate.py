@@ -70,3 +70,33 @@ def test_next_year_estimate_and_bootstrap_se():
     assert bootstrap_se([1.0]) is None and bootstrap_se([0.3] * 10) == 0.0
     values = np.tile([0.0, 1.0], 30)
     assert bootstrap_se(values) == pytest.approx(0.5 / np.sqrt(60), rel=0.1)
+
+
+def test_fahras_train_prints_the_forward_estimate(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from conftest import RESOLUTIONS, UNBIS_JSON, requires_shared, year_of
+    from fahras.cli import cli
+
+    requires_shared()
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    years = {}
+    for path in sorted(RESOLUTIONS.glob("*.txt")):
+        if 2009 <= year_of(path) <= 2011:
+            (corpus / path.name).symlink_to(path.resolve())
+            years[year_of(path)] = years.get(year_of(path), 0) + 1
+    before = years[2009] + years[2010]
+    assert before >= FORWARD_MIN_TRAIN and years[2011] >= FORWARD_MIN_HELD
+    common = ["train", "--vocab", str(UNBIS_JSON), "--backend", "knn", "--cv-folds", "2", "--quiet", str(corpus)]
+    result = CliRunner().invoke(cli, [*common, "--out", str(tmp_path / "m"), "--forward-estimate"])
+    assert result.exit_code == 0, result.output
+    assert f"forward estimate: trained on the {before} documents before 2011, tested on the {years[2011]} of 2011" \
+        in result.output
+    assert "estimated quality on next year's documents (from the cv estimate)" in result.output
+    training = json.loads((tmp_path / "m" / "manifest.json").read_text())["training"]
+    assert training["forward_year"] == 2011 and 0 < training["forward_ndcg@5"] <= 1
+    plain = CliRunner().invoke(cli, [*common, "--out", str(tmp_path / "n")])  # the default: no second training
+    assert plain.exit_code == 0 and "forward estimate" not in plain.output

@@ -515,7 +515,8 @@ def markdown(header: dict, per_year: dict[int, list[dict]], summary: dict, sizes
                   "same configuration trained on the years before its last training year and tested on that "
                   "year; mixed: the mean of the two. Per year (gap = estimate - result), then mean (min–max); "
                   "bootstrap SE: the standard error of the test year's nDCG@5 over its documents.", "",
-                  "| system | estimate | " + " | ".join(f"nDCG@5 gap {y + 1}" for y in reported)
+                  "| system | estimate | " + " | ".join(f"nDCG@5 gap {y if header.get('cv5') else y + 1}"
+                                                        for y in reported)
                   + " | nDCG@5 gap mean (min–max) | P@1 gap | F1 gap |",
                   "|---|---|" + "---|" * (len(reported) + 3)]
         for name in fahras:
@@ -593,14 +594,15 @@ def main(argv: list[str] | None = None) -> int:
     per_year: dict[int, list[dict]] = {}
     sizes: dict[int, dict] = {}
     failures = []
+    earlier = json.loads(args.from_json.read_text(encoding="utf-8")) if args.from_json is not None else None
+    if earlier is not None:
+        args.cv5 = bool(earlier.get("cv5"))
     reported = list(range(1, 6)) if args.cv5 else args.year_list
     steps = [reported[0] - 1] + reported if args.forward and not args.cv5 else reported
     folds = corpus_data.make_runs(docs, "cv5") if args.cv5 else None
     if args.cv5:
         args.skip_annif, args.name = True, f"{args.name}-cv5"
-    earlier = None
-    if args.from_json is not None:  # the Fahras rows of an earlier run; Annif's from the cache as it is now
-        earlier = json.loads(args.from_json.read_text(encoding="utf-8"))
+    if earlier is not None:  # the Fahras rows of an earlier run; Annif's from the cache as it is now
         args.skip_fahras, args.skip_annif = True, True
         steps = sorted(int(y) for y in earlier["per_year"])
         reported = [y for y in steps if y in set(earlier.get("reported", steps))]

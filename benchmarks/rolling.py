@@ -32,6 +32,16 @@ Systems, side by side in the same run, scored by the same code
 * **Composed headings never seen in training**: for every system, how many
   of its suggestions at ranks 1..5 are subjects no training document has,
   and how many of those are right.
+* **Sampling noise**: the bootstrap standard error of each test year's
+  nDCG@5 (its documents resampled 2,000 times), beside the figure.
+* **Forward-chaining estimate** (``--forward``): the year before the first
+  is run as well, so that each configuration's result on year Y (trained
+  on the years before Y) stands as its estimate for Y + 1 -- what
+  ``Indexer(forward_estimate="auto")`` computes from the training data
+  alone -- next to the cross-validated estimate and their mean, each with
+  its gap per year.  The extra year is left out of the means.
+* ``--from-json``: rewrite the report of an earlier run with Annif's rows
+  from the cache as it is now (no training).
 
 Results: ``benchmarks/results/rolling.json`` and ``rolling.md`` (or
 ``--results``), with the command, date and commit.  Run from the repository

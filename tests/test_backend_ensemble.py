@@ -21,11 +21,33 @@ def corpus():
     return analyse(texts), indicator(labels)
 
 
+def _always_novel():
+    """A context in which the novel head is learned however few held-out pairs new to their fold are right
+    (ensemble.MIN_NOVEL_RIGHT): the synthetic corpus falls back to random folds, where none is."""
+    from fahras.models import ensemble as ensemble_module
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(ensemble_module, "MIN_NOVEL_RIGHT", 0)
+    return _Undo(patch)
+
+
+class _Undo:
+    def __init__(self, patch):
+        self.patch = patch
+
+    def __enter__(self):
+        return self.patch
+
+    def __exit__(self, *exc):
+        self.patch.undo()
+
+
 @pytest.fixture(scope="module")
 def fitted(corpus):
     docs, y = corpus
     params = {"backends": BASES, "cv_folds": 3, "calibrate_new": True}
-    return create_backend("ensemble", params).fit(docs, y, context=FitContext(ANALYZER))
+    with _always_novel():
+        return create_backend("ensemble", params).fit(docs, y, context=FitContext(ANALYZER))
 
 
 def test_ranks_the_right_subject_first_with_probabilities(fitted):
@@ -56,7 +78,8 @@ def test_subjects_without_training_documents_get_the_novel_heads_probability(cor
     # novel head gives it a small calibrated probability, whatever the bases' raw scores.
     wider = sp.hstack([y, sp.csr_matrix((y.shape[0], 1))]).tocsr()
     params = {"backends": BASES, "cv_folds": 3, "calibrate_new": True}
-    backend = create_backend("ensemble", params).fit(docs, wider, context=FitContext(ANALYZER))
+    with _always_novel():
+        backend = create_backend("ensemble", params).fit(docs, wider, context=FitContext(ANALYZER))
     assert backend.stacker_.novel is not None
     probes = analyse([text for text, _ in PROBES])
     scores = backend.predict_scores(probes)
@@ -305,3 +328,27 @@ def test_held_out_scores_do_not_count_the_held_out_documents_subjects(learn_nove
     other = Stacker.for_subjects(2, y, candidates=7)
     other.fit(base, y)
     assert not np.allclose(stacker.predict(base)[:, :4], other.predict(base)[:, :4])
+
+
+def test_no_novel_head_from_too_few_right_new_subjects():
+    """Folds that (almost) never hold a right subject out teach a novel head only that new subjects are never
+    right: below ensemble.MIN_NOVEL_RIGHT right pairs no head is learned and new subjects keep their best
+    base score (discounted by the naming subjects), in the held-out scores as at prediction time."""
+    from fahras.models.ensemble import MIN_NOVEL_RIGHT
+
+    base, y, match, folds = _novel_world(seed=3)
+    assert int(y[:, 4:6].sum()) >= MIN_NOVEL_RIGHT  # enough right pairs of headings new to their fold: learned
+    learned = Stacker.for_subjects(2, y, candidates=7)
+    learned.held_out_scores(base, y, folds, match)
+    assert learned.novel is not None
+    few = y.tolil()
+    few[:, 4:6] = 0
+    for r in np.flatnonzero(np.asarray(y[:, 4].todense()).ravel())[:MIN_NOVEL_RIGHT - 1]:
+        few[r, 4] = 1  # one right pair fewer than needed
+    few = few.tocsr()
+    stacker = Stacker.for_subjects(2, few, candidates=7)
+    oof = stacker.held_out_scores(base, few, folds, match)
+    assert stacker.novel is None
+    plain = Stacker.for_subjects(2, few, candidates=7).held_out_scores(base, few, folds, learn_novel=False)
+    np.testing.assert_array_equal(oof, plain)
+    assert oof[:, 6].min() == pytest.approx(0.9)  # the composed heading no document has: its raw score

@@ -21,9 +21,11 @@ def _check_partition(folds, n_docs):
 def _corpus(n_docs=60, n_series=9, seed=3):
     rng = random.Random(seed)
     series = [rng.randrange(n_series) for _ in range(n_docs)]
-    # every series has its own subject and shares two with others (as UN series share broad headings), so
-    # grouping is not degenerate (see test_grouped_folds_fall_back_to_random_when_groups_are_whole_subjects)
-    subjects = [[f"S{s}", "COMMON", f"T{s % 3}"] if s % 2 else [f"S{s}", f"T{s % 3}", f"U{s % 2}"] for s in series]
+    # every series shares its main subject with one other series and two subjects with more (as UN series share
+    # broad headings), so grouping is not degenerate: 4-10% of the held-out assignments are new to their fold,
+    # as on the UNSC corpus (see test_grouped_folds_fall_back_to_random_when_groups_are_whole_subjects)
+    subjects = [[f"S{s // 2}", "COMMON", f"T{s % 3}"] if s % 2 else [f"S{s // 2}", f"T{s % 3}", f"U{s % 2}"]
+                for s in series]
     return series, subjects
 
 
@@ -212,3 +214,18 @@ def test_grouped_folds_fall_back_to_random_when_groups_are_whole_subjects():
     keys = [frozenset(s) for s in mixed]
     for train, held in grouped:
         assert not {keys[i] for i in held} & {keys[i] for i in train}
+
+
+def test_grouped_folds_fall_back_when_a_quarter_of_the_assignments_are_new_to_their_fold():
+    """Four subjects without years (the scale tests' synthetic corpus): grouping by heading set holds most of one
+    subject out (48% of the held-out assignments new to their fold; UNSC: 5-7.5%), so the folds are random."""
+    from synthetic import corpus_documents
+
+    from fahras.models.folds import MAX_UNSEEN_SHARE, grouped_folds, group_keys, random_folds, unseen_share
+
+    documents, _ = corpus_documents()
+    subjects = [sorted(d.subjects) for d in documents]
+    grouped = grouped_folds(group_keys(subjects), 3, 0)
+    assert unseen_share(grouped, subjects) > MAX_UNSEEN_SHARE  # what grouping would give
+    folds = make_folds(3, "grouped", subjects=subjects, ids=[d.id for d in documents])
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, random_folds(len(documents), 3, 0)))

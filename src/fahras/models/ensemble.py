@@ -63,6 +63,11 @@ _STACKER_FILE = "stacker.json"
 _BASES_FILE = "bases.json"
 _NOVEL_FILE = "novel.json"
 
+#: The novel head is learned only from at least this many right held-out pairs of subjects new to their fold:
+#: with fewer (random folds, which almost never hold a subject out; a small corpus) it would learn that a new
+#: subject is never right and bury every composed heading, so such subjects keep their best base score.
+MIN_NOVEL_RIGHT = 10
+
 Match = tuple[np.ndarray, np.ndarray, np.ndarray]
 """How documents name composed headings' fillers: (document rows, subject columns, mention features)."""
 
@@ -477,6 +482,13 @@ class Stacker:
             oof[held] = part
             pairs.append((held, rows, cols, x, _pick(targets[held], rows, cols)))
         if learn_novel:
+            right = int(sum(int(np.sum(p[4])) for p in pairs))
+            if right < MIN_NOVEL_RIGHT:
+                log.info("ensemble: %d held-out pairs of subjects new to their fold, %d of them right (fewer than "
+                         "%d): no novel head; such subjects keep their best base score", sum(len(p[1]) for p in pairs),
+                         right, MIN_NOVEL_RIGHT)
+                self.novel = None
+                return self.held_out_scores(base_oof, targets, folds, match, learn_novel=False)
             for f, (held, rows, cols, x, _) in enumerate(pairs):
                 if len(rows):
                     others = [p for g, p in enumerate(pairs) if g != f]
@@ -499,9 +511,10 @@ class EnsembleBackend(Backend):
         "candidates": Param(20, "top subjects of each base backend re-scored by the stacker", low=1),
         "C": Param(1.0, "inverse regularisation of the stacker", low=0, low_open=True),
         "random_state": Param(0, "seed of the folds"),
-        "calibrate_new": Param(False, "score subjects no training document has with a head calibrated on "
-                               "cross-fitting pairs new to their fold (false: their best raw base score, "
-                               "discounted by the subjects naming the same filler)"),
+        "calibrate_new": Param(True, "score subjects no training document has with a head calibrated on "
+                               "cross-fitting pairs new to their fold, when at least MIN_NOVEL_RIGHT of those "
+                               "pairs are right (false, or fewer: their best raw base score, discounted by the "
+                               "subjects naming the same filler)"),
         "folds": Param(DEFAULT_FOLDS, "kind of folds when fitted alone (an Indexer's folds are used otherwise): "
                        "grouped keeps documents with the same subjects together, time holds out contiguous "
                        "blocks in corpus order, random is shuffled K-fold", choices=FOLD_KINDS),

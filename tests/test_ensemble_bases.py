@@ -117,3 +117,17 @@ def test_the_default_ensemble_matches_labels_only_for_many_subjects(caplog):
     assert "labels" not in [b["name"] for b in few] and len(few) == len(DEFAULT_BASES) - 1
     assert "'labels' left out" in caplog.text
     assert default_labels(DEFAULT_BASES, LABELS_MIN_SUBJECTS) == tuple(DEFAULT_BASES)
+
+
+def test_the_default_ensemble_counts_subjects_with_training_documents(corpus):
+    """Subjects without documents (composed headings, the widened vocabulary) do not count: 4 subjects with
+    documents in a space of 4 + 2,000 leave the label matcher out."""
+    import scipy.sparse as sp
+
+    docs, y = corpus
+    wide = sp.hstack([y, sp.csr_matrix((y.shape[0], 2000), dtype=y.dtype)]).tocsr()
+    concepts = _concepts() + [Concept(f"http://x/c{i}", f"c{i}", {"en": f"unused{i}"}) for i in range(2000)]
+    ensemble = create_backend("ensemble", {"cv_folds": 2})
+    ensemble.fit(docs, wide, context=FitContext(ANALYZER, concepts))
+    assert "labels" not in [b["name"] for b in ensemble.base_specs_]
+    assert ensemble.backends == DEFAULT_BASES

@@ -105,3 +105,29 @@ def test_labels_widens_the_subject_space_only_for_a_well_used_vocabulary():
     assert len(backend.extra_subjects(vocab, used)) == 5  # 3 of 5 used
     assert backend.extra_subjects(vocab, [{"http://x/WATER"}]) == []  # 1 of 5
     assert create_backend("labels", {"vocabulary_share": 1.0}).extra_subjects(vocab, used) == []
+
+
+def test_the_default_ensemble_matches_labels_only_for_many_subjects(caplog):
+    import logging
+
+    from fahras.models.ensemble import LABELS_MIN_SUBJECTS, default_labels
+
+    with caplog.at_level(logging.INFO, logger="fahras.models.ensemble"):
+        few = default_labels(DEFAULT_BASES, LABELS_MIN_SUBJECTS - 1)
+    assert "labels" not in [b["name"] for b in few] and len(few) == len(DEFAULT_BASES) - 1
+    assert "'labels' left out" in caplog.text
+    assert default_labels(DEFAULT_BASES, LABELS_MIN_SUBJECTS) == tuple(DEFAULT_BASES)
+
+
+def test_the_default_ensemble_counts_subjects_with_training_documents(corpus):
+    """Subjects without documents (composed headings, the widened vocabulary) do not count: 4 subjects with
+    documents in a space of 4 + 2,000 leave the label matcher out."""
+    import scipy.sparse as sp
+
+    docs, y = corpus
+    wide = sp.hstack([y, sp.csr_matrix((y.shape[0], 2000), dtype=y.dtype)]).tocsr()
+    concepts = _concepts() + [Concept(f"http://x/c{i}", f"c{i}", {"en": f"unused{i}"}) for i in range(2000)]
+    ensemble = create_backend("ensemble", {"cv_folds": 2})
+    ensemble.fit(docs, wide, context=FitContext(ANALYZER, concepts))
+    assert "labels" not in [b["name"] for b in ensemble.base_specs_]
+    assert ensemble.backends == DEFAULT_BASES

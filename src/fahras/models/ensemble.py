@@ -57,8 +57,21 @@ from fahras.vocab.headings import covering_subjects
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASES = ({"name": "tfidf-linear"}, {"name": "omikuji"}, {"name": "knn"}, {"name": "headings"},
-                 {"name": "acronyms"})
+#: The default ensemble's bases (docs/design.md, "The default ensemble's bases"): omikuji with Bonsai's
+#: shallow, wide trees (a no-op under 100 subjects: one leaf) on single terms seen once or more, another view
+#: of the text than tfidf-linear's and knn's terms and bigrams seen twice (on 50,000 yso-finna-en titles,
+#: 5,000 test titles: nDCG@5 0.238 alone against 0.218 for the Parabel, bigram default); ``labels``, label
+#: matching calibrated on the training documents (0.241 alone there).
+DEFAULT_OMIKUJI = {"cluster_balanced": False, "cluster_k": 100, "max_depth": 3, "ngram_max": 1, "min_df": 1}
+DEFAULT_BASES = ({"name": "tfidf-linear"}, {"name": "omikuji", "params": DEFAULT_OMIKUJI}, {"name": "knn"},
+                 {"name": "labels"}, {"name": "headings"}, {"name": "acronyms"})
+#: The default ensemble's ``labels`` base is left out when fewer subjects than this have training documents
+#: (:func:`default_labels`): there each subject has enough training documents for the supervised bases to learn
+#: its words, and on the Security Council resolutions (about 100 subjects with documents, 1,800 with the
+#: composed headings) label matching cost the rolling benchmark's 2012 test year 0.038 tuned F1 and its 2013
+#: year 0.028 (docs/benchmarks.md, "Default ensemble on yso-finna-en").  On yso-finna-en (thousands of
+#: subjects, most with a handful of titles) it is the strongest single base.
+LABELS_MIN_SUBJECTS = 1000
 _STACKER_FILE = "stacker.json"
 _BASES_FILE = "bases.json"
 _NOVEL_FILE = "novel.json"
@@ -147,6 +160,16 @@ def _nothing_to_learn(spec: dict, docs: Sequence[AnalyzedText], y: sp.csr_matrix
         if not backend.acronyms_:
             return "no training document defines an acronym that matches a subject's label"
     return ""
+
+
+def default_labels(bases: Sequence[dict], n_subjects: int) -> tuple[dict, ...]:
+    """The default bases without ``labels`` when fewer than :data:`LABELS_MIN_SUBJECTS` subjects have
+    training documents (``n_subjects``; logged)."""
+    if n_subjects >= LABELS_MIN_SUBJECTS or not any(b["name"] == "labels" for b in bases):
+        return tuple(bases)
+    log.info("ensemble: base 'labels' left out: %d subjects with training documents, fewer than %d (the other "
+             "bases learn their words from the training documents)", n_subjects, LABELS_MIN_SUBJECTS)
+    return tuple(b for b in bases if b["name"] != "labels")
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -547,7 +570,7 @@ class EnsembleBackend(Backend):
         y = sp.csr_matrix(y)
         bases = tuple(self.backends)
         if bases == tuple(DEFAULT_BASES):  # the default, by size
-            bases = default_bases_for(*y.shape, bases)
+            bases = default_labels(default_bases_for(*y.shape, bases), int((y.getnnz(axis=0) > 0).sum()))
         self.base_specs_ = self.useful_bases(docs, y, context, bases)
         self.learn_subjects(y, context.concepts)
         self.bases_, base_oof = cross_fit([dict(b) for b in self.base_specs_], docs, y, context.analyzer, folds,

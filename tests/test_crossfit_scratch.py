@@ -165,3 +165,45 @@ def test_scratch_of_a_sigkilled_training_is_removed_by_the_next_one(tmp_path):
         assert not found[0].exists()
         assert mine.exists()
     assert not list(tmp_path.glob(f"{SCRATCH_PREFIX}*"))
+
+
+# -- held-out arrays larger than the machine ------------------------------------------------
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="MAP_NORESERVE and /proc are Linux's")
+def test_a_held_out_array_larger_than_memory_costs_only_its_written_rows():
+    """671,068 titles x 27,754 subjects of float32 is 74 GB: np.zeros of that is refused by the default
+    overcommit; the held-out arrays are mapped without reserving memory and cost the rows written."""
+    from fahras.models.budget import sparse_rows
+
+    with open("/proc/meminfo") as handle:
+        total_kb = int(next(line for line in handle if line.startswith("MemTotal:")).split()[1])
+    rows = 8 * total_kb * 1024 // (4 * 30_000) + 1  # eight times this machine's memory
+    before = _rss_kb()
+    big = sparse_rows((rows, 30_000))
+    written = np.arange(0, rows, rows // 100)[:100]
+    big[written] = 0.5
+    assert big.shape == (rows, 30_000) and big.dtype == np.float32
+    assert big[written].sum() == pytest.approx(0.5 * 30_000 * len(written))
+    assert big[1].sum() == 0 and big[written + 1].sum() == 0
+    assert _rss_kb() - before < 200 * 1024  # 100 rows of 120 kB each, not gigabytes
+    small = sparse_rows((10, 4))
+    assert isinstance(small, np.ndarray) and not small.any()
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/status") as handle:
+        return int(next(line for line in handle if line.startswith("VmRSS:")).split()[1])
+
+
+def test_cross_fit_with_mapped_held_out_arrays_gives_the_same_scores(corpus, monkeypatch):
+    docs, y, folds = corpus
+    specs = [{"name": "knn"}, {"name": "zeroshot"}]  # one in the workers, one fitted here
+    from fahras.models import budget
+    from fahras.vocab import Concept
+
+    concepts = [Concept(uri=f"http://example.org/{n}", identifier=n, labels={"en": n.lower()}) for n in NAMES]
+    plain = cross_fit(specs, docs, y, ANALYZER, folds, concepts=concepts, n_jobs=2)[1]
+    monkeypatch.setattr(budget, "MAX_HELD_CELLS", 1)  # every array mapped
+    mapped = cross_fit(specs, docs, y, ANALYZER, folds, concepts=concepts, n_jobs=2)[1]
+    for a, b in zip(plain, mapped):
+        assert type(b) is np.ndarray and b.base is not None  # a view of the mapping
+        np.testing.assert_array_equal(a, b)

@@ -231,7 +231,9 @@ class Backend(ABC):
         backend per fold; an ensemble overrides it to reuse its base models'
         held-out scores instead of nesting cross-validations.
         """
-        oof = np.zeros(targets.shape, dtype=np.float32)
+        from fahras.models.budget import sparse_rows
+
+        oof = sparse_rows(targets.shape)  # large corpora: only the held-out rows cost memory (#19)
         for k, (train, held) in enumerate(folds, 1):
             copy = type(self)(**self.get_params())
             copy.fit([documents[i] for i in train], targets[train], context=context)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -48,6 +49,31 @@ def held_out_budget(folds: Folds, n_docs: int, n_subjects: int, max_cells: int |
     log.info("%d documents x %d subjects: held-out scores of %d documents of one fold (not %d folds of "
              "all documents); the base backends are fitted twice", n_docs, n_subjects, len(held), len(folds))
     return [(train, np.sort(held))], np.sort(held)
+
+
+def sparse_rows(shape: tuple[int, int], dtype=np.float32) -> np.ndarray:
+    """A zero-filled array of ``shape`` whose memory is reserved only where it is written.
+
+    A documents x subjects held-out array at 671,068 titles x 27,754 subjects
+    is 74 GB of float32: ``np.zeros`` of that is refused outright by Linux's
+    default (heuristic) overcommit, which turns down any single allocation
+    larger than memory and swap, although only the sample's rows are ever
+    written.  This maps it without reserving it (``MAP_NORESERVE``, no huge
+    pages), so it costs the rows written (4 KiB pages); reading the rest gives
+    zeros.  Small arrays (and systems without these mmap flags) get
+    ``np.zeros``."""
+    import mmap
+
+    size = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    # (Python's mmap module names MAP_NORESERVE from 3.12 on; its Linux value is 0x4000 on every architecture
+    # Fahras runs on: x86, ARM, RISC-V)
+    flags = getattr(mmap, "MAP_NORESERVE", 0x4000 if sys.platform.startswith("linux") else None)
+    if size < MAX_HELD_CELLS * 4 or flags is None or not hasattr(mmap, "MAP_PRIVATE"):
+        return np.zeros(shape, dtype=dtype)
+    region = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | flags)
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):
+        region.madvise(mmap.MADV_NOHUGEPAGE)
+    return np.frombuffer(region, dtype=dtype).reshape(shape)  # the array keeps the mapping alive
 
 
 @contextlib.contextmanager

@@ -40,6 +40,7 @@ import scipy.sparse as sp
 from fahras._system import available_cores
 from fahras.models import backend_class, create_backend, load_backend
 from fahras.models.base import AnalyzedText, Backend, FitContext
+from fahras.models.budget import sparse_rows
 from fahras.models.features import TfidfFeatures, sharing_fits, sharing_rows
 from fahras.models.scratch import scratch_folder
 from fahras.workers import pool_arguments
@@ -275,7 +276,7 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
                         fitted[n] = load_backend(Path(result))
                     else:
                         if held_out[n] is None:
-                            held_out[n] = np.zeros(y.shape, dtype=np.float32)  # (zero pages take no memory)
+                            held_out[n] = sparse_rows(y.shape)  # (costs the rows written)
                         held_out[n][folds[k][1]] = result
                     if progress:
                         progress(f"fit ({jobs} workers)", done, len(futures))
@@ -336,7 +337,7 @@ def fit_task(work: dict, spec: dict, fold: int | None) -> np.ndarray | dict[str,
 
 
 def _with_executor(executor: Executor, specs, docs, y, analyzer, folds, concepts, progress):
-    held_out = [np.zeros(y.shape, dtype=np.float32) for _ in specs]
+    held_out = [sparse_rows(y.shape) for _ in specs]
     fitted: list[Backend | None] = [None] * len(specs)
     tasks = _tasks(specs, folds)
     work = {"docs": list(docs), "y": y, "analyzer": analyzer, "folds": list(folds), "concepts": concepts}

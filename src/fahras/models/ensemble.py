@@ -48,6 +48,7 @@ import scipy.sparse as sp
 from fahras.errors import UsageError
 from fahras.models import create_backend, load_backend, register
 from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
+from fahras.models.budget import sparse_rows
 from fahras.models.crossfit import cross_fit
 from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, make_folds, random_folds
 from fahras.models.heading_features import MENTION_FEATURES
@@ -620,7 +621,7 @@ class EnsembleBackend(Backend):
         full_prior = self.stacker_.prior
         self.stacker_.prior = Stacker.subject_prior(y[training])
         seen = self.stacker_.prior > 0
-        oof = np.zeros(y.shape, dtype=np.float32)  # zero pages outside ``rows`` take no memory
+        oof = sparse_rows(y.shape)  # costs only ``rows``: np.zeros of 671k x 27k titles is refused (#19)
         for train, held in random_folds(len(rows), min(3, len(rows)), self.random_state):
             fold = self.stacker_.clone()
             fold.fit([s[train] for s in part], target[train])

@@ -42,7 +42,9 @@ def test_formatter_writes_what_suggestions_say(model, time_split):
     lines = SuggestionFormatter(model, "ar", "annif")(columns, scores).splitlines()
     assert lines == [f"<{s.uri}>\t{s.label}\t{s.score:.6f}" for s in suggestions]
     payload = json.loads(SuggestionFormatter(model, "ar", "json")(columns, scores))
-    assert payload == {"results": [s.to_dict() for s in suggestions]}
+    # each result as `fahras suggest --json` writes it: the suggestion's JSON and its local flag
+    assert payload == {"results": [{**s.to_dict(), "local": bool(s.local)} for s in suggestions]}
+    assert all(isinstance(r["local"], bool) for r in payload["results"])
 
 
 def test_index_folder_reports_failures_in_document_order_and_skips_done_files(model, folder, tmp_path):

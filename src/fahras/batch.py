@@ -278,19 +278,21 @@ class SuggestionFormatter:
     """One document's chosen (columns, scores) as the text of its suggestion file.
 
     ``annif``: ``<uri>TAB label TAB score`` lines (Annif's format); ``json``:
-    ``{"results": [{"uri", "label", "score"}]}``.  What each column's line
-    starts with is made once per formatter.
+    ``{"results": [{"uri", "label", "score", "local"}]}`` (as ``fahras suggest
+    --json`` writes each result).  What each column's line starts with is made
+    once per formatter.
     """
 
     def __init__(self, indexer, label_lang: str = "en", output_format: str = "annif"):
         self.indexer, self.label_lang, self.output_format = indexer, label_lang, output_format
-        self._subjects: dict[int, tuple[str, str, str]] = {}  # column -> (uri, label, line start)
+        self._subjects: dict[int, tuple[str, str, str, bool]] = {}  # column -> (uri, label, line start, local)
 
-    def _subject(self, column: int) -> tuple[str, str, str]:
+    def _subject(self, column: int) -> tuple[str, str, str, bool]:
         known = self._subjects.get(column)
         if known is None:
             info = self.indexer.subject_info(column, self.label_lang)
-            known = self._subjects[column] = (info.uri, info.label, annif_line_start(info.uri, info.label))
+            known = self._subjects[column] = (info.uri, info.label, annif_line_start(info.uri, info.label),
+                                              bool(info.local))
         return known
 
     def __call__(self, columns: Sequence[int], scores: Sequence[float]) -> str:
@@ -298,8 +300,9 @@ class SuggestionFormatter:
             self._subject(column)
         subjects = map(self._subjects.__getitem__, columns)
         if self.output_format == "json":
-            return results_json([result_dict(uri, label, score) for (uri, label, _), score in zip(subjects, scores)])
-        return annif_lines([start for _, _, start in subjects], scores)
+            return results_json([result_dict(uri, label, score, local)
+                                 for (uri, label, _, local), score in zip(subjects, scores)])
+        return annif_lines([start for _, _, start, _ in subjects], scores)
 
 
 def write_atomic(path: str | Path, text: str) -> None:

@@ -24,14 +24,19 @@ def score_value(score: float) -> float:
     return round(float(score), SCORE_DECIMALS)
 
 
-def result_dict(uri: str, label: str, score: float) -> dict:
-    """``{"uri", "label", "score"}``: one suggestion in Fahras's JSON."""
-    return {"uri": uri, "label": label, "score": score_value(score)}
+def result_dict(uri: str, label: str, score: float, local: bool | None = None) -> dict:
+    """``{"uri", "label", "score", "local"}``: one suggestion in Fahras's JSON (``local``: the subject is
+    one of the library's own headings, not the thesaurus's; left out when None)."""
+    data = {"uri": uri, "label": label, "score": score_value(score)}
+    if local is not None:
+        data["local"] = bool(local)
+    return data
 
 
 def suggestion_dict(suggestion, all_labels: bool = False) -> dict:
     """A :class:`~fahras.Suggestion` in Fahras's JSON: :func:`result_dict`, plus its labels in
-    every language (``all_labels``) and its evidence when it has some."""
+    every language (``all_labels``) and its evidence when it has some.  (``fahras suggest --json`` and
+    ``fahras index --output-format json`` add ``local``.)"""
     data = result_dict(suggestion.uri, suggestion.label, suggestion.score)
     if all_labels:
         data["labels"] = dict(suggestion.labels)

@@ -207,8 +207,6 @@ class Backend(ABC):
     def predict_sparse(self, docs: Sequence[AnalyzedText]) -> sp.csr_matrix:
         """:meth:`predict_scores` as a CSR matrix (sorted indices, no stored zeros): what batch scoring
         reads.  Backends whose scores are mostly zero override it to skip the dense array."""
-        from fahras.models.sparse_rank import as_csr
-
         return as_csr(self.predict_scores(docs))
 
     def extra_subjects(self, vocab, gold: Sequence[set[str]]) -> list:
@@ -266,3 +264,23 @@ class Backend(ABC):
         (folder / "params.json").write_text(json.dumps({"backend": self.name, "params": self.get_params()},
                                                        indent=2), encoding="utf-8")
         self.save_state(folder)
+
+
+def as_csr(scores, dtype=None) -> sp.csr_matrix:
+    """``scores`` (dense or sparse) as a CSR matrix with sorted indices and no stored zeros."""
+    if isinstance(scores, np.ndarray) and scores.ndim == 2:  # faster than scipy's conversion of a dense array
+        flat = np.flatnonzero(scores)
+        n_cols = scores.shape[1]
+        rows = flat // n_cols if n_cols else flat
+        indptr = np.zeros(scores.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=scores.shape[0]), out=indptr[1:])
+        data = scores.ravel()[flat]
+        return sp.csr_matrix((data if dtype is None else data.astype(dtype), flat % max(n_cols, 1), indptr),
+                             shape=scores.shape)
+    out = sp.csr_matrix(scores, dtype=dtype)
+    if out is scores:
+        out = out.copy()
+    out.sum_duplicates()
+    out.eliminate_zeros()
+    out.sort_indices()
+    return out

@@ -96,7 +96,11 @@ PER_SUBJECT_BASES = {"tfidf-linear": 100_000_000}
 #: Above this many documents x subjects, omikuji prunes its classifiers' weights at 0.1 (Annif's value) instead
 #: of its default 0.01: on 20,000 yso-finna-en titles a model of 54 MB instead of 168 MB for 0.0015 less
 #: nDCG@5 (0.1251 against 0.1267); on the 429 resolutions of the time split 0.1 would cost 0.047.
-LARGE_OMIKUJI = {"linear_weight_threshold": 0.1}
+LARGE_OMIKUJI = {"linear_weight_threshold": 0.1,
+                 # scoring memory (scale-score): classifiers held dense only above 10% of the features, not 5%;
+                 # at 100,000 yso titles the loaded ensemble takes 617 MB instead of 881 MB, 0.87 instead of
+                 # 0.49 ms a title in omikuji, the same scores (docs/scaling.md, "Scoring at scale")
+                 "dense_weights": 0.1}
 
 
 def default_bases_for(n_docs: int, n_subjects: int, bases: Sequence[dict] = DEFAULT_BASES) -> tuple[dict, ...]:

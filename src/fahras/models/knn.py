@@ -77,6 +77,19 @@ class KnnBackend(Backend):
         self._index_training()
         return self
 
+    @property
+    def centroids_(self) -> sp.csr_matrix:
+        """Subjects x features unit centroids: made from the training vectors on first use (only
+        ``centroid_weight`` > 0 and explanations read them), so loading a model does not wait for them."""
+        centroids = self.__dict__.get("_centroids")
+        if centroids is None:
+            centroids = self._centroids = _unit_centroids(self.train_, self.labels_)
+        return centroids
+
+    @centroids_.setter
+    def centroids_(self, value: sp.csr_matrix | None) -> None:
+        self._centroids = value
+
     def _index_training(self) -> None:
         # The training vectors transposed once, as the row-major matrix a product with
         # them needs: ``x @ train_.T`` would transpose them again for every block.
@@ -214,7 +227,7 @@ class KnnBackend(Backend):
             raise ValueError("feature count differs between files")
         if self.train_.shape[0] != self.labels_.shape[0]:
             raise ValueError("document count differs between train.npz and labels.npz")
-        self.centroids_ = _unit_centroids(self.train_, self.labels_)
+        self.centroids_ = None  # made on first use
         self._index_training()
 
     # -- learning without retraining (fahras.learning) ------------------------------

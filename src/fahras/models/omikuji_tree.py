@@ -44,6 +44,7 @@ Files: ``features.json`` and ``idf.npy`` (the features), ``centroids.npz``
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import sys
@@ -57,6 +58,7 @@ import scipy.sparse as sp
 from fahras.errors import UsageError
 from fahras.models import register
 from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
+from fahras.store.files import map_file
 from fahras.models.features import TFIDF_PARAMS, TfidfFeatures, feature_spans, top_shared_features
 from fahras.models.scratch import scratch_folder
 
@@ -234,22 +236,46 @@ class OmikujiBackend(Backend):
         if target.exists():
             shutil.rmtree(target)
         target.mkdir()
-        for name, data in self.model_files_.items():
+        for name, data in self._model_files().items():
             (target / name).write_bytes(data)
+
+    def _model_files(self) -> dict[str, bytes]:
+        """omikuji's saved files: kept in memory after fitting; a loaded model reads them from its folder
+        again (checked unchanged since loading) rather than holding them (230 MB at 100,000 yso titles)."""
+        return self.model_files_
+
+    @property
+    def centroids_(self) -> sp.csr_matrix:
+        """Subjects x features mean TF-IDF vectors (explanations only): a loaded model reads them on first use
+        (from the file as it was at loading, :func:`~fahras.store.files.map_file`)."""
+        centroids = self.__dict__.get("_centroids")
+        if centroids is None:
+            centroids = self._centroids = sp.csr_matrix(sp.load_npz(io.BytesIO(self._centroids_file)),
+                                                        dtype=np.float32)
+        return centroids
+
+    @centroids_.setter
+    def centroids_(self, value: sp.csr_matrix) -> None:
+        self._centroids = value
 
     def load_state(self, folder: Path) -> None:
         self.features_ = TfidfFeatures.load(folder, self.ngram_max)
-        self.centroids_ = sp.csr_matrix(sp.load_npz(folder / _CENTROIDS), dtype=np.float32)
-        self.n_subjects_ = int(self.centroids_.shape[0])
+        self._centroids_file = map_file(folder / _CENTROIDS)
+        with np.load(io.BytesIO(self._centroids_file), allow_pickle=False) as saved:  # the shape only
+            shape = tuple(int(n) for n in saved["shape"])
+        if len(shape) != 2:
+            raise ValueError(f"{_CENTROIDS} is not a matrix")
+        self.n_subjects_ = shape[0]
         target = folder / _MODEL_DIR
         if not (target / "settings.json").is_file():
             raise OSError(f"{target}: omikuji model not found")
-        self.model_files_ = _read_files(target)
+        # omikuji's files, mapped rather than read (230 MB at 100,000 yso titles): only a save reads them
+        self.model_files_ = {p.name: map_file(p) for p in sorted(target.iterdir()) if p.is_file()}
+        self._centroids = None
         if not 0 < float(self.dense_weights) <= 1:
             raise ValueError(f"dense_weights is {self.dense_weights}, not more than 0 and at most 1")
         self.model_ = _load_model(target, float(self.dense_weights))
-        if self.model_.n_features != self.features_.n_features or \
-                self.centroids_.shape[1] != self.features_.n_features:
+        if self.model_.n_features != self.features_.n_features or shape[1] != self.features_.n_features:
             raise ValueError("feature count differs between files")
 
 

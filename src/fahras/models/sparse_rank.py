@@ -20,25 +20,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from fahras.models.base import as_csr
 
-def as_csr(scores, dtype=None) -> sp.csr_matrix:
-    """``scores`` (dense or sparse) as a CSR matrix with sorted indices and no stored zeros."""
-    if isinstance(scores, np.ndarray) and scores.ndim == 2:  # faster than scipy's conversion of a dense array
-        flat = np.flatnonzero(scores)
-        n_cols = scores.shape[1]
-        rows = flat // n_cols if n_cols else flat
-        indptr = np.zeros(scores.shape[0] + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=scores.shape[0]), out=indptr[1:])
-        data = scores.ravel()[flat]
-        return sp.csr_matrix((data if dtype is None else data.astype(dtype), flat % max(n_cols, 1), indptr),
-                             shape=scores.shape)
-    out = sp.csr_matrix(scores, dtype=dtype)
-    if out is scores:
-        out = out.copy()
-    out.sum_duplicates()
-    out.eliminate_zeros()
-    out.sort_indices()
-    return out
+__all__ = ["SparseRanking", "as_csr", "non_negative", "row_max", "stable_rank", "top_columns"]
 
 
 def non_negative(matrix: sp.csr_matrix) -> bool:

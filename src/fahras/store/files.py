@@ -45,3 +45,23 @@ def write_file_atomic(path: str | Path, data: str | bytes, *, durable: bool = Tr
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+
+def map_file(path: str | Path):
+    """The bytes of ``path`` as they are now, without reading them into memory: a read-only memory map
+    (``b""`` for an empty file).
+
+    For the large parts of a loaded model that are read again only when it is saved (omikuji's trees)
+    or when first needed (arrays only explanations read).  The map keeps the file's content as it was
+    when mapped even if the folder is later deleted or replaced by a new model (Fahras replaces files
+    and folders by renaming, never rewrites them in place; a file truncated in place by another program
+    would make reading the map fail).  The pages count towards the process's memory only once read.
+    """
+    import mmap
+
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return b""
+        return mmap.mmap(handle.fileno(), size, access=mmap.ACCESS_READ)

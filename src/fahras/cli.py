@@ -806,7 +806,11 @@ def _describe_subjects(indexer) -> list[str]:
         lines.append(f"  {k['thesaurus_trained']} thesaurus concepts and {k['local_trained']} local headings "
                      f"found in the training documents")
     if k["thesaurus_other"]:
+        bases = getattr(indexer.backend_, "base_specs_", None) or ()
+        widened = indexer.backend == "labels" or any(b.get("name") == "labels" for b in bases
+                                                      if isinstance(b, dict))
         why = ("the rest of the thesaurus" if indexer.training_.get("subject_space") == "vocabulary"
+               else "no training document has them; the labels base finds them by their labels" if widened
                else "composed by the headings backend, e.g. SITUATION IN <country>; no training document has them")
         lines.append(f"  {k['thesaurus_other']} thesaurus concepts: {why}")
     if k["local_composed"]:

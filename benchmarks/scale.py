@@ -61,6 +61,14 @@ def log(message: str) -> None:
     print(f"[scale {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def niced(level: int = 10) -> list[str]:
+    """The ``nice`` prefix that runs a measured command at niceness ``level``: none if this process already
+    runs at ``level`` or more (the documented ``nice -n 10 python -m benchmarks.scale`` would otherwise run
+    the systems at 19, starved by every other job of a shared machine)."""
+    now = os.nice(0)
+    return ["nice", "-n", str(level - now)] if now < level else []
+
+
 # -- measuring a process tree ----------------------------------------------------------------------
 def _children(pid: int) -> list[int]:
     kids = []
@@ -223,7 +231,7 @@ class AnnifScale:
         return pid
 
     def call(self, args: list[str], log_name: str, stdin_text: str | None = None) -> Run:
-        return run_tree(["nice", "-n", "10", str(self.annif.executable), *args], env=self.annif.env,
+        return run_tree([*niced(), str(self.annif.executable), *args], env=self.annif.env,
                         cwd=self.home, log_file=self.home / "logs" / f"{log_name}.log", stdin_text=stdin_text)
 
     def load_vocab(self) -> None:
@@ -366,7 +374,7 @@ class FahrasScale:
         self.cli = [str(script)] if script.exists() else [sys.executable, "-m", "fahras"]
 
     def call(self, args: list[str], log_name: str, stdin_text: str | None = None) -> Run:
-        return run_tree(["nice", "-n", "10", *self.cli, *args], cwd=REPO, stdin_text=stdin_text,
+        return run_tree([*niced(), *self.cli, *args], cwd=REPO, stdin_text=stdin_text,
                         log_file=self.work / "fahras-logs" / f"{log_name}.log")
 
     def measure(self, system: str, n: int, train: Path, params: list[str], name: str | None = None,

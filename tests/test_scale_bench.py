@@ -93,3 +93,17 @@ def test_plot_shows_the_systems_asked_for(tmp_path, monkeypatch):
     scale.plot(results, tmp_path / "p.png", ["fahras-growth", "annif-omikuji-bonsai"])
     assert (tmp_path / "p.png").stat().st_size > 1000
     assert set(plotted) == {"fahras-growth", "annif-omikuji-bonsai"} and len(plotted) == 6  # 3 panels each
+
+
+def test_measured_commands_run_at_niceness_10_not_19():
+    import os
+
+    now = os.nice(0)
+    prefix = scale.niced()
+    if now >= 10:
+        assert prefix == []
+    else:
+        assert prefix == ["nice", "-n", str(10 - now)]
+    proc = subprocess.run([*prefix, sys.executable, "-c", "import os; print(os.nice(0))"], capture_output=True,
+                          text=True, check=True)
+    assert int(proc.stdout) == max(now, 10)

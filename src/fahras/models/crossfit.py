@@ -7,9 +7,16 @@ processes:
 
 * workers are *spawned*, never forked: a process that already runs native
   thread pools (omikuji's, BLAS) can deadlock in a forked child;
-* each worker receives the analysed documents, the subject matrix, the
-  analyzer and the concepts once (pickled; :class:`AnalyzedText` packs its
-  tokens compactly), then runs tasks;
+* the workers never see the documents: the bases that learn from TF-IDF
+  rows alone (they have ``fit_features``: omikuji, knn, tfidf-linear) get
+  them computed here, once per feature setting and split (all documents; a
+  fold's training and held-out parts), written as plain ``.npy`` files and
+  the features' own files into a scratch folder that the workers
+  memory-map; the subject matrix and the folds are files there too (no
+  pickles).  Bases that read the documents themselves fit in this process
+  meanwhile;
+* the scratch folder is removed when training ends, and a folder left by a
+  killed training is removed by the next one (:mod:`fahras.models.scratch`);
 * a fold task sends back its held-out scores (a plain array);
 * workers end when this process ends, even when it is killed
   (:mod:`fahras.workers`);

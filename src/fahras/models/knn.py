@@ -144,7 +144,8 @@ class KnnBackend(Backend):
             return super().predict_sparse(docs)
         n_subjects = self.labels_.shape[1]
         parts = []
-        chunk = 4 * _CHUNK  # the similarities are sparse: a few thousand training documents share a feature
+        # at most _MAX_SIMILARITIES similarities at once even if every training document shared a feature
+        chunk = max(1, min(_CHUNK, _MAX_SIMILARITIES // max(self.train_.shape[0], 1)))
         for start in range(0, len(docs), chunk):
             x = self.features_.transform(docs[start:start + chunk])
             parts.append(self._sparse_votes(x))

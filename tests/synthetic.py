@@ -46,6 +46,20 @@ def analyse(texts: list[str]) -> list[AnalyzedText]:
     return [AnalyzedText(t, ANALYZER.tokens(t)) for t in texts]
 
 
+def analysed_corpus(n_docs: int = 40, seed: int = 11) -> tuple[list[AnalyzedText], sp.csr_matrix]:
+    """``make_corpus`` analysed: the documents and their subject indicator matrix."""
+    texts, labels = make_corpus(n_docs, seed)
+    return analyse(texts), indicator(labels)
+
+
+def corpus_with_folds(n_docs: int = 30, n_folds: int = 3):
+    """``analysed_corpus`` with shuffled K folds (seeded) over its documents."""
+    from sklearn.model_selection import KFold
+
+    docs, y = analysed_corpus(n_docs)
+    return docs, y, list(KFold(n_folds, shuffle=True, random_state=0).split(docs))
+
+
 def indicator(labels: list[list[int]]) -> sp.csr_matrix:
     y = np.zeros((len(labels), len(NAMES)), dtype=np.float32)
     for i, subjects in enumerate(labels):

@@ -10,15 +10,14 @@ from fahras.errors import UsageError
 from fahras.models import create_backend, FitContext, load_backend
 from fahras.models.ensemble import Stacker
 from fahras.models.heading_features import MENTION_FEATURES
-from synthetic import ANALYZER, NAMES, PROBES, analyse, indicator, make_corpus
+from synthetic import ANALYZER, NAMES, PROBES, analyse, analysed_corpus
 
 BASES = [{"name": "tfidf-linear"}, {"name": "knn", "params": {"k": 5}}]
 
 
 @pytest.fixture(scope="module")
 def corpus():
-    texts, labels = make_corpus(n_docs=60, seed=3)
-    return analyse(texts), indicator(labels)
+    return analysed_corpus(60, seed=3)
 
 
 def _always_novel():

@@ -12,15 +12,13 @@ from fahras import Indexer
 from fahras.errors import UsageError
 from fahras.models import create_backend, FitContext
 
-from synthetic import (ANALYZER, NAMES, PROBES, analyse, assert_no_pickles,  # noqa: F401
-                       assert_params_round_trip, assert_round_trip, assert_term_evidence, corpus_documents,
-                       indicator, make_corpus)
+from synthetic import (ANALYZER, NAMES, PROBES, analyse, analysed_corpus, assert_no_pickles,  # noqa: F401
+                       assert_params_round_trip, assert_round_trip, assert_term_evidence, corpus_documents)
 
 
 @pytest.fixture(scope="module")
 def corpus():
-    texts, labels = make_corpus()
-    return analyse(texts), indicator(labels)
+    return analysed_corpus()
 
 
 @pytest.fixture(scope="module")

@@ -14,15 +14,13 @@ from fahras.errors import UsageError  # noqa: E402
 from fahras.models import create_backend, FitContext, load_backend  # noqa: E402
 from fahras.models.omikuji_tree import PRESETS  # noqa: E402
 
-from synthetic import (ANALYZER, NAMES, PROBES, analyse, assert_no_pickles,  # noqa: F401
-                       assert_params_round_trip, assert_round_trip, assert_term_evidence, corpus_documents,
-                       indicator, make_corpus)
+from synthetic import (ANALYZER, NAMES, PROBES, analyse, analysed_corpus, assert_no_pickles,  # noqa: F401
+                       assert_params_round_trip, assert_round_trip, assert_term_evidence, corpus_documents)
 
 
 @pytest.fixture(scope="module")
 def corpus():
-    texts, labels = make_corpus(seed=7)
-    return analyse(texts), indicator(labels)
+    return analysed_corpus(seed=7)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from sklearn.model_selection import KFold
 
 from fahras.models import AnalyzedText
 from fahras.models.crossfit import MAX_AUTO_JOBS, MIN_DOCS_FOR_WORKERS, available_cores, cross_fit, effective_jobs
-from synthetic import ANALYZER, NAMES, PROBES, analyse, indicator, make_corpus
+from synthetic import ANALYZER, NAMES, PROBES, analyse, corpus_with_folds, make_corpus
 
 # Deterministic backends: their fits do not depend on the process they run in.
 SPECS = [{"name": "tfidf-linear", "params": {"min_df": 1}}, {"name": "knn"}]
@@ -17,10 +17,7 @@ SPECS = [{"name": "tfidf-linear", "params": {"min_df": 1}}, {"name": "knn"}]
 
 @pytest.fixture(scope="module")
 def corpus():
-    texts, labels = make_corpus(30)
-    docs, y = analyse(texts), indicator(labels)
-    folds = list(KFold(3, shuffle=True, random_state=0).split(docs))
-    return docs, y, folds
+    return corpus_with_folds(30, 3)
 
 
 def test_workers_give_the_same_held_out_scores_and_models(corpus):

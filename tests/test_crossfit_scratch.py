@@ -25,17 +25,14 @@ from fahras.models.crossfit import SCRATCH_PREFIX, cross_fit
 from fahras.models.ensemble import Stacker
 from fahras.models.features import TfidfFeatures
 from fahras.models.scratch import owner_tag, scratch_folder, sweep_stale
-from synthetic import ANALYZER, NAMES, PROBES, analyse, indicator, make_corpus
+from synthetic import ANALYZER, NAMES, PROBES, analyse, corpus_with_folds, indicator, make_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def corpus():
-    texts, labels = make_corpus(30)
-    docs, y = analyse(texts), indicator(labels)
-    folds = list(KFold(3, shuffle=True, random_state=0).split(docs))
-    return docs, y, folds
+    return corpus_with_folds(30, 3)
 
 
 @pytest.mark.parametrize("name", ["knn", "tfidf-linear", "omikuji"])

@@ -12,7 +12,7 @@ import pytest
 from fahras.models import FitContext, create_backend, load_backend
 from fahras.models.ensemble import DEFAULT_BASES
 from fahras.vocab import Concept, Vocabulary
-from synthetic import ANALYZER, NAMES, PROBES, analyse, indicator, make_corpus
+from synthetic import ANALYZER, NAMES, PROBES, analyse, analysed_corpus, indicator
 
 
 def _concepts(extra: dict[str, str] | None = None) -> list[Concept]:
@@ -23,8 +23,7 @@ def _concepts(extra: dict[str, str] | None = None) -> list[Concept]:
 
 @pytest.fixture(scope="module")
 def corpus():
-    texts, labels = make_corpus(n_docs=48, seed=3)
-    return analyse(texts), indicator(labels)
+    return analysed_corpus(48, seed=3)
 
 
 def test_the_chosen_bases_are_a_fitted_attribute(corpus, tmp_path):

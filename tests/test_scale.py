@@ -14,13 +14,12 @@ from fahras.models import FitContext, create_backend, load_backend
 from fahras.models import budget
 from fahras.models.budget import held_out_budget
 from fahras.models.ensemble import DEFAULT_BASES, PER_SUBJECT_BASES, Stacker, _Ranking, default_bases_for
-from synthetic import ANALYZER, NAMES, PROBES, analyse, indicator, make_corpus
+from synthetic import ANALYZER, NAMES, PROBES, analyse, analysed_corpus
 
 
 @pytest.fixture(scope="module")
 def corpus():
-    texts, labels = make_corpus(n_docs=60, seed=5)
-    return analyse(texts), indicator(labels)
+    return analysed_corpus(60, seed=5)
 
 
 # -- tfidf-linear: sparse, pruned weights --------------------------------------------------------

@@ -27,7 +27,7 @@ from fahras.text.langid import _SCRIPTS, script_counts
 from fahras.text.normalize import WORD
 from fahras.vocab.concept import Concept, Vocabulary
 
-from synthetic import ANALYZER, NAMES, PROBES, analyse, indicator, make_corpus
+from synthetic import ANALYZER, NAMES, PROBES, analyse, analysed_corpus, make_corpus
 
 # Text mixing words of several scripts, digits, underscores, combining marks and punctuation.
 TEXT = st.lists(st.sampled_from(list("abcXYZ_ 019-*()\n\t.,éñçÀ") + ["e\u0301", "ё", "й", "ال", "مُ", "中文",
@@ -88,8 +88,7 @@ def test_ngram_counts_counts_the_ngrams(terms, max_n):
 
 @pytest.fixture(scope="module")
 def corpus():
-    texts, labels = make_corpus(seed=3)
-    return analyse(texts), indicator(labels)
+    return analysed_corpus(seed=3)
 
 
 def test_equal_features_share_rows_within_a_block_only(corpus, monkeypatch):

@@ -381,18 +381,25 @@ class Indexer:
     def _analysed(self, texts: Sequence[str | AnalyzedText], lang: str | None) -> list[AnalyzedText]:
         return [t if isinstance(t, AnalyzedText) else self.analyse(t, lang) for t in texts]
 
+    def _batch_scores(self, texts: Sequence[str | AnalyzedText], batch_size: int, lang: str | None, *,
+                      sparse: bool) -> list:
+        """The backend's scores of ``texts``, one part per batch of ``batch_size`` (dense or CSR)."""
+        self._check_fitted()
+        predict = self.backend_.predict_sparse if sparse else self.backend_.predict_scores
+        parts = []
+        for start in range(0, len(texts), batch_size):
+            chunk = self._analysed(texts[start:start + batch_size], lang)
+            with sharing_rows():
+                parts.append(predict(chunk))
+        return parts
+
     def scores(self, texts: Sequence[str | AnalyzedText], batch_size: int = 256,
                lang: str | None = None) -> np.ndarray:
         """Documents x subjects scores (columns in ``self.subjects_.uris`` order).
 
         ``texts`` may hold texts or what :meth:`analyse` made of them.
         """
-        self._check_fitted()
-        parts = []
-        for start in range(0, len(texts), batch_size):
-            chunk = self._analysed(texts[start:start + batch_size], lang)
-            with sharing_rows():
-                parts.append(self.backend_.predict_scores(chunk))
+        parts = self._batch_scores(texts, batch_size, lang, sparse=False)
         return np.vstack(parts) if parts else np.zeros((0, len(self.subjects_)))
 
     def rule(self, limit: int | None = None, threshold: float | None = None) -> DecisionRule:
@@ -476,12 +483,7 @@ class Indexer:
                       lang: str | None = None) -> sp.csr_matrix:
         """:meth:`scores` as a CSR matrix (no stored zeros): the same scores, without a documents x
         subjects array (:meth:`fahras.models.base.Backend.predict_sparse`)."""
-        self._check_fitted()
-        parts = []
-        for start in range(0, len(texts), batch_size):
-            chunk = self._analysed(texts[start:start + batch_size], lang)
-            with sharing_rows():
-                parts.append(self.backend_.predict_sparse(chunk))
+        parts = self._batch_scores(texts, batch_size, lang, sparse=True)
         if not parts:
             return sp.csr_matrix((0, len(self.subjects_)), dtype=np.float32)
         return sp.csr_matrix(sp.vstack(parts, format="csr"))

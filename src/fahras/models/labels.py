@@ -48,6 +48,7 @@ import scipy.sparse as sp
 from fahras.models import register
 from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
 from fahras.models.linear import LinearHead
+from fahras.text import analyzers_by_language
 
 LABELS_FILE = "labels.json"
 STATS_FILE = "stats.npz"
@@ -163,13 +164,8 @@ class LabelsBackend(Backend):
             context: FitContext | None = None) -> "LabelsBackend":
         context = context or FitContext()
         concepts = context.require_concepts(self.name, y.shape[1])
-        analyzer = context.analyzer
-        if hasattr(analyzer, "analyzer_for"):
-            from fahras.models.semantic import LANGS
-            langs, analyzer_for = list(LANGS), analyzer.analyzer_for
-        else:
-            langs, analyzer_for = [getattr(analyzer, "lang", None) or "en"], (lambda lang: analyzer)
-        self.index_ = {lang: _Index.build(concepts, analyzer_for(lang), lang) for lang in langs}
+        self.index_ = {lang: _Index.build(concepts, analyzer, lang)
+                       for lang, analyzer in analyzers_by_language(context.analyzer).items()}
         y = sp.csr_matrix(y)
         self.n_subjects_ = int(y.shape[1])
         # the concepts' training record: documents matching a label, and of those, indexed with the concept

@@ -53,6 +53,7 @@ from fahras.errors import UsageError
 from fahras.models import lexical, register, semantic
 from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
 from fahras.models.linear import LinearHead, sigmoid
+from fahras.text import analyzers_by_language
 
 WEIGHTS_FILE = "weights.json"
 
@@ -189,12 +190,8 @@ class ZeroShotBackend(Backend):
             context: FitContext | None = None) -> "ZeroShotBackend":
         context = context or FitContext()
         concepts = context.require_concepts(self.name, y.shape[1])
-        analyzer = context.analyzer
-        if hasattr(analyzer, "analyzer_for"):
-            langs, analyzer_for = list(semantic.LANGS), analyzer.analyzer_for
-        else:
-            langs, analyzer_for = [getattr(analyzer, "lang", None) or "en"], (lambda lang: analyzer)
-        self.labels_ = self._new_index().build(concepts, analyzer_for, langs)
+        by_lang = analyzers_by_language(context.analyzer)
+        self.labels_ = self._new_index().build(concepts, by_lang.__getitem__, list(by_lang))
         self.concepts_ = semantic.ConceptVectors(float(self.related_weight), float(self.group_weight))
         if self.semantic:
             self.concepts_.build(concepts, int(self.threads))

@@ -25,6 +25,7 @@ from fahras.text.analyzer import (
     register_analyzer,
 )
 from fahras.text.languages import ArabicAnalyzer, AutoAnalyzer, ChineseAnalyzer, StemAnalyzer
+from fahras.text.auto import analyzers_by_language
 from fahras.text.langid import LANGUAGES, detect_language, detect_paragraph_languages
 from fahras.text.normalize import normalize, normalize_arabic
 from fahras.text.furniture import find_symbol, mask_furniture, strip_furniture
@@ -44,6 +45,7 @@ __all__ = [
     "Token",
     "Tokens",
     "analyzer_from_config",
+    "analyzers_by_language",
     "detect_language",
     "detect_paragraph_languages",
     "extract",

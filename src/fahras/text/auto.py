@@ -17,6 +17,14 @@ from fahras.text.langid import LANGUAGES, detect_language, detect_paragraph_lang
 MODES = ("document", "paragraph")
 
 
+def analyzers_by_language(analyzer: Analyzer) -> dict[str, Analyzer]:
+    """Language -> the analyzer of that language's labels: the six UN languages for an analyzer that
+    picks one per language (``analyzer_for``), else the analyzer's own language (English if it has none)."""
+    if hasattr(analyzer, "analyzer_for"):
+        return {lang: analyzer.analyzer_for(lang) for lang in LANGUAGES}
+    return {getattr(analyzer, "lang", None) or "en": analyzer}
+
+
 @register_analyzer
 class AutoAnalyzer(Analyzer):
     """Language detection, then the detected language's analyzer.

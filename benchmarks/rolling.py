@@ -70,7 +70,7 @@ from benchmarks.harness import data as corpus_data  # noqa: E402
 from benchmarks.harness.annif_runner import ALIASES, ANNIF_VERSION, BACKENDS, Annif, read_rankings  # noqa: E402
 from benchmarks.harness.measure import StepFailed, elapsed, log  # noqa: E402
 from benchmarks.harness.tuning import decide  # noqa: E402
-from fahras.evaluate import evaluate, ndcg_at  # noqa: E402
+from fahras.evaluate import bootstrap_se, evaluate, ndcg_at  # noqa: E402
 
 DEFAULT_YEARS = (2009, 2012)
 DEFAULT_ANNIF = "tfidf,mllm,omikuji,ensemble"
@@ -79,8 +79,6 @@ HEADLINE = ("ndcg@5", "precision@1", "f1")
 N_SOURCES = 3
 RANKS = 5
 CACHE_VERSION = 1
-#: bootstrap resamples of a test year's documents for the standard error of its nDCG@5
-BOOTSTRAP = 2000
 
 
 # ---------------------------------------------------------------------------- arguments
@@ -199,16 +197,6 @@ def score(rankings: list[list[str]], decided: list[set[str]] | None, gold: list[
     metrics["ndcg@5_per_doc"] = [round(v, 4) for v in per_doc]
     metrics["ndcg@5_se"] = bootstrap_se(per_doc)
     return metrics
-
-
-def bootstrap_se(values: list[float], resamples: int = BOOTSTRAP, seed: int = 0) -> float | None:
-    """Bootstrap standard error of the mean of ``values`` (documents resampled with replacement): how far
-    a test year's score could move with another draw of documents of the same kind."""
-    if len(values) < 2:
-        return None
-    data = np.asarray(values, dtype=np.float64)
-    picks = np.random.default_rng(seed).integers(0, len(data), size=(resamples, len(data)))
-    return round(float(data[picks].mean(axis=1).std(ddof=1)), 4)
 
 
 # ---------------------------------------------------------------------------- Fahras

@@ -24,6 +24,8 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
+
 
 def precision_at(ranked: Sequence[str], gold: set[str], k: int) -> float:
     return sum(1 for s in ranked[:k] if s in gold) / k
@@ -127,3 +129,14 @@ def evaluate(ranked: Sequence[Sequence[str] | TopRanking], gold: Sequence[set[st
     result: dict = {"documents": n, "skipped": skipped}
     result.update({k: (v / n if n else 0.0) for k, v in sums.items()})
     return result
+
+
+def bootstrap_se(values: Sequence[float], resamples: int = 2000, seed: int = 0) -> float | None:
+    """Bootstrap standard error of the mean of ``values`` (e.g. one test year's per-document nDCG@5, the
+    documents resampled with replacement): how far the mean could move with another draw of documents
+    of the same kind.  None for fewer than 2 values."""
+    if len(values) < 2:
+        return None
+    data = np.asarray(values, dtype=np.float64)
+    picks = np.random.default_rng(seed).integers(0, len(data), size=(resamples, len(data)))
+    return round(float(data[picks].mean(axis=1).std(ddof=1)), 4)

@@ -20,6 +20,7 @@ from fahras._version import __version__
 from fahras.corpus import Document
 from fahras.decision import RULE_KINDS, DecisionRule, tune_rule
 from fahras.errors import InputError, ModelError, UsageError
+from fahras.evaluate import bootstrap_se
 from fahras.explain import surface_evidence
 from fahras.formats import suggestion_dict
 from fahras.models import AnalyzedText, Backend, Evidence, FitContext, backend_class, create_backend, load_backend
@@ -648,15 +649,6 @@ class Indexer:
 FORWARD_MIN_HELD = 30
 #: ... and at least this many in the years before (its training set).
 FORWARD_MIN_TRAIN = 100
-
-
-def bootstrap_se(values: Sequence[float], resamples: int = 2000, seed: int = 0) -> float | None:
-    """Bootstrap standard error of the mean of ``values`` (resampled with replacement; None for fewer than 2)."""
-    if len(values) < 2:
-        return None
-    data = np.asarray(values, dtype=np.float64)
-    picks = np.random.default_rng(seed).integers(0, len(data), size=(resamples, len(data)))
-    return round(float(data[picks].mean(axis=1).std(ddof=1)), 4)
 
 
 def next_year_estimate(training: dict) -> dict:

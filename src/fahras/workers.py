@@ -66,13 +66,13 @@ def _end_now(sig: int) -> None:
     os._exit(128 + int(sig))  # no clean-up: the parent is gone, and nothing of ours should outlive it
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (POSIX)."""
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (POSIX; one owned by another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # exists, owned by another user
+    except OSError:  # PermissionError: exists, owned by another user
         return True
     return True
 
@@ -85,7 +85,7 @@ def _watch(parent_pid: int, direct: bool, sentinel, sig: int) -> None:
     exists.  Elsewhere: the parent's pipe closes.
     """
     if os.name == "posix":
-        while (os.getppid() == parent_pid) if direct else _alive(parent_pid):
+        while (os.getppid() == parent_pid) if direct else pid_alive(parent_pid):
             threading.Event().wait(POLL_SECONDS)
     elif sentinel is not None:
         from multiprocessing.connection import wait
@@ -119,7 +119,7 @@ def bind_to_parent(parent_pid: int, sig: int = signal.SIGKILL if hasattr(signal,
         _set_parent_death_signal(sig)
         if os.getppid() != parent_pid:  # the parent ended before the signal was asked for
             _end_now(sig)
-    elif os.name == "posix" and not _alive(parent_pid):
+    elif os.name == "posix" and not pid_alive(parent_pid):
         _end_now(sig)
     parent = multiprocessing.parent_process()
     sentinel = getattr(parent, "sentinel", None) if parent is not None else None

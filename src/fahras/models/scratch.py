@@ -22,6 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from fahras.workers import pid_alive
+
 log = logging.getLogger(__name__)
 
 _OWNER = re.compile(r"^(?P<pid>\d+)-(?P<start>\d+)-")
@@ -37,13 +39,7 @@ def _start_time(pid: int) -> int | None:
         return None
     except (OSError, IndexError, ValueError):
         pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except OSError:  # exists, owned by someone else
-        pass
-    return 0
+    return 0 if pid_alive(pid) else None
 
 
 def owner_tag(pid: int | None = None) -> str:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Iterator
 
 from fahras.errors import ModelError
+from fahras.workers import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -67,18 +68,6 @@ def _fresh_sibling(target: Path, kind: str) -> Path:
     raise FileExistsError(f"no free temporary name beside {target}")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return True
-    return True
-
-
 def remove_stale_siblings(target: Path) -> list[Path]:
     """Remove ``.NAME.tmp-*`` / ``.NAME.old-*`` folders beside ``target`` whose owning process is gone.
 
@@ -97,7 +86,7 @@ def remove_stale_siblings(target: Path) -> list[Path]:
             continue
         if match.group(1) is not None:
             pid = int(match.group(1))
-            if pid == os.getpid() or _pid_alive(pid):
+            if pid == os.getpid() or pid_alive(pid):
                 continue
         else:
             try:

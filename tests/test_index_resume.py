@@ -38,9 +38,10 @@ STOP_WITHIN = 15.0
 
 @pytest.fixture(scope="module")
 def documents(tmp_path_factory) -> Path:
-    """The training resolutions six times over (links), plus a subfolder and an unsupported file."""
+    """The training resolutions fifteen times over (links: enough work that a run on a quiet machine is still
+    going when it is killed or interrupted), plus a subfolder and an unsupported file."""
     requires_shared()
-    folder = linked_copies(RESOLUTIONS, tmp_path_factory.mktemp("docs"), 6)
+    folder = linked_copies(RESOLUTIONS, tmp_path_factory.mktemp("docs"), 15)
     (folder / "attachments").mkdir()
     (folder / "scan.tiff").write_bytes(b"II*\0")
     return folder

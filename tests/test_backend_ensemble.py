@@ -329,25 +329,63 @@ def test_held_out_scores_do_not_count_the_held_out_documents_subjects(learn_nove
     assert not np.allclose(stacker.predict(base)[:, :4], other.predict(base)[:, :4])
 
 
-def test_no_novel_head_from_too_few_right_new_subjects():
-    """Folds that (almost) never hold a right subject out teach a novel head only that new subjects are never
-    right: below ensemble.MIN_NOVEL_RIGHT right pairs no head is learned and new subjects keep their best
-    base score (discounted by the naming subjects), in the held-out scores as at prediction time."""
-    from fahras.models.ensemble import MIN_NOVEL_RIGHT
-
-    base, y, match, folds = _novel_world(seed=3)
-    assert int(y[:, 4:6].sum()) >= MIN_NOVEL_RIGHT  # enough right pairs of headings new to their fold: learned
-    learned = Stacker.for_subjects(2, y, candidates=7)
-    learned.held_out_scores(base, y, folds, match)
-    assert learned.novel is not None
+def _too_few_right(y, keep: int):
+    """``y`` with the headings new to their fold (4, 5) right in only ``keep`` documents (all of subject 4)."""
     few = y.tolil()
     few[:, 4:6] = 0
-    for r in np.flatnonzero(np.asarray(y[:, 4].todense()).ravel())[:MIN_NOVEL_RIGHT - 1]:
-        few[r, 4] = 1  # one right pair fewer than needed
-    few = few.tocsr()
+    for r in np.flatnonzero(np.asarray(y[:, 4].todense()).ravel())[:keep]:
+        few[r, 4] = 1
+    return few.tocsr()
+
+
+def test_too_few_right_new_subjects_get_the_fallback_heads_probabilities():
+    """Below ensemble.MIN_NOVEL_RIGHT right held-out pairs of subjects new to their fold, the full novel head is
+    not learned, but such subjects still get a held-out-calibrated probability (the fallback head, on four
+    features), in the held-out scores as at prediction time: never their raw base score (the old pass-through)."""
+    from fahras.models.ensemble import FALLBACK_FEATURES, MIN_NOVEL_RIGHT
+
+    base, y, match, folds = _novel_world(seed=3)
+    assert int(y[:, 4:6].sum()) >= MIN_NOVEL_RIGHT  # enough right pairs of headings new to their fold: full head
+    learned = Stacker.for_subjects(2, y, candidates=7)
+    learned.held_out_scores(base, y, folds, match)
+    assert len(np.flatnonzero(learned.novel.coef)) > len(FALLBACK_FEATURES)
+    few = _too_few_right(y, MIN_NOVEL_RIGHT - 1)  # one right pair fewer than the full head needs
     stacker = Stacker.for_subjects(2, few, candidates=7)
     oof = stacker.held_out_scores(base, few, folds, match)
-    assert stacker.novel is None
+    assert stacker.novel is not None  # the old code learned no head here and passed the raw scores through
+    assert set(np.flatnonzero(stacker.novel.coef)) <= set(stacker.fallback_columns().tolist())
     plain = Stacker.for_subjects(2, few, candidates=7).held_out_scores(base, few, folds, learn_novel=False)
-    np.testing.assert_array_equal(oof, plain)
-    assert oof[:, 6].min() == pytest.approx(0.9)  # the composed heading no document has: its raw score
+    assert plain[:, 6].min() == pytest.approx(0.9)  # the composed heading no document has: its raw score ...
+    assert oof[:, 6].max() < 0.1  # ... and its held-out probability (never right) now
+    stacker.fit(base, few)
+    seen = stacker.prior > 0
+    assert not seen[5] and not seen[6]
+    scores = stacker.predict(base, match=match)
+    _, (rows, cols, x) = Stacker._split_predict(stacker, base, seen, match)
+    assert set(cols.tolist()) == {5, 6}
+    np.testing.assert_allclose(scores[rows, cols], stacker.novel.predict(x), rtol=1e-6)  # the fallback's
+    assert scores[:, 6].max() < 0.1
+    right = np.asarray(few[:, :4].argmax(axis=1)).ravel()
+    assert (scores[:, 6] < scores[np.arange(few.shape[0]), right]).all()
+
+
+def test_no_right_new_subject_gives_the_smoothed_base_rate():
+    """With no right held-out pair new to its fold, every new subject's probability is the same smoothed base
+    rate, below one over the number of such pairs (not 0, not the raw scores)."""
+    base, y, match, folds = _novel_world(seed=4)
+    none = _too_few_right(y, 0)
+    stacker = Stacker.for_subjects(2, none, candidates=7)
+    oof = stacker.held_out_scores(base, none, folds, match)
+    stacker.fit(base, none)
+    scores = stacker.predict(base, match=match)
+    new = scores[:, 4:]
+    assert np.ptp(new) < 1e-6 and np.ptp(oof[:, 4:]) < 1e-6  # one rate, mentions or raw scores aside
+    n_pairs = none.shape[0] * 3  # subjects 4-6 are candidates of every document (7 candidates of 7)
+    assert 0 < new.max() < 1.0 / n_pairs
+    assert oof[:, 4:].max() < 0.01
+
+
+def test_fallback_head_with_no_pair_at_all_is_the_candidates_precision():
+    stacker = Stacker.for_subjects(2, sp.csr_matrix(np.eye(3)), candidates=3)
+    head = stacker.fit_novel_fallback(np.zeros((0, stacker.n_novel_features)), np.zeros(0, bool), 0.2)
+    assert head.predict(np.random.default_rng(0).random((4, stacker.n_novel_features))) == pytest.approx(0.2, rel=1e-3)

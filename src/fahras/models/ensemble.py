@@ -15,7 +15,9 @@ headings, zero-shot concepts) cannot be weighed by the stacker's main head:
 it never saw them right or wrong.  They get a probability from a second
 logistic head, the *novel head* (:attr:`Stacker.novel`), calibrated on the
 cross-fitting pairs whose subject is new to its fold (absent from the fold's
-training documents): the same stacker features, plus how the document names
+training documents; with fewer than :data:`MIN_NOVEL_RIGHT` right pairs, a
+strongly regularised fallback on four of its features,
+:meth:`Stacker.fit_novel_fallback`): the same stacker features, plus how the document names
 the heading's filler (whole-label and partial mention counts, share, first
 position, template words nearby: :meth:`HeadingsBackend.mention_features`)
 and ``named``, the stacked probability of the seen subjects that already
@@ -77,10 +79,22 @@ _STACKER_FILE = "stacker.json"
 _BASES_FILE = "bases.json"
 _NOVEL_FILE = "novel.json"
 
-#: The novel head is learned only from at least this many right held-out pairs of subjects new to their fold:
-#: with fewer (random folds, which almost never hold a subject out; a small corpus) it would learn that a new
-#: subject is never right and bury every composed heading, so such subjects keep their best base score.
+#: The full novel head (every stacker and mention feature) is learned only from at least this many right held-out
+#: pairs of subjects new to their fold; with fewer (random folds, which almost never hold a subject out; a small
+#: corpus; the Security Council resolutions up to 2009 or 2010) the *fallback head* is learned instead
+#: (:meth:`Stacker.fit_novel_fallback`), so that such subjects always get a held-out-calibrated probability.
 MIN_NOVEL_RIGHT = 10
+#: The fallback head's features, as positions in the novel head's features (:meth:`Stacker.fallback_columns`):
+#: the backends' consensus (reciprocal rank of their mean score), the share of backends ranking the subject in
+#: their top 3, whole-label mentions of the heading's filler, and ``named`` (the seen subjects naming the filler).
+FALLBACK_FEATURES = ("consensus", "top3_share", "full", "named")
+#: Inverse regularisation of the fallback head: a Gaussian prior of variance C on each weight of the standardised
+#: features, so with a handful of right pairs the weights stay small and the scores near the (smoothed) base rate.
+FALLBACK_C = 0.1
+#: The fallback head's pseudo-pair (at the features' mean): this many pairs at the precision of all held-out
+#: candidates (seen or not), so with no right pair the base rate is (smoothed) low, not 0, and with no pair at
+#: all it is that overall precision.
+FALLBACK_PRIOR_PAIRS = 1.0
 
 Match = tuple[np.ndarray, np.ndarray, np.ndarray]
 """How documents name composed headings' fillers: (document rows, subject columns, mention features)."""
@@ -447,6 +461,38 @@ class Stacker:
             return LinearHead(np.zeros(self.n_novel_features), float(np.log(rate / (1 - rate))))
         return LinearHead.fit(x, target, C=self.C, max_iter=2000, standardise=True)
 
+    def fallback_columns(self) -> np.ndarray:
+        """Positions of :data:`FALLBACK_FEATURES` in the novel head's features (:meth:`novel_features`)."""
+        n = self.n_bases
+        return np.array([4 * n + 2, 3 * n + 1, self.n_features + MENTION_FEATURES.index("full"),
+                         self.n_novel_features - 1])
+
+    def fit_novel_fallback(self, x: np.ndarray, target: np.ndarray, base_rate: float) -> LinearHead:
+        """The novel head when too few held-out pairs new to their fold are right for the full head
+        (:data:`MIN_NOVEL_RIGHT`): a logistic regression on the few :data:`FALLBACK_FEATURES` only (the other
+        weights 0), strongly regularised (:data:`FALLBACK_C`) so it stays near the held-out base rate, with
+        :data:`FALLBACK_PRIOR_PAIRS` pseudo-pairs at the features' mean right at ``base_rate`` (the precision
+        of all held-out candidates): with no right pair every score is that smoothed rate (low), and with no
+        pair at all it is ``base_rate``.  The same kind of head as the full one (saved the same way)."""
+        from sklearn.linear_model import LogisticRegression
+
+        target = np.asarray(target, dtype=bool)
+        columns = self.fallback_columns()
+        few = x[:, columns] if len(x) else np.zeros((0, len(columns)))
+        mean = few.mean(axis=0) if len(few) else np.zeros(len(columns))
+        scale = few.std(axis=0) if len(few) else np.ones(len(columns))
+        scale = np.where(scale > 1e-9, scale, 1.0)
+        z = np.vstack([(few - mean) / scale, np.zeros((2, len(columns)))])
+        labels = np.concatenate([target, [True, False]])
+        rate = float(np.clip(base_rate, 1e-6, 1 - 1e-6))
+        weight = np.concatenate([np.ones(len(target)), FALLBACK_PRIOR_PAIRS * np.array([rate, 1.0 - rate])])
+        model = LogisticRegression(C=FALLBACK_C, max_iter=2000)
+        model.fit(z, labels, sample_weight=weight)
+        coef, full_mean, full_scale = (np.zeros(self.n_novel_features), np.zeros(self.n_novel_features),
+                                       np.ones(self.n_novel_features))
+        coef[columns], full_mean[columns], full_scale[columns] = model.coef_[0], mean, scale
+        return LinearHead(coef, float(model.intercept_[0]), full_mean, full_scale)
+
     def unseen_scores(self, out: np.ndarray, base: list[np.ndarray], seen: np.ndarray) -> None:
         """Score, in place, the subjects of ``out`` that are not ``seen`` in training.
 
@@ -491,6 +537,7 @@ class Stacker:
         targets = sp.csr_matrix(targets)
         oof = np.zeros(targets.shape, dtype=np.float32)
         pairs = []  # per fold: held rows, novel pairs (local rows, columns, features), their targets
+        counts = []  # per fold: seen candidate pairs, right ones
         for train, held in folds:
             fold = self.clone()
             # The fold's own subject frequencies, counted on its training part only: the held-out documents'
@@ -508,21 +555,33 @@ class Stacker:
             part, (rows, cols, x) = self._split_predict(fold, base_held, seen,
                                                         _match_rows(match, held, targets.shape[0]))
             oof[held] = part
+            # the seen candidates (the main head scored them, > 0) and how many are right: with the new ones,
+            # the precision of all held-out candidates, the fallback head's prior
+            s_rows, s_cols = np.nonzero(part)
+            counts.append((len(s_rows), int(_pick(targets[held], s_rows, s_cols).sum())))
             pairs.append((held, rows, cols, x, _pick(targets[held], rows, cols)))
         if learn_novel:
             right = int(sum(int(np.sum(p[4])) for p in pairs))
+            n_new = sum(len(p[1]) for p in pairs)
             if right < MIN_NOVEL_RIGHT:
+                base_rate = ((right + sum(c[1] for c in counts)) / max(n_new + sum(c[0] for c in counts), 1))
                 log.info("ensemble: %d held-out pairs of subjects new to their fold, %d of them right (fewer than "
-                         "%d): no novel head; such subjects keep their best base score", sum(len(p[1]) for p in pairs),
-                         right, MIN_NOVEL_RIGHT)
-                self.novel = None
-                return self.held_out_scores(base_oof, targets, folds, match, learn_novel=False)
+                         "%d): the fallback novel head (%s; prior: all held-out candidates' precision %.3f)",
+                         n_new, right, MIN_NOVEL_RIGHT, ", ".join(FALLBACK_FEATURES), base_rate)
+
+                def fit(x: np.ndarray, target: np.ndarray) -> LinearHead:
+                    return self.fit_novel_fallback(x, target, base_rate)
+            else:
+                fit = self.fit_novel
+            width = self.n_novel_features
             for f, (held, rows, cols, x, _) in enumerate(pairs):
                 if len(rows):
                     others = [p for g, p in enumerate(pairs) if g != f]
-                    head = self.fit_novel(np.vstack([p[3] for p in others]), np.concatenate([p[4] for p in others]))
+                    head = fit(np.vstack([np.zeros((0, width))] + [p[3] for p in others]),
+                               np.concatenate([np.zeros(0, bool)] + [p[4] for p in others]))
                     oof[held[rows], cols] = head.predict(x)
-            self.novel = self.fit_novel(np.vstack([p[3] for p in pairs]), np.concatenate([p[4] for p in pairs]))
+            self.novel = fit(np.vstack([np.zeros((0, width))] + [p[3] for p in pairs]),
+                             np.concatenate([np.zeros(0, bool)] + [p[4] for p in pairs]))
         return oof
 
 
@@ -540,9 +599,10 @@ class EnsembleBackend(Backend):
         "C": Param(1.0, "inverse regularisation of the stacker", low=0, low_open=True),
         "random_state": Param(0, "seed of the folds"),
         "calibrate_new": Param(True, "score subjects no training document has with a head calibrated on "
-                               "cross-fitting pairs new to their fold, when at least MIN_NOVEL_RIGHT of those "
-                               "pairs are right (false, or fewer: their best raw base score, discounted by the "
-                               "subjects naming the same filler)"),
+                               "cross-fitting pairs new to their fold (the full head when at least "
+                               "MIN_NOVEL_RIGHT of those pairs are right, else a strongly regularised fallback "
+                               "on four features near their base rate; false: their best raw base score, "
+                               "discounted by the subjects naming the same filler)"),
         "folds": Param(DEFAULT_FOLDS, "kind of folds when fitted alone (an Indexer's folds are used otherwise): "
                        "grouped keeps documents with the same subjects together, time holds out contiguous "
                        "blocks in corpus order, random is shuffled K-fold", choices=FOLD_KINDS),

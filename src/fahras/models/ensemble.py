@@ -258,6 +258,9 @@ class Stacker:
     head: LinearHead | None = None
     #: the head scoring subjects that are not seen (None: models made before it; see :meth:`unseen_scores`)
     novel: LinearHead | None = None
+    #: after :meth:`held_out_scores` with ``learn_novel``: the held-out pairs of subjects new to their fold and
+    #: how many are right (the full novel head from :data:`MIN_NOVEL_RIGHT` right pairs, else the fallback)
+    novel_pairs: tuple[int, int] | None = None
 
     @staticmethod
     def subject_prior(targets: sp.csr_matrix) -> np.ndarray:
@@ -563,6 +566,7 @@ class Stacker:
         if learn_novel:
             right = int(sum(int(np.sum(p[4])) for p in pairs))
             n_new = sum(len(p[1]) for p in pairs)
+            self.novel_pairs = (n_new, right)
             if right < MIN_NOVEL_RIGHT:
                 base_rate = ((right + sum(c[1] for c in counts)) / max(n_new + sum(c[0] for c in counts), 1))
                 log.info("ensemble: %d held-out pairs of subjects new to their fold, %d of them right (fewer than "

@@ -506,6 +506,7 @@ def markdown(header: dict, per_year: dict[int, list[dict]], summary: dict, sizes
                    for y in reported}
     lines += ["", "Gold subjects of the test year that no training document has: "
               + ", ".join(f"{y + 1}: {n}" for y, n in sorted(gold_unseen.items())) + ".", ""]
+    lines += unseen_per_year_lines(per_year, reported)
     fahras = [n for n in summary if n.startswith("Fahras") and any(k.startswith("cv_gap") for k in summary[n])]
     if fahras:
         lines += ["## Estimate minus next-year quality (Fahras)", "",
@@ -566,6 +567,37 @@ NOTES = [
     "Spread: population standard deviation and min–max over the test years.",
     "LRAP: a gold subject missing from a ranking counts as ranked after every subject the model could suggest.",
 ]
+
+
+def novel_head(training: dict | None) -> str:
+    """How a Fahras model scored subjects no training document has, from its ``training_`` (#16): the full
+    novel head or its fallback, with the held-out pairs of subjects new to their fold and the right ones."""
+    training = training or {}
+    pairs, right = training.get("novel_pairs"), training.get("novel_right")
+    if pairs is None or right is None:
+        return ""
+    from fahras.models.ensemble import MIN_NOVEL_RIGHT
+
+    kind = "full novel head" if right >= MIN_NOVEL_RIGHT else "fallback head"
+    return f"{kind} ({right} right of {pairs:,} held-out pairs new to their fold)"
+
+
+def unseen_per_year_lines(per_year: dict[int, list[dict]], reported: list[int]) -> list[str]:
+    """Markdown: per test year and system, right / suggested subjects of no training document at ranks 1-5,
+    the year's gold subjects no training document has, and (Fahras) how such subjects were scored."""
+    lines = ["Per test year (right / suggested at each rank; for Fahras, how such subjects were scored):", "",
+             "| test year | system | " + " | ".join(f"rank {r + 1}" for r in range(RANKS))
+             + " | gold subjects no training document has | scored by |",
+             "|---|---|" + "---|" * RANKS + "---|---|"]
+    for year in reported:
+        for r in per_year.get(year, []):
+            m = r.get("metrics")
+            if not m or "unseen_at_rank" not in m:
+                continue
+            lines.append(f"| {year + 1} | {r['system']} | "
+                         + " | ".join(f"{right}/{n}" for n, right in m["unseen_at_rank"])
+                         + f" | {m.get('gold_unseen', '')} | {novel_head(r.get('training'))} |")
+    return lines + [""]
 
 
 def git_commit() -> str:

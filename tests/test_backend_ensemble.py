@@ -353,6 +353,7 @@ def test_too_few_right_new_subjects_get_the_fallback_heads_probabilities():
     stacker = Stacker.for_subjects(2, few, candidates=7)
     oof = stacker.held_out_scores(base, few, folds, match)
     assert stacker.novel is not None  # the old code learned no head here and passed the raw scores through
+    assert stacker.novel_pairs[1] == MIN_NOVEL_RIGHT - 1 and learned.novel_pairs[1] >= MIN_NOVEL_RIGHT
     assert set(np.flatnonzero(stacker.novel.coef)) <= set(stacker.fallback_columns().tolist())
     plain = Stacker.for_subjects(2, few, candidates=7).held_out_scores(base, few, folds, learn_novel=False)
     assert plain[:, 6].min() == pytest.approx(0.9)  # the composed heading no document has: its raw score ...

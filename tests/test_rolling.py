@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks.harness.data import Doc
 from benchmarks.harness.measure import StepFailed
-from benchmarks.rolling import fingerprint, parse_args, score, summarise, year_parts
+from benchmarks.rolling import fingerprint, parse_args, score, summarise, unseen_per_year_lines, year_parts
 
 
 def _doc(i: int, year: int, gold=("a",), text="x") -> Doc:
@@ -116,3 +116,28 @@ def test_forward_chaining_estimate_is_the_previous_step_and_stays_out_of_the_mea
     assert s["ndcg@5_se"]["mean"] == pytest.approx(0.02)
     # without the warm-up step the first year has no forward estimate
     assert summarise({2009: per_year[2009], 2010: per_year[2010]})["Fahras"]["forward_estimate"].keys() == {"2010"}
+
+
+def test_unseen_subjects_are_reported_per_test_year_with_how_fahras_scored_them():
+    from fahras.models.ensemble import MIN_NOVEL_RIGHT
+
+    def row(system, unseen, gold_unseen, training=None):
+        return {"system": system, "metrics": {"unseen_at_rank": unseen, "gold_unseen": gold_unseen},
+                **({"training": training} if training is not None else {})}
+
+    per_year = {
+        2009: [row("Fahras", [[2, 1], [3, 0], [0, 0], [1, 0], [0, 0]], 4,
+                   {"novel_pairs": 6776, "novel_right": MIN_NOVEL_RIGHT - 1}),
+               row("Annif mllm", [[0, 0], [5, 1], [0, 0], [0, 0], [0, 0]], 4)],
+        2010: [row("Fahras", [[1, 1], [0, 0], [0, 0], [0, 0], [4, 0]], 19,
+                   {"novel_pairs": 8111, "novel_right": MIN_NOVEL_RIGHT})],
+    }
+    lines = unseen_per_year_lines(per_year, [2009, 2010])
+    rows = [line for line in lines if line.startswith("| 20")]
+    assert rows == [
+        f"| 2010 | Fahras | 1/2 | 0/3 | 0/0 | 0/1 | 0/0 | 4 | fallback head ({MIN_NOVEL_RIGHT - 1} right of 6,776 "
+        "held-out pairs new to their fold) |",
+        "| 2010 | Annif mllm | 0/0 | 1/5 | 0/0 | 0/0 | 0/0 | 4 |  |",
+        f"| 2011 | Fahras | 1/1 | 0/0 | 0/0 | 0/0 | 0/4 | 19 | full novel head ({MIN_NOVEL_RIGHT} right of 8,111 "
+        "held-out pairs new to their fold) |",
+    ]

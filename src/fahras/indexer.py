@@ -259,10 +259,6 @@ class Indexer:
                 pairs = getattr(getattr(backend, "stacker_", None), "novel_pairs", None)
                 if pairs is not None:  # how the ensemble calibrated subjects no training document has
                     cv_quality.update({"novel_pairs": int(pairs[0]), "novel_right": int(pairs[1])})
-                if sample is None:
-                    cv_quality.update(novelty_weighted_quality(
-                        oof, y, folds, known_years([d.id for d in docs], len(docs),
-                                                   [d.metadata.get("year") for d in docs])))
             else:
                 progress("fit", 0, 1)
                 backend.fit(analyzed, y, context=context)
@@ -681,56 +677,6 @@ def next_year_estimate(training: dict) -> dict:
     if out:
         out["estimate_kind"] = ",".join(sorted(kinds))
     return out
-
-
-def yearly_novelty(targets: sp.csr_matrix, years: Sequence[float | None]) -> float | None:
-    """The share of documents, over every dated year after the first, with a subject that no document of
-    an earlier year has (pooled over those years); None with fewer than two dated years."""
-    targets = sp.csr_matrix(targets)
-    dated = sorted({y for y in years if y is not None})
-    if len(dated) < 2:
-        return None
-    seen: set[int] = set()
-    new = total = 0
-    for year in dated:
-        rows = [i for i, y in enumerate(years) if y == year]
-        subjects = [set(targets.indices[targets.indptr[i]:targets.indptr[i + 1]].tolist()) for i in rows]
-        if year != dated[0]:
-            new += sum(bool(s - seen) for s in subjects if s)
-            total += sum(bool(s) for s in subjects)
-        for s in subjects:
-            seen |= s
-    return new / total if total else None
-
-
-def novelty_weighted_quality(scores: np.ndarray, targets: sp.csr_matrix, folds: Sequence,
-                             years: Sequence[float | None]) -> dict:
-    """A diagnostic beside the cross-validated estimate (#16, docs/benchmarks.md "The self-estimate"): the
-    held-out nDCG@5 of the documents with a subject new to their fold (``cv_ndcg@5_new``) and of the others
-    (``cv_ndcg@5_old``), the share of the former (``cv_new_share``), the share of documents of each training
-    year with a subject no earlier year has (``yearly_new_share``, :func:`yearly_novelty`), and the held-out
-    nDCG@5 reweighted to that share (``novelty_ndcg@5``).  {} when a part is missing."""
-    from fahras.evaluate import ndcg_at
-
-    targets = sp.csr_matrix(targets)
-    expected = yearly_novelty(targets, years)
-    if expected is None:
-        return {}
-    new, old = [], []
-    for train, held in folds:
-        known = np.asarray(targets[np.asarray(train)].sum(axis=0)).ravel() > 0
-        for i in np.asarray(held).tolist():
-            gold = targets.indices[targets.indptr[i]:targets.indptr[i + 1]]
-            if not len(gold):
-                continue
-            ranked = np.argsort(-scores[i], kind="stable")[:5].tolist()
-            (new if (~known[gold]).any() else old).append(ndcg_at(ranked, set(gold.tolist()), 5))
-    if not new or not old:
-        return {}
-    share = len(new) / (len(new) + len(old))
-    return {"cv_ndcg@5_new": round(float(np.mean(new)), 4), "cv_ndcg@5_old": round(float(np.mean(old)), 4),
-            "cv_new_share": round(share, 4), "yearly_new_share": round(expected, 4),
-            "novelty_ndcg@5": round(expected * float(np.mean(new)) + (1 - expected) * float(np.mean(old)), 4)}
 
 
 def held_out_quality(scores: np.ndarray, targets: sp.csr_matrix) -> dict:

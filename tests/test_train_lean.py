@@ -120,3 +120,24 @@ def test_acronyms_are_left_out_when_they_would_score_almost_no_document():
     # one in ten names it: kept
     common = [AnalyzedText(define if i % 10 == 0 else plain, []) for i in range(n)]
     assert _nothing_to_learn({"name": "acronyms"}, common, y, context) == ""
+
+
+@pytest.mark.parametrize("kind", ["random", "grouped", "time"])
+def test_the_indexer_fits_each_base_once_on_a_large_corpus(monkeypatch, kind):
+    from fahras.indexer import Indexer
+    from synthetic import corpus_documents
+
+    documents, vocab = corpus_documents()
+    monkeypatch.setattr(budget, "MIN_HELD_DOCS", 5)
+    monkeypatch.setattr(budget, "MAX_HELD_CELLS", 40)  # the synthetic corpus is "large"
+    monkeypatch.setattr(budget, "FIT_ONCE_MAX_SHARE", 0.5)
+    sizes = _counting(monkeypatch, "knn")
+    indexer = Indexer(backend="ensemble", folds=kind,
+                      backend_params={"backends": [{"name": "knn", "params": {"k": 5}}], "n_jobs": 1})
+    indexer.fit(documents, vocab)
+    n = len(documents)
+    if kind != "random":  # time folds, and groups (4 subjects here: a few heading sets) holding most documents:
+        assert len(sizes) == 2 and sizes[-1] == n  # fitted without the held-out fold, then on all documents
+    else:  # once, without the held-out sample (and its groups)
+        assert len(sizes) == 1 and sizes[0] < n
+    assert indexer.training_["cv_f1"] is not None and indexer.suggest(documents[0].text)

@@ -25,6 +25,24 @@ from pathlib import Path
 from benchmarks.scale import DATA, REPO, _children, _rss_kb, subset
 
 
+def _cpu_s(pid: int, reaped: bool = False) -> float:
+    """User + system CPU seconds of ``pid`` (with ``reaped``, also of its waited-for children)."""
+    import os
+
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if reaped else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu_s(pid: int, kids) -> float:
+    """CPU seconds of this process, its finished children and its live descendants."""
+    return _cpu_s(pid, reaped=True) + sum(_cpu_s(k) for k in kids)
+
+
 class Sampler:
     """RSS of this process and of each descendant every ``interval`` s, tagged with the current stage."""
 
@@ -48,7 +66,9 @@ class Sampler:
                     kids[pid] = _rss_kb(pid) / 1024
                     todo += _children(pid)
             main = _rss_kb(self.pid) / 1024
+            cpu = _tree_cpu_s(self.pid, kids)
             self.samples.append({"t": round(time.perf_counter() - self.started, 2), "stage": self.stage,
+                                 "cpu_s": round(cpu, 2),
                                  "main_mb": round(main, 1), "workers_mb": {str(k): round(v, 1) for k, v in kids.items()},
                                  "tree_mb": round(main + sum(kids.values()), 1)})
             self._done.wait(self.interval)
@@ -70,7 +90,7 @@ def summary(samples: list[dict]) -> list[dict]:
     stages: dict[str, dict] = {}
     for s in samples:
         row = stages.setdefault(s["stage"], {"stage": s["stage"], "first": s["t"], "last": s["t"], "main_mb": 0.0,
-                                             "worker_mb": 0.0, "tree_mb": 0.0})
+                                             "worker_mb": 0.0, "tree_mb": 0.0, "cpu_first": s.get("cpu_s", 0.0)})
         row["last"] = s["t"]
         row["main_mb"] = max(row["main_mb"], s["main_mb"])
         row["worker_mb"] = max([row["worker_mb"], *s["workers_mb"].values()])
@@ -78,6 +98,9 @@ def summary(samples: list[dict]) -> list[dict]:
     rows = list(stages.values())
     for row, nxt in zip(rows, rows[1:] + [None]):
         row["seconds"] = round((nxt["first"] if nxt else row["last"]) - row["first"], 1)
+        end = nxt["cpu_first"] if nxt else samples[-1].get("cpu_s", 0.0)
+        # CPU of workers that ended within the stage is counted once it is reaped; live workers' as they run
+        row["cpu_s"] = round(max(0.0, end - row["cpu_first"]), 1)
     return rows
 
 
@@ -111,6 +134,15 @@ def main(argv: list[str] | None = None) -> int:
 
         tracemalloc.start(5)
     indexer = Indexer(backend=args.backend, backend_params=params or None, analyzer="en")
+    import fahras.indexer as indexer_module
+
+    tune_rule = indexer_module.tune_rule
+
+    def tagged_tune_rule(*a, **k):  # the decision rule's own stage (the indexer reports no progress there)
+        sampler.stage = "decision rule"
+        return tune_rule(*a, **k)
+
+    indexer_module.tune_rule = tagged_tune_rule
     started = time.perf_counter()
     with Sampler() as sampler:
         indexer.fit(read_corpus(train), vocab, progress=sampler.progress)
@@ -123,10 +155,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {stat.size / 2**20:8.1f} MB  {stat.traceback}")
     print(f"trained {args.docs} documents in {seconds:.1f} s; bases: "
           f"{', '.join(b['name'] for b in getattr(indexer.backend_, 'backends', []))}")
-    print(f"{'stage':<28} {'s':>7} {'main MB':>9} {'worker MB':>10} {'tree MB':>9}")
+    print(f"{'stage':<28} {'s':>7} {'CPU s':>7} {'main MB':>9} {'worker MB':>10} {'tree MB':>9}")
     for row in summary(sampler.samples):
-        print(f"{row['stage'][:28]:<28} {row['seconds']:>7.1f} {row['main_mb']:>9.0f} {row['worker_mb']:>10.0f} "
-              f"{row['tree_mb']:>9.0f}")
+        print(f"{row['stage'][:28]:<28} {row['seconds']:>7.1f} {row['cpu_s']:>7.1f} {row['main_mb']:>9.0f} "
+              f"{row['worker_mb']:>10.0f} {row['tree_mb']:>9.0f}")
+    print(f"CPU s (this process and its children): {_cpu_s(__import__('os').getpid(), reaped=True):.1f}")
     if args.samples:
         with open(args.samples, "w", encoding="utf-8") as out:
             for s in sampler.samples:

@@ -26,7 +26,7 @@ from fahras.formats import suggestion_dict
 from fahras.models import AnalyzedText, Backend, Evidence, FitContext, backend_class, create_backend, load_backend
 from fahras.models.budget import held_out_budget, rows_only
 from fahras.models.features import sharing_rows
-from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, known_years, make_folds
+from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, group_keys, known_years, make_folds
 from fahras.models.sparse_rank import non_negative, stable_rank
 from fahras.models.sparse_rank import top_columns as sparse_top_columns
 from fahras.store import read_model, write_model
@@ -247,7 +247,10 @@ class Indexer:
             if self.cv_folds and len(docs) >= self.cv_folds * 2:
                 folds = self.make_folds(docs, data.gold)
                 # Large corpora: held-out scores of a sample only (fahras.models.budget).
-                folds, sample = held_out_budget(folds, len(analyzed), y.shape[1], seed=self.random_state)
+                folds, sample = held_out_budget(folds, len(analyzed), y.shape[1], seed=self.random_state,
+                                                fit_once=self.folds != "time",  # (time: no later documents)
+                                                groups=(lambda: self.fold_groups(docs, data.gold))
+                                                if self.folds == "grouped" else None)
                 with rows_only(sample is not None):
                     oof = backend.fit_out_of_fold(analyzed, y, folds, context=context, progress=progress)
                 if sample is not None:
@@ -334,6 +337,15 @@ class Indexer:
             return {}
         return {"forward_ndcg@5": round(float(np.mean(ndcg)), 4), "forward_precision@1": round(float(np.mean(p1)), 4),
                 "forward_f1": round(float(np.mean(f1)), 4), "forward_ndcg@5_se": bootstrap_se(ndcg)}
+
+    def fold_groups(self, documents: Sequence[Document], gold: Sequence[set[str]]) -> list:
+        """Each document's group key as grouped folds keep them together (:func:`fahras.models.folds.group_keys`:
+        the metadata's ``series``, else the heading set and the year)."""
+        series = [d.metadata.get("series") for d in documents]
+        years = [d.metadata.get("year") for d in documents]
+        return group_keys([sorted(g) for g in gold], series if any(s is not None for s in series) else None,
+                          known_years([d.id for d in documents], len(documents),
+                                      years if any(isinstance(y, (int, float)) for y in years) else None))
 
     def make_folds(self, documents: Sequence[Document], gold: Sequence[set[str]]) -> list:
         """The cross-validation folds of :meth:`fit` over ``documents`` (with subject URIs ``gold``):

@@ -47,7 +47,7 @@ import scipy.sparse as sp
 from fahras._system import available_cores
 from fahras.models import backend_class, create_backend, load_backend
 from fahras.models.base import AnalyzedText, Backend, FitContext
-from fahras.models.budget import sparse_rows
+from fahras.models.budget import FitOnce, sparse_rows
 from fahras.models.features import TfidfFeatures, sharing_fits, sharing_rows
 from fahras.models.scratch import scratch_folder
 from fahras.workers import pool_arguments
@@ -106,7 +106,8 @@ def _cross_fit(specs, docs, y, analyzer, folds, concepts, n_jobs, progress):
         return _with_executor(executor, specs, docs, y, analyzer, folds, concepts, progress)
     # Only the bases that learn from TF-IDF rows go to workers (the others read documents: fitted here).
     matrix_specs = sum(_feature_key(spec) is not None for spec in specs)
-    jobs = effective_jobs(n_jobs, len(docs), matrix_specs * (len(folds) + 1)) if matrix_specs else 1
+    jobs = effective_jobs(n_jobs, len(docs), matrix_specs * (len(_tasks(specs, folds)) // len(specs))) \
+        if matrix_specs else 1
     if jobs > 1:
         from concurrent.futures.process import BrokenProcessPool
 
@@ -172,19 +173,24 @@ class _Rows:
         return self.x[np.asarray(rows, dtype=np.int64)]
 
 
-def _run_task(n: int, spec: dict, fold: int | None, split: str):
+def _run_task(n: int, spec: dict, fold: int | None, split: str, final: bool = False):
     """A task of a backend that learns from TF-IDF rows (``fit_features``): its features and rows come from
-    ``split``, a folder of the scratch that the parent computed them into (:func:`_save_split`)."""
+    ``split``, a folder of the scratch that the parent computed them into (:func:`_save_split`).  A fold's
+    task returns its held-out scores; with ``final`` (a :class:`~fahras.models.budget.FitOnce` fold) also
+    the folder it saved the fitted backend into, as the full-data task does."""
     features, x, held = _load_split(_WORK["scratch"] / split, int(_params(spec)["ngram_max"]))
     y = _WORK["y"] if fold is None else _WORK["y"][_WORK["folds"][fold][0]]
     base = create_backend(spec["name"], spec.get("params")).fit_features(features, x, y)
     del x
     if fold is not None:
         base.features_ = _Rows(held)
-        return base.predict_scores(range(held.shape[0])).astype(np.float32)
+        scores = base.predict_scores(range(held.shape[0])).astype(np.float32)
+        if not final:
+            return scores
+        base.features_ = features
     folder = _WORK["scratch"] / f"base{n}"
     base.save(folder)
-    return str(folder)
+    return (str(folder), scores) if final else str(folder)
 
 
 # -- features computed once, in the parent ------------------------------------------
@@ -246,6 +252,7 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     keys = [_feature_key(spec) for spec in specs]
+    final = isinstance(folds, FitOnce)  # one fold, whose fits are the final ones
     held_out: list[np.ndarray | None] = [None] * len(specs)
     fitted: list[Backend | None] = [None] * len(specs)
     with scratch_folder(SCRATCH_PREFIX) as scratch:
@@ -266,19 +273,26 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
                         continue
                     split = f"features{settings[keys[n]]}-" + ("all" if k is None else f"fold{k}")
                     if not (scratch / split).exists():
+                        if progress:
+                            progress(f"features ({split})", n, len(specs))
                         train = range(len(docs)) if k is None else folds[k][0]
                         _save_split(scratch / split, keys[n], [docs[i] for i in train],
                                     None if k is None else [docs[i] for i in folds[k][1]])
-                    futures[pool.submit(_run_task, n, spec, k, split)] = (n, k)
+                    futures[pool.submit(_run_task, n, spec, k, split, final)] = (n, k)
                 # The bases that read the documents themselves fit here meanwhile (the workers have no documents).
                 text = [n for n, key in enumerate(keys) if key is None]
                 if text:
                     parts = _sequential([specs[n] for n in text], docs, y, analyzer, folds, concepts, progress)
                     for n, base, scores in zip(text, *parts):
                         fitted[n], held_out[n] = base, scores
+                if progress:
+                    progress(f"fit ({jobs} workers)", 0, len(futures))
                 for done, future in enumerate(as_completed(futures), 1):
                     n, k = futures[future]
                     result = future.result()
+                    if final:
+                        folder, result = result
+                        fitted[n] = load_backend(Path(folder))
                     if k is None:
                         fitted[n] = load_backend(Path(result))
                     else:
@@ -318,6 +332,8 @@ def fitting_with(executor: Executor) -> Iterator[None]:
 
 
 def _tasks(specs, folds) -> list[tuple[int, dict, int | None]]:
+    if isinstance(folds, FitOnce):  # the fold's fits are the final ones
+        return [(n, spec, 0) for n, spec in enumerate(specs)]
     # Full-data fits first: they are the longest, so the pool ends evenly.
     # Fold-major order: a worker's consecutive tasks tend to share a fold, hence its features.
     tasks = [(n, spec, None) for n, spec in enumerate(specs)]
@@ -344,6 +360,7 @@ def fit_task(work: dict, spec: dict, fold: int | None) -> np.ndarray | dict[str,
 
 
 def _with_executor(executor: Executor, specs, docs, y, analyzer, folds, concepts, progress):
+    folds = list(folds)  # (a FitOnce fold is fitted there as any fold, and the bases on all documents)
     held_out = [sparse_rows(y.shape) for _ in specs]
     fitted: list[Backend | None] = [None] * len(specs)
     tasks = _tasks(specs, folds)

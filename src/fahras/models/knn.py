@@ -28,6 +28,7 @@ import scipy.sparse as sp
 
 from fahras.models import register
 from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
+from fahras.models.omikuji_fast import numba_available
 from fahras.models.features import TFIDF_PARAMS, TfidfFeatures, feature_spans, top_shared_features
 
 _TRAIN = "train.npz"
@@ -158,6 +159,49 @@ class KnnBackend(Backend):
         return out
 
     def _sparse_votes(self, x: sp.csr_matrix) -> sp.csr_matrix:
+        if numba_available():
+            return self._compiled_votes(x)
+        return self._scipy_votes(x)
+
+    def _compiled_votes(self, x: sp.csr_matrix) -> sp.csr_matrix:
+        """:meth:`_scipy_votes` compiled (:mod:`fahras.models._knn_kernel`): the same numbers, about ten times
+        faster at 671,000 training titles, with no documents x training-documents matrix at all."""
+        from fahras.models._knn_kernel import knn_neighbours, knn_votes
+
+        x = sp.csr_matrix(x, dtype=np.float32)
+        n_docs = x.shape[0]
+        n_train, n_subjects = self.labels_.shape
+        post, labels = self._train_t, self.labels_
+        if post.dtype != np.float32:
+            post = self._train_t = sp.csr_matrix(post, dtype=np.float32)
+        k = min(int(self.k), n_train)
+        per_doc = int(np.diff(labels.indptr).max(initial=0))
+        cap = max(1, min(n_subjects, k * max(per_doc, 1)))
+        counts = np.zeros(n_docs, dtype=np.int64)
+        cols = np.zeros((n_docs, cap), dtype=np.int64)
+        vals = np.zeros((n_docs, cap), dtype=np.float32)
+        if n_docs and n_train and k:
+            rows = np.zeros((n_docs, k), dtype=np.int64)
+            sims = np.zeros((n_docs, k), dtype=np.float32)
+            near = np.zeros(n_docs, dtype=np.int64)
+            knn_neighbours(0, n_docs, x.indptr.astype(np.int64), x.indices.astype(np.int64), x.data,
+                           post.indptr.astype(np.int64, copy=False), post.indices, post.data, n_train, k,
+                           rows, sims, near)
+            # NumPy's float32 power (SIMD) and the compiled one differ in the last bit: NumPy's, as the
+            # reference path computes the weights
+            weights = np.zeros_like(sims)
+            taken = np.arange(k)[None, :] < near[:, None]
+            weights[taken] = sims[taken] ** float(self.exponent)
+            status = knn_votes(0, n_docs, rows, sims, weights, near, labels.indptr.astype(np.int64, copy=False),
+                               labels.indices, labels.data.astype(np.float32, copy=False), n_subjects,
+                               counts, cols, vals, cap)
+            if status != 0:
+                raise RuntimeError("knn: more votes than room for them")  # cannot happen: cap bounds them
+        keep = np.arange(cap)[None, :] < counts[:, None]
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return sp.csr_matrix((vals[keep], cols[keep], indptr), shape=(n_docs, n_subjects))
+
+    def _scipy_votes(self, x: sp.csr_matrix) -> sp.csr_matrix:
         sims = sp.csr_matrix(x @ self._train_t, dtype=np.float32)
         sims.data[~(sims.data > 0)] = 0.0  # neighbours sharing no feature carry no weight
         sims.eliminate_zeros()

@@ -18,6 +18,17 @@ def corpus():
     return analysed_corpus(seed=5)
 
 
+def _mapped(array) -> bool:
+    """Whether ``array`` is (a view of) a memory map, not a copy in memory."""
+    import mmap
+
+    while array is not None:
+        if isinstance(array, (np.memmap, mmap.mmap)):
+            return True
+        array = getattr(array, "base", None)
+    return False
+
+
 def _reference(backend, x):
     out = backend._scipy_votes(x)
     out = sp.csr_matrix(out, dtype=np.float32)
@@ -65,3 +76,23 @@ def test_predict_sparse_uses_the_compiled_votes(corpus, monkeypatch):
     monkeypatch.setattr(knn, "numba_available", lambda: False)
     slow = backend.predict_sparse(probes)
     np.testing.assert_array_equal(fast.toarray(), slow.toarray())
+
+
+def test_a_loaded_model_maps_its_postings_and_reads_train_only_when_needed(corpus, tmp_path):
+    from fahras.models import load_backend
+
+    docs, y = corpus
+    backend = create_backend("knn", {"k": 5}).fit(docs, y, context=FitContext(ANALYZER))
+    backend.save(tmp_path / "k")
+    loaded = load_backend(tmp_path / "k")
+    assert _mapped(loaded._train_t.data) and _mapped(loaded._train_t.indices)
+    assert loaded.__dict__.get("_train") is None
+    probes = analyse([text for text, _ in PROBES]) + list(docs[:30])
+    np.testing.assert_array_equal(loaded.predict_sparse(probes).toarray(), backend.predict_sparse(probes).toarray())
+    assert loaded.__dict__.get("_train") is None  # scoring never read train.npz
+    assert (loaded.train_ != backend.train_).nnz == 0  # explanations and learning read it on first use
+    # a model saved before the postings: made from train.npz when loading, the same scores
+    for name in ("indptr", "indices", "data"):
+        (tmp_path / "k" / f"postings_{name}.npy").unlink()
+    old = load_backend(tmp_path / "k")
+    np.testing.assert_array_equal(old.predict_sparse(probes).toarray(), backend.predict_sparse(probes).toarray())

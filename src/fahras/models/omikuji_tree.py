@@ -241,7 +241,7 @@ class OmikujiBackend(Backend):
         matrix.eliminate_zeros()
         return matrix
 
-    def _flat_forest(self):
+    def _flat_forest(self, convert: bool = False):
         """The :class:`~fahras.models.omikuji_fast.FlatForest` this backend scores with (None: omikuji's own
         prediction): loaded with the model, or made from omikuji's files on first use after fitting (and
         made again after a new fit: it is kept with the files it was made from)."""
@@ -249,8 +249,11 @@ class OmikujiBackend(Backend):
         made = self.__dict__.get("_flat")
         if made is not None and made[0] is files:
             return made[1]
-        if self.__dict__.get("_flat_missing") or not numba_available():
+        if (self.__dict__.get("_flat_missing") and not convert) or not numba_available():
             return None
+        if self.__dict__.get("_flat_missing"):
+            # a model loaded without the arrays keeps scoring with omikuji; saving it again adds them
+            return FlatForest.from_omikuji_files(files)
         with _FLAT_LOCK:  # one conversion, even when the service's threads score at once
             made = self.__dict__.get("_flat")
             if made is None or made[0] is not files:
@@ -273,7 +276,7 @@ class OmikujiBackend(Backend):
         target.mkdir()
         for name, data in self._model_files().items():
             (target / name).write_bytes(data)
-        flat = self._flat_forest()
+        flat = self._flat_forest(convert=True)
         if flat is not None:
             flat.save(folder / FLAT_FOLDER)
 

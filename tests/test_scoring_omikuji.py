@@ -103,3 +103,23 @@ def test_a_damaged_tree_file_is_refused(corpus):
     files["tree0.cbor"] = b"\xa1\x64Leaf\xa0"  # {"Leaf": {}}
     with pytest.raises((ValueError, KeyError)):
         FlatForest.from_omikuji_files(files)
+
+
+@pytest.mark.parametrize("params", [PRESETS["bonsai"], {"min_branch_size": 2, "cluster_k": 2},
+                                    {"min_branch_size": 3, "cluster_k": 3, "cluster_balanced": False}])
+def test_a_few_documents_score_in_numpy_as_the_kernel_scores_them(corpus, params):
+    from fahras.models import omikuji_fast
+
+    docs, y = corpus
+    backend = create_backend("omikuji", {**params, "n_threads": 1}).fit(docs, y, context=FitContext(ANALYZER))
+    texts = analyse([text for text, _ in PROBES] + ["", "nothing known here at all"]) + list(docs[:40])
+    x = backend.features_.transform(texts)
+    x.sort_indices()
+    flat = FlatForest.from_omikuji_files(backend.model_files_)
+    assert x.shape[0] >= omikuji_fast.COMPILED_MIN_DOCS
+    batch = flat.predict(x, 3, 7)  # the compiled kernel
+    for i in range(x.shape[0]):
+        labels, scores, counts = flat.predict(x[i], 3, 7)  # one document: NumPy
+        assert counts[0] == batch[2][i]
+        np.testing.assert_array_equal(labels[0, :counts[0]], batch[0][i, :counts[0]])
+        np.testing.assert_array_equal(scores[0, :counts[0]], batch[1][i, :counts[0]])  # bit for bit

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from fahras.models import register
 from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
-from fahras.models.omikuji_fast import numba_available
+from fahras.models.omikuji_fast import COMPILED_MIN_DOCS, numba_available
 from fahras.store.files import map_file
 from fahras.models.features import TFIDF_PARAMS, TfidfFeatures, feature_spans, top_shared_features
 
@@ -164,9 +164,9 @@ class KnnBackend(Backend):
         return out
 
     def _sparse_votes(self, x: sp.csr_matrix) -> sp.csr_matrix:
-        if numba_available():
+        if numba_available() and x.shape[0] >= COMPILED_MIN_DOCS:
             return self._compiled_votes(x)
-        return self._scipy_votes(x)
+        return self._scipy_votes(x)  # the same numbers; a few documents need not load the compiled kernel
 
     def _compiled_votes(self, x: sp.csr_matrix) -> sp.csr_matrix:
         """:meth:`_scipy_votes` compiled (:mod:`fahras.models._knn_kernel`): the same numbers, about ten times

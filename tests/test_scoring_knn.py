@@ -96,3 +96,17 @@ def test_a_loaded_model_maps_its_postings_and_reads_train_only_when_needed(corpu
         (tmp_path / "k" / f"postings_{name}.npy").unlink()
     old = load_backend(tmp_path / "k")
     np.testing.assert_array_equal(old.predict_sparse(probes).toarray(), backend.predict_sparse(probes).toarray())
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1 << 15])
+def test_the_blocked_sum_gives_the_same_votes_whatever_the_block(corpus, monkeypatch, block):
+    import fahras.models.knn as knn
+
+    docs, y = corpus
+    backend = create_backend("knn", {"k": 4}).fit(docs, y, context=FitContext(ANALYZER))
+    x = backend.features_.transform(analyse([text for text, _ in PROBES]) + list(docs[:50]))
+    want = _reference(backend, x)
+    monkeypatch.setattr(knn, "_BLOCK_ROWS", block)
+    got = backend._compiled_votes(x)
+    np.testing.assert_array_equal(got.indices, want.indices)
+    np.testing.assert_array_equal(got.data, want.data)

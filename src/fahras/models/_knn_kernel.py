@@ -18,66 +18,107 @@ from numba import njit
 
 
 @njit(nogil=True, cache=True)
+def _lower_bound(values, lo, hi, key):
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(nogil=True, cache=True)
 def knn_neighbours(first, last, x_indptr, x_indices, x_data, post_ptr, post_doc, post_val, n_train, k,
-                   out_rows, out_sims, out_count):
+                   block, out_rows, out_sims, out_count):
     """Documents ``first``..``last - 1``: their nearest training rows (at most ``k``, in training-row order) and
-    similarities, at ``out_rows[i, :count]`` / ``out_sims``, ``out_count[i] = count``."""
-    sims = np.zeros(n_train, dtype=np.float32)
-    touched = np.zeros(n_train, dtype=np.int64)
-    is_touched = np.zeros(n_train, dtype=np.uint8)
+    similarities, at ``out_rows[i, :count]`` / ``out_sims``, ``out_count[i] = count``.
+
+    The training rows are taken ``block`` at a time (each feature's postings are sorted by row, so a
+    block's part of a list is one stretch of it): the similarities being summed then stay in the
+    processor's cache, where scattering them over all 671,000 rows at once missed it at every step.
+    Each similarity is still summed over the document's features in their stored order."""
+    sims = np.zeros(block, dtype=np.float32)
+    touched = np.zeros(block, dtype=np.int64)
+    is_touched = np.zeros(block, dtype=np.uint8)
+    max_f = 1
     for i in range(first, last):
-        n_touched = 0
-        for p in range(x_indptr[i], x_indptr[i + 1]):
-            f = x_indices[p]
-            v = x_data[p]
-            for q in range(post_ptr[f], post_ptr[f + 1]):
-                d = post_doc[q]
-                s = sims[d]
-                if s == np.float32(0.0) and is_touched[d] == 0:  # (the flag is read only for a zero sum)
-                    is_touched[d] = 1
-                    touched[n_touched] = d
-                    n_touched += 1
-                sims[d] = s + v * post_val[q]
-        # the candidates: positive similarity (a sum of exactly 0, or below, carries no weight)
+        max_f = max(max_f, x_indptr[i + 1] - x_indptr[i])
+    cursor = np.zeros(max_f, dtype=np.int64)
+    cand_cap = 1024
+    cand = np.zeros(cand_cap, dtype=np.int64)
+    cand_sim = np.zeros(cand_cap, dtype=np.float32)
+    for i in range(first, last):
+        n_f = x_indptr[i + 1] - x_indptr[i]
+        for j in range(n_f):
+            cursor[j] = post_ptr[x_indices[x_indptr[i] + j]]
         n_cand = 0
-        for t in range(n_touched):
-            d = touched[t]
-            is_touched[d] = 0
-            if sims[d] > np.float32(0.0):
-                touched[n_cand] = d
-                n_cand += 1
-            else:
+        for base in range(0, n_train, block):
+            stop = min(base + block, n_train)
+            n_touched = 0
+            for j in range(n_f):
+                p = x_indptr[i] + j
+                f = x_indices[p]
+                v = x_data[p]
+                hi = post_ptr[f + 1]
+                lo = cursor[j]
+                if lo >= hi or post_doc[lo] >= stop:
+                    continue
+                end = _lower_bound(post_doc, lo, hi, stop) if post_doc[hi - 1] >= stop else hi
+                for q in range(lo, end):
+                    d = post_doc[q] - base
+                    s = sims[d]
+                    if s == np.float32(0.0) and is_touched[d] == 0:  # (the flag is read only for a zero sum)
+                        is_touched[d] = 1
+                        touched[n_touched] = d
+                        n_touched += 1
+                    sims[d] = s + v * post_val[q]
+                cursor[j] = end
+            # the candidates: positive similarity (a sum of exactly 0, or below, carries no weight)
+            for t in range(n_touched):
+                d = touched[t]
+                is_touched[d] = 0
+                s = sims[d]
                 sims[d] = np.float32(0.0)
-        cand = touched[:n_cand]
+                if s > np.float32(0.0):
+                    if n_cand == cand_cap:
+                        cand_cap *= 2
+                        bigger = np.zeros(cand_cap, dtype=np.int64)
+                        bigger_sim = np.zeros(cand_cap, dtype=np.float32)
+                        bigger[:n_cand] = cand[:n_cand]
+                        bigger_sim[:n_cand] = cand_sim[:n_cand]
+                        cand, cand_sim = bigger, bigger_sim
+                    cand[n_cand] = base + d
+                    cand_sim[n_cand] = s
+                    n_cand += 1
         if n_cand > k:
-            values = np.empty(n_cand, dtype=np.float32)
-            for t in range(n_cand):
-                values[t] = sims[cand[t]]
-            kth = np.partition(values, n_cand - k)[n_cand - k]
+            kth = np.partition(cand_sim[:n_cand].copy(), n_cand - k)[n_cand - k]
             chosen = np.empty(k, dtype=np.int64)
+            chosen_sim = np.empty(k, dtype=np.float32)
             n_above = 0
             n_tied = 0
             tied = np.empty(n_cand, dtype=np.int64)
             for t in range(n_cand):
-                s = values[t]
+                s = cand_sim[t]
                 if s > kth:
                     chosen[n_above] = cand[t]
+                    chosen_sim[n_above] = s
                     n_above += 1
                 elif s == kth:
                     tied[n_tied] = cand[t]
                     n_tied += 1
-            tied_sorted = np.sort(tied[:n_tied])
+            tied_sorted = np.sort(tied[:n_tied])  # the lower training rows among the tied
             for t in range(k - n_above):
                 chosen[n_above + t] = tied_sorted[t]
+                chosen_sim[n_above + t] = kth
         else:
-            chosen = cand.copy()
-        chosen = np.sort(chosen)
+            chosen = cand[:n_cand].copy()
+            chosen_sim = cand_sim[:n_cand].copy()
+        order = np.argsort(chosen, kind="mergesort")
         n_near = chosen.shape[0]
         for t in range(n_near):
-            out_rows[i, t] = chosen[t]
-            out_sims[i, t] = sims[chosen[t]]
-        for t in range(n_cand):
-            sims[cand[t]] = np.float32(0.0)  # zero again for the next document
+            out_rows[i, t] = chosen[order[t]]
+            out_sims[i, t] = chosen_sim[order[t]]
         out_count[i] = n_near
 
 

@@ -42,6 +42,8 @@ _CHUNK = 128  # documents scored at once (bounds the documents x training-docume
 #: At most this many similarities (documents x training documents) at once: 64 MB of float32, so
 #: 671,000 training documents are scored 25 documents at a time; no all-pairs matrix at any size.
 _MAX_SIMILARITIES = 1 << 24
+#: Training rows whose similarities the compiled vote sums at once (128 KB of float32: they stay in cache).
+_BLOCK_ROWS = 1 << 15
 
 
 @register
@@ -191,7 +193,7 @@ class KnnBackend(Backend):
             near = np.zeros(n_docs, dtype=np.int64)
             knn_neighbours(0, n_docs, x.indptr.astype(np.int64), x.indices.astype(np.int64), x.data,
                            post.indptr.astype(np.int64, copy=False), post.indices, post.data, n_train, k,
-                           rows, sims, near)
+                           _BLOCK_ROWS, rows, sims, near)
             # NumPy's float32 power (SIMD) and the compiled one differ in the last bit: NumPy's, as the
             # reference path computes the weights
             weights = np.zeros_like(sims)

@@ -83,7 +83,8 @@ def test_saved_files_are_plain(fitted, tmp_path):
     folder = tmp_path / "backend"
     fitted.save(folder)
     names = {p.name for p in folder.rglob("*") if p.is_file()}
-    assert names == {"params.json", "features.json", "idf.npy", "ngram_ids.npz", "train.npz", "labels.npz"}
+    assert names == {"params.json", "features.json", "idf.npy", "ngram_ids.npz", "train.npz", "labels.npz",
+                     "postings_indptr.npy", "postings_indices.npy", "postings_data.npy"}
     assert_no_pickles(folder)
     np.load(folder / "idf.npy", allow_pickle=False)
     assert sp.load_npz(folder / "train.npz").shape[0] == 40  # loads with allow_pickle=False

@@ -541,3 +541,90 @@ def _then_late_errors(outcomes: Iterator[list], writer: _Writer) -> Iterator[lis
     """The outcomes, then (as one more, unmatched list) the errors of writes still queued."""
     yield from outcomes
     yield writer.close()
+
+
+# ---------------------------------------------------------------------------- evaluation in worker processes
+#: The evaluating worker's model and decision rule (one per worker process; set by its initializer).
+_EVAL_WORKER: list = []
+#: Documents per piece of work handed to an evaluating worker.
+EVAL_CHUNK = 512
+
+
+def _init_eval_worker(indexer, limit, threshold) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent process handles Ctrl-C
+    _EVAL_WORKER[:] = [(indexer, indexer.rule(limit, threshold))]
+
+
+def _evaluate_chunk(texts: list[str], gold: list[set[str]]) -> tuple[list, list]:
+    """What :meth:`fahras.Indexer.evaluate` keeps of each document: its top ranking and the rule's choice."""
+    from fahras.indexer import _decided_sparse
+
+    indexer, rule = _EVAL_WORKER[0]
+    ranked, decided = [], []
+    for start in range(0, len(texts), 64):  # the batches Indexer.evaluate scores
+        matrix = indexer.sparse_scores(texts[start:start + 64])
+        ranked.extend(indexer._top_rankings(matrix, gold[start:start + 64]))
+        decided.extend({indexer.subjects_.uris[j] for j in columns} for columns, _ in _decided_sparse(matrix, rule))
+    return ranked, decided
+
+
+def evaluate_in_processes(indexer, documents, jobs: int, progress: Progress | None = None,
+                          limit: int | None = None, threshold: float | None = None) -> dict:
+    """:meth:`fahras.Indexer.evaluate` with the documents scored by ``jobs`` worker processes forked from this
+    one (they share the loaded model's memory, and its memory-mapped files' pages): the same metrics.
+
+    Documents are read and their descriptors resolved here, in order, and handed out
+    :data:`EVAL_CHUNK` at a time; at most two pieces per worker wait at once, so memory stays bounded
+    by the model, not the corpus.  Where processes cannot be forked, the documents are scored here."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from fahras.evaluate import evaluate
+    from fahras.subjects import MatchStats, resolve_all
+
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return indexer.evaluate(documents, progress=progress or (lambda *a: None), limit=limit, threshold=threshold)
+    rule = indexer.rule(limit, threshold)
+    stats = MatchStats()
+    ranked: list = []
+    decided: list = []
+    gold: list[set[str]] = []
+    unknown = 0
+    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
+                                   **pool_arguments(_init_eval_worker, (indexer, limit, threshold)))
+    pending = []
+
+    def collect(wait_for: int) -> None:
+        while len(pending) > wait_for:
+            part_ranked, part_decided = pending.pop(0).result()
+            ranked.extend(part_ranked)
+            decided.extend(part_decided)
+            if progress is not None:
+                progress("evaluate", len(ranked), 0)
+
+    try:
+        texts: list[str] = []
+        truths: list[set[str]] = []
+        for doc in documents:
+            truth = resolve_all(doc.subjects, indexer.vocab_, stats)
+            unknown += sum(1 for uri in truth if uri not in indexer.subjects_.index)
+            gold.append(truth)
+            texts.append(doc.text)
+            truths.append(truth)
+            if len(texts) >= EVAL_CHUNK:
+                pending.append(executor.submit(_evaluate_chunk, texts, truths))
+                texts, truths = [], []
+                collect(2 * jobs)
+        if texts:
+            pending.append(executor.submit(_evaluate_chunk, texts, truths))
+        collect(0)
+    except BaseException:
+        with _sigint_ignored():
+            _terminate(executor)
+        raise
+    else:
+        executor.shutdown(wait=True)
+    result = evaluate(ranked, gold, decided, n_candidates=len(indexer.subjects_))
+    result["gold_subjects_unknown_to_model"] = unknown
+    result["decision_rule"] = rule.to_dict()
+    return result

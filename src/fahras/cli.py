@@ -542,8 +542,11 @@ _METRIC_ROWS = [("documents", "documents"), ("precision@1", "P@1"), ("precision@
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Override the decision rule's threshold.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_cluster_option("Score the documents")
+@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(0, 1024),
+              help="Worker processes scoring the documents (0: one per available core); they share the "
+                   "loaded model's memory. The metrics are the same whatever the number.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet, cluster=None):
+def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet, cluster=None, jobs=1):
     """Measure suggestion quality on a CORPUS with known descriptors.
 
     Ranking metrics (P@k, R@5, F1@5, nDCG, LRAP) use the full ranking; F1,
@@ -554,6 +557,8 @@ def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet, cluste
     from fahras import Indexer, read_corpus
 
     if cluster is not None:
+        if jobs != 1:
+            raise UsageError("--cluster and --jobs: give one")
         from fahras.cluster import evaluate_on_cluster, parse_address, require_dask
 
         require_dask()
@@ -561,7 +566,13 @@ def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet, cluste
     indexer = Indexer.load(model)
     with _progress("eval", not quiet and not as_json) as progress:
         documents = read_corpus(corpus, corpus_format, strict=True)
-        if cluster is None:
+        if cluster is None and jobs != 1:
+            from fahras._system import available_cores
+            from fahras.batch import evaluate_in_processes
+
+            result = evaluate_in_processes(indexer, documents, jobs or available_cores(), progress=progress,
+                                           limit=limit, threshold=threshold)
+        elif cluster is None:
             result = indexer.evaluate(documents, progress=progress, limit=limit, threshold=threshold)
         else:
             result = evaluate_on_cluster(indexer, documents, cluster=cluster, model_path=model, progress=progress,

@@ -245,6 +245,28 @@ class LabelsBackend(Backend):
                                                                  self.assigned_[cols]))
         return out
 
+    def predict_sparse(self, docs: Sequence[AnalyzedText]) -> sp.csr_matrix:
+        """:meth:`predict_scores` as CSR without the documents x subjects array (filling and searching
+        it cost more than the matching at 27,754 subjects): the same float32 values."""
+        parts_cols, parts_vals = [], []
+        indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+        for i, doc in enumerate(docs):
+            cols, raw = self._raw(doc)
+            if len(cols):
+                values = np.asarray(self.head_.predict(self._features(cols, raw, self.matched_[cols],
+                                                                      self.right_[cols], self.assigned_[cols])),
+                                    dtype=np.float32)
+                order = np.argsort(cols, kind="stable")
+                cols, values = cols[order], values[order]
+                keep = values != 0
+                cols, values = cols[keep], values[keep]
+                parts_cols.append(cols)
+                parts_vals.append(values)
+            indptr[i + 1] = indptr[i] + (len(parts_cols[-1]) if len(cols) else 0)
+        return sp.csr_matrix((np.concatenate(parts_vals) if parts_vals else np.zeros(0, np.float32),
+                              np.concatenate(parts_cols) if parts_cols else np.zeros(0, np.int64), indptr),
+                             shape=(len(docs), self.n_subjects_))
+
     def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
         index = self.index_.get(doc.lang) or self.index_.get("en") or next(iter(self.index_.values()))
         labels, phrase, _, _ = index.match(doc.terms)

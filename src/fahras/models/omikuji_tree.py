@@ -38,7 +38,9 @@ points to the document's features that weigh most both in the document and
 in the mean TF-IDF vector (the centroid) of the subject's training documents.
 
 Files: ``features.json`` and ``idf.npy`` (the features), ``centroids.npz``
-(subjects x features), and ``omikuji/`` (omikuji's own model format).
+(subjects x features), ``omikuji/`` (omikuji's own model format) and
+``flat/`` (the same trees as flat arrays, which scoring memory-maps:
+:mod:`fahras.models.omikuji_fast`; models saved without it score with omikuji).
 """
 
 from __future__ import annotations
@@ -60,7 +62,11 @@ from fahras.models import register
 from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
 from fahras.store.files import map_file
 from fahras.models.features import TFIDF_PARAMS, TfidfFeatures, feature_spans, top_shared_features
+from fahras.models.omikuji_fast import FLAT_FOLDER, FlatForest, numba_available
 from fahras.models.scratch import scratch_folder
+
+#: One conversion to flat arrays at a time (see ``OmikujiBackend._flat_forest``).
+_FLAT_LOCK = threading.Lock()
 
 PRESETS: dict[str, dict] = {
     "parabel": {},
@@ -202,25 +208,57 @@ class OmikujiBackend(Backend):
         return self.predict_sparse(docs).toarray()
 
     def predict_sparse(self, docs: Sequence[AnalyzedText]) -> sp.csr_matrix:
-        """The scores of each document's ``top_k`` subjects as CSR (every other subject scores 0)."""
+        """The scores of each document's ``top_k`` subjects as CSR (every other subject scores 0).
+
+        Scored by omikuji's beam search compiled over flat, memory-mapped arrays
+        (:mod:`fahras.models.omikuji_fast`), made from omikuji's files on first use after fitting and
+        saved with the model; omikuji's own prediction where numba is missing or for a model loaded
+        without the arrays (saved before them)."""
         x = self.features_.transform(docs)
         x.sort_indices()
         top_k = max(1, min(int(self.top_k), self.n_subjects_))
-        predict = _Predictor(self.model_, int(self.beam_size), top_k)
-        labels, values, indptr = [], [], np.zeros(x.shape[0] + 1, dtype=np.int64)
-        for i in range(x.shape[0]):
-            start, end = x.indptr[i], x.indptr[i + 1]
-            found, scores = predict(x.indices[start:end], x.data[start:end])
-            keep = found < self.n_subjects_
-            labels.append(found[keep])
-            values.append(scores[keep])
-            indptr[i + 1] = indptr[i] + int(keep.sum())
-        matrix = sp.csr_matrix((np.clip(np.concatenate(values), 0.0, 1.0) if values else np.zeros(0, np.float32),
-                                np.concatenate(labels) if labels else np.zeros(0, np.int64), indptr),
+        flat = self._flat_forest()
+        if flat is not None:
+            found, scores, counts = flat.predict(x, int(self.beam_size), top_k)
+            keep = (np.arange(top_k)[None, :] < counts[:, None]) & (found < self.n_subjects_)
+            indptr = np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int64)
+            labels, values = found[keep], scores[keep]
+        else:
+            predict = _Predictor(self.model_, int(self.beam_size), top_k)
+            labels, values, indptr = [], [], np.zeros(x.shape[0] + 1, dtype=np.int64)
+            for i in range(x.shape[0]):
+                start, end = x.indptr[i], x.indptr[i + 1]
+                found, scores = predict(x.indices[start:end], x.data[start:end])
+                keep = found < self.n_subjects_
+                labels.append(found[keep])
+                values.append(scores[keep])
+                indptr[i + 1] = indptr[i] + int(keep.sum())
+            labels = np.concatenate(labels) if labels else np.zeros(0, np.int64)
+            values = np.concatenate(values) if values else np.zeros(0, np.float32)
+        matrix = sp.csr_matrix((np.clip(values, 0.0, 1.0).astype(np.float32), labels, indptr),
                                shape=(len(docs), self.n_subjects_), dtype=np.float32)
         matrix.sum_duplicates()  # sorts the columns (omikuji returns each label once)
         matrix.eliminate_zeros()
         return matrix
+
+    def _flat_forest(self, convert: bool = False):
+        """The :class:`~fahras.models.omikuji_fast.FlatForest` this backend scores with (None: omikuji's own
+        prediction): loaded with the model, or made from omikuji's files on first use after fitting (and
+        made again after a new fit: it is kept with the files it was made from)."""
+        files = self._model_files()
+        made = self.__dict__.get("_flat")
+        if made is not None and made[0] is files:
+            return made[1]
+        if (self.__dict__.get("_flat_missing") and not convert) or not numba_available():
+            return None
+        if self.__dict__.get("_flat_missing"):
+            # a model loaded without the arrays keeps scoring with omikuji; saving it again adds them
+            return FlatForest.from_omikuji_files(files)
+        with _FLAT_LOCK:  # one conversion, even when the service's threads score at once
+            made = self.__dict__.get("_flat")
+            if made is None or made[0] is not files:
+                made = self._flat = (files, FlatForest.from_omikuji_files(files))
+        return made[1]
 
     def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
         x = self.features_.transform([doc])
@@ -238,6 +276,9 @@ class OmikujiBackend(Backend):
         target.mkdir()
         for name, data in self._model_files().items():
             (target / name).write_bytes(data)
+        flat = self._flat_forest(convert=True)
+        if flat is not None:
+            flat.save(folder / FLAT_FOLDER)
 
     def _model_files(self) -> dict[str, bytes]:
         """omikuji's saved files: kept in memory after fitting; a loaded model reads them from its folder
@@ -274,8 +315,17 @@ class OmikujiBackend(Backend):
         self._centroids = None
         if not 0 < float(self.dense_weights) <= 1:
             raise ValueError(f"dense_weights is {self.dense_weights}, not more than 0 and at most 1")
-        self.model_ = _load_model(target, float(self.dense_weights))
-        if self.model_.n_features != self.features_.n_features or shape[1] != self.features_.n_features:
+        self._flat, self._flat_missing = None, False
+        if FlatForest.exists(folder / FLAT_FOLDER) and numba_available():
+            # omikuji's own model is not read at all (6 s for its 518 MB of trees at 671,000 titles)
+            flat = FlatForest.load(folder / FLAT_FOLDER)
+            self._flat = (self.model_files_, flat)
+            n_features = flat.n_features
+        else:
+            self._flat_missing = True  # a model saved before the flat arrays: omikuji scores it, as then
+            self.model_ = _load_model(target, float(self.dense_weights))
+            n_features = self.model_.n_features
+        if n_features != self.features_.n_features or shape[1] != self.features_.n_features:
             raise ValueError("feature count differs between files")
 
 

@@ -1,0 +1,170 @@
+"""The kNN vote of :meth:`fahras.models.knn.KnnBackend.predict_sparse`, compiled with numba (imported on first use).
+
+For each document: its cosine similarity to every training document that
+shares a feature with it (summed in float32 over the document's features in
+their stored order, as scipy's sparse product ``x @ train.T`` sums them), the
+``k`` most similar (ties at the ``k``-th place: the lower training row), their
+weights ``sim ** exponent``, and each subject's share of the weights (summed in
+float32 over the neighbours in training-row order, as ``spread @ labels`` sums
+them; the total in float64, nearest first).  The same numbers as the scipy
+path, without a documents x training-documents matrix and without a Python
+loop over documents; the GIL is released.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(nogil=True, cache=True)
+def _lower_bound(values, lo, hi, key):
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(nogil=True, cache=True)
+def knn_neighbours(first, last, x_indptr, x_indices, x_data, post_ptr, post_doc, post_val, n_train, k,
+                   block, out_rows, out_sims, out_count):
+    """Documents ``first``..``last - 1``: their nearest training rows (at most ``k``, in training-row order) and
+    similarities, at ``out_rows[i, :count]`` / ``out_sims``, ``out_count[i] = count``.
+
+    The training rows are taken ``block`` at a time (each feature's postings are sorted by row, so a
+    block's part of a list is one stretch of it): the similarities being summed then stay in the
+    processor's cache, where scattering them over all 671,000 rows at once missed it at every step.
+    Each similarity is still summed over the document's features in their stored order."""
+    sims = np.zeros(block, dtype=np.float32)
+    touched = np.zeros(block, dtype=np.int64)
+    is_touched = np.zeros(block, dtype=np.uint8)
+    max_f = 1
+    for i in range(first, last):
+        max_f = max(max_f, x_indptr[i + 1] - x_indptr[i])
+    cursor = np.zeros(max_f, dtype=np.int64)
+    cand_cap = 1024
+    cand = np.zeros(cand_cap, dtype=np.int64)
+    cand_sim = np.zeros(cand_cap, dtype=np.float32)
+    for i in range(first, last):
+        n_f = x_indptr[i + 1] - x_indptr[i]
+        for j in range(n_f):
+            cursor[j] = post_ptr[x_indices[x_indptr[i] + j]]
+        n_cand = 0
+        for base in range(0, n_train, block):
+            stop = min(base + block, n_train)
+            n_touched = 0
+            for j in range(n_f):
+                p = x_indptr[i] + j
+                f = x_indices[p]
+                v = x_data[p]
+                hi = post_ptr[f + 1]
+                lo = cursor[j]
+                if lo >= hi or post_doc[lo] >= stop:
+                    continue
+                end = _lower_bound(post_doc, lo, hi, stop) if post_doc[hi - 1] >= stop else hi
+                for q in range(lo, end):
+                    d = post_doc[q] - base
+                    s = sims[d]
+                    if s == np.float32(0.0) and is_touched[d] == 0:  # (the flag is read only for a zero sum)
+                        is_touched[d] = 1
+                        touched[n_touched] = d
+                        n_touched += 1
+                    sims[d] = s + v * post_val[q]
+                cursor[j] = end
+            # the candidates: positive similarity (a sum of exactly 0, or below, carries no weight)
+            for t in range(n_touched):
+                d = touched[t]
+                is_touched[d] = 0
+                s = sims[d]
+                sims[d] = np.float32(0.0)
+                if s > np.float32(0.0):
+                    if n_cand == cand_cap:
+                        cand_cap *= 2
+                        bigger = np.zeros(cand_cap, dtype=np.int64)
+                        bigger_sim = np.zeros(cand_cap, dtype=np.float32)
+                        bigger[:n_cand] = cand[:n_cand]
+                        bigger_sim[:n_cand] = cand_sim[:n_cand]
+                        cand, cand_sim = bigger, bigger_sim
+                    cand[n_cand] = base + d
+                    cand_sim[n_cand] = s
+                    n_cand += 1
+        if n_cand > k:
+            kth = np.partition(cand_sim[:n_cand].copy(), n_cand - k)[n_cand - k]
+            chosen = np.empty(k, dtype=np.int64)
+            chosen_sim = np.empty(k, dtype=np.float32)
+            n_above = 0
+            n_tied = 0
+            tied = np.empty(n_cand, dtype=np.int64)
+            for t in range(n_cand):
+                s = cand_sim[t]
+                if s > kth:
+                    chosen[n_above] = cand[t]
+                    chosen_sim[n_above] = s
+                    n_above += 1
+                elif s == kth:
+                    tied[n_tied] = cand[t]
+                    n_tied += 1
+            tied_sorted = np.sort(tied[:n_tied])  # the lower training rows among the tied
+            for t in range(k - n_above):
+                chosen[n_above + t] = tied_sorted[t]
+                chosen_sim[n_above + t] = kth
+        else:
+            chosen = cand[:n_cand].copy()
+            chosen_sim = cand_sim[:n_cand].copy()
+        order = np.argsort(chosen, kind="mergesort")
+        n_near = chosen.shape[0]
+        for t in range(n_near):
+            out_rows[i, t] = chosen[order[t]]
+            out_sims[i, t] = chosen_sim[order[t]]
+        out_count[i] = n_near
+
+
+@njit(nogil=True, cache=True)
+def knn_votes(first, last, near_rows, near_sims, near_weights, near_count, lab_ptr, lab_col, lab_val, n_subjects,
+              out_count, out_cols, out_vals, out_cap):
+    """Documents ``first``..``last - 1``: each subject's share of the neighbours' weights (``near_weights``:
+    ``near_sims ** exponent``, computed by NumPy as the reference path computes them), columns sorted, at
+    ``out_cols[i, :count]`` / ``out_vals``; returns -1 if a document has more than ``out_cap`` subjects."""
+    votes = np.zeros(n_subjects, dtype=np.float32)
+    voted = np.zeros(n_subjects, dtype=np.uint8)
+    vote_cols = np.zeros(n_subjects, dtype=np.int64)
+    for i in range(first, last):
+        n_near = near_count[i]
+        nearest = np.argsort(-near_sims[i, :n_near], kind="mergesort")  # ties stay in training-row order
+        total = 0.0
+        for t in range(n_near):
+            total += np.float64(near_weights[i, nearest[t]])
+        n_votes = 0
+        for t in range(n_near):  # summed over the neighbours in training-row order
+            d = near_rows[i, t]
+            w = near_weights[i, t]
+            for q in range(lab_ptr[d], lab_ptr[d + 1]):
+                c = lab_col[q]
+                if voted[c] == 0:
+                    voted[c] = 1
+                    votes[c] = np.float32(0.0)
+                    vote_cols[n_votes] = c
+                    n_votes += 1
+                votes[c] += w * lab_val[q]
+        cols = np.sort(vote_cols[:n_votes])
+        n_out = 0
+        for t in range(n_votes):
+            c = cols[t]
+            voted[c] = 0
+            if total > 0:
+                value = np.float32(np.float64(votes[c]) / total)
+            else:
+                value = np.float32(0.0)
+            if value > np.float32(1.0):
+                value = np.float32(1.0)
+            if value > np.float32(0.0):
+                if n_out >= out_cap:
+                    return -1
+                out_cols[i, n_out] = c
+                out_vals[i, n_out] = value
+                n_out += 1
+        out_count[i] = n_out
+    return 0

@@ -1,0 +1,112 @@
+"""The compiled kNN vote (fahras.models._knn_kernel) against the scipy path it replaces: the same numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fahras.models import FitContext, create_backend
+
+from synthetic import ANALYZER, PROBES, analyse, analysed_corpus
+
+pytest.importorskip("numba")
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return analysed_corpus(seed=5)
+
+
+def _mapped(array) -> bool:
+    """Whether ``array`` is (a view of) a memory map, not a copy in memory."""
+    import mmap
+
+    while array is not None:
+        if isinstance(array, (np.memmap, mmap.mmap)):
+            return True
+        array = getattr(array, "base", None)
+    return False
+
+
+def _reference(backend, x):
+    out = backend._scipy_votes(x)
+    out = sp.csr_matrix(out, dtype=np.float32)
+    out.data = np.clip(out.data, 0.0, 1.0)
+    out.eliminate_zeros()
+    out.sort_indices()
+    return out
+
+
+@pytest.mark.parametrize("params", [{}, {"k": 1}, {"k": 3, "exponent": 0.0}, {"k": 5, "exponent": 1.5},
+                                    {"k": 1000}])
+def test_compiled_votes_equal_the_scipy_votes(corpus, params):
+    docs, y = corpus
+    backend = create_backend("knn", params).fit(docs, y, context=FitContext(ANALYZER))
+    texts = analyse([text for text, _ in PROBES] + ["", "nothing known here at all"]) + list(docs[:60])
+    # duplicated training documents make ties at the k-th place: the lower training row wins in both
+    x = backend.features_.transform(texts)
+    got = backend._compiled_votes(x)
+    want = _reference(backend, x)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got.indptr, want.indptr)
+    np.testing.assert_array_equal(got.indices, want.indices)
+    np.testing.assert_array_equal(got.data, want.data)  # bit for bit
+
+
+def test_ties_at_the_kth_place_take_the_lower_training_rows(corpus):
+    docs, y = corpus
+    twice = list(docs[:30]) * 2  # every training document twice: every neighbour is tied with its copy
+    y2 = sp.vstack([y[:30], y[:30]]).tocsr()
+    backend = create_backend("knn", {"k": 3}).fit(twice, y2, context=FitContext(ANALYZER))
+    x = backend.features_.transform(list(docs[:30]))
+    got = backend._compiled_votes(x)
+    want = _reference(backend, x)
+    assert (got != want).nnz == 0
+    np.testing.assert_array_equal(got.data, want.data)
+
+
+def test_predict_sparse_uses_the_compiled_votes(corpus, monkeypatch):
+    docs, y = corpus
+    backend = create_backend("knn", {"k": 5}).fit(docs, y, context=FitContext(ANALYZER))
+    probes = analyse([text for text, _ in PROBES])
+    fast = backend.predict_sparse(probes)
+    import fahras.models.knn as knn
+
+    monkeypatch.setattr(knn, "numba_available", lambda: False)
+    slow = backend.predict_sparse(probes)
+    np.testing.assert_array_equal(fast.toarray(), slow.toarray())
+
+
+def test_a_loaded_model_maps_its_postings_and_reads_train_only_when_needed(corpus, tmp_path):
+    from fahras.models import load_backend
+
+    docs, y = corpus
+    backend = create_backend("knn", {"k": 5}).fit(docs, y, context=FitContext(ANALYZER))
+    backend.save(tmp_path / "k")
+    loaded = load_backend(tmp_path / "k")
+    assert _mapped(loaded._train_t.data) and _mapped(loaded._train_t.indices)
+    assert loaded.__dict__.get("_train") is None
+    probes = analyse([text for text, _ in PROBES]) + list(docs[:30])
+    np.testing.assert_array_equal(loaded.predict_sparse(probes).toarray(), backend.predict_sparse(probes).toarray())
+    assert loaded.__dict__.get("_train") is None  # scoring never read train.npz
+    assert (loaded.train_ != backend.train_).nnz == 0  # explanations and learning read it on first use
+    # a model saved before the postings: made from train.npz when loading, the same scores
+    for name in ("indptr", "indices", "data"):
+        (tmp_path / "k" / f"postings_{name}.npy").unlink()
+    old = load_backend(tmp_path / "k")
+    np.testing.assert_array_equal(old.predict_sparse(probes).toarray(), backend.predict_sparse(probes).toarray())
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1 << 15])
+def test_the_blocked_sum_gives_the_same_votes_whatever_the_block(corpus, monkeypatch, block):
+    import fahras.models.knn as knn
+
+    docs, y = corpus
+    backend = create_backend("knn", {"k": 4}).fit(docs, y, context=FitContext(ANALYZER))
+    x = backend.features_.transform(analyse([text for text, _ in PROBES]) + list(docs[:50]))
+    want = _reference(backend, x)
+    monkeypatch.setattr(knn, "_BLOCK_ROWS", block)
+    got = backend._compiled_votes(x)
+    np.testing.assert_array_equal(got.indices, want.indices)
+    np.testing.assert_array_equal(got.data, want.data)

@@ -17,6 +17,7 @@ peak RSS (sampled every 0.2 s, ``benchmarks.scale.run_tree``).
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import platform
@@ -70,8 +71,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="JSON file for the figures")
     parser.add_argument("--only", choices=("train", "index", "eval"), action="append", default=[],
                         help="run only these parts (repeatable; default all); index and eval train a model first")
+    parser.add_argument("--train-corpus", type=Path, default=None,
+                        help="train on this corpus instead of the resolutions of 2005-2011 (e.g. a TSV slice of "
+                             "yso-finna-en); with --only train")
+    parser.add_argument("--vocab", type=Path, default=VOCAB, help="the vocabulary for --train-corpus")
+    parser.add_argument("--lang", default=None, help="--lang for fahras train (e.g. en for yso-finna-en)")
     args = parser.parse_args()
     parts = set(args.only or ("train", "index", "eval"))
+    if args.train_corpus and parts != {"train"}:
+        parser.error("--train-corpus goes with --only train")
     n = args.workers
     rows = []
     load_at_start = os.getloadavg()
@@ -86,13 +94,18 @@ def main() -> None:
             for copy in range(args.copies):
                 (docs / f"{copy}_{path.name}").symlink_to(path)
         n_train, n_test, n_docs = (len(list(f.iterdir())) for f in (train, test, docs))
+        vocab, lang = VOCAB, []
+        if args.train_corpus:
+            train, vocab = args.train_corpus.resolve(), args.vocab.resolve()
+            lang = ["--lang", args.lang] if args.lang else []
+            n_train = sum(1 for _ in gzip.open(train, "rt") if _.strip()) if train.suffix == ".gz" else None
 
         trainings = [("train, worker processes (--jobs auto)", [])]
         if "train" in parts:
             trainings.append((f"train, --cluster local:{n}", ["--cluster", f"local:{n}"]))
         for label, extra in trainings:
             model = tmp / ("model-cluster" if extra else "model")
-            run = fahras("train", "--vocab", VOCAB, "--out", model, "--quiet", train, *extra)
+            run = fahras("train", "--vocab", vocab, *lang, "--out", model, "--quiet", train, *extra)
             rows.append({"task": label, "documents": n_train, **without_stdout(run)})
             print(rows[-1], flush=True)
         model = tmp / "model"
@@ -126,6 +139,7 @@ def main() -> None:
     report = {"benchmark": "cluster", "commit": commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                           "load_average_at_end": os.getloadavg()[0]},
+              "train_corpus": str(args.train_corpus) if args.train_corpus else "unsc-resolutions 2005-2011",
               "load_average_at_start": load_at_start, "workers": n, "rows": rows, "index_files_identical": same_index, "eval_metrics_identical": same_eval}
     print(json.dumps(report, indent=1))
     if args.out:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("distributed", reason="the dask extra is not installed (pip install 'fahras[dask]')")
@@ -187,6 +188,50 @@ def test_training_on_the_cluster_makes_the_one_process_model(time_split, cluster
     a, b = model_files(tmp_path / "here"), model_files(tmp_path / "there")
     assert a.keys() == b.keys() and len(a) > 8
     assert [name for name in a if a[name] != b[name]] == []
+
+
+def test_cluster_training_computes_each_split_s_features_once_and_fits_the_same(monkeypatch):
+    """Cross-fitting on a cluster: the TF-IDF features of each (setting, split) are fitted once, here,
+    not once per task on the workers (three bases that learn from rows, two feature settings, 3 folds:
+    16 tasks, 8 splits); a base that reads documents still gets the corpus; held-out scores and fitted
+    models are those of one process."""
+    from fahras.cluster import _DaskFits
+    from fahras.models.crossfit import _feature_key, cross_fit, fitting_with
+    from fahras.models.features import TfidfFeatures
+    from synthetic import ANALYZER, NAMES, PROBES, analyse, corpus_with_folds
+
+    docs, y, folds = corpus_with_folds(30, 3)
+    specs = [{"name": "tfidf-linear", "params": {"min_df": 1}}, {"name": "knn"},
+             {"name": "knn", "params": {"k": 3}}, {"name": "zeroshot"}]
+    from fahras.vocab import Concept
+
+    concepts = [Concept(uri=f"http://example.org/{n}", identifier=n, labels={"en": n.lower()}) for n in NAMES]
+    here, held_here = cross_fit(specs, docs, y, ANALYZER, folds, concepts=concepts, n_jobs=1)
+    fits = []
+    original = TfidfFeatures._fit_transform
+
+    def counted(self, documents):
+        fits.append((self.ngram_max, self.min_df, self.max_features, len(documents)))
+        return original(self, documents)
+
+    monkeypatch.setattr(TfidfFeatures, "_fit_transform", counted)
+    # Workers in this process (threads), so that the counter sees their fits too.
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+                      scheduler_kwargs={"dashboard": False}) as local, \
+            Client(local) as client:
+        executor = _DaskFits(client)
+        with fitting_with(executor):
+            there, held_there = cross_fit(specs, docs, y, ANALYZER, folds, concepts=concepts)
+    assert len({_feature_key(spec) for spec in specs[:3]}) == 2 and _feature_key(specs[3]) is None
+    assert executor.stats == {"feature_splits": 2 * (len(folds) + 1), "corpus_scattered": 1,
+                              "tasks": len(specs) * (len(folds) + 1)}
+    assert len(fits) == 2 * (len(folds) + 1)  # one per split (the pool's workers would do 16 without sharing)
+    probes = analyse([text for text, _ in PROBES])
+    for a, b, ha, hb in zip(here, there, held_here, held_there):
+        assert type(a) is type(b)
+        np.testing.assert_array_equal(np.asarray(ha[:]), np.asarray(hb[:]))
+        np.testing.assert_array_equal(a.predict_scores(probes), b.predict_scores(probes))
+    assert np.count_nonzero(np.asarray(held_there[1][:])) > 0
 
 
 @pytest.mark.slow

@@ -29,8 +29,13 @@ What runs where:
   order, so the figures are the local run's exactly.
 * **Training** (:func:`training_on_cluster`): the ensemble's cross-fitting
   tasks (each base backend on each fold, and on all documents) run on the
-  workers through :func:`fahras.models.crossfit.fitting_with`; the analysed
-  corpus is scattered to every worker once.
+  workers through :func:`fahras.models.crossfit.fitting_with`.  The TF-IDF
+  features and rows of each feature setting and split are computed once,
+  in this process, and scattered to every worker once (plain arrays and the
+  features' files); the bases that learn from them (omikuji, knn,
+  tfidf-linear) fit there without computing features again.  The analysed
+  corpus is scattered to every worker once, only for the bases that read
+  documents themselves.
 
 A task of a worker that dies is run again on another (Dask reschedules the
 tasks of a lost worker; the tasks have no side effects, so a rerun changes
@@ -473,32 +478,142 @@ def evaluate_on_cluster(indexer, documents: Iterable, *, cluster: str, model_pat
 
 # ------------------------------------------------------------------------------ train
 def _fit_task(work: dict, spec: dict, fold: int | None):
+    """A base that reads the documents themselves (``work`` holds them: scattered to each worker once)."""
     from fahras.models.crossfit import fit_task
 
     return fit_task(work, spec, fold)
 
 
+def _csr_parts(x) -> tuple:
+    """A CSR matrix as plain arrays (what Dask sends without pickling objects)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    x = sp.csr_matrix(x)
+    return (np.asarray(x.data, dtype=np.float32), x.indices, x.indptr, tuple(int(v) for v in x.shape))
+
+
+def _csr_of(parts: tuple):
+    """The CSR matrix of :func:`_csr_parts`'s arrays, read-only views (every task of a worker shares them)."""
+    import scipy.sparse as sp
+
+    data, indices, indptr, shape = parts
+    views = []
+    for array in (data, indices, indptr):
+        view = array.view()
+        view.flags.writeable = False
+        views.append(view)
+    return sp.csr_matrix(tuple(views), shape=shape, copy=False)
+
+
+def feature_split(key: tuple, train: list, held: list | None, y_train) -> dict:
+    """TF-IDF features with settings ``key`` (``ngram_max``, ``min_df``, ``max_features``) fitted on the
+    analysed documents ``train``, their rows, the rows of ``held`` (a fold's held-out documents; None for
+    the full-data fit) and the subjects of ``train``: computed once in this process, then scattered to the
+    workers as plain arrays and the features' own files (what a saved model holds)."""
+    from fahras.models.features import TfidfFeatures
+
+    features = TfidfFeatures(*key)
+    x = features.fit_transform(train)
+    with tempfile.TemporaryDirectory(prefix="fahras-split-") as tmp:
+        features.save(Path(tmp))
+        files = {path.name: path.read_bytes() for path in sorted(Path(tmp).iterdir()) if path.is_file()}
+    return {"ngram_max": int(key[0]), "files": files, "x": _csr_parts(x), "y": _csr_parts(y_train),
+            "held": None if held is None else _csr_parts(features.transform(held))}
+
+
+def _fit_rows_task(split: dict, spec: dict, fold: int | None):
+    """A base that learns from TF-IDF rows (``fit_features``: omikuji, knn, tfidf-linear), on a split of
+    :func:`feature_split` (scattered to each worker once; nothing is recomputed here): a fold's held-out
+    scores (float32), or the full-data fit's saved files (relative path -> bytes)."""
+    import numpy as np
+
+    from fahras.models import create_backend
+    from fahras.models.crossfit import _Rows
+    from fahras.models.features import TfidfFeatures
+    from fahras.models.scratch import scratch_folder
+
+    with scratch_folder("fahras-fit-") as scratch:
+        for name, data in split["files"].items():
+            (scratch / name).write_bytes(data)
+        features = TfidfFeatures.load(scratch, split["ngram_max"])
+    base = create_backend(spec["name"], spec.get("params")).fit_features(features, _csr_of(split["x"]),
+                                                                         _csr_of(split["y"]))
+    if fold is not None:
+        held = _csr_of(split["held"])
+        base.features_ = _Rows(held)
+        return base.predict_scores(range(held.shape[0])).astype(np.float32)
+    with scratch_folder("fahras-fit-") as scratch:
+        folder = scratch / "backend"
+        base.save(folder)
+        return {path.relative_to(folder).as_posix(): path.read_bytes()
+                for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
 class _DaskFits:
-    """A cross-fitting executor (:data:`fahras.models.crossfit.Executor`) on a Dask client."""
+    """A cross-fitting executor (:data:`fahras.models.crossfit.Executor`) on a Dask client.
+
+    The bases that learn from TF-IDF rows alone get them computed here, once
+    per feature setting and split (all documents; each fold's training and
+    held-out parts), as the process pool's workers do
+    (:mod:`fahras.models.crossfit`): each split is scattered to every worker
+    once, and its tasks are submitted as soon as it is there (the full-data
+    fits first, so the workers start while the folds' features are
+    computed).  The bases that read the documents get the analysed corpus,
+    scattered to every worker once, only if there are any.  ``stats`` counts
+    what was scattered (for the tests and benchmarks)."""
 
     def __init__(self, client):
         self.client = client
+        self.stats = {"feature_splits": 0, "corpus_scattered": 0, "tasks": 0}
 
     def __call__(self, work: dict, tasks: list) -> Iterator[tuple[int, object]]:
         from distributed import as_completed
 
+        from fahras.models.crossfit import _feature_key
+
         client = self.client
-        # The analysed corpus goes to every worker once; the tasks refer to it.
-        [shared] = client.scatter([work], broadcast=True, hash=False)
         run = uuid.uuid4().hex[:12]
-        futures = {client.submit(_fit_task, shared, spec, fold, key=f"fahras-fit-{run}-{i}", pure=False): i
-                   for i, (_, spec, fold) in enumerate(tasks)}
+        keys = {}
+        for _, spec, _ in tasks:
+            name = json.dumps(spec, sort_keys=True)
+            if name not in keys:
+                keys[name] = _feature_key(spec)
+        docs, y, folds = work["docs"], work["y"], work["folds"]
+        futures: dict = {}
+        scattered: list = []
         try:
+            text = [i for i, (_, spec, _) in enumerate(tasks) if keys[json.dumps(spec, sort_keys=True)] is None]
+            if text:
+                [shared] = client.scatter([work], broadcast=True, hash=False)
+                scattered.append(shared)
+                self.stats["corpus_scattered"] += 1
+                for i in text:
+                    _, spec, fold = tasks[i]
+                    futures[client.submit(_fit_task, shared, spec, fold, key=f"fahras-fit-{run}-{i}",
+                                          pure=False)] = i
+            splits: dict = {}
+            for i, (_, spec, fold) in enumerate(tasks):
+                key = keys[json.dumps(spec, sort_keys=True)]
+                if key is None:
+                    continue
+                if (key, fold) not in splits:
+                    train = range(len(docs)) if fold is None else folds[fold][0]
+                    split = feature_split(key, [docs[j] for j in train],
+                                          None if fold is None else [docs[j] for j in folds[fold][1]],
+                                          y if fold is None else y[folds[fold][0]])
+                    [splits[(key, fold)]] = client.scatter([split], broadcast=True, hash=False)
+                    scattered.append(splits[(key, fold)])
+                    self.stats["feature_splits"] += 1
+                    del split
+                futures[client.submit(_fit_rows_task, splits[(key, fold)], spec, fold,
+                                      key=f"fahras-fit-{run}-{i}", pure=False)] = i
+            self.stats["tasks"] += len(futures)
             for future, result in as_completed(futures, with_results=True):
                 yield futures[future], result
         finally:
             client.cancel([f for f in futures if not f.done()])
-            del shared
+            del scattered
 
 
 @contextmanager

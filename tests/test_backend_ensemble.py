@@ -390,3 +390,20 @@ def test_fallback_head_with_no_pair_at_all_is_the_candidates_precision():
     stacker = Stacker.for_subjects(2, sp.csr_matrix(np.eye(3)), candidates=3)
     head = stacker.fit_novel_fallback(np.zeros((0, stacker.n_novel_features)), np.zeros(0, bool), 0.2)
     assert head.predict(np.random.default_rng(0).random((4, stacker.n_novel_features))) == pytest.approx(0.2, rel=1e-3)
+
+
+def test_subjects_added_after_training_keep_the_best_base_score_under_a_novel_head():
+    """fahras.learning adds subjects the indexers decided after training (prior 0, knn has their votes): with
+    ``grown_from`` they keep the pass-through (knn's vote), not the novel head's probability, which is
+    calibrated for subjects the bases could only compose; the other unseen subjects keep the novel head."""
+    base, y, match, folds = _novel_world(seed=5)
+    stacker = Stacker.for_subjects(2, y, candidates=7)
+    stacker.prior[4:] = 0
+    stacker.held_out_scores(base, y, folds, match)
+    stacker.fit(base, y)
+    calibrated = stacker.predict(base, match=match)
+    assert calibrated[:, 6].max() < 0.2  # the novel head's
+    stacker.grown_from = 6  # subject 6 added after training
+    grown = stacker.predict(base, match=match)
+    np.testing.assert_allclose(grown[:, 6], np.maximum(base[0][:, 6], base[1][:, 6]))  # 0.9: the raw vote
+    np.testing.assert_array_equal(grown[:, :6], calibrated[:, :6])  # 4 and 5 (unseen too) keep the head

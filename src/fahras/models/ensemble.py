@@ -261,6 +261,10 @@ class Stacker:
     #: after :meth:`held_out_scores` with ``learn_novel``: the held-out pairs of subjects new to their fold and
     #: how many are right (the full novel head from :data:`MIN_NOVEL_RIGHT` right pairs, else the fallback)
     novel_pairs: tuple[int, int] | None = None
+    #: subjects from this column on were added after training (:mod:`fahras.learning`): while unseen they keep
+    #: the best base score (:meth:`unseen_scores`) even with a novel head, which is calibrated for subjects the
+    #: bases could only compose or match, not for ones the indexers have since decided (knn has their votes)
+    grown_from: int | None = None
 
     @staticmethod
     def subject_prior(targets: sp.csr_matrix) -> np.ndarray:
@@ -357,6 +361,11 @@ class Stacker:
         rows, cols, x = novel
         if len(rows):
             out[rows, cols] = self.novel.predict(x)
+        if self.grown_from is not None and self.grown_from < out.shape[1]:
+            added = np.zeros(out.shape[1], dtype=bool)
+            added[self.grown_from:] = True
+            if (added & ~seen).any():  # only those columns: every other one counts as seen here
+                self.unseen_scores(out, base_scores, seen | ~added)
         return out
 
     # -- scoring a batch from sparse base scores (issue 19: scale; see fahras.models.sparse_rank) --
@@ -713,6 +722,7 @@ class EnsembleBackend(Backend):
         """
         stacker = self.stacker_.clone()
         stacker.novel = self.stacker_.novel  # the subjects no document has are scored as before
+        stacker.grown_from = self.stacker_.grown_from
         if prior is not None:
             stacker.prior = prior
         self.stacker_ = stacker.fit(base_scores, targets)
@@ -807,7 +817,10 @@ class EnsembleBackend(Backend):
         sp.save_npz(folder / "cover.npz", self.stacker_.cover)
         (folder / _STACKER_FILE).write_text(json.dumps(self.stacker_.head.to_dict()), encoding="utf-8")
         if self.stacker_.novel is not None:
-            (folder / _NOVEL_FILE).write_text(json.dumps(self.stacker_.novel.to_dict()), encoding="utf-8")
+            data = self.stacker_.novel.to_dict()
+            if self.stacker_.grown_from is not None:
+                data["grown_from"] = int(self.stacker_.grown_from)
+            (folder / _NOVEL_FILE).write_text(json.dumps(data), encoding="utf-8")
 
     def load_state(self, folder: Path) -> None:
         chosen = folder / _BASES_FILE  # absent from models made before it: their ``backends`` were the chosen bases
@@ -824,7 +837,8 @@ class EnsembleBackend(Backend):
         stacker.head = LinearHead.from_dict(data, stacker.n_features)
         novel = folder / _NOVEL_FILE  # absent from models made before it: the old pass-through
         if novel.exists():
-            stacker.novel = LinearHead.from_dict(json.loads(novel.read_text(encoding="utf-8")),
-                                                 stacker.n_novel_features)
+            data = json.loads(novel.read_text(encoding="utf-8"))
+            stacker.novel = LinearHead.from_dict(data, stacker.n_novel_features)
+            stacker.grown_from = int(data["grown_from"]) if data.get("grown_from") is not None else None
         self.stacker_ = stacker
 

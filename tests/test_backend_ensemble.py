@@ -407,3 +407,22 @@ def test_subjects_added_after_training_keep_the_best_base_score_under_a_novel_he
     grown = stacker.predict(base, match=match)
     np.testing.assert_allclose(grown[:, 6], np.maximum(base[0][:, 6], base[1][:, 6]))  # 0.9: the raw vote
     np.testing.assert_array_equal(grown[:, :6], calibrated[:, :6])  # 4 and 5 (unseen too) keep the head
+
+
+def test_without_the_fallback_too_few_right_new_subjects_keep_their_raw_score():
+    """novel_fallback=false (the ensemble's parameter): below MIN_NOVEL_RIGHT no head at all, as before the
+    fallback, in the held-out scores as at prediction time."""
+    from fahras.models.ensemble import MIN_NOVEL_RIGHT
+
+    base, y, match, folds = _novel_world(seed=3)
+    few = _too_few_right(y, MIN_NOVEL_RIGHT - 1)
+    stacker = Stacker.for_subjects(2, few, candidates=7)
+    oof = stacker.held_out_scores(base, few, folds, match, fallback=False)
+    assert stacker.novel is None
+    plain = Stacker.for_subjects(2, few, candidates=7).held_out_scores(base, few, folds, learn_novel=False)
+    np.testing.assert_array_equal(oof, plain)
+    assert oof[:, 6].min() == pytest.approx(0.9)
+    with_fallback = Stacker.for_subjects(2, few, candidates=7)
+    with_fallback.held_out_scores(base, few, folds, match)
+    assert with_fallback.novel is not None
+    assert create_backend("ensemble").get_params()["novel_fallback"] is True

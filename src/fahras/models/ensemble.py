@@ -537,7 +537,7 @@ class Stacker:
 
     def held_out_scores(self, base_oof: list[np.ndarray], targets: sp.csr_matrix,
                         folds: Sequence[tuple[np.ndarray, np.ndarray]], match: Match | None = None,
-                        learn_novel: bool = True) -> np.ndarray:
+                        learn_novel: bool = True, fallback: bool = True) -> np.ndarray:
         """Held-out ensemble scores: a copy of this stacker cross-fitted on the base backends' held-out scores.
 
         With ``learn_novel`` (the default) this stacker's :attr:`novel` head is
@@ -576,6 +576,12 @@ class Stacker:
             right = int(sum(int(np.sum(p[4])) for p in pairs))
             n_new = sum(len(p[1]) for p in pairs)
             self.novel_pairs = (n_new, right)
+            if right < MIN_NOVEL_RIGHT and not fallback:  # as before the fallback: no head, raw scores
+                log.info("ensemble: %d held-out pairs of subjects new to their fold, %d of them right (fewer than "
+                         "%d): no novel head (novel_fallback off); such subjects keep their best base score",
+                         n_new, right, MIN_NOVEL_RIGHT)
+                self.novel = None
+                return self.held_out_scores(base_oof, targets, folds, match, learn_novel=False)
             if right < MIN_NOVEL_RIGHT:
                 base_rate = ((right + sum(c[1] for c in counts)) / max(n_new + sum(c[0] for c in counts), 1))
                 log.info("ensemble: %d held-out pairs of subjects new to their fold, %d of them right (fewer than "
@@ -616,6 +622,9 @@ class EnsembleBackend(Backend):
                                "MIN_NOVEL_RIGHT of those pairs are right, else a strongly regularised fallback "
                                "on four features near their base rate; false: their best raw base score, "
                                "discounted by the subjects naming the same filler)"),
+        "novel_fallback": Param(True, "with calibrate_new and fewer than MIN_NOVEL_RIGHT right held-out pairs "
+                                "new to their fold, score subjects no training document has with the fallback "
+                                "head (false: their best raw base score, discounted, as before it)"),
         "folds": Param(DEFAULT_FOLDS, "kind of folds when fitted alone (an Indexer's folds are used otherwise): "
                        "grouped keeps documents with the same subjects together, time holds out contiguous "
                        "blocks in corpus order, random is shuffled K-fold", choices=FOLD_KINDS),
@@ -657,7 +666,8 @@ class EnsembleBackend(Backend):
         if len(rows) < y.shape[0]:  # a held-out sample (fahras.models.budget): no novel head learned there
             return self._fit_stacker_on_sample(base_oof, y, folds, rows)
         if self.calibrate_new:
-            oof = self.stacker_.held_out_scores(base_oof, y, folds, self.match_features(docs))
+            oof = self.stacker_.held_out_scores(base_oof, y, folds, self.match_features(docs),
+                                                fallback=bool(self.novel_fallback))
         else:
             oof = self.stacker_.held_out_scores(base_oof, y, folds, learn_novel=False)
         self.stacker_.fit(base_oof, y)

@@ -390,3 +390,39 @@ def test_fallback_head_with_no_pair_at_all_is_the_candidates_precision():
     stacker = Stacker.for_subjects(2, sp.csr_matrix(np.eye(3)), candidates=3)
     head = stacker.fit_novel_fallback(np.zeros((0, stacker.n_novel_features)), np.zeros(0, bool), 0.2)
     assert head.predict(np.random.default_rng(0).random((4, stacker.n_novel_features))) == pytest.approx(0.2, rel=1e-3)
+
+
+def test_subjects_added_after_training_keep_the_best_base_score_under_a_novel_head():
+    """fahras.learning adds subjects the indexers decided after training (prior 0, knn has their votes): with
+    ``grown_from`` they keep the pass-through (knn's vote), not the novel head's probability, which is
+    calibrated for subjects the bases could only compose; the other unseen subjects keep the novel head."""
+    base, y, match, folds = _novel_world(seed=5)
+    stacker = Stacker.for_subjects(2, y, candidates=7)
+    stacker.prior[4:] = 0
+    stacker.held_out_scores(base, y, folds, match)
+    stacker.fit(base, y)
+    calibrated = stacker.predict(base, match=match)
+    assert calibrated[:, 6].max() < 0.2  # the novel head's
+    stacker.grown_from = 6  # subject 6 added after training
+    grown = stacker.predict(base, match=match)
+    np.testing.assert_allclose(grown[:, 6], np.maximum(base[0][:, 6], base[1][:, 6]))  # 0.9: the raw vote
+    np.testing.assert_array_equal(grown[:, :6], calibrated[:, :6])  # 4 and 5 (unseen too) keep the head
+
+
+def test_without_the_fallback_too_few_right_new_subjects_keep_their_raw_score():
+    """novel_fallback=false (the ensemble's parameter): below MIN_NOVEL_RIGHT no head at all, as before the
+    fallback, in the held-out scores as at prediction time."""
+    from fahras.models.ensemble import MIN_NOVEL_RIGHT
+
+    base, y, match, folds = _novel_world(seed=3)
+    few = _too_few_right(y, MIN_NOVEL_RIGHT - 1)
+    stacker = Stacker.for_subjects(2, few, candidates=7)
+    oof = stacker.held_out_scores(base, few, folds, match, fallback=False)
+    assert stacker.novel is None
+    plain = Stacker.for_subjects(2, few, candidates=7).held_out_scores(base, few, folds, learn_novel=False)
+    np.testing.assert_array_equal(oof, plain)
+    assert oof[:, 6].min() == pytest.approx(0.9)
+    with_fallback = Stacker.for_subjects(2, few, candidates=7)
+    with_fallback.held_out_scores(base, few, folds, match)
+    assert with_fallback.novel is not None
+    assert create_backend("ensemble").get_params()["novel_fallback"] is True

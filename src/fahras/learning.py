@@ -316,6 +316,8 @@ class Learner:
         if ensemble is not None:
             ensemble.bases_ = [grown(b) for b in ensemble.bases_]
             ensemble.prior_ = np.concatenate([ensemble.prior_, np.zeros(after - before, dtype=np.float32)])
+            if ensemble.stacker_.grown_from is None:  # they keep knn's vote, not the novel head's (#16)
+                ensemble.stacker_.grown_from = before
             cover = sp.csr_matrix(ensemble.cover_, copy=True)
             cover.resize((after, after))
             ensemble.cover_ = cover

@@ -274,6 +274,10 @@ class Stacker:
     #: after :meth:`held_out_scores` with ``learn_novel``: the held-out pairs of subjects new to their fold and
     #: how many are right (the full novel head from :data:`MIN_NOVEL_RIGHT` right pairs, else the fallback)
     novel_pairs: tuple[int, int] | None = None
+    #: subjects from this column on were added after training (:mod:`fahras.learning`): while unseen they keep
+    #: the best base score (:meth:`unseen_scores`) even with a novel head, which is calibrated for subjects the
+    #: bases could only compose or match, not for ones the indexers have since decided (knn has their votes)
+    grown_from: int | None = None
 
     @staticmethod
     def subject_prior(targets: sp.csr_matrix) -> np.ndarray:
@@ -370,6 +374,11 @@ class Stacker:
         rows, cols, x = novel
         if len(rows):
             out[rows, cols] = self.novel.predict(x)
+        if self.grown_from is not None and self.grown_from < out.shape[1]:
+            added = np.zeros(out.shape[1], dtype=bool)
+            added[self.grown_from:] = True
+            if (added & ~seen).any():  # only those columns: every other one counts as seen here
+                self.unseen_scores(out, base_scores, seen | ~added)
         return out
 
     # -- scoring a batch from sparse base scores (issue 19: scale; see fahras.models.sparse_rank) --
@@ -541,7 +550,7 @@ class Stacker:
 
     def held_out_scores(self, base_oof: list[np.ndarray], targets: sp.csr_matrix,
                         folds: Sequence[tuple[np.ndarray, np.ndarray]], match: Match | None = None,
-                        learn_novel: bool = True) -> np.ndarray:
+                        learn_novel: bool = True, fallback: bool = True) -> np.ndarray:
         """Held-out ensemble scores: a copy of this stacker cross-fitted on the base backends' held-out scores.
 
         With ``learn_novel`` (the default) this stacker's :attr:`novel` head is
@@ -580,6 +589,12 @@ class Stacker:
             right = int(sum(int(np.sum(p[4])) for p in pairs))
             n_new = sum(len(p[1]) for p in pairs)
             self.novel_pairs = (n_new, right)
+            if right < MIN_NOVEL_RIGHT and not fallback:  # as before the fallback: no head, raw scores
+                log.info("ensemble: %d held-out pairs of subjects new to their fold, %d of them right (fewer than "
+                         "%d): no novel head (novel_fallback off); such subjects keep their best base score",
+                         n_new, right, MIN_NOVEL_RIGHT)
+                self.novel = None
+                return self.held_out_scores(base_oof, targets, folds, match, learn_novel=False)
             if right < MIN_NOVEL_RIGHT:
                 base_rate = ((right + sum(c[1] for c in counts)) / max(n_new + sum(c[0] for c in counts), 1))
                 log.info("ensemble: %d held-out pairs of subjects new to their fold, %d of them right (fewer than "
@@ -620,6 +635,9 @@ class EnsembleBackend(Backend):
                                "MIN_NOVEL_RIGHT of those pairs are right, else a strongly regularised fallback "
                                "on four features near their base rate; false: their best raw base score, "
                                "discounted by the subjects naming the same filler)"),
+        "novel_fallback": Param(True, "with calibrate_new and fewer than MIN_NOVEL_RIGHT right held-out pairs "
+                                "new to their fold, score subjects no training document has with the fallback "
+                                "head (false: their best raw base score, discounted, as before it)"),
         "folds": Param(DEFAULT_FOLDS, "kind of folds when fitted alone (an Indexer's folds are used otherwise): "
                        "grouped keeps documents with the same subjects together, time holds out contiguous "
                        "blocks in corpus order, random is shuffled K-fold", choices=FOLD_KINDS),
@@ -663,7 +681,8 @@ class EnsembleBackend(Backend):
         if len(rows) < y.shape[0]:  # a held-out sample (fahras.models.budget): no novel head learned there
             return self._fit_stacker_on_sample(base_oof, y, folds, rows)
         if self.calibrate_new:
-            oof = self.stacker_.held_out_scores(base_oof, y, folds, self.match_features(docs))
+            oof = self.stacker_.held_out_scores(base_oof, y, folds, self.match_features(docs),
+                                                fallback=bool(self.novel_fallback))
         else:
             oof = self.stacker_.held_out_scores(base_oof, y, folds, learn_novel=False)
         self.stacker_.fit(base_oof, y)
@@ -730,6 +749,7 @@ class EnsembleBackend(Backend):
         """
         stacker = self.stacker_.clone()
         stacker.novel = self.stacker_.novel  # the subjects no document has are scored as before
+        stacker.grown_from = self.stacker_.grown_from
         if prior is not None:
             stacker.prior = prior
         self.stacker_ = stacker.fit(base_scores, targets)
@@ -824,7 +844,10 @@ class EnsembleBackend(Backend):
         sp.save_npz(folder / "cover.npz", self.stacker_.cover)
         (folder / _STACKER_FILE).write_text(json.dumps(self.stacker_.head.to_dict()), encoding="utf-8")
         if self.stacker_.novel is not None:
-            (folder / _NOVEL_FILE).write_text(json.dumps(self.stacker_.novel.to_dict()), encoding="utf-8")
+            data = self.stacker_.novel.to_dict()
+            if self.stacker_.grown_from is not None:
+                data["grown_from"] = int(self.stacker_.grown_from)
+            (folder / _NOVEL_FILE).write_text(json.dumps(data), encoding="utf-8")
 
     def load_state(self, folder: Path) -> None:
         chosen = folder / _BASES_FILE  # absent from models made before it: their ``backends`` were the chosen bases
@@ -841,7 +864,8 @@ class EnsembleBackend(Backend):
         stacker.head = LinearHead.from_dict(data, stacker.n_features)
         novel = folder / _NOVEL_FILE  # absent from models made before it: the old pass-through
         if novel.exists():
-            stacker.novel = LinearHead.from_dict(json.loads(novel.read_text(encoding="utf-8")),
-                                                 stacker.n_novel_features)
+            data = json.loads(novel.read_text(encoding="utf-8"))
+            stacker.novel = LinearHead.from_dict(data, stacker.n_novel_features)
+            stacker.grown_from = int(data["grown_from"]) if data.get("grown_from") is not None else None
         self.stacker_ = stacker
 

@@ -141,3 +141,27 @@ def test_the_indexer_fits_each_base_once_on_a_large_corpus(monkeypatch, kind):
     else:  # once, without the held-out sample (and its groups)
         assert len(sizes) == 1 and sizes[0] < n
     assert indexer.training_["cv_f1"] is not None and indexer.suggest(documents[0].text)
+
+
+# -- labels: only the calibrating documents keep their matches ------------------------------------------
+def test_labels_keeps_the_matches_of_the_calibrating_documents_only(monkeypatch):
+    from fahras.models.labels import LabelsBackend
+    from fahras.vocab import Concept
+    from synthetic import NAMES
+
+    docs, y = analysed_corpus(48, seed=3)
+    words = {"WATER": "drought", "HEALTH": "malaria", "EDUCATION": "literacy", "MINING": "copper mine"}
+    concepts = [Concept(f"http://x/{name}", name, {"en": words[name]}) for name in NAMES]
+    held = []
+    real = LabelsBackend._learn
+    monkeypatch.setattr(LabelsBackend, "_learn", lambda self, pairs, *a: held.append(len(pairs)) or
+                        real(self, pairs, *a))
+    small = create_backend("labels", {"learn_docs": 10}).fit(docs, y, context=FitContext(ANALYZER, concepts))
+    assert held == [10]  # not one entry per training document
+    whole = create_backend("labels").fit(docs, y, context=FitContext(ANALYZER, concepts))
+    assert held[-1] == len(docs)
+    # the concepts' record counts every document either way; only the head's calibration is sampled
+    np.testing.assert_array_equal(small.matched_, whole.matched_)
+    np.testing.assert_array_equal(small.right_, whole.right_)
+    probes = analyse(["a drought, a drought", "the copper mine", "nothing"])
+    assert small.predict_scores(probes)[0, NAMES.index("WATER")] > 0

@@ -165,3 +165,39 @@ def test_labels_keeps_the_matches_of_the_calibrating_documents_only(monkeypatch)
     np.testing.assert_array_equal(small.right_, whole.right_)
     probes = analyse(["a drought, a drought", "the copper mine", "nothing"])
     assert small.predict_scores(probes)[0, NAMES.index("WATER")] > 0
+
+
+# -- freed memory goes back to the system -----------------------------------------------------------------
+def _rss_mb() -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_release_free_memory_gives_freed_small_arrays_back():
+    import sys
+
+    if not sys.platform.startswith("linux") or not budget.release_free_memory():
+        pytest.skip("no glibc malloc_trim here")
+    keep, many = [], []
+    for i in range(300_000):  # small arrays come from the C heap, interleaved with ones that stay
+        many.append((np.zeros(3, np.int64), np.zeros((3, 7))))
+        if i % 50 == 0:
+            keep.append(np.zeros(5))
+    del many
+    before = _rss_mb()
+    assert budget.release_free_memory()
+    assert _rss_mb() < before - 30  # about 100 MB were freed but kept by the allocator
+
+
+def test_cross_fit_releases_memory_after_each_base_fitted_here(corpus, monkeypatch):
+    from fahras.models import crossfit
+
+    docs, y = corpus
+    calls = []
+    monkeypatch.setattr(crossfit, "release_free_memory", lambda: calls.append(1) or True)
+    specs = [{"name": "knn", "params": {"k": 5}}, {"name": "tfidf-linear", "params": {"min_df": 1}}]
+    cross_fit(specs, docs, y, ANALYZER, _folds(len(docs)), n_jobs=1)
+    assert len(calls) == len(specs)

@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         for stat in tracemalloc.take_snapshot().statistics("lineno")[:15]:
             print(f"  {stat.size / 2**20:8.1f} MB  {stat.traceback}")
     print(f"trained {args.docs} documents in {seconds:.1f} s; bases: "
-          f"{', '.join(b['name'] for b in getattr(indexer.backend_, 'backends', []))}")
+          f"{', '.join(b['name'] for b in getattr(indexer.backend_, 'base_specs_', getattr(indexer.backend_, 'backends', [])))}")
     print(f"{'stage':<28} {'s':>7} {'CPU s':>7} {'main MB':>9} {'worker MB':>10} {'tree MB':>9}")
     for row in summary(sampler.samples):
         print(f"{row['stage'][:28]:<28} {row['seconds']:>7.1f} {row['cpu_s']:>7.1f} {row['main_mb']:>9.0f} "

@@ -141,3 +141,63 @@ def test_the_indexer_fits_each_base_once_on_a_large_corpus(monkeypatch, kind):
     else:  # once, without the held-out sample (and its groups)
         assert len(sizes) == 1 and sizes[0] < n
     assert indexer.training_["cv_f1"] is not None and indexer.suggest(documents[0].text)
+
+
+# -- labels: only the calibrating documents keep their matches ------------------------------------------
+def test_labels_keeps_the_matches_of_the_calibrating_documents_only(monkeypatch):
+    from fahras.models.labels import LabelsBackend
+    from fahras.vocab import Concept
+    from synthetic import NAMES
+
+    docs, y = analysed_corpus(48, seed=3)
+    words = {"WATER": "drought", "HEALTH": "malaria", "EDUCATION": "literacy", "MINING": "copper mine"}
+    concepts = [Concept(f"http://x/{name}", name, {"en": words[name]}) for name in NAMES]
+    held = []
+    real = LabelsBackend._learn
+    monkeypatch.setattr(LabelsBackend, "_learn", lambda self, pairs, *a: held.append(len(pairs)) or
+                        real(self, pairs, *a))
+    small = create_backend("labels", {"learn_docs": 10}).fit(docs, y, context=FitContext(ANALYZER, concepts))
+    assert held == [10]  # not one entry per training document
+    whole = create_backend("labels").fit(docs, y, context=FitContext(ANALYZER, concepts))
+    assert held[-1] == len(docs)
+    # the concepts' record counts every document either way; only the head's calibration is sampled
+    np.testing.assert_array_equal(small.matched_, whole.matched_)
+    np.testing.assert_array_equal(small.right_, whole.right_)
+    probes = analyse(["a drought, a drought", "the copper mine", "nothing"])
+    assert small.predict_scores(probes)[0, NAMES.index("WATER")] > 0
+
+
+# -- freed memory goes back to the system -----------------------------------------------------------------
+def _rss_mb() -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_release_free_memory_gives_freed_small_arrays_back():
+    import sys
+
+    if not sys.platform.startswith("linux") or not budget.release_free_memory():
+        pytest.skip("no glibc malloc_trim here")
+    keep, many = [], []
+    for i in range(300_000):  # small arrays come from the C heap, interleaved with ones that stay
+        many.append((np.zeros(3, np.int64), np.zeros((3, 7))))
+        if i % 50 == 0:
+            keep.append(np.zeros(5))
+    del many
+    before = _rss_mb()
+    assert budget.release_free_memory()
+    assert _rss_mb() < before - 30  # about 100 MB were freed but kept by the allocator
+
+
+def test_cross_fit_releases_memory_after_each_base_fitted_here(corpus, monkeypatch):
+    from fahras.models import crossfit
+
+    docs, y = corpus
+    calls = []
+    monkeypatch.setattr(crossfit, "release_free_memory", lambda: calls.append(1) or True)
+    specs = [{"name": "knn", "params": {"k": 5}}, {"name": "tfidf-linear", "params": {"min_df": 1}}]
+    cross_fit(specs, docs, y, ANALYZER, _folds(len(docs)), n_jobs=1)
+    assert len(calls) == len(specs)

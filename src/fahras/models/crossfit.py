@@ -47,7 +47,7 @@ import scipy.sparse as sp
 from fahras._system import available_cores
 from fahras.models import backend_class, create_backend, load_backend
 from fahras.models.base import AnalyzedText, Backend, FitContext
-from fahras.models.budget import FitOnce, sparse_rows
+from fahras.models.budget import FitOnce, release_free_memory, sparse_rows
 from fahras.models.features import TfidfFeatures, sharing_fits, sharing_rows
 from fahras.models.scratch import scratch_folder
 from fahras.workers import pool_arguments
@@ -132,6 +132,7 @@ def _sequential_shared(specs, docs, y, analyzer, folds, concepts, progress):
         held_out.append(base.fit_out_of_fold(docs, y, folds, context=FitContext(analyzer, concepts),
                                              progress=report))
         fitted.append(base)
+        release_free_memory()  # what the fit freed (e.g. labels' per-document matches) goes back (#19)
     return fitted, held_out
 
 
@@ -278,6 +279,7 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
                         train = range(len(docs)) if k is None else folds[k][0]
                         _save_split(scratch / split, keys[n], [docs[i] for i in train],
                                     None if k is None else [docs[i] for i in folds[k][1]])
+                        release_free_memory()  # the vectorizer's n-grams
                     futures[pool.submit(_run_task, n, spec, k, split, final)] = (n, k)
                 # The bases that read the documents themselves fit here meanwhile (the workers have no documents).
                 text = [n for n, key in enumerate(keys) if key is None]

@@ -171,23 +171,33 @@ class LabelsBackend(Backend):
         # the concepts' training record: documents matching a label, and of those, indexed with the concept
         matched = np.zeros(self.n_subjects_, dtype=np.float64)
         right = np.zeros(self.n_subjects_, dtype=np.float64)
-        pairs = []
+        # Only the documents that calibrate the head keep their matches (#19: at 671,068 titles every
+        # document's three small arrays held about 0.5 GB of the main process; the head is the same).
+        learn = self._learn_rows(len(docs))
+        keep = np.zeros(len(docs), dtype=bool)
+        keep[learn] = True
+        pairs = {}
         for i, doc in enumerate(docs):
             cols, raw = self._raw(doc)
             gold = np.isin(cols, y.indices[y.indptr[i]:y.indptr[i + 1]])
             matched[cols] += 1
             right[cols[gold]] += gold[gold]
-            pairs.append((cols, raw, gold))
+            if keep[i]:
+                pairs[i] = (cols, raw, gold)
         self.matched_, self.right_ = matched, right
         self.assigned_ = np.asarray(y.sum(axis=0)).ravel().astype(np.float64)
         self.rate_ = float((right.sum() + 1.0) / (matched.sum() + 2.0))
-        self.head_ = self._learn(pairs, y)
+        self.head_ = self._learn(pairs, learn)
         return self
 
-    def _learn(self, pairs: list, y: sp.csr_matrix) -> LinearHead:
-        rows = np.arange(len(pairs))
+    def _learn_rows(self, n_docs: int) -> np.ndarray:
+        """The documents (rows, sorted) that calibrate the head: all, or a seeded sample of ``learn_docs``."""
+        rows = np.arange(n_docs)
         if len(rows) > int(self.learn_docs):
             rows = np.sort(np.random.default_rng(0).choice(rows, int(self.learn_docs), replace=False))
+        return rows
+
+    def _learn(self, pairs: dict, rows: np.ndarray) -> LinearHead:
         xs, ts = [], []
         for i in rows.tolist():
             cols, raw, gold = pairs[i]

@@ -336,17 +336,12 @@ def _bucket_tables(feat_ptr: np.ndarray, feat_ids: np.ndarray, n_ids: int) -> di
     return {"bucket_at": bucket_at, "buckets": buckets}
 
 
-_KERNEL = None
-
-
 def _kernel():
-    """The compiled beam search (compiled on first use, then cached on disk by numba)."""
-    global _KERNEL  # the compiled function only: the same for every caller, never changed after
-    if _KERNEL is None:
-        from fahras.models._omikuji_kernel import predict_range
+    """The compiled beam search (compiled on first use, then cached on disk by numba; Python keeps the
+    imported module, so nothing here is state of Fahras's own)."""
+    from fahras.models._omikuji_kernel import predict_range
 
-        _KERNEL = predict_range
-    return _KERNEL
+    return predict_range
 
 
 def numba_available() -> bool:

@@ -12,7 +12,8 @@ titles (e.g. by ``python -m benchmarks.scale``), one run measures, in turn:
   the process tree (``benchmarks.scale.run_tree``), documents per second
   (wall minus the cold load, as ``benchmarks/scale.py`` counts it, and per
   CPU second), nDCG@5 of the files written;
-- ``eval``: ``fahras eval MODEL test.tsv.gz`` (its metrics, time and memory);
+- ``eval``: ``fahras eval MODEL test.tsv.gz`` (its metrics, time and memory), with ``--jobs`` as
+  ``--eval-jobs`` lists (1 passes no ``--jobs``, which Fahras before score-fast lacks);
 - with ``--long N``: ``fahras index`` and ``annif index`` on the first N of
   the 50,000 long documents (the shared resolutions repeated,
   ``benchmarks.scale.long_corpus``), throughput only.
@@ -111,12 +112,13 @@ class Systems:
             result["_out"] = str(out)
         return result
 
-    def eval(self) -> dict:
+    def eval(self, jobs: int = 1) -> dict:
         load_before = load_average()
-        run = self.run("fahras", ["eval", str(self.model), str(DATA / "test.tsv.gz"), "--json", "--quiet"],
-                       "eval-fahras")
+        run = self.run("fahras", ["eval", str(self.model), str(DATA / "test.tsv.gz"), "--json", "--quiet",
+                                  *(["--jobs", str(jobs)] if jobs != 1 else [])], f"eval-fahras-{jobs}")
         metrics = json.loads(run.stdout.strip().splitlines()[-1])
-        return {"system": "fahras", "step": "eval", "docs": metrics["documents"], "seconds": round(run.seconds, 2),
+        return {"system": "fahras", "step": "eval", "jobs": jobs, "docs": metrics["documents"],
+                "seconds": round(run.seconds, 2),
                 "cpu_s": round(run.cpu_seconds, 2), "peak_rss_mb": round(run.peak_rss_mb),
                 "ndcg5": metrics["ndcg@5"], "f1": metrics["f1"], "metrics": metrics,
                 "load_before": load_before, "load_after": load_average()}
@@ -143,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / ".work" / "scale-scoring",
                         help="work folder (test documents as files, logs)")
     parser.add_argument("--jobs", default="1,2", help="fahras index --jobs values, comma-separated")
+    parser.add_argument("--eval-jobs", default="1", help="fahras eval --jobs values, comma-separated")
     parser.add_argument("--long", type=int, default=0, help="also index the first N long documents (0: no)")
     parser.add_argument("--long-annif", type=int, default=None, help="long documents for Annif (default: --long)")
     parser.add_argument("--skip", default="", help="steps to leave out: eval, index, annif (comma-separated)")
@@ -184,9 +187,10 @@ def main(argv: list[str] | None = None) -> int:
             results["steps"].append(step)
             save()
     if "eval" not in skip:
-        log("fahras eval (10,000 titles)")
-        results["steps"].append(systems.eval())
-        save()
+        for jobs in [int(j) for j in args.eval_jobs.split(",") if j]:
+            log(f"fahras eval --jobs {jobs} (10,000 titles)")
+            results["steps"].append(systems.eval(jobs))
+            save()
     if args.long:
         corpus = long_corpus(work)
         for system, n in (("fahras", args.long), ("annif", args.long_annif or args.long)):

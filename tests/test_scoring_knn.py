@@ -110,3 +110,36 @@ def test_the_blocked_sum_gives_the_same_votes_whatever_the_block(corpus, monkeyp
     got = backend._compiled_votes(x)
     np.testing.assert_array_equal(got.indices, want.indices)
     np.testing.assert_array_equal(got.data, want.data)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("block", [3, 16, 1 << 15])
+def test_the_nearest_are_the_stable_sort_s_first_k_even_with_many_ties(seed, block):
+    """The kernel alone on random postings whose similarities tie often (values from a small set): its k
+    nearest are the first k of a stable sort by similarity (ties: the lower training row), whatever order
+    the rows are first reached in, and their similarities are the float32 sums in feature order."""
+    from fahras.models._knn_kernel import knn_neighbours
+
+    rng = np.random.default_rng(seed)
+    n_train, n_features, k = 60, 12, 5
+    train = sp.random(n_train, n_features, density=0.3, random_state=seed, format="csr",
+                      data_rvs=lambda n: rng.choice([0.25, 0.5, 1.0], size=n)).astype(np.float32)
+    post = sp.csr_matrix(train.T)
+    post.sort_indices()
+    x = sp.random(8, n_features, density=0.4, random_state=seed + 100, format="csr",
+                  data_rvs=lambda n: rng.choice([0.5, 1.0], size=n)).astype(np.float32)
+    x.sort_indices()
+    rows = np.zeros((8, k), dtype=np.int64)
+    sims = np.zeros((8, k), dtype=np.float32)
+    count = np.zeros(8, dtype=np.int64)
+    knn_neighbours(0, 8, x.indptr.astype(np.int64), x.indices.astype(np.int64), x.data, post.indptr.astype(np.int64),
+                   post.indices, post.data, n_train, k, block, rows, sims, count)
+    dense = train.toarray()
+    for i in range(8):
+        exact = np.zeros(n_train, dtype=np.float32)
+        for p in range(x.indptr[i], x.indptr[i + 1]):  # float32, feature by feature
+            exact += x.data[p] * dense[:, x.indices[p]]
+        order = np.argsort(-exact, kind="stable")
+        want = [r for r in order[:k] if exact[r] > 0]
+        assert rows[i, :count[i]].tolist() == sorted(want)
+        np.testing.assert_array_equal(sims[i, :count[i]], exact[sorted(want)])

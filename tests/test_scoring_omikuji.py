@@ -123,3 +123,15 @@ def test_a_few_documents_score_in_numpy_as_the_kernel_scores_them(corpus, params
         assert counts[0] == batch[2][i]
         np.testing.assert_array_equal(labels[0, :counts[0]], batch[0][i, :counts[0]])
         np.testing.assert_array_equal(scores[0, :counts[0]], batch[1][i, :counts[0]])  # bit for bit
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_beam_cut_is_the_stable_sort_s_first(seed):
+    from fahras.models._omikuji_kernel import _best
+
+    rng = np.random.default_rng(seed)
+    for n, keep in [(11, 10), (50, 10), (562, 10), (30, 1), (40, 39)]:
+        scores = rng.choice(np.float32([-3.0, -1.5, -1.0, -0.25, 0.0]), size=n + 5).astype(np.float32)  # ties
+        out = np.zeros(n + 5, dtype=np.int64)
+        _best(scores, n, keep, out)
+        assert out[:keep].tolist() == np.argsort(-scores[:n], kind="stable")[:keep].tolist()

@@ -45,14 +45,16 @@ def knn_neighbours(first, last, x_indptr, x_indices, x_data, post_ptr, post_doc,
     for i in range(first, last):
         max_f = max(max_f, x_indptr[i + 1] - x_indptr[i])
     cursor = np.zeros(max_f, dtype=np.int64)
-    cand_cap = 1024
-    cand = np.zeros(cand_cap, dtype=np.int64)
-    cand_sim = np.zeros(cand_cap, dtype=np.float32)
+    # the k best so far as a min-heap on (similarity, -row): its root is the worst kept, which a better
+    # candidate replaces.  Best means a higher similarity, then the lower training row: exactly the k a
+    # stable sort by similarity would take (the scipy path's partition, then its lower rows among ties).
+    heap_row = np.zeros(max(k, 1), dtype=np.int64)
+    heap_sim = np.zeros(max(k, 1), dtype=np.float32)
     for i in range(first, last):
         n_f = x_indptr[i + 1] - x_indptr[i]
         for j in range(n_f):
             cursor[j] = post_ptr[x_indices[x_indptr[i] + j]]
-        n_cand = 0
+        n_heap = 0
         for base in range(0, n_train, block):
             stop = min(base + block, n_train)
             n_touched = 0
@@ -74,52 +76,59 @@ def knn_neighbours(first, last, x_indptr, x_indices, x_data, post_ptr, post_doc,
                         n_touched += 1
                     sims[d] = s + v * post_val[q]
                 cursor[j] = end
-            # the candidates: positive similarity (a sum of exactly 0, or below, carries no weight)
             for t in range(n_touched):
                 d = touched[t]
                 is_touched[d] = 0
                 s = sims[d]
                 sims[d] = np.float32(0.0)
-                if s > np.float32(0.0):
-                    if n_cand == cand_cap:
-                        cand_cap *= 2
-                        bigger = np.zeros(cand_cap, dtype=np.int64)
-                        bigger_sim = np.zeros(cand_cap, dtype=np.float32)
-                        bigger[:n_cand] = cand[:n_cand]
-                        bigger_sim[:n_cand] = cand_sim[:n_cand]
-                        cand, cand_sim = bigger, bigger_sim
-                    cand[n_cand] = base + d
-                    cand_sim[n_cand] = s
-                    n_cand += 1
-        if n_cand > k:
-            kth = np.partition(cand_sim[:n_cand].copy(), n_cand - k)[n_cand - k]
-            chosen = np.empty(k, dtype=np.int64)
-            chosen_sim = np.empty(k, dtype=np.float32)
-            n_above = 0
-            n_tied = 0
-            tied = np.empty(n_cand, dtype=np.int64)
-            for t in range(n_cand):
-                s = cand_sim[t]
-                if s > kth:
-                    chosen[n_above] = cand[t]
-                    chosen_sim[n_above] = s
-                    n_above += 1
-                elif s == kth:
-                    tied[n_tied] = cand[t]
-                    n_tied += 1
-            tied_sorted = np.sort(tied[:n_tied])  # the lower training rows among the tied
-            for t in range(k - n_above):
-                chosen[n_above + t] = tied_sorted[t]
-                chosen_sim[n_above + t] = kth
-        else:
-            chosen = cand[:n_cand].copy()
-            chosen_sim = cand_sim[:n_cand].copy()
-        order = np.argsort(chosen, kind="mergesort")
-        n_near = chosen.shape[0]
-        for t in range(n_near):
-            out_rows[i, t] = chosen[order[t]]
-            out_sims[i, t] = chosen_sim[order[t]]
-        out_count[i] = n_near
+                if not s > np.float32(0.0):
+                    continue  # a sum of exactly 0, or below, carries no weight
+                row = base + d
+                if n_heap < k:
+                    # sift up
+                    c = n_heap
+                    n_heap += 1
+                    while c > 0:
+                        parent = (c - 1) >> 1
+                        ps = heap_sim[parent]
+                        if ps > s or (ps == s and heap_row[parent] < row):
+                            heap_sim[c] = ps
+                            heap_row[c] = heap_row[parent]
+                            c = parent
+                        else:
+                            break
+                    heap_sim[c] = s
+                    heap_row[c] = row
+                else:
+                    ws = heap_sim[0]
+                    if s > ws or (s == ws and row < heap_row[0]):  # better than the worst kept
+                        # replace the root, sift down
+                        c = 0
+                        while True:
+                            left = 2 * c + 1
+                            if left >= n_heap:
+                                break
+                            worst = left
+                            right = left + 1
+                            if right < n_heap:
+                                ls = heap_sim[left]
+                                rs = heap_sim[right]
+                                if rs < ls or (rs == ls and heap_row[right] > heap_row[left]):
+                                    worst = right
+                            cs = heap_sim[worst]
+                            if cs < s or (cs == s and heap_row[worst] > row):
+                                heap_sim[c] = cs
+                                heap_row[c] = heap_row[worst]
+                                c = worst
+                            else:
+                                break
+                        heap_sim[c] = s
+                        heap_row[c] = row
+        order = np.argsort(heap_row[:n_heap], kind="mergesort")
+        for t in range(n_heap):
+            out_rows[i, t] = heap_row[order[t]]
+            out_sims[i, t] = heap_sim[order[t]]
+        out_count[i] = n_heap
 
 
 @njit(nogil=True, cache=True)

@@ -143,3 +143,16 @@ def test_the_nearest_are_the_stable_sort_s_first_k_even_with_many_ties(seed, blo
         want = [r for r in order[:k] if exact[r] > 0]
         assert rows[i, :count[i]].tolist() == sorted(want)
         np.testing.assert_array_equal(sims[i, :count[i]], exact[sorted(want)])
+
+
+@pytest.mark.parametrize("name", ["postings_data.npy", "postings_indptr.npy", "train.npz"])
+def test_a_damaged_postings_or_train_file_is_refused_when_loading(corpus, tmp_path, name):
+    from fahras.errors import ModelError
+    from fahras.models import load_backend
+
+    docs, y = corpus
+    create_backend("knn", {"k": 5}).fit(docs, y, context=FitContext(ANALYZER)).save(tmp_path / "k")
+    path = tmp_path / "k" / name
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])  # truncated
+    with pytest.raises(ModelError):
+        load_backend(tmp_path / "k")

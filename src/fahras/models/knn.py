@@ -301,6 +301,11 @@ class KnnBackend(Backend):
             self._train_t = sp.csr_matrix((parts["data"], parts["indices"], parts["indptr"]),
                                           shape=(self.features_.n_features, self.labels_.shape[0]), copy=False)
             self._train_file = map_file(folder / _TRAIN)
+            with np.load(io.BytesIO(self._train_file), allow_pickle=False) as saved:  # its shape only: checked now
+                shape = tuple(int(n) for n in saved["shape"])
+            if shape != (self.labels_.shape[0], self.features_.n_features):
+                raise ValueError(f"{_TRAIN} has shape {shape}, not documents x features "
+                                 f"({self.labels_.shape[0]} x {self.features_.n_features})")
             self._train = None
             return
         self.train_ = sp.csr_matrix(sp.load_npz(folder / _TRAIN), dtype=np.float32)

@@ -74,7 +74,8 @@ def test_saved_files_are_plain(fitted, tmp_path):
     folder = tmp_path / "backend"
     fitted.save(folder)
     names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
-    assert {"params.json", "features.json", "idf.npy", "centroids.npz", "omikuji/settings.json"} <= names
+    assert {"params.json", "features.json", "idf.npy", "centroids.npz", "flat/forest.json"} <= names
+    assert not any(name.startswith("omikuji/") for name in names)  # the flat arrays replace omikuji's files
     assert_no_pickles(folder)
     np.load(folder / "idf.npy", allow_pickle=False)
     sp.load_npz(folder / "centroids.npz")  # loads with allow_pickle=False
@@ -207,6 +208,7 @@ def test_loading_makes_the_dense_classifiers_dense(fitted, tmp_path, monkeypatch
     monkeypatch.setattr(native, "lib", Recording())
     fitted.save(tmp_path / "dense")
     shutil.rmtree(tmp_path / "dense" / "flat")  # a model saved before the flat arrays: omikuji scores it
+    fitted._save_omikuji_files(tmp_path / "dense" / "omikuji")
     loaded = load_backend(tmp_path / "dense")
     assert [threshold for _, threshold in calls] == [pytest.approx(fitted.dense_weights)]
     assert calls[0][0] == loaded.model_._model_ptr  # on the model the backend then predicts with

@@ -74,17 +74,27 @@ def test_backend_scores_with_the_flat_forest_and_saves_it(corpus, tmp_path):
         np.testing.assert_allclose([got[k] for k in sorted(want)], [want[k] for k in sorted(want)], rtol=2e-7)
     backend.save(tmp_path / "b")
     assert (tmp_path / "b" / "flat" / "forest.json").is_file()
+    assert not (tmp_path / "b" / "omikuji").exists()  # the flat arrays are the model, not a copy beside it
     loaded = load_backend(tmp_path / "b")
     assert "model_" not in loaded.__dict__  # omikuji's trees are not read: the flat arrays are mapped
     assert isinstance(loaded._flat_forest().arrays["entry_val"], np.memmap)
     assert (loaded.predict_sparse(probes) != scores).nnz == 0  # exactly the fitted scores
     # a model saved before the flat arrays loads and scores with omikuji, to the last bit of the flat ones' ranks
+    loaded.save(tmp_path / "again")  # a loaded model of flat arrays saves them again, scoring the same
+    assert (load_backend(tmp_path / "again").predict_sparse(probes) != scores).nnz == 0
     shutil.rmtree(tmp_path / "b" / "flat")
+    backend._save_omikuji_files(tmp_path / "b" / "omikuji")
     old = load_backend(tmp_path / "b")
     assert old._flat_forest() is None and "model_" in old.__dict__
     old_scores = old.predict_sparse(probes)
     assert (old_scores != 0).nnz == (scores != 0).nnz
     np.testing.assert_allclose(old_scores.toarray(), scores.toarray(), rtol=2e-7)
+    # saving such an old model again writes the flat arrays in place of omikuji's files
+    old.save(tmp_path / "converted")
+    assert not (tmp_path / "converted" / "omikuji").exists()
+    converted = load_backend(tmp_path / "converted")
+    assert "model_" not in converted.__dict__
+    assert (converted.predict_sparse(probes) != scores).nnz == 0
 
 
 def test_refitting_makes_a_new_flat_forest(corpus):

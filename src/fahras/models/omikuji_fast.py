@@ -24,7 +24,7 @@ trees are summed in file-name order (omikuji: in directory-listing order), so
 a sum over trees can differ from omikuji's in the last bit
 (``tests/test_scoring_omikuji.py`` compares the two on trained models).
 
-The arrays are written beside omikuji's own files (``flat/``, plain ``.npy``)
+The arrays are written in place of omikuji's own files (``flat/``, plain ``.npy``)
 and memory-mapped when a model loads: nothing is parsed at load time (omikuji
 read 518 MB of CBOR trees for 6 s at 671,000 titles), the operating system
 shares the pages between the processes of ``fahras index --jobs``, and only

@@ -27,7 +27,7 @@ omikuji (0.5) picks the first centroids of each k-means split, and the order
 in which its liblinear-style solvers visit the examples, with Rust's
 ``thread_rng()``, seeded from the operating system's entropy; its API takes
 no seed, and the thread count does not matter (each thread draws from its
-own generator, whatever ``n_threads``).  So the trees (``omikuji/tree*.cbor``)
+own generator, whatever ``n_threads``).  So the trees (``flat/``)
 differ from one training to the next; the features, ``idf.npy`` and
 ``centroids.npz`` do not (``tests/test_robust_reproducible.py``).  A saved
 model scores exactly like the fitted one: the fitted backend keeps omikuji's
@@ -38,9 +38,12 @@ points to the document's features that weigh most both in the document and
 in the mean TF-IDF vector (the centroid) of the subject's training documents.
 
 Files: ``features.json`` and ``idf.npy`` (the features), ``centroids.npz``
-(subjects x features), ``omikuji/`` (omikuji's own model format) and
-``flat/`` (the same trees as flat arrays, which scoring memory-maps:
-:mod:`fahras.models.omikuji_fast`; models saved without it score with omikuji).
+(subjects x features) and ``flat/`` (omikuji's trees as flat arrays, which
+scoring memory-maps: :mod:`fahras.models.omikuji_fast`).  Models saved before
+the flat arrays have ``omikuji/`` (omikuji's own model format) instead and
+score with omikuji; saving such a model again writes ``flat/`` in its place.
+Without numba (a dependency, so only in an unusual install) a new model is
+saved in omikuji's format.
 """
 
 from __future__ import annotations
@@ -270,15 +273,21 @@ class OmikujiBackend(Backend):
     def save_state(self, folder: Path) -> None:
         self.features_.save(folder)
         sp.save_npz(folder / _CENTROIDS, self.centroids_, compressed=True)
-        target = folder / _MODEL_DIR
+        flat = self._flat_forest(convert=True)
+        if flat is not None:
+            # the flat arrays are the model: omikuji's own files would double its size on disk (1.3 GB
+            # against 0.7 GB at 671,000 yso titles) for a scorer that is no longer used
+            flat.save(folder / FLAT_FOLDER)
+        else:
+            self._save_omikuji_files(folder / _MODEL_DIR)
+
+    def _save_omikuji_files(self, target: Path) -> None:
+        """omikuji's own files (models saved before the flat arrays, or without numba, are made of them)."""
         if target.exists():
             shutil.rmtree(target)
         target.mkdir()
         for name, data in self._model_files().items():
             (target / name).write_bytes(data)
-        flat = self._flat_forest(convert=True)
-        if flat is not None:
-            flat.save(folder / FLAT_FOLDER)
 
     def _model_files(self) -> dict[str, bytes]:
         """omikuji's saved files: kept in memory after fitting; a loaded model reads them from its folder
@@ -308,15 +317,21 @@ class OmikujiBackend(Backend):
             raise ValueError(f"{_CENTROIDS} is not a matrix")
         self.n_subjects_ = shape[0]
         target = folder / _MODEL_DIR
-        if not (target / "settings.json").is_file():
+        has_flat = FlatForest.exists(folder / FLAT_FOLDER)
+        if has_flat and not numba_available():
+            raise OSError(f"{folder / FLAT_FOLDER}: this omikuji model is scored by a compiled beam search "
+                          "that needs the numba package (pip install numba)")
+        if not has_flat and not (target / "settings.json").is_file():
             raise OSError(f"{target}: omikuji model not found")
-        # omikuji's files, mapped rather than read (230 MB at 100,000 yso titles): only a save reads them
-        self.model_files_ = {p.name: map_file(p) for p in sorted(target.iterdir()) if p.is_file()}
+        # omikuji's files (models saved before the flat arrays), mapped rather than read (230 MB at 100,000
+        # yso titles): only a save reads them; a model of flat arrays has none
+        self.model_files_ = ({p.name: map_file(p) for p in sorted(target.iterdir()) if p.is_file()}
+                             if target.is_dir() else {})
         self._centroids = None
         if not 0 < float(self.dense_weights) <= 1:
             raise ValueError(f"dense_weights is {self.dense_weights}, not more than 0 and at most 1")
         self._flat, self._flat_missing = None, False
-        if FlatForest.exists(folder / FLAT_FOLDER) and numba_available():
+        if has_flat:
             # omikuji's own model is not read at all (6 s for its 518 MB of trees at 671,000 titles)
             flat = FlatForest.load(folder / FLAT_FOLDER)
             self._flat = (self.model_files_, flat)

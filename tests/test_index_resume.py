@@ -91,7 +91,13 @@ def kill_and_resume(model: Path, folder: Path, out: Path, reference: Path, kills
     for _ in range(kills):
         before = stamps(out) if out.exists() else {}
         process, marker = start(model, folder, out)
-        time.sleep(rng.uniform(1.5, 5.0))
+        # killed once a random share of the documents left is written (a random moment in the run's own
+        # progress, not in seconds: with the compiled scoring a run can take under two seconds)
+        target = len(before) + rng.randint(1, max(1, (total - len(before)) // 2))
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline and \
+                (not out.exists() or sum(1 for _ in out.glob("*.annif")) < target):
+            time.sleep(0.01)
         if process.poll() is not None:  # finished before the kill: nothing to resume
             assert kept_before, "the first run ended before it was killed: give it more work"
             break
@@ -136,7 +142,13 @@ def test_ctrl_c_stops_every_worker_and_leaves_only_complete_files(trained_model,
     while len(run_processes(marker)) < 3 and time.monotonic() < deadline:  # the parent and two workers
         assert process.poll() is None, process.communicate()
         time.sleep(0.05)
-    time.sleep(random.uniform(0.5, 2.0))
+    # Ctrl-C once a random number of documents is written (not after a random time: with the compiled
+    # scoring the whole run can end within a second or two of its workers starting)
+    written_before = random.randint(20, 500)
+    while (not out.exists() or sum(1 for _ in out.rglob("*") if _.is_file()) < written_before) \
+            and time.monotonic() < deadline:
+        assert process.poll() is None, "the run ended before Ctrl-C: give it more work"
+        time.sleep(0.01)
     assert process.poll() is None, "the run ended before Ctrl-C: give it more work"
     os.killpg(process.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole foreground group
     sent = time.monotonic()

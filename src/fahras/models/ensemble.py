@@ -635,9 +635,10 @@ class EnsembleBackend(Backend):
                                "MIN_NOVEL_RIGHT of those pairs are right, else a strongly regularised fallback "
                                "on four features near their base rate; false: their best raw base score, "
                                "discounted by the subjects naming the same filler)"),
-        "novel_fallback": Param(True, "with calibrate_new and fewer than MIN_NOVEL_RIGHT right held-out pairs "
+        "novel_fallback": Param(False, "with calibrate_new and fewer than MIN_NOVEL_RIGHT right held-out pairs "
                                 "new to their fold, score subjects no training document has with the fallback "
-                                "head (false: their best raw base score, discounted, as before it)"),
+                                "head (false, the default: their best raw base score, discounted; the fallback "
+                                "cost nDCG@5 on later years, most two years ahead: docs/benchmarks.md)"),
         "folds": Param(DEFAULT_FOLDS, "kind of folds when fitted alone (an Indexer's folds are used otherwise): "
                        "grouped keeps documents with the same subjects together, time holds out contiguous "
                        "blocks in corpus order, random is shuffled K-fold", choices=FOLD_KINDS),

@@ -28,6 +28,17 @@ def assert_same_float32(got, want, max_ulp: int = 4):
                                     maxulp=max_ulp)
 
 
+def _probed_forest(corpus, params):
+    """An omikuji backend fitted with ``params``, the probe texts and 40 training documents as sorted TF-IDF
+    rows, and the backend's trees as a :class:`FlatForest`."""
+    docs, y = corpus
+    backend = create_backend("omikuji", {**params, "n_threads": 1}).fit(docs, y, context=FitContext(ANALYZER))
+    texts = analyse([text for text, _ in PROBES] + ["", "nothing known here at all"]) + list(docs[:40])
+    x = backend.features_.transform(texts)
+    x.sort_indices()
+    return backend, x, FlatForest.from_omikuji_files(backend.model_files_)
+
+
 def _omikuji_rankings(backend, x, beam_size, top_k):
     predict = _Predictor(backend.model_, beam_size, top_k)
     out = []
@@ -47,12 +58,7 @@ def _omikuji_rankings(backend, x, beam_size, top_k):
 ])
 @pytest.mark.parametrize("beam_size,top_k", [(1, 3), (2, 50), (10, 2)])
 def test_flat_forest_scores_as_omikuji_predicts(corpus, params, beam_size, top_k):
-    docs, y = corpus
-    backend = create_backend("omikuji", {**params, "n_threads": 1}).fit(docs, y, context=FitContext(ANALYZER))
-    texts = analyse([text for text, _ in PROBES] + ["", "nothing known here at all"]) + list(docs[:40])
-    x = backend.features_.transform(texts)
-    x.sort_indices()
-    flat = FlatForest.from_omikuji_files(backend.model_files_)
+    backend, x, flat = _probed_forest(corpus, params)
     labels, scores, counts = flat.predict(x, beam_size, top_k)
     expected = _omikuji_rankings(backend, x, beam_size, top_k)
     for i, want in enumerate(expected):
@@ -127,12 +133,7 @@ def test_a_damaged_tree_file_is_refused(corpus):
 def test_a_few_documents_score_in_numpy_as_the_kernel_scores_them(corpus, params):
     from fahras.models import omikuji_fast
 
-    docs, y = corpus
-    backend = create_backend("omikuji", {**params, "n_threads": 1}).fit(docs, y, context=FitContext(ANALYZER))
-    texts = analyse([text for text, _ in PROBES] + ["", "nothing known here at all"]) + list(docs[:40])
-    x = backend.features_.transform(texts)
-    x.sort_indices()
-    flat = FlatForest.from_omikuji_files(backend.model_files_)
+    backend, x, flat = _probed_forest(corpus, params)
     assert x.shape[0] >= omikuji_fast.COMPILED_MIN_DOCS
     batch = flat.predict(x, 3, 7)  # the compiled kernel
     for i in range(x.shape[0]):

@@ -84,6 +84,15 @@ def wait_gone(marker: str, within: float = 10.0) -> set[int]:
     return set(left)
 
 
+def wait_written(process: subprocess.Popen, out: Path, count: int, within: float = 120.0) -> None:
+    """Until ``count`` suggestion files are in ``out``, the run ends or ``within`` seconds pass: a moment in
+    the run's own progress (with the compiled scoring a whole run can take under two seconds)."""
+    deadline = time.monotonic() + within
+    while process.poll() is None and time.monotonic() < deadline and \
+            (not out.exists() or sum(1 for _ in out.glob("*.annif")) < count):
+        time.sleep(0.01)
+
+
 def kill_and_resume(model: Path, folder: Path, out: Path, reference: Path, kills: int, rng: random.Random):
     """SIGKILL ``kills`` runs at random moments, then finish; check each run kept what was done before it."""
     total = sum(1 for name in os.listdir(reference) if name.endswith(".annif"))
@@ -93,11 +102,7 @@ def kill_and_resume(model: Path, folder: Path, out: Path, reference: Path, kills
         process, marker = start(model, folder, out)
         # killed once a random share of the documents left is written (a random moment in the run's own
         # progress, not in seconds: with the compiled scoring a run can take under two seconds)
-        target = len(before) + rng.randint(1, max(1, (total - len(before)) // 2))
-        deadline = time.monotonic() + 120
-        while process.poll() is None and time.monotonic() < deadline and \
-                (not out.exists() or sum(1 for _ in out.glob("*.annif")) < target):
-            time.sleep(0.01)
+        wait_written(process, out, len(before) + rng.randint(1, max(1, (total - len(before)) // 2)))
         if process.poll() is not None:  # finished before the kill: nothing to resume
             assert kept_before, "the first run ended before it was killed: give it more work"
             break
@@ -144,11 +149,7 @@ def test_ctrl_c_stops_every_worker_and_leaves_only_complete_files(trained_model,
         time.sleep(0.05)
     # Ctrl-C once a random number of documents is written (not after a random time: with the compiled
     # scoring the whole run can end within a second or two of its workers starting)
-    written_before = random.randint(20, 500)
-    while (not out.exists() or sum(1 for _ in out.rglob("*") if _.is_file()) < written_before) \
-            and time.monotonic() < deadline:
-        assert process.poll() is None, "the run ended before Ctrl-C: give it more work"
-        time.sleep(0.01)
+    wait_written(process, out, random.randint(20, 500))
     assert process.poll() is None, "the run ended before Ctrl-C: give it more work"
     os.killpg(process.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole foreground group
     sent = time.monotonic()

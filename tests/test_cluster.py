@@ -215,8 +215,11 @@ def test_cluster_training_computes_each_split_s_features_once_and_fits_the_same(
         return original(self, documents)
 
     monkeypatch.setattr(TfidfFeatures, "_fit_transform", counted)
-    # Workers in this process (threads), so that the counter sees their fits too.
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+    # A worker in this process (a thread), so that the counter sees its fits too.  One, not two: liblinear
+    # (tfidf-linear) shuffles with C's process-wide rand(), so two threads fitting at once in one process
+    # interleave their draws and the held-out scores differ in the 5th digit (a fresh-clone CI saw it);
+    # workers in their own processes, as on a real cluster, do not share it.
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
                       scheduler_kwargs={"dashboard": False}) as local, \
             Client(local) as client:
         executor = _DaskFits(client)

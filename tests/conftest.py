@@ -44,6 +44,32 @@ def requires_shared() -> None:
         pytest.skip(SHARED_MISSING)
 
 
+def pytest_configure(config):
+    """The user's cache folder stays out of the tests: one fresh ``FAHRAS_CACHE_DIR`` per run.
+
+    Loading a model records its files' checksums in the cache folder
+    (``store.modeldir``); without this, the tests would write into ``~/.cache/fahras`` and
+    one run's verified files could let a later run skip a check it should make.
+    Subprocesses (the CLI tests) inherit it.  Tests that need their own set their own.
+    """
+    import tempfile
+
+    config._fahras_cache = tempfile.mkdtemp(prefix="fahras-test-cache-")
+    config._fahras_cache_before = os.environ.get("FAHRAS_CACHE_DIR")
+    os.environ["FAHRAS_CACHE_DIR"] = config._fahras_cache
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_fahras_cache", None)
+    if folder is None:
+        return
+    if config._fahras_cache_before is None:
+        os.environ.pop("FAHRAS_CACHE_DIR", None)
+    else:
+        os.environ["FAHRAS_CACHE_DIR"] = config._fahras_cache_before
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """In CI, a test skipped for want of the shared data fails (skipif markers of other files included)."""

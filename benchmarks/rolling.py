@@ -578,8 +578,14 @@ def novel_head(training: dict | None) -> str:
         return ""
     from fahras.models.ensemble import MIN_NOVEL_RIGHT
 
-    kind = "full novel head" if right >= MIN_NOVEL_RIGHT else "fallback head"
-    return f"{kind} ({right} right of {pairs:,} held-out pairs new to their fold)"
+    sim, sim_right = training.get("novel_simulated"), training.get("novel_simulated_right")
+    learned = right + (sim_right or 0)
+    if training.get("novel_head") is False:  # (models trained before the key: the head was learned or a fallback)
+        kind = "raw best base score, no novel head"
+    else:
+        kind = "full novel head" if learned >= MIN_NOVEL_RIGHT else "fallback head"
+    simulated = f"; simulated: {sim_right} right of {sim:,} pairs hidden from their fold" if sim is not None else ""
+    return f"{kind} ({right} right of {pairs:,} held-out pairs new to their fold{simulated})"
 
 
 def unseen_per_year_lines(per_year: dict[int, list[dict]], reported: list[int]) -> list[str]:

@@ -202,6 +202,8 @@ def main() -> None:
     parser.add_argument("--no-ablation", dest="ablation", action="store_false",
                         help="Skip the run that learns with the stacker and decision rule frozen.")
     parser.add_argument("--retrain", action="store_true", help="Retrain the Fahras model even if it exists.")
+    parser.add_argument("--static-only", action="store_true",
+                        help="Only the static model's rows (no learning runs): to compare trained models quickly.")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=JSON",
                         help="A parameter of the Fahras ensemble, as 'fahras train --param' takes it (repeatable; "
                              "e.g. novel_simulate=0.2); the model is kept in its own folder under --work.")
@@ -236,11 +238,14 @@ def main() -> None:
     rows: dict[str, dict] = {}
     ranked, decided = fahras_rankings(static, [d.text for d in stream])
     rows["Fahras, static"] = {"ranked": ranked, "decided": decided}
-    log("fahras: suggest + learn, one document at a time")
-    began = time.perf_counter()
-    ranked, decided, learning, rules = fahras_stream(model, stream, 1)
-    rows["Fahras, learns each document"] = {"ranked": ranked, "decided": decided, "learn_seconds": learning,
-                                            "seconds": time.perf_counter() - began, "final_rule": rules[-1]}
+    if args.static_only:
+        args.ablation, args.batch, args.skip_annif = False, 1, True
+    else:
+        log("fahras: suggest + learn, one document at a time")
+        began = time.perf_counter()
+        ranked, decided, learning, rules = fahras_stream(model, stream, 1)
+        rows["Fahras, learns each document"] = {"ranked": ranked, "decided": decided, "learn_seconds": learning,
+                                                "seconds": time.perf_counter() - began, "final_rule": rules[-1]}
     if args.ablation:
         log("fahras: ablation: knn memory and new subjects only (stacker and rule frozen)")
         ranked, decided, learning, rules = fahras_stream(model, stream, 1, prior_weight=1e9,

@@ -120,6 +120,9 @@ class NovelSimulation:
     rescore: dict = field(default_factory=dict)
     #: the novel head on a few features only, monotone in the proposing bases' scores (:meth:`Stacker.monotone_columns`)
     monotone: bool = False
+    #: weight of each simulated pair in the novel head's fit, against 1 for a real one (0: as many in total as the
+    #: real pairs)
+    weight: float = 1.0
 
     def hidden(self, fold: int, seen: np.ndarray) -> np.ndarray:
         """The subject columns hidden from fold ``fold`` (a boolean mask; only ``seen`` subjects are hidden)."""
@@ -547,28 +550,43 @@ class Stacker:
                     named[k] = float(stacked[r, names].max())
         return rows, cols, np.hstack([x, mention, named[:, None]])
 
-    def fit_novel(self, x: np.ndarray, target: np.ndarray) -> LinearHead:
+    def fit_novel(self, x: np.ndarray, target: np.ndarray, sample_weight: np.ndarray | None = None) -> LinearHead:
         """A novel head fitted on held-out pairs of subjects new to their fold.  With a single class (e.g.
         no such pair was ever right), a constant head at the smoothed observed rate."""
         target = np.asarray(target, dtype=bool)
         if LinearHead.degenerate(target):
             rate = (target.sum() + 0.5) / (len(target) + 1.0)
             return LinearHead(np.zeros(self.n_novel_features), float(np.log(rate / (1 - rate))))
-        return LinearHead.fit(x, target, C=self.C, max_iter=2000, standardise=True)
+        return LinearHead.fit(x, target, C=self.C, max_iter=2000, standardise=True, sample_weight=sample_weight)
+
+    def _log_novel_pairs(self, pairs: list, bases: Sequence[int]) -> None:
+        """DEBUG: mean features of the real and the simulated novel pairs, right and wrong: the proposing
+        bases' scores, whole-label mentions (``full``), ``named``."""
+        columns = [3 * b for b in bases] + [self.n_features + MENTION_FEATURES.index("full"), self.n_novel_features - 1]
+        for kind, part in (("real", lambda p: slice(0, len(p[1]))), ("simulated", lambda p: slice(len(p[1]), None))):
+            x = np.vstack([np.zeros((0, self.n_novel_features))] + [p[3][part(p)] for p in pairs])
+            t = np.concatenate([np.zeros(0, bool)] + [p[4][part(p)] for p in pairs])
+            for label, rows in (("right", t), ("wrong", ~t)):
+                if rows.any():
+                    log.debug("ensemble: %s novel pairs, %s (%d): mean proposing-base score(s), full, named = %s",
+                              kind, label, int(rows.sum()), np.round(x[rows][:, columns].mean(axis=0), 3).tolist())
 
     def monotone_columns(self, bases: Sequence[int]) -> np.ndarray:
         """Positions, in the novel head's features, of the log-odds of the scores of ``bases`` (the bases that
-        propose new subjects: the headings backend, acronyms) and of ``named``: a head on these alone (with
-        positive weights) keeps a single proposing base's order among new subjects that no seen subject names."""
-        return np.array([3 * int(b) + 1 for b in bases] + [self.n_novel_features - 1])
+        propose new subjects: the headings backend, acronyms): a head on these alone (with positive weights)
+        keeps a single proposing base's order among new subjects.  Not ``named``: with it (a positive weight on
+        the UN corpus up to 2010) the demo's split lost 0.010 nDCG@5, without it 0.0015 (docs/benchmarks.md)."""
+        return np.array([3 * int(b) + 1 for b in bases])
 
-    def fit_novel_columns(self, x: np.ndarray, target: np.ndarray, columns: np.ndarray) -> LinearHead:
+    def fit_novel_columns(self, x: np.ndarray, target: np.ndarray, columns: np.ndarray,
+                          sample_weight: np.ndarray | None = None) -> LinearHead:
         """A novel head on ``columns`` of its features only (the other weights 0); a constant at the smoothed
         observed rate with a single class."""
         target = np.asarray(target, dtype=bool)
         if LinearHead.degenerate(target):
             return self.fit_novel(x, target)
-        part = LinearHead.fit(x[:, columns], target, C=self.C, max_iter=2000, standardise=True)
+        part = LinearHead.fit(x[:, columns], target, C=self.C, max_iter=2000, standardise=True,
+                              sample_weight=sample_weight)
         coef, mean, scale = (np.zeros(self.n_novel_features), np.zeros(self.n_novel_features),
                              np.ones(self.n_novel_features))
         coef[columns], mean[columns], scale[columns] = part.coef, part.mean, part.scale
@@ -697,9 +715,19 @@ class Stacker:
             n_new = sum(len(p[1]) for p in pairs)
             self.novel_pairs = (n_new, right)
             self.novel_simulated = (n_sim, right_sim) if simulation is not None else None
-            if simulation is not None:
+            if simulation is not None and right >= MIN_NOVEL_RIGHT:
+                # enough real pairs: they alone (the simulated ones cost the rolling benchmark's 2012 test year
+                # 0.004-0.017 nDCG@5 where the full head was learned from real pairs: docs/benchmarks.md)
+                log.info("ensemble: %d held-out pairs of subjects new to their fold, %d right: the novel head learns "
+                         "from them alone (not from the %d simulated pairs)", n_new, right, n_sim)
+                pairs = [(held, rows, cols, x[:len(rows)], target[:len(rows)], 0)
+                         for held, rows, cols, x, target, _ in pairs]
+                n_sim = 0
+            elif simulation is not None:
                 log.info("ensemble: %d simulated pairs of subjects hidden from their fold (%d right) train the "
                          "novel head with the %d real ones (%d right)", n_sim, right_sim, n_new, right)
+                if log.isEnabledFor(logging.DEBUG):  # do the two kinds of pairs look alike? (docs/design.md)
+                    self._log_novel_pairs(pairs, sorted(simulation.rescore))
                 right += right_sim
             if right < MIN_NOVEL_RIGHT and not fallback:  # as before the fallback: no head, raw scores
                 log.info("ensemble: %d held-out pairs of subjects new to their fold, %d of them right (fewer than "
@@ -713,24 +741,29 @@ class Stacker:
                          "%d): the fallback novel head (%s; prior: all held-out candidates' precision %.3f)",
                          n_new, right, MIN_NOVEL_RIGHT, ", ".join(FALLBACK_FEATURES), base_rate)
 
-                def fit(x: np.ndarray, target: np.ndarray) -> LinearHead:
+                def fit(x: np.ndarray, target: np.ndarray, weight: np.ndarray) -> LinearHead:
                     return self.fit_novel_fallback(x, target, base_rate)
-            elif simulation is not None and simulation.monotone:
+            elif simulation is not None and simulation.monotone and n_sim:  # (the real pairs alone: the full head)
                 columns = self.monotone_columns(sorted(proposers | set(simulation.rescore)))
 
-                def fit(x: np.ndarray, target: np.ndarray) -> LinearHead:
-                    return self.fit_novel_columns(x, target, columns)
+                def fit(x: np.ndarray, target: np.ndarray, weight: np.ndarray) -> LinearHead:
+                    return self.fit_novel_columns(x, target, columns, weight)
             else:
                 fit = self.fit_novel
             width = self.n_novel_features
+            sim_weight = 1.0 if simulation is None else float(simulation.weight) or n_new / max(n_sim, 1)
+
+            def weights(chosen: list) -> np.ndarray:
+                return np.concatenate([np.zeros(0)] + [np.r_[np.ones(len(p[1])), np.full(p[5], sim_weight)]
+                                                       for p in chosen])
             for f, (held, rows, cols, x, *_) in enumerate(pairs):
                 if len(rows):
                     others = [p for g, p in enumerate(pairs) if g != f]
                     head = fit(np.vstack([np.zeros((0, width))] + [p[3] for p in others]),
-                               np.concatenate([np.zeros(0, bool)] + [p[4] for p in others]))
+                               np.concatenate([np.zeros(0, bool)] + [p[4] for p in others]), weights(others))
                     oof[held[rows], cols] = head.predict(x[:len(rows)])
             self.novel = fit(np.vstack([np.zeros((0, width))] + [p[3] for p in pairs]),
-                             np.concatenate([np.zeros(0, bool)] + [p[4] for p in pairs]))
+                             np.concatenate([np.zeros(0, bool)] + [p[4] for p in pairs]), weights(pairs))
         return oof
 
 
@@ -762,6 +795,9 @@ class EnsembleBackend(Backend):
         "novel_monotone": Param(False, "with novel_simulate, the novel head reads only the headings backend's score "
                                 "(log-odds) and the subjects naming the same filler, so it keeps the backend's order "
                                 "of new headings against each other"),
+        "novel_simulate_weight": Param(1.0, "with novel_simulate, the weight of a simulated pair in the novel head's "
+                                       "fit against 1 for a real one (0: the simulated pairs weigh as much in total as "
+                                       "the real ones)", low=0),
         "folds": Param(DEFAULT_FOLDS, "kind of folds when fitted alone (an Indexer's folds are used otherwise): "
                        "grouped keeps documents with the same subjects together, time holds out contiguous "
                        "blocks in corpus order, random is shuffled K-fold", choices=FOLD_KINDS),
@@ -823,7 +859,7 @@ class EnsembleBackend(Backend):
                 groups = np.full(n_subjects, -1, dtype=np.int64)
                 groups[np.asarray(base.instance_col_)] = np.asarray(base.instance_filler_)
                 return NovelSimulation(share, groups, int(self.random_state), {b: base.scores_as_new},
-                                       bool(self.novel_monotone))
+                                       bool(self.novel_monotone), float(self.novel_simulate_weight))
         return None
 
     def useful_bases(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, context: FitContext,

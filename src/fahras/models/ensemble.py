@@ -789,12 +789,14 @@ class EnsembleBackend(Backend):
                                 "new to their fold, score subjects no training document has with the fallback "
                                 "head (false, the default: their best raw base score, discounted; the fallback "
                                 "cost nDCG@5 on later years, most two years ahead: docs/benchmarks.md)"),
-        "novel_simulate": Param(0.0, "with calibrate_new, the share of composed-heading fillers hidden from each "
+        "novel_simulate": Param(0.2, "with calibrate_new, the share of composed-heading fillers hidden from each "
                                 "cross-fitting fold (seeded) so that their held-out pairs, scored as new, train the "
-                                "novel head as well (simulated novelty; 0: off)", low=0, high=1),
-        "novel_monotone": Param(False, "with novel_simulate, the novel head reads only the headings backend's score "
-                                "(log-odds) and the subjects naming the same filler, so it keeps the backend's order "
-                                "of new headings against each other"),
+                                "novel head where fewer than MIN_NOVEL_RIGHT real held-out pairs new to their fold "
+                                "are right (simulated novelty; 0: off, such subjects keep their raw score)",
+                                low=0, high=1),
+        "novel_monotone": Param(True, "with novel_simulate (where its pairs are used), the novel head reads only the "
+                                "log-odds of the bases that propose new subjects (headings, acronyms), so it keeps "
+                                "their order of new headings against each other (false: every feature)"),
         "novel_simulate_weight": Param(1.0, "with novel_simulate, the weight of a simulated pair in the novel head's "
                                        "fit against 1 for a real one (0: the simulated pairs weigh as much in total as "
                                        "the real ones)", low=0),

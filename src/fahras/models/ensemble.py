@@ -789,7 +789,7 @@ class EnsembleBackend(Backend):
                                 "new to their fold, score subjects no training document has with the fallback "
                                 "head (false, the default: their best raw base score, discounted; the fallback "
                                 "cost nDCG@5 on later years, most two years ahead: docs/benchmarks.md)"),
-        "novel_simulate": Param(0.2, "with calibrate_new, the share of composed-heading fillers hidden from each "
+        "novel_simulate": Param(0.35, "with calibrate_new, the share of composed-heading fillers hidden from each "
                                 "cross-fitting fold (seeded) so that their held-out pairs, scored as new, train the "
                                 "novel head where fewer than MIN_NOVEL_RIGHT real held-out pairs new to their fold "
                                 "are right (simulated novelty; 0: off, such subjects keep their raw score)",

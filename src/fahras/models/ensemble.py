@@ -15,8 +15,9 @@ headings, zero-shot concepts) cannot be weighed by the stacker's main head:
 it never saw them right or wrong.  They get a probability from a second
 logistic head, the *novel head* (:attr:`Stacker.novel`), calibrated on the
 cross-fitting pairs whose subject is new to its fold (absent from the fold's
-training documents; with fewer than :data:`MIN_NOVEL_RIGHT` right pairs, a
-strongly regularised fallback on four of its features,
+training documents; with fewer than :data:`MIN_NOVEL_RIGHT` right pairs, also
+on the pairs of composed headings hidden from their fold, :class:`NovelSimulation`,
+by default; or a strongly regularised fallback on four of its features,
 :meth:`Stacker.fit_novel_fallback`): the same stacker features, plus how the document names
 the heading's filler (whole-label and partial mention counts, share, first
 position, template words nearby: :meth:`HeadingsBackend.mention_features`)

@@ -202,7 +202,21 @@ def main() -> None:
     parser.add_argument("--no-ablation", dest="ablation", action="store_false",
                         help="Skip the run that learns with the stacker and decision rule frozen.")
     parser.add_argument("--retrain", action="store_true", help="Retrain the Fahras model even if it exists.")
+    parser.add_argument("--static-only", action="store_true",
+                        help="Only the static model's rows (no learning runs): to compare trained models quickly.")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=JSON",
+                        help="A parameter of the Fahras ensemble, as 'fahras train --param' takes it (repeatable; "
+                             "e.g. novel_simulate=0.2); the model is kept in its own folder under --work.")
     args = parser.parse_args()
+    params = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--param {item!r}: expected KEY=VALUE")
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     vocab = corpus_data.load_vocabulary(args.data / "unbis" / "all_topics.json")
@@ -213,22 +227,25 @@ def main() -> None:
     log(f"{len(train)} training documents ({TRAIN_YEARS[0]}-{TRAIN_YEARS[-1]}), {len(stream)} in the stream; "
         f"{sum(len(d.gold - seen) for d in stream)} stream subjects unseen in training")
 
-    model = work / "fahras-2005-2010"
+    model = work / ("fahras-2005-2010" + "".join(f"-{k}={v}" for k, v in sorted(params.items())))
     train_seconds = None
     if args.retrain or not (model / "manifest.json").is_file():
         log("fahras: training the ensemble")
         began = time.perf_counter()
-        Indexer().fit([as_document(d) for d in train], vocab).save(model)
+        Indexer(backend_params=params or None).fit([as_document(d) for d in train], vocab).save(model)
         train_seconds = time.perf_counter() - began
     static = Indexer.load(model)
     rows: dict[str, dict] = {}
     ranked, decided = fahras_rankings(static, [d.text for d in stream])
     rows["Fahras, static"] = {"ranked": ranked, "decided": decided}
-    log("fahras: suggest + learn, one document at a time")
-    began = time.perf_counter()
-    ranked, decided, learning, rules = fahras_stream(model, stream, 1)
-    rows["Fahras, learns each document"] = {"ranked": ranked, "decided": decided, "learn_seconds": learning,
-                                            "seconds": time.perf_counter() - began, "final_rule": rules[-1]}
+    if args.static_only:
+        args.ablation, args.batch, args.skip_annif = False, 1, True
+    else:
+        log("fahras: suggest + learn, one document at a time")
+        began = time.perf_counter()
+        ranked, decided, learning, rules = fahras_stream(model, stream, 1)
+        rows["Fahras, learns each document"] = {"ranked": ranked, "decided": decided, "learn_seconds": learning,
+                                                "seconds": time.perf_counter() - began, "final_rule": rules[-1]}
     if args.ablation:
         log("fahras: ablation: knn memory and new subjects only (stacker and rule frozen)")
         ranked, decided, learning, rules = fahras_stream(model, stream, 1, prior_weight=1e9,
@@ -249,7 +266,7 @@ def main() -> None:
     lines = table(rows, stream, seen)
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
-    summary = {"commit": commit, "python": platform.python_version(), "train_documents": len(train),
+    summary = {"commit": commit, "params": params, "python": platform.python_version(), "train_documents": len(train),
                "stream_documents": len(stream), "fahras_train_seconds": train_seconds,
                "rows": {name: {k: v for k, v in row.items() if k not in ("ranked", "decided")}
                         for name, row in rows.items()}}

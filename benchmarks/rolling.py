@@ -578,8 +578,18 @@ def novel_head(training: dict | None) -> str:
         return ""
     from fahras.models.ensemble import MIN_NOVEL_RIGHT
 
-    kind = "full novel head" if right >= MIN_NOVEL_RIGHT else "fallback head"
-    return f"{kind} ({right} right of {pairs:,} held-out pairs new to their fold)"
+    sim, sim_right = training.get("novel_simulated"), training.get("novel_simulated_right")
+    used = sim is not None and right < MIN_NOVEL_RIGHT  # (simulated pairs only where the real ones are too few)
+    learned = right + (sim_right or 0) * used
+    if training.get("novel_head") is False:  # (models trained before the key: the head was learned or a fallback)
+        kind = "raw best base score, no novel head"
+    else:
+        kind = "full novel head" if learned >= MIN_NOVEL_RIGHT else "fallback head"
+    simulated = ""
+    if sim is not None:
+        simulated = (f"; with {sim_right} right of {sim:,} simulated pairs (subjects hidden from their fold)" if used
+                     else "; simulated pairs not needed")
+    return f"{kind} ({right} right of {pairs:,} held-out pairs new to their fold{simulated})"
 
 
 def unseen_per_year_lines(per_year: dict[int, list[dict]], reported: list[int]) -> list[str]:

@@ -178,19 +178,24 @@ def test_in_an_ensemble(vocab):
     assert local_concept("MALI SITUATION").uri in model.subjects_.index
     # Mali never occurs in a training heading: only the headings base can name it.  In this corpus no
     # held-out heading new to its fold is ever right (random folds: every heading has documents in every
-    # fold), too few for the full novel head, so by default (novel_fallback=false) such a heading keeps its
-    # raw score, discounted, and the stacker lets it through -- the two patterns seen with two or more
-    # countries, instantiated for Mali ...
-    assert model.backend_.stacker_.novel is None
+    # fold), too few for the novel head; by default the headings hidden from their fold (novel_simulate)
+    # give it right pairs, and the head calibrates such a heading and lets it through -- the two patterns
+    # seen with two or more countries, instantiated for Mali ...
+    assert model.backend_.stacker_.novel_pairs[1] == 0 and model.backend_.stacker_.novel is not None
     top = [s.label for s in model.suggest(MALI_TEXT, limit=2)]
     assert set(top) == {"MALI SITUATION", "MALI--POLITICAL CONDITIONS"}
+    # ... as the raw score, discounted, did without it (novel_simulate=0: no head)
+    raw = Indexer(backend="ensemble", backend_params={**params, "novel_simulate": 0.0}, analyzer="en",
+                  cv_folds=3).fit(make_documents(), vocab)
+    assert raw.backend_.stacker_.novel is None
+    assert {s.label for s in raw.suggest(MALI_TEXT, limit=2)} == {"MALI SITUATION", "MALI--POLITICAL CONDITIONS"}
     # A heading seen in training still comes first for its own text.
     text = "The situation in Somalia. The council welcomes the progress in Somalia and the efforts of Kenya."
     assert model.suggest(text, limit=1)[0].label == "SOMALIA SITUATION"
-    # ... while the fallback novel head (novel_fallback=true) gives it the smoothed held-out base rate of
-    # headings new to their fold, well below the raw score
-    fallback = Indexer(backend="ensemble", backend_params={**params, "novel_fallback": True}, analyzer="en",
-                       cv_folds=3).fit(make_documents(), vocab)
+    # ... while the fallback novel head (novel_fallback=true, without simulated novelty) gives it the smoothed
+    # held-out base rate of headings new to their fold, well below the raw score
+    fallback = Indexer(backend="ensemble", backend_params={**params, "novel_fallback": True, "novel_simulate": 0.0},
+                       analyzer="en", cv_folds=3).fit(make_documents(), vocab)
     mali = fallback.subjects_.index[local_concept("MALI SITUATION").uri]
     ensemble = fallback.backend_
     assert ensemble.stacker_.novel is not None

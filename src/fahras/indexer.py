@@ -262,6 +262,10 @@ class Indexer:
                 pairs = getattr(getattr(backend, "stacker_", None), "novel_pairs", None)
                 if pairs is not None:  # how the ensemble calibrated subjects no training document has
                     cv_quality.update({"novel_pairs": int(pairs[0]), "novel_right": int(pairs[1])})
+                    cv_quality["novel_head"] = backend.stacker_.novel is not None
+                simulated = getattr(getattr(backend, "stacker_", None), "novel_simulated", None)
+                if simulated is not None:  # and the pairs of subjects hidden from their fold (simulated novelty)
+                    cv_quality.update({"novel_simulated": int(simulated[0]), "novel_simulated_right": int(simulated[1])})
             else:
                 progress("fit", 0, 1)
                 backend.fit(analyzed, y, context=context)

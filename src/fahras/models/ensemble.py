@@ -15,8 +15,9 @@ headings, zero-shot concepts) cannot be weighed by the stacker's main head:
 it never saw them right or wrong.  They get a probability from a second
 logistic head, the *novel head* (:attr:`Stacker.novel`), calibrated on the
 cross-fitting pairs whose subject is new to its fold (absent from the fold's
-training documents; with fewer than :data:`MIN_NOVEL_RIGHT` right pairs, a
-strongly regularised fallback on four of its features,
+training documents; with fewer than :data:`MIN_NOVEL_RIGHT` right pairs, also
+on the pairs of composed headings hidden from their fold, :class:`NovelSimulation`,
+by default; or a strongly regularised fallback on four of its features,
 :meth:`Stacker.fit_novel_fallback`): the same stacker features, plus how the document names
 the heading's filler (whole-label and partial mention counts, share, first
 position, template words nearby: :meth:`HeadingsBackend.mention_features`)
@@ -40,7 +41,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -95,6 +96,76 @@ FALLBACK_C = 0.1
 #: candidates (seen or not), so with no right pair the base rate is (smoothed) low, not 0, and with no pair at
 #: all it is that overall precision.
 FALLBACK_PRIOR_PAIRS = 1.0
+
+
+@dataclass(eq=False)
+class NovelSimulation:
+    """Simulated novelty for the novel head (issue #16): in each cross-fitting fold a seeded random ``share`` of
+    the subject *groups* seen in the fold's training part is hidden, and the fold's held-out pairs of the hidden
+    subjects are scored as if no training document had them -- prior 0, the bases that only score subjects they
+    were trained on (e.g. tfidf-linear, omikuji, knn) at what they give unseen subjects, a base in ``rescore`` re-scoring the pair as new
+    (the headings backend: :meth:`HeadingsBackend.scores_as_new`), the other bases as they are -- and become
+    extra training pairs of the novel head.  The seen head, the held-out scores and the decision rule do not see
+    them.  Real novelty in the training years is rare (on the Security Council resolutions up to 2010, 5 right
+    held-out pairs of subjects new to their fold); hiding subjects that were indexed gives the head pairs of new
+    headings that are right, as a next year's new topics are.
+
+    ``groups``: per subject column, the group it is hidden with (the headings backend's filler: MALI SITUATION,
+    MALI--POLITICAL CONDITIONS and UN MISSION IN MALI together, as a new topic brings them), -1 for a subject never
+    hidden (no base could propose it unseen).  ``rescore``: base position -> function (subject columns, mention
+    features of the pairs) -> scores as new, for the pairs of ``Match`` rows."""
+
+    share: float
+    groups: np.ndarray
+    seed: int = 0
+    rescore: dict = field(default_factory=dict)
+    #: the novel head on a few features only, monotone in the proposing bases' scores (:meth:`Stacker.monotone_columns`)
+    monotone: bool = False
+    #: weight of each simulated pair in the novel head's fit, against 1 for a real one (0: as many in total as the
+    #: real pairs)
+    weight: float = 1.0
+
+    def hidden(self, fold: int, seen: np.ndarray) -> np.ndarray:
+        """The subject columns hidden from fold ``fold`` (a boolean mask; only ``seen`` subjects are hidden)."""
+        groups = np.asarray(self.groups)
+        eligible = np.unique(groups[(groups >= 0) & seen])
+        n = int(round(float(self.share) * len(eligible)))
+        if not n:
+            return np.zeros(len(groups), dtype=bool)
+        chosen = np.random.default_rng([int(self.seed) & 0xFFFFFFFF, int(fold)]).choice(eligible, n, replace=False)
+        return np.isin(groups, chosen) & seen
+
+    def as_new(self, base_held: list[np.ndarray], hide: np.ndarray, seen: np.ndarray,
+               match: Match | None) -> list[np.ndarray]:
+        """The held-out base scores with the ``hide`` columns scored as new (see the class)."""
+        out = []
+        cols = np.flatnonzero(hide)
+        for b, scores in enumerate(base_held):
+            if b in self.rescore:
+                scores = scores.copy()
+                scores[:, cols] = 0.0
+                if match is not None and len(match[0]):
+                    keep = hide[match[1]]
+                    rows, m_cols, feats = match[0][keep], match[1][keep], match[2][keep]
+                    if len(rows):
+                        scores[rows, m_cols] = self.rescore[b](m_cols, feats)
+            elif not _proposes(scores, seen):  # a base that scores only what it was trained on
+                scores = scores.copy()
+                scores[:, cols] = _unseen_level(scores, seen)
+            out.append(scores)
+        return out
+
+
+def _unseen_level(scores: np.ndarray, seen: np.ndarray) -> float:
+    """The score a base gives subjects it has no training document of (its lowest score of an unseen column:
+    0 for most bases, tfidf-linear's constant sigmoid(-10) for it; 0 with every subject seen)."""
+    return float(scores[:, ~seen].min()) if (~seen).any() and scores.shape[0] else 0.0
+
+
+def _proposes(scores: np.ndarray, seen: np.ndarray) -> bool:
+    """Whether a base's held-out ``scores`` tell unseen subjects apart (some above :func:`_unseen_level`): it
+    can propose a subject no training document has (headings, acronyms, labels)."""
+    return bool((~seen).any() and scores.shape[0] and scores[:, ~seen].max() > _unseen_level(scores, seen))
 
 Match = tuple[np.ndarray, np.ndarray, np.ndarray]
 """How documents name composed headings' fillers: (document rows, subject columns, mention features)."""
@@ -274,6 +345,9 @@ class Stacker:
     #: after :meth:`held_out_scores` with ``learn_novel``: the held-out pairs of subjects new to their fold and
     #: how many are right (the full novel head from :data:`MIN_NOVEL_RIGHT` right pairs, else the fallback)
     novel_pairs: tuple[int, int] | None = None
+    #: after :meth:`held_out_scores` with a :class:`NovelSimulation`: the simulated pairs (subjects hidden from
+    #: their fold) the novel head was trained on as well, and how many are right
+    novel_simulated: tuple[int, int] | None = None
     #: subjects from this column on were added after training (:mod:`fahras.learning`): while unseen they keep
     #: the best base score (:meth:`unseen_scores`) even with a novel head, which is calibrated for subjects the
     #: bases could only compose or match, not for ones the indexers have since decided (knn has their votes)
@@ -477,14 +551,47 @@ class Stacker:
                     named[k] = float(stacked[r, names].max())
         return rows, cols, np.hstack([x, mention, named[:, None]])
 
-    def fit_novel(self, x: np.ndarray, target: np.ndarray) -> LinearHead:
+    def fit_novel(self, x: np.ndarray, target: np.ndarray, sample_weight: np.ndarray | None = None) -> LinearHead:
         """A novel head fitted on held-out pairs of subjects new to their fold.  With a single class (e.g.
         no such pair was ever right), a constant head at the smoothed observed rate."""
         target = np.asarray(target, dtype=bool)
         if LinearHead.degenerate(target):
             rate = (target.sum() + 0.5) / (len(target) + 1.0)
             return LinearHead(np.zeros(self.n_novel_features), float(np.log(rate / (1 - rate))))
-        return LinearHead.fit(x, target, C=self.C, max_iter=2000, standardise=True)
+        return LinearHead.fit(x, target, C=self.C, max_iter=2000, standardise=True, sample_weight=sample_weight)
+
+    def _log_novel_pairs(self, pairs: list, bases: Sequence[int]) -> None:
+        """DEBUG: mean features of the real and the simulated novel pairs, right and wrong: the proposing
+        bases' scores, whole-label mentions (``full``), ``named``."""
+        columns = [3 * b for b in bases] + [self.n_features + MENTION_FEATURES.index("full"), self.n_novel_features - 1]
+        for kind, part in (("real", lambda p: slice(0, len(p[1]))), ("simulated", lambda p: slice(len(p[1]), None))):
+            x = np.vstack([np.zeros((0, self.n_novel_features))] + [p[3][part(p)] for p in pairs])
+            t = np.concatenate([np.zeros(0, bool)] + [p[4][part(p)] for p in pairs])
+            for label, rows in (("right", t), ("wrong", ~t)):
+                if rows.any():
+                    log.debug("ensemble: %s novel pairs, %s (%d): mean proposing-base score(s), full, named = %s",
+                              kind, label, int(rows.sum()), np.round(x[rows][:, columns].mean(axis=0), 3).tolist())
+
+    def monotone_columns(self, bases: Sequence[int]) -> np.ndarray:
+        """Positions, in the novel head's features, of the log-odds of the scores of ``bases`` (the bases that
+        propose new subjects: the headings backend, acronyms): a head on these alone (with positive weights)
+        keeps a single proposing base's order among new subjects.  Not ``named``: with it (a positive weight on
+        the UN corpus up to 2010) the demo's split lost 0.010 nDCG@5, without it 0.0015 (docs/benchmarks.md)."""
+        return np.array([3 * int(b) + 1 for b in bases])
+
+    def fit_novel_columns(self, x: np.ndarray, target: np.ndarray, columns: np.ndarray,
+                          sample_weight: np.ndarray | None = None) -> LinearHead:
+        """A novel head on ``columns`` of its features only (the other weights 0); a constant at the smoothed
+        observed rate with a single class."""
+        target = np.asarray(target, dtype=bool)
+        if LinearHead.degenerate(target):
+            return self.fit_novel(x, target)
+        part = LinearHead.fit(x[:, columns], target, C=self.C, max_iter=2000, standardise=True,
+                              sample_weight=sample_weight)
+        coef, mean, scale = (np.zeros(self.n_novel_features), np.zeros(self.n_novel_features),
+                             np.ones(self.n_novel_features))
+        coef[columns], mean[columns], scale[columns] = part.coef, part.mean, part.scale
+        return LinearHead(coef, float(part.intercept), mean, scale)
 
     def fallback_columns(self) -> np.ndarray:
         """Positions of :data:`FALLBACK_FEATURES` in the novel head's features (:meth:`novel_features`)."""
@@ -550,7 +657,8 @@ class Stacker:
 
     def held_out_scores(self, base_oof: list[np.ndarray], targets: sp.csr_matrix,
                         folds: Sequence[tuple[np.ndarray, np.ndarray]], match: Match | None = None,
-                        learn_novel: bool = True, fallback: bool = True) -> np.ndarray:
+                        learn_novel: bool = True, fallback: bool = True,
+                        simulation: NovelSimulation | None = None) -> np.ndarray:
         """Held-out ensemble scores: a copy of this stacker cross-fitted on the base backends' held-out scores.
 
         With ``learn_novel`` (the default) this stacker's :attr:`novel` head is
@@ -558,12 +666,16 @@ class Stacker:
         those pairs' held-out scores come from novel heads cross-fitted over
         the folds (each fold's pairs scored by a head fitted on the others').
         Without it, such pairs are scored as :meth:`predict` scores them.
+        With a ``simulation`` (:class:`NovelSimulation`), each fold's held-out pairs of the subjects it hides
+        are the novel head's training pairs as well (never the seen head's; their held-out scores stay the
+        main head's).
         """
         targets = sp.csr_matrix(targets)
         oof = np.zeros(targets.shape, dtype=np.float32)
         pairs = []  # per fold: held rows, novel pairs (local rows, columns, features), their targets
         counts = []  # per fold: seen candidate pairs, right ones
-        for train, held in folds:
+        proposers = set()  # the bases that score subjects new to their fold
+        for f, (train, held) in enumerate(folds):
             fold = self.clone()
             # The fold's own subject frequencies, counted on its training part only: the held-out documents'
             # subjects must not make their own subjects look more frequent than they were to the bases (a
@@ -577,18 +689,47 @@ class Stacker:
                 fold.novel = self.novel
                 oof[held] = fold.predict(base_held, seen, _match_rows(match, held, targets.shape[0]))
                 continue
-            part, (rows, cols, x) = self._split_predict(fold, base_held, seen,
-                                                        _match_rows(match, held, targets.shape[0]))
+            held_match = _match_rows(match, held, targets.shape[0])
+            part, (rows, cols, x) = self._split_predict(fold, base_held, seen, held_match)
             oof[held] = part
             # the seen candidates (the main head scored them, > 0) and how many are right: with the new ones,
             # the precision of all held-out candidates, the fallback head's prior
             s_rows, s_cols = np.nonzero(part)
             counts.append((len(s_rows), int(_pick(targets[held], s_rows, s_cols).sum())))
-            pairs.append((held, rows, cols, x, _pick(targets[held], rows, cols)))
+            if simulation is not None and simulation.monotone:
+                proposers.update(b for b, scores in enumerate(base_held) if _proposes(scores, seen))
+            sim_x, sim_target = np.zeros((0, self.n_novel_features)), np.zeros(0, dtype=bool)
+            hide = simulation.hidden(f, seen) if simulation is not None else None
+            if hide is not None and hide.any():  # the subjects hidden from this fold, scored as new to it
+                as_new = fold.clone()
+                as_new.head, as_new.prior = fold.head, np.where(hide, 0.0, fold.prior).astype(fold.prior.dtype)
+                _, (h_rows, h_cols, h_x) = self._split_predict(
+                    as_new, simulation.as_new(base_held, hide, seen, held_match), seen & ~hide, held_match)
+                keep = hide[h_cols]
+                sim_x, sim_target = h_x[keep], _pick(targets[held], h_rows[keep], h_cols[keep])
+            pairs.append((held, rows, cols, np.vstack([x, sim_x]),
+                          np.concatenate([_pick(targets[held], rows, cols), sim_target]), len(sim_target)))
         if learn_novel:
-            right = int(sum(int(np.sum(p[4])) for p in pairs))
+            n_sim = sum(p[5] for p in pairs)
+            right_sim = int(sum(int(np.sum(p[4][len(p[1]):])) for p in pairs))
+            right = int(sum(int(np.sum(p[4])) for p in pairs)) - right_sim
             n_new = sum(len(p[1]) for p in pairs)
             self.novel_pairs = (n_new, right)
+            self.novel_simulated = (n_sim, right_sim) if simulation is not None else None
+            if simulation is not None and right >= MIN_NOVEL_RIGHT:
+                # enough real pairs: they alone (the simulated ones cost the rolling benchmark's 2012 test year
+                # 0.004-0.017 nDCG@5 where the full head was learned from real pairs: docs/benchmarks.md)
+                log.info("ensemble: %d held-out pairs of subjects new to their fold, %d right: the novel head learns "
+                         "from them alone (not from the %d simulated pairs)", n_new, right, n_sim)
+                pairs = [(held, rows, cols, x[:len(rows)], target[:len(rows)], 0)
+                         for held, rows, cols, x, target, _ in pairs]
+                n_sim = 0
+            elif simulation is not None:
+                log.info("ensemble: %d simulated pairs of subjects hidden from their fold (%d right) train the "
+                         "novel head with the %d real ones (%d right)", n_sim, right_sim, n_new, right)
+                if log.isEnabledFor(logging.DEBUG):  # do the two kinds of pairs look alike? (docs/design.md)
+                    self._log_novel_pairs(pairs, sorted(simulation.rescore))
+                right += right_sim
             if right < MIN_NOVEL_RIGHT and not fallback:  # as before the fallback: no head, raw scores
                 log.info("ensemble: %d held-out pairs of subjects new to their fold, %d of them right (fewer than "
                          "%d): no novel head (novel_fallback off); such subjects keep their best base score",
@@ -601,19 +742,29 @@ class Stacker:
                          "%d): the fallback novel head (%s; prior: all held-out candidates' precision %.3f)",
                          n_new, right, MIN_NOVEL_RIGHT, ", ".join(FALLBACK_FEATURES), base_rate)
 
-                def fit(x: np.ndarray, target: np.ndarray) -> LinearHead:
+                def fit(x: np.ndarray, target: np.ndarray, weight: np.ndarray) -> LinearHead:
                     return self.fit_novel_fallback(x, target, base_rate)
+            elif simulation is not None and simulation.monotone and n_sim:  # (the real pairs alone: the full head)
+                columns = self.monotone_columns(sorted(proposers | set(simulation.rescore)))
+
+                def fit(x: np.ndarray, target: np.ndarray, weight: np.ndarray) -> LinearHead:
+                    return self.fit_novel_columns(x, target, columns, weight)
             else:
                 fit = self.fit_novel
             width = self.n_novel_features
-            for f, (held, rows, cols, x, _) in enumerate(pairs):
+            sim_weight = 1.0 if simulation is None else float(simulation.weight) or n_new / max(n_sim, 1)
+
+            def weights(chosen: list) -> np.ndarray:
+                return np.concatenate([np.zeros(0)] + [np.r_[np.ones(len(p[1])), np.full(p[5], sim_weight)]
+                                                       for p in chosen])
+            for f, (held, rows, cols, x, *_) in enumerate(pairs):
                 if len(rows):
                     others = [p for g, p in enumerate(pairs) if g != f]
                     head = fit(np.vstack([np.zeros((0, width))] + [p[3] for p in others]),
-                               np.concatenate([np.zeros(0, bool)] + [p[4] for p in others]))
-                    oof[held[rows], cols] = head.predict(x)
+                               np.concatenate([np.zeros(0, bool)] + [p[4] for p in others]), weights(others))
+                    oof[held[rows], cols] = head.predict(x[:len(rows)])
             self.novel = fit(np.vstack([np.zeros((0, width))] + [p[3] for p in pairs]),
-                             np.concatenate([np.zeros(0, bool)] + [p[4] for p in pairs]))
+                             np.concatenate([np.zeros(0, bool)] + [p[4] for p in pairs]), weights(pairs))
         return oof
 
 
@@ -639,6 +790,17 @@ class EnsembleBackend(Backend):
                                 "new to their fold, score subjects no training document has with the fallback "
                                 "head (false, the default: their best raw base score, discounted; the fallback "
                                 "cost nDCG@5 on later years, most two years ahead: docs/benchmarks.md)"),
+        "novel_simulate": Param(0.35, "with calibrate_new, the share of composed-heading fillers hidden from each "
+                                "cross-fitting fold (seeded) so that their held-out pairs, scored as new, train the "
+                                "novel head where fewer than MIN_NOVEL_RIGHT real held-out pairs new to their fold "
+                                "are right (simulated novelty; 0: off, such subjects keep their raw score)",
+                                low=0, high=1),
+        "novel_monotone": Param(True, "with novel_simulate (where its pairs are used), the novel head reads only the "
+                                "log-odds of the bases that propose new subjects (headings, acronyms), so it keeps "
+                                "their order of new headings against each other (false: every feature)"),
+        "novel_simulate_weight": Param(1.0, "with novel_simulate, the weight of a simulated pair in the novel head's "
+                                       "fit against 1 for a real one (0: the simulated pairs weigh as much in total as "
+                                       "the real ones)", low=0),
         "folds": Param(DEFAULT_FOLDS, "kind of folds when fitted alone (an Indexer's folds are used otherwise): "
                        "grouped keeps documents with the same subjects together, time holds out contiguous "
                        "blocks in corpus order, random is shuffled K-fold", choices=FOLD_KINDS),
@@ -683,11 +845,25 @@ class EnsembleBackend(Backend):
             return self._fit_stacker_on_sample(base_oof, y, folds, rows)
         if self.calibrate_new:
             oof = self.stacker_.held_out_scores(base_oof, y, folds, self.match_features(docs),
-                                                fallback=bool(self.novel_fallback))
+                                                fallback=bool(self.novel_fallback),
+                                                simulation=self.novel_simulation())
         else:
             oof = self.stacker_.held_out_scores(base_oof, y, folds, learn_novel=False)
         self.stacker_.fit(base_oof, y)
         return oof
+
+    def novel_simulation(self) -> NovelSimulation | None:
+        """The :class:`NovelSimulation` of the ``novel_simulate`` parameter (None when 0 or without a base that
+        names composed headings): the headings backend's instances grouped by filler, re-scored as new by it."""
+        share = float(self.novel_simulate)
+        n_subjects = len(self.stacker_.prior)
+        for b, base in enumerate(getattr(self, "bases_", ())):
+            if share > 0 and hasattr(base, "scores_as_new") and len(getattr(base, "instance_col_", ())):
+                groups = np.full(n_subjects, -1, dtype=np.int64)
+                groups[np.asarray(base.instance_col_)] = np.asarray(base.instance_filler_)
+                return NovelSimulation(share, groups, int(self.random_state), {b: base.scores_as_new},
+                                       bool(self.novel_monotone), float(self.novel_simulate_weight))
+        return None
 
     def useful_bases(self, docs: Sequence[AnalyzedText], y: sp.csr_matrix, context: FitContext,
                      bases: Sequence[dict] | None = None) -> tuple:

@@ -519,7 +519,7 @@ class HeadingsBackend(Backend):
 
         With ``loo`` (the training documents' subjects) the instance's and the
         filler's training counts leave the row's own document out; with
-        ``novel`` as well, the filler and the instance count as never seen.
+        ``novel``, the filler and the instance count as never seen.
         The templates' counts stay whole: leaving the document (or the
         filler) out of them would make the right template look rarer than
         the others, a bias the model would learn.
@@ -537,9 +537,9 @@ class HeadingsBackend(Backend):
             n_docs = loo.shape[0]
             inst_count -= np.asarray(self._doc_instances[d, inst]).ravel()
             fill_docs -= np.asarray(self._doc_fillers[d, fil]).ravel()
-            if novel:
-                inst_count = np.zeros_like(inst_count)
-                fill_docs = np.zeros_like(fill_docs)
+        if novel:
+            inst_count = np.zeros_like(inst_count)
+            fill_docs = np.zeros_like(fill_docs)
         log_n = math.log1p(max(n_docs, 1))
         known = (fill_docs > 0).astype(np.float64)[:, None]
         pattern = np.column_stack([np.log1p(tmpl_docs) / log_n, np.log1p(tmpl_fillers) / log_n])
@@ -560,6 +560,19 @@ class HeadingsBackend(Backend):
         if len(rows):
             out[rows[:, 0], self.instance_col_[rows[:, 1]]] = self._score_pairs(self._features(rows, mention))
         return np.clip(out, 0.0, 1.0)
+
+    def scores_as_new(self, cols: np.ndarray, mention: np.ndarray) -> np.ndarray:
+        """Scores of instance columns ``cols`` with mention features ``mention`` (rows of
+        :meth:`mention_features`) as if their filler and the instance had no training document (the ensemble's
+        simulated novelty: a heading hidden from a cross-fitting fold is scored as the fold's bases would have
+        scored it).  The template's counts stay whole, as for the training pairs repeated as new."""
+        cols = np.asarray(cols, dtype=np.int64)
+        if not len(cols):
+            return np.zeros(0, dtype=np.float32)
+        inst = np.asarray([self.col_instance_[int(c)] for c in cols], dtype=np.int64)
+        rows = np.column_stack([np.zeros(len(inst), dtype=np.int64), inst])
+        x = self._features(rows, np.asarray(mention, dtype=np.float64), novel=True)
+        return np.clip(self._score_pairs(x), 0.0, 1.0).astype(np.float32)
 
     def mention_features(self, docs: Sequence[AnalyzedText]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """How each document names the fillers of the pattern instances: ``(documents, subject columns,

@@ -261,3 +261,36 @@ def test_a_worker_that_dies_after_the_release_is_reported(corpus, monkeypatch):
     # not released: carries on in this process, as before
     fitted, _ = cross_fit(specs, Releasable(docs), y, ANALYZER, folds, n_jobs=2)
     assert fitted[0].predict_scores(docs[:1]).any()
+
+
+# -- the conversion to flat arrays ------------------------------------------------------------------------------
+def test_the_flat_builder_gives_its_parts_up_as_it_makes_the_arrays(corpus, tmp_path):
+    _omikuji_ready()
+    from fahras.models import omikuji_fast
+    from fahras.models._cbor_kernel import decode
+    from fahras.models.omikuji_tree import _mapped_files
+
+    docs, y = corpus
+    features = TfidfFeatures(1, 1, None)
+    fitted = create_backend("omikuji", SMALL_OMIKUJI).fit_features(features, features.fit_transform(docs), y)
+    folder = tmp_path / "omikuji"
+    fitted._save_omikuji_files(folder)
+    files = _mapped_files(folder)
+    assert sorted(files) == sorted(p.name for p in folder.iterdir()) and len(files) == len(list(folder.iterdir()))
+    assert bytes(files["settings.json"]) == (folder / "settings.json").read_bytes()  # mapped when looked up
+    with pytest.raises(KeyError):
+        files["missing.cbor"]
+    builder = omikuji_fast._Builder(features.n_features)
+    for name in sorted(n for n in files if n.endswith(".cbor")):
+        builder.add_tree(decode(files[name]))
+    assert builder.entry_row and builder.entry_val
+    arrays = builder.arrays()
+    assert builder.entry_row == [] and builder.entry_val == [] and builder.feat_ids == []  # given up
+    assert arrays["entry_row"].dtype in (np.uint16, np.uint32) and arrays["feat_ids"].dtype == np.uint32
+    # the same arrays as the forest the fitted backend scores with (made from its files in memory)
+    reference = omikuji_fast.FlatForest.from_omikuji_files(fitted.model_files_)
+    for name in ("feat_ids", "entry_ptr", "entry_row", "entry_val", "labels", "n_out", "out_start"):
+        np.testing.assert_array_equal(arrays[name], reference.arrays[name])
+    (folder / "settings.json").unlink()
+    with pytest.raises(OSError):
+        _mapped_files(folder)

@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="a backend parameter (JSON value), repeatable")
     parser.add_argument("--samples", type=Path, help="write the RSS samples here (JSON lines)")
+    parser.add_argument("--save", type=Path, metavar="MODEL", help="save the trained model here (after the "
+                        "measurement), e.g. to score it with `fahras eval`")
     parser.add_argument("--tracemalloc", action="store_true", help="list the main process's Python allocations at "
                         "their peak (slow)")
     args = parser.parse_args(argv)
@@ -164,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.samples, "w", encoding="utf-8") as out:
             for s in sampler.samples:
                 out.write(json.dumps(s) + "\n")
+    if args.save:
+        indexer.save(args.save)
+        print(f"model saved in {args.save}")
     return 0
 
 

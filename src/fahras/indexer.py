@@ -24,7 +24,7 @@ from fahras.evaluate import bootstrap_se
 from fahras.explain import surface_evidence
 from fahras.formats import suggestion_dict
 from fahras.models import AnalyzedText, Backend, Evidence, FitContext, backend_class, create_backend, load_backend
-from fahras.models.budget import held_out_budget, rows_only
+from fahras.models.budget import Releasable, held_out_budget, rows_only
 from fahras.models.features import sharing_rows
 from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, group_keys, known_years, make_folds
 from fahras.models.sparse_rank import non_negative, stable_rank
@@ -238,8 +238,11 @@ class Indexer:
         """Learn from indexed documents; descriptors are matched against ``vocab``."""
         started = time.perf_counter()
         data = self.training_set(documents, vocab, progress)
-        analyzed, y, context, backend = data.analysed, data.targets, data.context, data.backend
+        # The analysis is handed over as releasable: the ensemble empties it once its fits have read it (#19)
+        analyzed = data.analysed = Releasable(data.analysed)
+        y, context, backend = data.targets, data.context, data.backend
         docs, stats, skipped, space = data.documents, data.stats, data.skipped, data.space
+        n_docs, languages = len(docs), training_languages(analyzed)
 
         cv_f1, cv_quality = None, {}
         self.rule_ = DecisionRule(limit=self.max_limit, threshold=0.0, min_one=True)
@@ -251,6 +254,9 @@ class Indexer:
                                                 fit_once=self.folds != "time",  # (time: no later documents)
                                                 groups=(lambda: self.fold_groups(docs, data.gold))
                                                 if self.folds == "grouped" else None)
+                if not self.forward_estimate:  # the documents' texts and subjects are read no more (#19)
+                    data.documents.clear()
+                    data.gold.clear()
                 with rows_only(sample is not None):
                     oof = backend.fit_out_of_fold(analyzed, y, folds, context=context, progress=progress)
                 if sample is not None:
@@ -274,7 +280,7 @@ class Indexer:
             raise UsageError(f"training the {self.backend!r} backend failed: {exc}") from None
         self.backend_ = backend
         self.training_ = {
-            "documents": len(docs),
+            "documents": n_docs,
             "documents_without_subjects": skipped,
             "subjects": len(self.subjects_),
             **stats.to_dict(),
@@ -284,7 +290,7 @@ class Indexer:
             "cv_f1": cv_f1,
             **cv_quality,
             "seconds": round(time.perf_counter() - started, 2),
-            "languages": training_languages(analyzed),
+            "languages": languages,
         }
         forward = self._forward_quality(docs, vocab, progress)
         self.training_.update(forward)

@@ -43,6 +43,32 @@ class FitOnce(list):
     :func:`fahras.models.crossfit.cross_fit` fit once on it)."""
 
 
+class Releasable(list):
+    """Documents (analysed) that their owner will not read again once the training's fits have read them.
+
+    At 671,068 yso titles the analysed corpus takes about 1 GB of the main process; held until training
+    ends, it sat under the omikuji worker's peak and the stacker's (#19).  :meth:`fahras.Indexer.fit` hands
+    its analysis over in one of these, and the ensemble asks :func:`fahras.models.crossfit.cross_fit` to
+    :meth:`release` it (when it will not read the documents again: the held-out sample's path) after the
+    last fit that reads documents.  A plain list is never emptied: the caller did not allow it."""
+
+    released = False
+
+    def release(self) -> None:
+        """Empty the list in place (every holder of it sees it empty) and give the freed memory back."""
+        self.clear()
+        self.released = True
+        release_free_memory()
+
+
+def release_documents(docs) -> bool:
+    """:meth:`Releasable.release` ``docs`` if it is one (True), else leave it (False)."""
+    if isinstance(docs, Releasable):
+        docs.release()
+        return True
+    return False
+
+
 def held_out_budget(folds: Folds, n_docs: int, n_subjects: int, max_cells: int | None = None,
                     seed: int = 0, *, fit_once: bool = False,
                     groups: Callable[[], Sequence[Hashable]] | None = None

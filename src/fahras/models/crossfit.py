@@ -17,13 +17,19 @@ processes:
   meanwhile;
 * the scratch folder is removed when training ends, and a folder left by a
   killed training is removed by the next one (:mod:`fahras.models.scratch`);
-* a fold task sends back its held-out scores (a plain array);
+* a fold task sends back its held-out scores as CSR, scored in blocks (no held-out x subjects dense array
+  in the worker or on the way back);
 * workers end when this process ends, even when it is killed
   (:mod:`fahras.workers`);
-* a full-data task saves the fitted backend into a temporary folder with the
-  backend's own :meth:`~fahras.models.base.Backend.save`, and the parent
+* a full-data task saves the fitted backend into a folder of the scratch with
+  the backend's own :meth:`~fahras.models.base.Backend.save` (omikuji saves
+  itself there as it fits, ``fit_features(..., save_to=)``), and the parent
   loads it -- so only arrays and model files cross process boundaries,
-  exactly what a saved model holds.
+  exactly what a saved model holds, and no model's bytes are held or sent;
+* on a large corpus (the caller passes ``release_docs``) the workers start only
+  once this process has computed every split's features, fitted the bases that
+  read documents and let go of the documents: the largest fit does not overlap
+  with this process at its largest (#19).
 
 With one job everything runs in this process, in the same order, with the
 same results.  Within :func:`fitting_with` the tasks go to an executor
@@ -46,8 +52,9 @@ import scipy.sparse as sp
 
 from fahras._system import available_cores
 from fahras.models import backend_class, create_backend, load_backend
-from fahras.models.base import AnalyzedText, Backend, FitContext
-from fahras.models.budget import FitOnce, release_free_memory, sparse_rows
+from fahras.models.base import AnalyzedText, Backend, FitContext, as_csr
+from fahras.errors import FahrasError
+from fahras.models.budget import FitOnce, release_documents, release_free_memory, sparse_rows
 from fahras.models.features import TfidfFeatures, sharing_fits, sharing_rows
 from fahras.models.scratch import scratch_folder
 from fahras.workers import pool_arguments
@@ -79,14 +86,19 @@ def effective_jobs(n_jobs: int, n_docs: int, n_tasks: int) -> int:
 
 def cross_fit(specs: Sequence[dict], docs: Sequence[AnalyzedText], y: sp.csr_matrix, analyzer, folds: Folds,
               concepts: Sequence | None = None, n_jobs: int = 1,
-              progress: Callable[[str, int, int], None] | None = None) -> tuple[list[Backend], list[np.ndarray]]:
+              progress: Callable[[str, int, int], None] | None = None,
+              release_docs: bool = False) -> tuple[list[Backend], list[np.ndarray]]:
     """Fit each backend of ``specs`` on all documents, with held-out scores from ``folds``.
 
     Returns the fitted backends (in ``specs`` order) and, for each, the
-    documents x subjects held-out scores.
+    documents x subjects held-out scores.  With ``release_docs`` (the caller
+    reads the documents no more) a :class:`~fahras.models.budget.Releasable`
+    ``docs`` is emptied as soon as the last fit that reads documents has
+    read them: while the workers fit from their TF-IDF rows, and before
+    their results come back (#19: the main process's share of the peak).
     """
     y = sp.csr_matrix(y)
-    fitted, held_out = _cross_fit(specs, docs, y, analyzer, folds, concepts, n_jobs, progress)
+    fitted, held_out = _cross_fit(specs, docs, y, analyzer, folds, concepts, n_jobs, progress, release_docs)
     _log_coverage(specs, held_out, folds)
     return fitted, held_out
 
@@ -100,7 +112,7 @@ def _log_coverage(specs, held_out, folds) -> None:
         log.info("base %r scores %d of %d held-out documents", spec["name"], scored, len(rows))
 
 
-def _cross_fit(specs, docs, y, analyzer, folds, concepts, n_jobs, progress):
+def _cross_fit(specs, docs, y, analyzer, folds, concepts, n_jobs, progress, release_docs=False):
     executor = _EXECUTOR.get()
     if executor is not None:
         return _with_executor(executor, specs, docs, y, analyzer, folds, concepts, progress)
@@ -112,10 +124,16 @@ def _cross_fit(specs, docs, y, analyzer, folds, concepts, n_jobs, progress):
         from concurrent.futures.process import BrokenProcessPool
 
         try:
-            return _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress)
+            return _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress, release_docs)
         except BrokenProcessPool as exc:  # a worker died (e.g. killed for memory): carry on here
+            if getattr(docs, "released", False):
+                raise FahrasError(f"a training worker failed ({exc}) after the documents were released from "
+                                  "memory; train again (with one job to fit in one process)") from None
             log.warning("training workers failed (%s); fitting in this process instead", exc)
-    return _sequential(specs, docs, y, analyzer, folds, concepts, progress)
+    fitted, held_out = _sequential(specs, docs, y, analyzer, folds, concepts, progress)
+    if release_docs:
+        release_documents(docs)
+    return fitted, held_out
 
 
 def _sequential(specs, docs, y, analyzer, folds, concepts, progress):
@@ -177,21 +195,62 @@ class _Rows:
 def _run_task(n: int, spec: dict, fold: int | None, split: str, final: bool = False):
     """A task of a backend that learns from TF-IDF rows (``fit_features``): its features and rows come from
     ``split``, a folder of the scratch that the parent computed them into (:func:`_save_split`).  A fold's
-    task returns its held-out scores; with ``final`` (a :class:`~fahras.models.budget.FitOnce` fold) also
-    the folder it saved the fitted backend into, as the full-data task does."""
+    task returns its held-out scores (CSR: :func:`_held_scores`); with ``final`` (a
+    :class:`~fahras.models.budget.FitOnce` fold) also the folder it saved the fitted backend into, as the
+    full-data task does.
+
+    The fitted backend goes straight into the folder the parent loads (a backend whose ``fit_features``
+    takes ``save_to`` saves itself there as it fits, holding neither its files nor a second copy of its
+    model), and is dropped before the task returns: no model bytes are held or sent back (#19)."""
     features, x, held = _load_split(_WORK["scratch"] / split, int(_params(spec)["ngram_max"]))
     y = _WORK["y"] if fold is None else _WORK["y"][_WORK["folds"][fold][0]]
-    base = create_backend(spec["name"], spec.get("params")).fit_features(features, x, y)
-    del x
+    folder = _WORK["scratch"] / f"base{n}" if fold is None or final else None
+    base = create_backend(spec["name"], spec.get("params"))
+    if folder is not None and _saves_itself(base):
+        base = base.fit_features(features, x, y, save_to=folder)
+        folder_written = True
+    else:
+        base = base.fit_features(features, x, y)
+        folder_written = False
+    del x, y
+    release_free_memory()
+    scores = None
     if fold is not None:
-        base.features_ = _Rows(held)
-        scores = base.predict_scores(range(held.shape[0])).astype(np.float32)
+        scores = _held_scores(base, held)
         if not final:
             return scores
+    if not folder_written:
         base.features_ = features
-    folder = _WORK["scratch"] / f"base{n}"
-    base.save(folder)
+        base.save(folder)
+    del base
+    release_free_memory()
     return (str(folder), scores) if final else str(folder)
+
+
+#: Held-out rows a worker scores at once (the dense scores of a block: 256 x subjects).
+HELD_BLOCK = 256
+
+
+def _saves_itself(base: Backend) -> bool:
+    import inspect
+
+    return "save_to" in inspect.signature(base.fit_features).parameters
+
+
+def _held_scores(base: Backend, held: sp.csr_matrix) -> sp.csr_matrix:
+    """``base``'s scores of the held-out rows ``held`` as float32 CSR, scored in blocks of
+    :data:`HELD_BLOCK` rows: the same scores as one ``predict_scores`` of them all (each row is scored on
+    its own), without a held-out x subjects dense array (266 MB per base at 2,400 x 27,754)."""
+    features = base.features_
+    base.features_ = _Rows(held)
+    try:
+        blocks = [as_csr(base.predict_scores(range(i, min(i + HELD_BLOCK, held.shape[0]))), np.float32)
+                  for i in range(0, held.shape[0], HELD_BLOCK)]
+    finally:
+        base.features_ = features
+    if not blocks:
+        return sp.csr_matrix((0, _WORK["y"].shape[1]), dtype=np.float32)
+    return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)
 
 
 # -- features computed once, in the parent ------------------------------------------
@@ -248,7 +307,7 @@ def _load_split(folder: Path, ngram_max: int) -> tuple[TfidfFeatures, sp.csr_mat
 
 
 # -- parent side -----------------------------------------------------------------
-def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
+def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress, release_docs=False):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -262,12 +321,24 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
                                            for k, fold in enumerate(folds) for part, rows in zip(("train", "held"), fold)})
         context = multiprocessing.get_context("spawn")
         # The workers end with this process, however it ends (fahras.workers).
+        # On a large corpus each worker ends after its task: what its fit left in its heap (0.6 GB after
+        # omikuji's at 100,000 titles) goes back before this process loads the model and the next fits run.
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                 **({"max_tasks_per_child": 1} if release_docs else {}),
                                  **pool_arguments(_init_worker, (str(scratch),))) as pool:
-            futures = {}
+            futures, queued = {}, []
             try:
                 # Features of each setting and split once, here, in task order (the full-data fits, the
                 # longest, start while the folds' features are computed); the workers read them from files.
+                # With ``release_docs`` the workers start only once this process has let go of the documents:
+                # memory binds then, and the largest fit (omikuji's) should not overlap with this process at
+                # its largest (the documents, the vectorizer's n-grams, the fits here: #19); it costs wall time.
+                def submit(task: tuple) -> None:
+                    if release_docs:
+                        queued.append(task)
+                    else:
+                        futures[pool.submit(_run_task, *task)] = (task[0], task[2])
+
                 settings = {key: i for i, key in enumerate(dict.fromkeys(k for k in keys if k is not None))}
                 for n, spec, k in _tasks(specs, folds):
                     if keys[n] is None:
@@ -280,13 +351,18 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
                         _save_split(scratch / split, keys[n], [docs[i] for i in train],
                                     None if k is None else [docs[i] for i in folds[k][1]])
                         release_free_memory()  # the vectorizer's n-grams
-                    futures[pool.submit(_run_task, n, spec, k, split, final)] = (n, k)
+                    submit((n, spec, k, split, final))
                 # The bases that read the documents themselves fit here meanwhile (the workers have no documents).
                 text = [n for n, key in enumerate(keys) if key is None]
                 if text:
                     parts = _sequential([specs[n] for n in text], docs, y, analyzer, folds, concepts, progress)
                     for n, base, scores in zip(text, *parts):
                         fitted[n], held_out[n] = base, scores
+                    del parts
+                if release_docs:  # every fit that reads documents has read them
+                    release_documents(docs)
+                for task in queued:
+                    futures[pool.submit(_run_task, *task)] = (task[0], task[2])
                 if progress:
                     progress(f"fit ({jobs} workers)", 0, len(futures))
                 for done, future in enumerate(as_completed(futures), 1):
@@ -300,7 +376,8 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
                     else:
                         if held_out[n] is None:
                             held_out[n] = sparse_rows(y.shape)  # (costs the rows written)
-                        held_out[n][folds[k][1]] = result
+                        _write_rows(held_out[n], folds[k][1], result)
+                    del result
                     if progress:
                         progress(f"fit ({jobs} workers)", done, len(futures))
             except BaseException:
@@ -308,6 +385,17 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress):
                     future.cancel()
                 raise
     return fitted, held_out
+
+
+def _write_rows(target: np.ndarray, rows, scores) -> None:
+    """``target[rows] = scores`` for dense or CSR ``scores``, a CSR one in blocks (no second dense copy)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if not sp.issparse(scores):
+        target[rows] = scores
+        return
+    scores = sp.csr_matrix(scores)
+    for i in range(0, len(rows), HELD_BLOCK):
+        target[rows[i:i + HELD_BLOCK]] = scores[i:i + HELD_BLOCK].toarray()
 
 
 # -- elsewhere: an executor given by the caller (fahras.cluster) ----------------------

@@ -836,11 +836,13 @@ class EnsembleBackend(Backend):
             bases = default_labels(default_bases_for(*y.shape, bases), int((y.getnnz(axis=0) > 0).sum()))
         self.base_specs_ = self.useful_bases(docs, y, context, bases)
         self.learn_subjects(y, context.concepts)
+        rows = np.unique(np.concatenate([np.asarray(held) for _, held in folds]))
+        # (a held-out sample: the documents are not read after the bases' fits, so they may be released, #19)
         self.bases_, base_oof = cross_fit([dict(b) for b in self.base_specs_], docs, y, context.analyzer, folds,
-                                          concepts=context.concepts, n_jobs=self.n_jobs, progress=progress)
+                                          concepts=context.concepts, n_jobs=self.n_jobs, progress=progress,
+                                          release_docs=len(rows) < y.shape[0])
         if progress:
             progress("stacker", 0, 1)
-        rows = np.unique(np.concatenate([np.asarray(held) for _, held in folds]))
         if len(rows) < y.shape[0]:  # a held-out sample (fahras.models.budget): no novel head learned there
             return self._fit_stacker_on_sample(base_oof, y, folds, rows)
         if self.calibrate_new:

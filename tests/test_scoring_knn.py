@@ -156,3 +156,35 @@ def test_a_damaged_postings_or_train_file_is_refused_when_loading(corpus, tmp_pa
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])  # truncated
     with pytest.raises(ModelError):
         load_backend(tmp_path / "k")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_many_candidates_give_the_stable_sort_s_first_k_exactly(seed):
+    """Thousands of training rows reached per document (most fall below the k-th kept and are turned away
+    before the heap): the k nearest and their float32 similarities are still exactly those of a stable sort
+    of the feature-by-feature float32 sums, ties (values from a small set) to the lower row."""
+    from fahras.models._knn_kernel import knn_neighbours
+
+    rng = np.random.default_rng(seed)
+    n_train, n_features, n_docs, k = 3000, 40, 12, 7
+    train = sp.random(n_train, n_features, density=0.15, random_state=seed, format="csr",
+                      data_rvs=lambda n: rng.choice([0.125, 0.25, 0.5, 1.0], size=n)).astype(np.float32)
+    post = sp.csr_matrix(train.T)
+    post.sort_indices()
+    x = sp.random(n_docs, n_features, density=0.3, random_state=seed + 7, format="csr",
+                  data_rvs=lambda n: rng.choice([0.25, 0.5, 1.0], size=n)).astype(np.float32)
+    x.sort_indices()
+    dense = train.toarray()
+    for block in (64, 1 << 15):
+        rows = np.zeros((n_docs, k), dtype=np.int64)
+        sims = np.zeros((n_docs, k), dtype=np.float32)
+        count = np.zeros(n_docs, dtype=np.int64)
+        knn_neighbours(0, n_docs, x.indptr.astype(np.int64), x.indices.astype(np.int64), x.data,
+                       post.indptr.astype(np.int64), post.indices, post.data, n_train, k, block, rows, sims, count)
+        for i in range(n_docs):
+            exact = np.zeros(n_train, dtype=np.float32)
+            for p in range(x.indptr[i], x.indptr[i + 1]):
+                exact += x.data[p] * dense[:, x.indices[p]]
+            want = sorted(r for r in np.argsort(-exact, kind="stable")[:k] if exact[r] > 0)
+            assert rows[i, :count[i]].tolist() == want
+            np.testing.assert_array_equal(sims[i, :count[i]], exact[want])

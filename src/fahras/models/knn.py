@@ -121,7 +121,7 @@ class KnnBackend(Backend):
         n_docs, k = nearest.shape
         rows = np.repeat(np.arange(n_docs), k)
         spread = sp.csr_matrix((weights.ravel(), (rows, nearest.ravel())),
-                               shape=(n_docs, self.train_.shape[0]))
+                               shape=(n_docs, self.labels_.shape[0]))
         votes = np.asarray((spread @ self.labels_).todense(), dtype=np.float64)
         totals = weights.sum(axis=1, dtype=np.float64)[:, None]
         return np.divide(votes, totals, out=np.zeros_like(votes), where=totals > 0)
@@ -212,7 +212,7 @@ class KnnBackend(Backend):
         sims = sp.csr_matrix(x @ self._train_t, dtype=np.float32)
         sims.data[~(sims.data > 0)] = 0.0  # neighbours sharing no feature carry no weight
         sims.eliminate_zeros()
-        n_docs, k = x.shape[0], min(int(self.k), self.train_.shape[0])
+        n_docs, k = x.shape[0], min(int(self.k), self.labels_.shape[0])
         take = []  # per document: the stored entries of its k nearest (ties at the k-th: lower training row)
         for i in range(n_docs):
             start, end = sims.indptr[i], sims.indptr[i + 1]
@@ -232,7 +232,7 @@ class KnnBackend(Backend):
         order = np.lexsort((sims.indices[take], -sims.data[take], row_of))  # nearest first
         take, row_of = take[order], row_of[order]
         weights = (sims.data[take] ** float(self.exponent)).astype(np.float32)
-        spread = sp.csr_matrix((weights, (row_of, sims.indices[take])), shape=(n_docs, self.train_.shape[0]))
+        spread = sp.csr_matrix((weights, (row_of, sims.indices[take])), shape=(n_docs, self.labels_.shape[0]))
         votes = sp.csr_matrix(spread @ self.labels_)
         totals = np.zeros(n_docs, dtype=np.float64)
         np.add.at(totals, row_of, weights.astype(np.float64))

@@ -23,7 +23,9 @@ where :mod:`fahras.store.modeldir` remembers the model files it has verified):
 Annif (``annif suggest PROJECT --limit 5``, the venv in
 ``benchmarks/.work/annif-venv``) is measured the same way with its project's
 folder and its vocabulary's folder evicted.  The Python installations stay in
-the page cache for both (only the models are cold).  With ``--copy`` the
+the page cache for both (only the models are cold), and Fahras's modules are
+byte-compiled by the warm-up (``PYTHONDONTWRITEBYTECODE`` is unset for it, as
+an installed package's are; Annif's venv has them from its install).  With ``--copy`` the
 models are first copied into ``--work`` (so that evicting them does not slow
 anyone else reading the originals) and measured there.  Results (every run,
 and the load average before each) go to ``benchmarks/results/cold-load-<date>.json``.
@@ -171,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def fahras_system(cleared: bool) -> dict:
         env = {**os.environ, "FAHRAS_CACHE_DIR": str(cache)}
+        # byte-compiled modules written (the warm-up writes them), as an installed package has them
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         return {"command": [*fahras, "suggest", str(model), "--lang", "en", "--limit", "5"], "env": env,
                 "cwd": None, "files": fahras_files, "cache": cache, "clear": cleared}
 

@@ -40,6 +40,52 @@ from benchmarks.scale import (DATA, PROBE, REPO, _commit, long_corpus, ranking_m
                               run_tree, test_folder)
 
 
+def tree_pss_kb(pid: int) -> int:
+    """Proportional set size of ``pid`` and its descendants, in kB: each shared page (the memory-mapped model,
+    the memory forked workers share with their parent) counted once over the processes that map it, where
+    the summed RSS counts it in every one."""
+    from benchmarks.scale import _children
+
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/smaps_rollup", encoding="ascii") as rollup:
+                total += next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
+        except OSError:
+            pass
+        todo += _children(current)
+    return total
+
+
+class PssPeak:
+    """The peak PSS of this process's descendants (the one command a step runs), sampled every 0.2 s."""
+
+    def __enter__(self):
+        import threading
+
+        self.peak, self._done = 0, threading.Event()
+
+        def sample() -> None:
+            from benchmarks.scale import _children
+
+            while not self._done.is_set():
+                self.peak = max(self.peak, sum(tree_pss_kb(child) for child in _children(os.getpid())))
+                self._done.wait(0.2)
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+        return False
+
+
 def log(message: str) -> None:
     print(f"[scale-scoring {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -78,8 +124,11 @@ class Systems:
             command, env, cwd = self.fahras, None, REPO
         else:
             command, env, cwd = self.annif, self.annif_env, self.annif_home
-        return run_tree(["nice", "-n", "10", *command, *args], env=env, cwd=cwd, stdin_text=stdin_text,
-                        log_file=self.work / "logs" / f"{name}.log")
+        with PssPeak() as pss:
+            run = run_tree(["nice", "-n", "10", *command, *args], env=env, cwd=cwd, stdin_text=stdin_text,
+                           log_file=self.work / "logs" / f"{name}.log")
+        self.last_pss_mb = round(pss.peak / 1024)
+        return run
 
     def cold(self, system: str) -> float:
         if system == "fahras":
@@ -107,6 +156,7 @@ class Systems:
             suffix_folder, out = docs, None
         result = {"system": system, "step": "index", "docs": n_docs, "jobs": jobs, "seconds": round(run.seconds, 2),
                   "cpu_s": round(run.cpu_seconds, 2), "peak_rss_mb": round(run.peak_rss_mb),
+                  "peak_pss_mb": self.last_pss_mb,
                   "docs_per_s": round(n_docs / max(run.seconds - cold_s, 1e-3), 1),
                   "docs_per_cpu_s": round(n_docs / max(run.cpu_seconds, 1e-3), 1),
                   "load_before": load_before, "load_after": load_average()}
@@ -125,6 +175,7 @@ class Systems:
         return {"system": "fahras", "step": "eval", "jobs": jobs, "docs": metrics["documents"],
                 "seconds": round(run.seconds, 2),
                 "cpu_s": round(run.cpu_seconds, 2), "peak_rss_mb": round(run.peak_rss_mb),
+                  "peak_pss_mb": self.last_pss_mb,
                 "docs_per_s": round(metrics["documents"] / max(run.seconds - cold_s, 1e-3), 1),
                 "docs_per_cpu_s": round(metrics["documents"] / max(run.cpu_seconds, 1e-3), 1),
                 "ndcg5": metrics["ndcg@5"], "f1": metrics["f1"], "metrics": metrics,
@@ -143,6 +194,7 @@ class Systems:
                 pass
         return {"system": "annif", "step": "eval", "jobs": jobs, "docs": n_docs, "seconds": round(run.seconds, 2),
                 "cpu_s": round(run.cpu_seconds, 2), "peak_rss_mb": round(run.peak_rss_mb),
+                  "peak_pss_mb": self.last_pss_mb,
                 "docs_per_s": round(n_docs / max(run.seconds - cold_s, 1e-3), 1),
                 "docs_per_cpu_s": round(n_docs / max(run.cpu_seconds, 1e-3), 1),
                 "ndcg5": metrics.get("NDCG@5"), "metrics": metrics,

@@ -90,3 +90,40 @@ def test_the_command_line_s_default_is_automatic():
         assert "Default: one per core from 1,000 documents on" in option.help
     assert batch.AUTO_PARALLEL_MIN_DOCS == 1000
 
+
+def test_warm_compiled_loads_the_kernels_in_this_process(trained_model):
+    """Before workers are forked, the parent loads the compiled kernels once (each worker loaded numba and
+    them itself: a second of CPU per worker at 671,000 titles)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("numba")
+    code = ("import sys\n"
+            "from fahras import Indexer\n"
+            "from fahras.batch import warm_compiled\n"
+            f"indexer = Indexer.load({str(trained_model)!r})\n"
+            "kernels = ('fahras.models._omikuji_kernel', 'fahras.models._knn_kernel')\n"
+            "before = [k for k in kernels if k in sys.modules]\n"
+            "warm_compiled(indexer)\n"
+            "after = [k for k in kernels if k in sys.modules]\n"
+            "print(before, after)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    before, after = run.stdout.strip().split("] [")
+    assert before == "["
+    assert "_omikuji_kernel" in after or "_knn_kernel" in after
+
+
+def test_workers_are_forked_after_the_kernels_are_loaded(model, folder, tmp_path, monkeypatch):
+    import concurrent.futures
+
+    events = []
+    real_warm, real_pool = batch.warm_compiled, concurrent.futures.ProcessPoolExecutor
+    monkeypatch.setattr(batch, "warm_compiled", lambda *a, **k: (events.append("warm"), real_warm(*a, **k)))
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor",
+                        lambda *a, **k: (events.append("fork"), real_pool(*a, **k))[1])
+    index_folder(model, folder, tmp_path / "out", limit=5, threshold=0, jobs=2)
+    assert events == ["warm", "fork"]
+    events.clear()
+    batch.evaluate_in_processes(model, read_corpus(folder), 2)
+    assert events == ["warm", "fork"]

@@ -172,15 +172,17 @@ def _timed(cmd: list[str], env: dict | None = None, stdin: str | None = None, cw
     return seconds
 
 
-def fahras_index(src: Path, model: Path, folder: Path, jobs: int, probe: str) -> tuple[float, float, float]:
+def fahras_index(src: Path, model: Path, folder: Path, jobs: int, probe: str,
+                 lang: str | None = None) -> tuple[float, float, float]:
     """(index seconds, cold-start seconds of one suggest, CPU seconds of index minus those of the suggest)."""
     env = _env(src)
-    cold = _timed([*_cli(src), "suggest", str(model), "--limit", "1"], env, probe)
+    lang_args = ["--lang", lang] if lang else []
+    cold = _timed([*_cli(src), "suggest", str(model), "--limit", "1", *lang_args], env, probe)
     cold_cpu = LAST_CPU[0]
     with tempfile.TemporaryDirectory(prefix="fahras-thr-") as out:
         extra = ["--jobs", str(jobs)] if jobs != 1 else []
         busy = _timed([*_cli(src), "index", str(model), str(folder), "--out", out, "--limit", "100",
-                       "--threshold", "0", "--force", "--quiet", *extra], env)
+                       "--threshold", "0", "--force", "--quiet", *lang_args, *extra], env)
     return busy, cold, LAST_CPU[0] - cold_cpu
 
 
@@ -244,6 +246,7 @@ def main() -> None:
                              "stage's fastest (default: 3)")
     parser.add_argument("--check", action="store_true",
                         help="compare the scores, tokens and explanations of the source trees first")
+    parser.add_argument("--lang", help="the documents' language (passed to fahras as --lang; default: detected)")
     parser.add_argument("--annif", help="also measure this Annif project (e.g. ensemble) at the same job counts")
     args = parser.parse_args()
     srcs = [s.resolve() for s in (args.src or [REPO / "src"])]
@@ -262,7 +265,7 @@ def main() -> None:
             for j in jobs:
                 if j != 1 and not has_jobs[src]:
                     continue
-                busy, cold, cpu = fahras_index(src, args.model, args.folder, j, probe)
+                busy, cold, cpu = fahras_index(src, args.model, args.folder, j, probe, args.lang)
                 rate = n / (busy - cold)
                 results.setdefault((str(src), j), []).append(rate)
                 cpu_rates.setdefault((str(src), j), []).append(n / cpu)

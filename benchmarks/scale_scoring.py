@@ -7,13 +7,15 @@ titles (e.g. by ``python -m benchmarks.scale``), one run measures, in turn:
 
 - cold load: a new process suggests for one short text (the fastest of two);
 - ``index``: ``fahras index MODEL DOCS --limit 20 --threshold 0`` (``--jobs``
-  1 and 2) and ``annif index PROJECT DOCS --limit 20 --threshold 0`` on the
+  1 and 2, or ``auto``: no ``--jobs``, the command's default) and ``annif index PROJECT DOCS --limit 20
+  --threshold 0`` (which has no ``--jobs``) on the
   10,000 test titles as files: wall seconds, CPU seconds and the peak RSS of
   the process tree (``benchmarks.scale.run_tree``), documents per second
   (wall minus the cold load, as ``benchmarks/scale.py`` counts it, and per
   CPU second), nDCG@5 of the files written;
 - ``eval``: ``fahras eval MODEL test.tsv.gz`` (its metrics, time and memory), with ``--jobs`` as
-  ``--eval-jobs`` lists (1 passes no ``--jobs``, which Fahras before score-fast lacks);
+  ``--eval-jobs`` lists (``auto`` passes no ``--jobs``: the command's default; a tree without ``--jobs``
+  is given none for 1); and ``annif eval PROJECT test.tsv.gz --jobs N`` for each of ``--annif-eval-jobs``;
 - with ``--long N``: ``fahras index`` and ``annif index`` on the first N of
   the 50,000 long documents (the shared resolutions repeated,
   ``benchmarks.scale.long_corpus``), throughput only.
@@ -36,6 +38,52 @@ from pathlib import Path
 
 from benchmarks.scale import (DATA, PROBE, REPO, _commit, long_corpus, ranking_metrics, read_rankings,
                               run_tree, test_folder)
+
+
+def tree_pss_kb(pid: int) -> int:
+    """Proportional set size of ``pid`` and its descendants, in kB: each shared page (the memory-mapped model,
+    the memory forked workers share with their parent) counted once over the processes that map it, where
+    the summed RSS counts it in every one."""
+    from benchmarks.scale import _children
+
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/smaps_rollup", encoding="ascii") as rollup:
+                total += next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
+        except OSError:
+            pass
+        todo += _children(current)
+    return total
+
+
+class PssPeak:
+    """The peak PSS of this process's descendants (the one command a step runs), sampled every 0.2 s."""
+
+    def __enter__(self):
+        import threading
+
+        self.peak, self._done = 0, threading.Event()
+
+        def sample() -> None:
+            from benchmarks.scale import _children
+
+            while not self._done.is_set():
+                self.peak = max(self.peak, sum(tree_pss_kb(child) for child in _children(os.getpid())))
+                self._done.wait(0.2)
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+        return False
 
 
 def log(message: str) -> None:
@@ -76,8 +124,11 @@ class Systems:
             command, env, cwd = self.fahras, None, REPO
         else:
             command, env, cwd = self.annif, self.annif_env, self.annif_home
-        return run_tree(["nice", "-n", "10", *command, *args], env=env, cwd=cwd, stdin_text=stdin_text,
-                        log_file=self.work / "logs" / f"{name}.log")
+        with PssPeak() as pss:
+            run = run_tree(["nice", "-n", "10", *command, *args], env=env, cwd=cwd, stdin_text=stdin_text,
+                           log_file=self.work / "logs" / f"{name}.log")
+        self.last_pss_mb = round(pss.peak / 1024)
+        return run
 
     def cold(self, system: str) -> float:
         if system == "fahras":
@@ -94,7 +145,8 @@ class Systems:
         if system == "fahras":
             out = Path(tempfile.mkdtemp(prefix="fahras-index-", dir=self.work))
             run = self.run(system, ["index", str(self.model), str(docs), "--out", str(out), "--limit", str(limit),
-                                    "--threshold", "0", "--lang", "en", "--force", "--quiet", "--jobs", str(jobs)],
+                                    "--threshold", "0", "--lang", "en", "--force", "--quiet",
+                                    *([] if jobs == "auto" else ["--jobs", str(jobs)])],
                            f"index-fahras-{docs.name}-{jobs}")
             suffix_folder, suffix = out, ".annif"
         else:
@@ -104,6 +156,7 @@ class Systems:
             suffix_folder, out = docs, None
         result = {"system": system, "step": "index", "docs": n_docs, "jobs": jobs, "seconds": round(run.seconds, 2),
                   "cpu_s": round(run.cpu_seconds, 2), "peak_rss_mb": round(run.peak_rss_mb),
+                  "peak_pss_mb": self.last_pss_mb,
                   "docs_per_s": round(n_docs / max(run.seconds - cold_s, 1e-3), 1),
                   "docs_per_cpu_s": round(n_docs / max(run.cpu_seconds, 1e-3), 1),
                   "load_before": load_before, "load_after": load_average()}
@@ -112,16 +165,44 @@ class Systems:
             result["_out"] = str(out)
         return result
 
-    def eval(self, jobs: int = 1) -> dict:
+    def eval(self, jobs: int | str = 1, cold_s: float = 0.0) -> dict:
         load_before = load_average()
-        run = self.run("fahras", ["eval", str(self.model), str(DATA / "test.tsv.gz"), "--json", "--quiet",
-                                  *(["--jobs", str(jobs)] if jobs != 1 else [])], f"eval-fahras-{jobs}")
+        has_jobs = "--jobs" in self.run("fahras", ["eval", "--help"], "eval-help").stdout
+        flag = [] if jobs == "auto" or (jobs == 1 and not has_jobs) else ["--jobs", str(jobs)]
+        run = self.run("fahras", ["eval", str(self.model), str(DATA / "test.tsv.gz"), "--json", "--quiet", *flag],
+                       f"eval-fahras-{jobs}")
         metrics = json.loads(run.stdout.strip().splitlines()[-1])
         return {"system": "fahras", "step": "eval", "jobs": jobs, "docs": metrics["documents"],
                 "seconds": round(run.seconds, 2),
                 "cpu_s": round(run.cpu_seconds, 2), "peak_rss_mb": round(run.peak_rss_mb),
+                  "peak_pss_mb": self.last_pss_mb,
+                "docs_per_s": round(metrics["documents"] / max(run.seconds - cold_s, 1e-3), 1),
+                "docs_per_cpu_s": round(metrics["documents"] / max(run.cpu_seconds, 1e-3), 1),
                 "ndcg5": metrics["ndcg@5"], "f1": metrics["f1"], "metrics": metrics,
                 "load_before": load_before, "load_after": load_average()}
+
+    def annif_eval(self, jobs: int, n_docs: int, cold_s: float) -> dict:
+        load_before = load_average()
+        run = self.run("annif", ["eval", self.annif_project, str(DATA / "test.tsv.gz"), "--jobs", str(jobs)],
+                       f"eval-annif-{jobs}")
+        metrics = {}
+        for line in run.stdout.splitlines():  # "NDCG@5: 0.4052" and the like
+            name, _, value = line.partition(":")
+            try:
+                metrics[name.strip()] = float(value)
+            except ValueError:
+                pass
+        return {"system": "annif", "step": "eval", "jobs": jobs, "docs": n_docs, "seconds": round(run.seconds, 2),
+                "cpu_s": round(run.cpu_seconds, 2), "peak_rss_mb": round(run.peak_rss_mb),
+                  "peak_pss_mb": self.last_pss_mb,
+                "docs_per_s": round(n_docs / max(run.seconds - cold_s, 1e-3), 1),
+                "docs_per_cpu_s": round(n_docs / max(run.cpu_seconds, 1e-3), 1),
+                "ndcg5": metrics.get("NDCG@5"), "metrics": metrics,
+                "load_before": load_before, "load_after": load_average()}
+
+
+def _job_values(text: str) -> list:
+    return [j if j == "auto" else int(j) for j in text.split(",") if j]
 
 
 def quality(result: dict, gold: list[set[str]]) -> None:
@@ -144,8 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--annif-project", help="the Annif project id, e.g. omikuji-bonsai-100000")
     parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / ".work" / "scale-scoring",
                         help="work folder (test documents as files, logs)")
-    parser.add_argument("--jobs", default="1,2", help="fahras index --jobs values, comma-separated")
-    parser.add_argument("--eval-jobs", default="1", help="fahras eval --jobs values, comma-separated")
+    parser.add_argument("--jobs", default="1,2,auto",
+                        help="fahras index --jobs values, comma-separated (auto: no --jobs, the default)")
+    parser.add_argument("--eval-jobs", default="1,auto",
+                        help="fahras eval --jobs values, comma-separated (auto: no --jobs, the default)")
+    parser.add_argument("--annif-eval-jobs", default="1,2", help="annif eval --jobs values, comma-separated")
     parser.add_argument("--long", type=int, default=0, help="also index the first N long documents (0: no)")
     parser.add_argument("--long-annif", type=int, default=None, help="long documents for Annif (default: --long)")
     parser.add_argument("--skip", default="", help="steps to leave out: eval, index, annif (comma-separated)")
@@ -174,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         results["cold"]["annif"] = systems.cold("annif")
     save()
     if "index" not in skip:
-        for jobs in [int(j) for j in args.jobs.split(",") if j]:
+        for jobs in _job_values(args.jobs):
             log(f"fahras index --jobs {jobs} (10,000 titles)")
             step = systems.index("fahras", docs, len(gold), results["cold"]["fahras"]["cold_load_s"], jobs)
             quality(step, gold)
@@ -187,10 +271,15 @@ def main(argv: list[str] | None = None) -> int:
             results["steps"].append(step)
             save()
     if "eval" not in skip:
-        for jobs in [int(j) for j in args.eval_jobs.split(",") if j]:
+        for jobs in _job_values(args.eval_jobs):
             log(f"fahras eval --jobs {jobs} (10,000 titles)")
-            results["steps"].append(systems.eval(jobs))
+            results["steps"].append(systems.eval(jobs, results["cold"]["fahras"]["cold_load_s"]))
             save()
+        if use_annif:
+            for jobs in _job_values(args.annif_eval_jobs):
+                log(f"annif eval --jobs {jobs} (10,000 titles)")
+                results["steps"].append(systems.annif_eval(jobs, len(gold), results["cold"]["annif"]["cold_load_s"]))
+                save()
     if args.long:
         corpus = long_corpus(work)
         for system, n in (("fahras", args.long), ("annif", args.long_annif or args.long)):

@@ -156,3 +156,74 @@ def test_a_damaged_postings_or_train_file_is_refused_when_loading(corpus, tmp_pa
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])  # truncated
     with pytest.raises(ModelError):
         load_backend(tmp_path / "k")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_many_candidates_give_the_stable_sort_s_first_k_exactly(seed):
+    """Thousands of training rows reached per document (most fall below the k-th kept and are turned away
+    before the heap): the k nearest and their float32 similarities are still exactly those of a stable sort
+    of the feature-by-feature float32 sums, ties (values from a small set) to the lower row."""
+    from fahras.models._knn_kernel import knn_neighbours
+
+    rng = np.random.default_rng(seed)
+    n_train, n_features, n_docs, k = 3000, 40, 12, 7
+    train = sp.random(n_train, n_features, density=0.15, random_state=seed, format="csr",
+                      data_rvs=lambda n: rng.choice([0.125, 0.25, 0.5, 1.0], size=n)).astype(np.float32)
+    post = sp.csr_matrix(train.T)
+    post.sort_indices()
+    x = sp.random(n_docs, n_features, density=0.3, random_state=seed + 7, format="csr",
+                  data_rvs=lambda n: rng.choice([0.25, 0.5, 1.0], size=n)).astype(np.float32)
+    x.sort_indices()
+    dense = train.toarray()
+    for block in (64, 1 << 15):
+        rows = np.zeros((n_docs, k), dtype=np.int64)
+        sims = np.zeros((n_docs, k), dtype=np.float32)
+        count = np.zeros(n_docs, dtype=np.int64)
+        knn_neighbours(0, n_docs, x.indptr.astype(np.int64), x.indices.astype(np.int64), x.data,
+                       post.indptr.astype(np.int64), post.indices, post.data, n_train, k, block, rows, sims, count)
+        for i in range(n_docs):
+            exact = np.zeros(n_train, dtype=np.float32)
+            for p in range(x.indptr[i], x.indptr[i + 1]):
+                exact += x.data[p] * dense[:, x.indices[p]]
+            want = sorted(r for r in np.argsort(-exact, kind="stable")[:k] if exact[r] > 0)
+            assert rows[i, :count[i]].tolist() == want
+            np.testing.assert_array_equal(sims[i, :count[i]], exact[want])
+
+
+def test_a_few_documents_are_scored_without_reading_train(corpus, tmp_path):
+    """The NumPy/scipy path for a few documents (a cold ``fahras suggest``) needs the postings and the labels
+    only: reading and decompressing train.npz took a quarter of a cold suggest at 671,000 titles."""
+    from fahras.models import load_backend
+    from fahras.models.omikuji_fast import COMPILED_MIN_DOCS
+
+    docs, y = corpus
+    backend = create_backend("knn", {"k": 5}).fit(docs, y, context=FitContext(ANALYZER))
+    backend.save(tmp_path / "k")
+    loaded = load_backend(tmp_path / "k")
+    few = analyse([text for text, _ in PROBES])[:max(1, COMPILED_MIN_DOCS - 1)]
+    got = loaded.predict_sparse(few)
+    assert loaded.__dict__.get("_train") is None  # train.npz not read
+    np.testing.assert_array_equal(got.toarray(), backend.predict_sparse(few).toarray())
+
+
+def test_the_kernel_s_arrays_are_made_once_and_again_after_learning(corpus):
+    """The int64 row pointers the kernels take are made on the first compiled vote and kept (each batch copied
+    and scanned them: 7 MB at 671,000 training titles); documents added by learning make them again, and the
+    votes stay the scipy path's."""
+    docs, y = corpus
+    backend = create_backend("knn", {"k": 5}).fit(docs[:80], y[:80], context=FitContext(ANALYZER))
+    x = backend.features_.transform(analyse([text for text, _ in PROBES]) + list(docs[80:120]))
+    first = backend._compiled_votes(x)
+    prep = backend.__dict__.get("_kernel_prep")
+    assert prep is not None
+    backend._compiled_votes(x)
+    assert backend.__dict__.get("_kernel_prep") is prep  # not made again
+    backend.add_documents(list(docs[80:]), y[80:])
+    after = backend._compiled_votes(x)
+    assert backend.__dict__.get("_kernel_prep") is not prep
+    want = _reference(backend, x)
+    np.testing.assert_array_equal(after.indptr, want.indptr)
+    np.testing.assert_array_equal(after.indices, want.indices)
+    np.testing.assert_array_equal(after.data, want.data)
+    assert first.shape == after.shape
+    assert len(backend._kernel_prep[3]) == len(docs) + 1  # the labels' row pointers cover the added documents

@@ -151,5 +151,5 @@ def test_the_beam_cut_is_the_stable_sort_s_first(seed):
     for n, keep in [(11, 10), (50, 10), (562, 10), (30, 1), (40, 39)]:
         scores = rng.choice(np.float32([-3.0, -1.5, -1.0, -0.25, 0.0]), size=n + 5).astype(np.float32)  # ties
         out = np.zeros(n + 5, dtype=np.int64)
-        _best(scores, n, keep, out)
+        _best(scores, n, keep, out, np.zeros(n + 5, dtype=np.float32))
         assert out[:keep].tolist() == np.argsort(-scores[:n], kind="stable")[:keep].tolist()

@@ -164,7 +164,7 @@ def _remove_temporaries(targets) -> None:
 
 def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, threshold: float | None = None,
                  lang: str | None = None, label_lang: str = "en", output_format: str = "annif",
-                 force: bool = False, batch_size: int = 64, jobs: int = 1, model_path: Path | None = None,
+                 force: bool = False, batch_size: int = 64, jobs: int | None = 1, model_path: Path | None = None,
                  progress: Progress | None = None, runner=None) -> IndexReport:
     """Suggest descriptors for every document in ``folder``; write ``out/NAME.annif`` (or ``.json``) for each.
 
@@ -173,8 +173,10 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
     language (None: detect each one); ``label_lang`` the labels'.  Existing
     suggestion files are kept unless ``force``.  ``jobs`` worker processes
     (0: one per CPU core) share the documents out; where processes cannot be
-    forked they load the model from ``model_path``.  ``progress`` is called
-    as ``("documents", done, total)``.
+    forked they load the model from ``model_path``; None: one per core
+    when at least :data:`AUTO_PARALLEL_MIN_DOCS` documents are to be indexed,
+    else one (:func:`auto_job_count`).  ``progress`` is called as
+    ``("documents", done, total)``.
 
     ``runner`` indexes the chunks elsewhere (:mod:`fahras.cluster`): a
     callable with :func:`_runner`'s arguments and contract; ``jobs`` is then
@@ -184,7 +186,7 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
     check_languages(lang, label_lang, indexer.language())
     if batch_size < 1:
         raise UsageError("batch_size must be at least 1")
-    n_jobs = job_count(jobs)
+    n_jobs = job_count(jobs) if jobs is not None else None
     paths, ignored = folder_entries(folder)
     out.mkdir(parents=True, exist_ok=True)
     if "jsonl" in formats:
@@ -215,6 +217,8 @@ def index_folder(indexer, folder: Path, out: Path, *, limit: int | None = None, 
     if not force:
         todo = [(path, targets) for path, targets in todo if not all(t.exists() for _, t in targets)]
         report.skipped = len(paths) - len(todo)
+    if n_jobs is None:
+        n_jobs = auto_job_count(len(todo))
     workers = min(n_jobs, max(1, len(todo)))
     # Several workers get smaller chunks (about four each), so that none waits long for the last.
     size = batch_size if workers == 1 else max(1, min(batch_size, -(-len(todo) // (4 * workers))))
@@ -265,6 +269,17 @@ def _write_jsonl(paths: list[Path], out: Path, stems: dict[Path, str]) -> None:
             continue
         lines.append(json.dumps({"document": path.name, "results": results}, ensure_ascii=False) + "\n")
     write_atomic(out / JSONL_FILE, "".join(lines))
+
+
+#: Without a job count, ``fahras index`` and ``fahras eval`` use every core from this many documents on (fewer
+#: are done in this process: starting the workers would cost more than it saves).
+AUTO_PARALLEL_MIN_DOCS = 1000
+
+
+def auto_job_count(n_docs: int) -> int:
+    """The worker processes for ``n_docs`` documents when none were asked for: one per core this process may
+    use from :data:`AUTO_PARALLEL_MIN_DOCS` documents on, else one (this process)."""
+    return available_cores() if n_docs >= AUTO_PARALLEL_MIN_DOCS else 1
 
 
 def job_count(jobs: int) -> int:
@@ -484,6 +499,7 @@ def _runner(indexer, model_path: Path | None, options: dict, workers: int,
             from fahras.text.langid import warm_up
 
             warm_up()
+        warm_compiled(indexer, options["lang"])
     else:
         if model_path is None:
             raise UsageError("worker processes that cannot be forked load the model: give model_path")
@@ -537,6 +553,16 @@ def _terminate(executor) -> None:
                 process.join(5)
 
 
+def warm_compiled(indexer, lang: str | None = None) -> None:
+    """Load the compiled scoring kernels (numba, from its cache) in this process, before workers are forked
+    from it: each worker then starts with them, instead of importing numba and loading them itself (about a
+    second of CPU per worker at 671,000 titles).  A few words are scored and the scores dropped."""
+    from fahras.models.omikuji_fast import COMPILED_MIN_DOCS, numba_available
+
+    if numba_available():
+        indexer.sparse_scores(["warm up"] * max(COMPILED_MIN_DOCS, 1), lang=lang or indexer.language() or "en")
+
+
 def _then_late_errors(outcomes: Iterator[list], writer: _Writer) -> Iterator[list]:
     """The outcomes, then (as one more, unmatched list) the errors of writes still queued."""
     yield from outcomes
@@ -568,23 +594,32 @@ def _evaluate_chunk(texts: list[str], gold: list[set[str]]) -> tuple[list, list]
     return ranked, decided
 
 
-def evaluate_in_processes(indexer, documents, jobs: int, progress: Progress | None = None,
+def evaluate_in_processes(indexer, documents, jobs: int | None, progress: Progress | None = None,
                           limit: int | None = None, threshold: float | None = None) -> dict:
     """:meth:`fahras.Indexer.evaluate` with the documents scored by ``jobs`` worker processes forked from this
     one (they share the loaded model's memory, and its memory-mapped files' pages): the same metrics.
 
     Documents are read and their descriptors resolved here, in order, and handed out
     :data:`EVAL_CHUNK` at a time; at most two pieces per worker wait at once, so memory stays bounded
-    by the model, not the corpus.  Where processes cannot be forked, the documents are scored here."""
+    by the model, not the corpus.  Where processes cannot be forked, the documents are scored here.
+    ``jobs`` None: one per core if the corpus has at least :data:`AUTO_PARALLEL_MIN_DOCS` documents (the
+    first ones are read to know), else here."""
+    import itertools
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     from fahras.evaluate import evaluate
     from fahras.subjects import MatchStats, resolve_all
 
+    if jobs is None:
+        documents = iter(documents)
+        head = list(itertools.islice(documents, AUTO_PARALLEL_MIN_DOCS))
+        jobs = auto_job_count(len(head))
+        documents = itertools.chain(head, documents)
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return indexer.evaluate(documents, progress=progress or (lambda *a: None), limit=limit, threshold=threshold)
     rule = indexer.rule(limit, threshold)
+    warm_compiled(indexer)  # before the workers are forked
     stats = MatchStats()
     ranked: list = []
     decided: list = []

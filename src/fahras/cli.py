@@ -451,8 +451,10 @@ def _read_stdin() -> tuple[str, int]:
 @click.option("--force", is_flag=True, help="Overwrite existing suggestion files.")
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 100000),
               help="Documents analysed and scored together (larger: a little faster, more memory).")
-@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(0, 1024),
-              help="Worker processes (0: one per CPU core); each holds the model once.")
+@click.option("-j", "--jobs", default=None, type=click.IntRange(0, 1024),
+              help="Worker processes (0: one per CPU core); forked from this one, they share the loaded "
+                   "model's memory. Default: one per core from 1,000 documents on, else 1. The output is "
+                   "the same whatever the number.")
 @_cluster_option("Index")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def index(model, folder, out, limit, threshold, lang, label_lang, output_format, force, batch_size, jobs, quiet,
@@ -480,7 +482,7 @@ def index(model, folder, out, limit, threshold, lang, label_lang, output_format,
 
         require_dask()  # refused before the model is loaded: no dask, a bad address
         parse_address(cluster)
-        if jobs != 1:
+        if jobs is not None:
             raise UsageError("--cluster and --jobs: give one (local:N sets the local cluster's worker processes)")
     indexer = Indexer.load(model)
     _settle()
@@ -542,11 +544,12 @@ _METRIC_ROWS = [("documents", "documents"), ("precision@1", "P@1"), ("precision@
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Override the decision rule's threshold.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_cluster_option("Score the documents")
-@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(0, 1024),
+@click.option("-j", "--jobs", default=None, type=click.IntRange(0, 1024),
               help="Worker processes scoring the documents (0: one per available core); they share the "
-                   "loaded model's memory. The metrics are the same whatever the number.")
+                   "loaded model's memory. Default: one per core from 1,000 documents on, else 1. The "
+                   "metrics are the same whatever the number.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet, cluster=None, jobs=1):
+def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet, cluster=None, jobs=None):
     """Measure suggestion quality on a CORPUS with known descriptors.
 
     Ranking metrics (P@k, R@5, F1@5, nDCG, LRAP) use the full ranking; F1,
@@ -557,7 +560,7 @@ def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet, cluste
     from fahras import Indexer, read_corpus
 
     if cluster is not None:
-        if jobs != 1:
+        if jobs is not None:
             raise UsageError("--cluster and --jobs: give one")
         from fahras.cluster import evaluate_on_cluster, parse_address, require_dask
 
@@ -570,7 +573,8 @@ def eval_(model, corpus, corpus_format, limit, threshold, as_json, quiet, cluste
             from fahras._system import available_cores
             from fahras.batch import evaluate_in_processes
 
-            result = evaluate_in_processes(indexer, documents, jobs or available_cores(), progress=progress,
+            result = evaluate_in_processes(indexer, documents, None if jobs is None else jobs or available_cores(),
+                                           progress=progress,
                                            limit=limit, threshold=threshold)
         elif cluster is None:
             result = indexer.evaluate(documents, progress=progress, limit=limit, threshold=threshold)

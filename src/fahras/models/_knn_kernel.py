@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from fahras.models._heap_kernel import heap_offer
+
 
 @njit(nogil=True, cache=True)
 def _lower_bound(values, lo, hi, key):
@@ -37,93 +39,55 @@ def knn_neighbours(first, last, x_indptr, x_indices, x_data, post_ptr, post_doc,
     The training rows are taken ``block`` at a time (each feature's postings are sorted by row, so a
     block's part of a list is one stretch of it): the similarities being summed then stay in the
     processor's cache, where scattering them over all 671,000 rows at once missed it at every step.
-    Each similarity is still summed over the document's features in their stored order."""
+    Each similarity is summed over the document's features in their stored order.  The block's rows are
+    then met again through the same stretches: a row's sum is taken (and cleared) the first time, and
+    compared with the ``k``-th kept before the heap is touched (most of a title's ~25,000 rows fall short
+    of it: offering each to the heap cost four times the summing)."""
     sims = np.zeros(block, dtype=np.float32)
-    touched = np.zeros(block, dtype=np.int64)
-    is_touched = np.zeros(block, dtype=np.uint8)
     max_f = 1
     for i in range(first, last):
         max_f = max(max_f, x_indptr[i + 1] - x_indptr[i])
     cursor = np.zeros(max_f, dtype=np.int64)
-    # the k best so far as a min-heap on (similarity, -row): its root is the worst kept, which a better
-    # candidate replaces.  Best means a higher similarity, then the lower training row: exactly the k a
-    # stable sort by similarity would take (the scipy path's partition, then its lower rows among ties).
+    stretch_end = np.zeros(max_f, dtype=np.int64)
+    # the k best so far (the shared heap: a higher similarity, then the lower training row): exactly the k a
+    # stable sort by similarity would take (the scipy path's partition, then its lower rows among ties)
     heap_row = np.zeros(max(k, 1), dtype=np.int64)
     heap_sim = np.zeros(max(k, 1), dtype=np.float32)
     for i in range(first, last):
-        n_f = x_indptr[i + 1] - x_indptr[i]
+        p0 = x_indptr[i]
+        n_f = x_indptr[i + 1] - p0
         for j in range(n_f):
-            cursor[j] = post_ptr[x_indices[x_indptr[i] + j]]
+            cursor[j] = post_ptr[x_indices[p0 + j]]
         n_heap = 0
+        kth = np.float32(0.0)  # the k-th similarity kept, once k are (a row below it cannot enter)
         for base in range(0, n_train, block):
             stop = min(base + block, n_train)
-            n_touched = 0
             for j in range(n_f):
-                p = x_indptr[i] + j
-                f = x_indices[p]
-                v = x_data[p]
+                f = x_indices[p0 + j]
                 hi = post_ptr[f + 1]
                 lo = cursor[j]
                 if lo >= hi or post_doc[lo] >= stop:
-                    continue
-                end = _lower_bound(post_doc, lo, hi, stop) if post_doc[hi - 1] >= stop else hi
+                    end = lo
+                else:
+                    end = _lower_bound(post_doc, lo, hi, stop) if post_doc[hi - 1] >= stop else hi
+                stretch_end[j] = end
+                v = x_data[p0 + j]
                 for q in range(lo, end):
                     d = post_doc[q] - base
+                    sims[d] = sims[d] + v * post_val[q]
+            for j in range(n_f):
+                for q in range(cursor[j], stretch_end[j]):
+                    d = post_doc[q] - base
                     s = sims[d]
-                    if s == np.float32(0.0) and is_touched[d] == 0:  # (the flag is read only for a zero sum)
-                        is_touched[d] = 1
-                        touched[n_touched] = d
-                        n_touched += 1
-                    sims[d] = s + v * post_val[q]
-                cursor[j] = end
-            for t in range(n_touched):
-                d = touched[t]
-                is_touched[d] = 0
-                s = sims[d]
-                sims[d] = np.float32(0.0)
-                if not s > np.float32(0.0):
-                    continue  # a sum of exactly 0, or below, carries no weight
-                row = base + d
-                if n_heap < k:
-                    # sift up
-                    c = n_heap
-                    n_heap += 1
-                    while c > 0:
-                        parent = (c - 1) >> 1
-                        ps = heap_sim[parent]
-                        if ps > s or (ps == s and heap_row[parent] < row):
-                            heap_sim[c] = ps
-                            heap_row[c] = heap_row[parent]
-                            c = parent
-                        else:
-                            break
-                    heap_sim[c] = s
-                    heap_row[c] = row
-                else:
-                    ws = heap_sim[0]
-                    if s > ws or (s == ws and row < heap_row[0]):  # better than the worst kept
-                        # replace the root, sift down
-                        c = 0
-                        while True:
-                            left = 2 * c + 1
-                            if left >= n_heap:
-                                break
-                            worst = left
-                            right = left + 1
-                            if right < n_heap:
-                                ls = heap_sim[left]
-                                rs = heap_sim[right]
-                                if rs < ls or (rs == ls and heap_row[right] > heap_row[left]):
-                                    worst = right
-                            cs = heap_sim[worst]
-                            if cs < s or (cs == s and heap_row[worst] > row):
-                                heap_sim[c] = cs
-                                heap_row[c] = heap_row[worst]
-                                c = worst
-                            else:
-                                break
-                        heap_sim[c] = s
-                        heap_row[c] = row
+                    if s == np.float32(0.0):
+                        continue  # taken already, or a sum of exactly 0 (no weight)
+                    sims[d] = np.float32(0.0)
+                    if not s > np.float32(0.0) or s < kth:
+                        continue  # no weight, or below the k-th (a tie goes on: the lower row wins it)
+                    n_heap = heap_offer(heap_sim, heap_row, n_heap, k, s, base + d)
+                    if n_heap == k:
+                        kth = heap_sim[0]
+                cursor[j] = stretch_end[j]
         order = np.argsort(heap_row[:n_heap], kind="mergesort")
         for t in range(n_heap):
             out_rows[i, t] = heap_row[order[t]]

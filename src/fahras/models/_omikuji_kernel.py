@@ -15,6 +15,8 @@ import math
 import numpy as np
 from numba import njit
 
+from fahras.models._heap_kernel import heap_offer, heap_sort_best_first
+
 #: Feature ids per bucket of a node's bucket table.
 BUCKET_BITS = 6
 
@@ -61,55 +63,18 @@ def _node_scores(node, f_idx, f_val, n_f, feat_ptr, feat_ids, entry_ptr, entry_r
 
 
 @njit(nogil=True, cache=True)
-def _best(scores, n, keep, out):
+def _best(scores, n, keep, out, kept):
     """``out[:keep]``: the positions of the ``keep`` best of ``scores[:n]`` (``n > keep``), best first, ties
     in position order: what ``np.argsort(-scores[:n], kind="stable")[:keep]`` gives, without sorting all
-    ``n`` (a min-heap of the kept, its root the worst: lower score, then later position)."""
+    ``n`` (the shared heap of :mod:`fahras.models._heap_kernel`; ``kept[:keep]``, float32, holds the kept
+    scores)."""
     size = 0
     for p in range(n):
         s = scores[p]
-        if size < keep:
-            c = size
-            size += 1
-            while c > 0:
-                parent = (c - 1) >> 1
-                q = out[parent]
-                if scores[q] > s or (scores[q] == s and q < p):  # the parent is better: it moves down
-                    out[c] = q
-                    c = parent
-                else:
-                    break
-            out[c] = p
-        else:
-            root = out[0]
-            if s > scores[root]:  # (a tie loses: it comes later)
-                c = 0
-                while True:
-                    left = 2 * c + 1
-                    if left >= size:
-                        break
-                    worst = left
-                    right = left + 1
-                    if right < size:
-                        a = out[left]
-                        b = out[right]
-                        if scores[b] < scores[a] or (scores[b] == scores[a] and b > a):
-                            worst = right
-                    w = out[worst]
-                    if scores[w] < s or (scores[w] == s and w > p):
-                        out[c] = w
-                        c = worst
-                    else:
-                        break
-                out[c] = p
-    # best first (insertion sort of the few kept)
-    for a in range(1, size):
-        q = out[a]
-        b = a - 1
-        while b >= 0 and (scores[out[b]] < scores[q] or (scores[out[b]] == scores[q] and out[b] > q)):
-            out[b + 1] = out[b]
-            b -= 1
-        out[b + 1] = q
+        if size == keep and not s > kept[0]:
+            continue  # not above the worst kept (a tie loses: it comes later)
+        size = heap_offer(kept, out, size, keep, s, p)
+    heap_sort_best_first(kept, out, size)
 
 
 @njit(nogil=True, cache=True)
@@ -139,6 +104,7 @@ def predict_range(first, last, x_indptr, x_indices, x_data, n_features, log_loss
     touched = np.zeros(n_labels, dtype=np.int64)
     lab_score = np.zeros(cap, dtype=np.float32)
     order = np.zeros(cap, dtype=np.int64)
+    kept = np.zeros(cap, dtype=np.float32)
     max_f = 1
     for i in range(first, last):
         max_f = max(max_f, x_indptr[i + 1] - x_indptr[i] + 1)
@@ -191,7 +157,7 @@ def predict_range(first, last, x_indptr, x_indices, x_data, n_features, log_loss
                         nxt_score[n_nxt] = score
                         n_nxt += 1
                 if n_nxt > beam_size:
-                    _best(nxt_score, n_nxt, beam_size, order)
+                    _best(nxt_score, n_nxt, beam_size, order, kept)
                     for b in range(beam_size):
                         cur_node[b] = nxt_node[order[b]]
                         cur_score[b] = nxt_score[order[b]]
@@ -211,7 +177,7 @@ def predict_range(first, last, x_indptr, x_indices, x_data, n_features, log_loss
                 for c in range(m):
                     lab_score[c] = np.float32(math.exp(np.float64(_transform(acc[c], log_loss) + score)))
                 if m > beam_size:
-                    _best(lab_score, m, beam_size, order)
+                    _best(lab_score, m, beam_size, order, kept)
                     n_keep = beam_size
                 else:
                     for k in range(m):

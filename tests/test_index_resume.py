@@ -70,8 +70,19 @@ def start(model: Path, folder: Path, out: Path, *extra) -> tuple[subprocess.Pope
         [sys.executable, "-m", "fahras", "index", str(model), str(folder), "--out", str(out), "--jobs", "2",
          "--quiet", *extra],
         env={**os.environ, MARKER: marker}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True)  # its own process group, as in a terminal
+        stderr=subprocess.PIPE, text=True, start_new_session=True,  # its own process group, as in a terminal
+        preexec_fn=_interruptible)
     return process, marker
+
+
+def _interruptible() -> None:
+    """Ctrl-C's default disposition in the run, as in a terminal's foreground job.
+
+    A suite started as a shell's background job (``pytest ... &``) inherits SIGINT ignored, and Python
+    keeps an ignored SIGINT ignored: the run would then not be interruptible at all, and the Ctrl-C
+    test would measure how the suite was launched, not Fahras.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_gone(marker: str, within: float = 10.0) -> set[int]:

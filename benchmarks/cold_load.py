@@ -47,6 +47,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.harness.annif_runner import trained_omikuji
+from benchmarks.harness.measure import StepFailed
+
 REPO = Path(__file__).resolve().parent.parent
 TITLE = "Economic history of the Nordic countries in the nineteenth century"
 
@@ -182,18 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     systems["fahras (checksums cleared)"] = fahras_system(True)
     if annif_data is not None and args.annif_project:
         home = work / "annif-home"
-        home.mkdir(exist_ok=True)
-        section = [f"[{args.annif_project}]", f"name={args.annif_project}", "language=en",
-                   f"vocab={args.annif_vocab}", "backend=omikuji", "analyzer=snowball(english)", "limit=100"]
-        if "bonsai" in args.annif_project:
-            section += ["cluster_balanced=False", "cluster_k=100", "max_depth=3"]
-        (home / "projects.cfg").write_text("\n".join(section) + "\n", encoding="utf-8")
-        venv = REPO / "benchmarks" / ".work" / "annif-venv"
-        env = {**os.environ, "ANNIF_PROJECTS": str(home / "projects.cfg"), "ANNIF_DATADIR": str(annif_data),
-               "NLTK_DATA": str(REPO / "benchmarks" / ".work" / "nltk_data")}
-        env.pop("PYTHONPATH", None)
+        annif, env = trained_omikuji(home, annif_data, args.annif_project, args.annif_vocab)
         systems["annif " + args.annif_project] = {
-            "command": [str(venv / "bin" / "annif"), "suggest", args.annif_project, "--limit", "5"], "env": env,
+            "command": [*annif, "suggest", args.annif_project, "--limit", "5"], "env": env,
             "cwd": home, "files": files_under([annif_data / "projects" / args.annif_project,
                                                 annif_data / "vocabs" / args.annif_vocab]),
             "cache": None, "clear": False}
@@ -255,4 +249,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except StepFailed as exc:  # a step that cannot run (Annif not installed, a command that failed): say which
+        print(f"{Path(sys.argv[0]).stem}: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.harness.annif_runner import ANNIF_VERSION, Annif, project_id
+from benchmarks.harness.measure import StepFailed
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = (REPO / ".." / "shared" / "data" / "yso-finna-en").resolve()
@@ -112,10 +113,6 @@ class Run:
     peak_rss_mb: float
     stdout: str
     returncode: int
-
-
-class StepFailed(RuntimeError):
-    pass
 
 
 def run_tree(command: list[str], *, env: dict | None = None, cwd: Path | None = None, log_file: Path,

@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.harness.annif_runner import trained_omikuji
+from benchmarks.harness.measure import StepFailed
 from benchmarks.scale import (DATA, PROBE, REPO, _commit, long_corpus, ranking_metrics, read_rankings,
                               run_tree, test_folder)
 
@@ -106,17 +108,7 @@ class Systems:
             home.mkdir(parents=True, exist_ok=True)
             if not (home / "data").exists():
                 (home / "data").symlink_to(annif_data.resolve())
-            section = [f"[{annif_project}]", f"name={annif_project}", "language=en", "vocab=yso", "backend=omikuji",
-                       "analyzer=snowball(english)", "limit=100"]
-            if "bonsai" in annif_project:
-                section += ["cluster_balanced=False", "cluster_k=100", "max_depth=3"]
-            (home / "projects.cfg").write_text("\n".join(section) + "\n", encoding="utf-8")
-            venv = REPO / "benchmarks" / ".work" / "annif-venv"
-            nltk = REPO / "benchmarks" / ".work" / "nltk_data"
-            self.annif = [str(venv / "bin" / "annif")]
-            self.annif_env = {**os.environ, "ANNIF_PROJECTS": str(home / "projects.cfg"),
-                              "ANNIF_DATADIR": str(home / "data"), "NLTK_DATA": str(nltk)}
-            self.annif_env.pop("PYTHONPATH", None)
+            self.annif, self.annif_env = trained_omikuji(home, home / "data", annif_project)
             self.annif_home = home
 
     def run(self, system: str, args: list[str], name: str, stdin_text: str | None = None):
@@ -320,4 +312,8 @@ def _long_docs(work: Path, corpus: Path, n: int) -> Path:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except StepFailed as exc:  # a step that cannot run (Annif not installed, a command that failed): say which
+        print(f"{Path(sys.argv[0]).stem}: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -297,3 +297,33 @@ def read_rankings(corpus: Path, doc_ids: list[str], suffix: str = ".annif") -> l
         hits.sort(key=lambda hit: -hit[1])  # stable: Annif's order among equal scores is kept
         rankings.append(hits)
     return rankings
+
+
+def trained_omikuji(home: Path, annif_data: Path, project: str, vocab: str = "yso") -> tuple[list[str], dict[str, str]]:
+    """The ``annif`` command and its environment for an omikuji ``project`` already trained in ``annif_data``
+    (the scoring benchmarks reuse a training's models): ``home`` gets the ``projects.cfg`` that names it,
+    with Bonsai's settings where the project's id says ``bonsai``.
+
+    Annif is the one in ``benchmarks/.work/annif-venv`` (installed by ``python -m benchmarks.scale``, or a
+    link to one); a missing venv is a :class:`StepFailed` that says so, not a failed command later on.
+    """
+    work = Path(__file__).resolve().parents[1] / ".work"
+    executable = work / "annif-venv" / "bin" / "annif"
+    if not executable.exists():
+        raise StepFailed(f"Annif {ANNIF_VERSION} is not installed at {executable.parent.parent}: run "
+                         "`python -m benchmarks.scale` once (it installs it there), or link an existing Annif "
+                         "venv to that path")
+    if not (annif_data / "projects" / project).is_dir():
+        raise StepFailed(f"{annif_data / 'projects' / project}: no trained Annif project {project!r} there "
+                         "(--annif-data is Annif's data folder, --annif-project the project's id)")
+    home.mkdir(parents=True, exist_ok=True)
+    section = [f"[{project}]", f"name={project}", "language=en", f"vocab={vocab}", "backend=omikuji",
+               "analyzer=snowball(english)", "limit=100"]
+    if "bonsai" in project:
+        section += ["cluster_balanced=False", "cluster_k=100", "max_depth=3"]
+    (home / "projects.cfg").write_text("\n".join(section) + "\n", encoding="utf-8")
+    env = {**os.environ, "ANNIF_PROJECTS": str(home / "projects.cfg"), "ANNIF_DATADIR": str(annif_data),
+           "NLTK_DATA": str(work / "nltk_data")}
+    env.pop("PYTHONPATH", None)  # keep Fahras's sources out of Annif's interpreter
+    return [str(executable)], env
+

@@ -49,6 +49,7 @@ from pathlib import Path
 
 from benchmarks.harness.annif_runner import trained_omikuji
 from benchmarks.harness.measure import StepFailed
+from fahras.batch import write_atomic
 
 REPO = Path(__file__).resolve().parent.parent
 TITLE = "Economic history of the Nordic countries in the nineteenth century"
@@ -199,9 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def save() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-        tmp.replace(args.out)
+        write_atomic(args.out, json.dumps(results, indent=1) + "\n")
 
     # the checksum cache made once, warm (it is what any load after a model's first finds)
     log("warm-up: fahras suggest with an empty checksum cache (fills it)")

@@ -93,17 +93,22 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def tree_rss_kb(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants, in kB."""
+def tree_sum_kb(pid: int, per_process) -> int:
+    """``per_process(p)`` (kB) summed over ``pid`` and all its descendants, each process once."""
     total, todo, seen = 0, [pid], set()
     while todo:
         current = todo.pop()
         if current in seen:
             continue
         seen.add(current)
-        total += _rss_kb(current)
+        total += per_process(current)
         todo += _children(current)
     return total
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants, in kB."""
+    return tree_sum_kb(pid, _rss_kb)
 
 
 @dataclass

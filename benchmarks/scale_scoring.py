@@ -39,28 +39,23 @@ from pathlib import Path
 from benchmarks.harness.annif_runner import trained_omikuji
 from benchmarks.harness.measure import StepFailed
 from benchmarks.scale import (DATA, PROBE, REPO, _commit, long_corpus, ranking_metrics, read_rankings,
-                              run_tree, test_folder)
+                              run_tree, test_folder, tree_sum_kb)
+from fahras.batch import write_atomic
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+            return next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
+    except OSError:
+        return 0
 
 
 def tree_pss_kb(pid: int) -> int:
     """Proportional set size of ``pid`` and its descendants, in kB: each shared page (the memory-mapped model,
     the memory forked workers share with their parent) counted once over the processes that map it, where
     the summed RSS counts it in every one."""
-    from benchmarks.scale import _children
-
-    total, todo, seen = 0, [pid], set()
-    while todo:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        try:
-            with open(f"/proc/{current}/smaps_rollup", encoding="ascii") as rollup:
-                total += next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
-        except OSError:
-            pass
-        todo += _children(current)
-    return total
+    return tree_sum_kb(pid, _pss_kb)
 
 
 class PssPeak:
@@ -240,9 +235,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def save() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-        tmp.replace(args.out)
+        write_atomic(args.out, json.dumps(results, indent=1) + "\n")
 
     log("cold loads")
     results["cold"] = {"fahras": systems.cold("fahras")}

@@ -101,6 +101,14 @@ def time_split(tmp_path_factory) -> tuple[Path, Path]:
     return train, test
 
 
+def first_test_documents(time_split: tuple[Path, Path], folder: Path, n: int) -> Path:
+    """``folder`` (made here) holding copies of the first ``n`` documents of the time split's test years."""
+    folder.mkdir()
+    for path in sorted(time_split[1].iterdir())[:n]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def trained_model(time_split, unbis, tmp_path_factory) -> Path:
     """A model trained once per test session on the 2005-2011 resolutions."""

@@ -9,6 +9,7 @@ import pytest
 from fahras import Indexer
 from fahras.batch import IndexReport, SuggestionFormatter, index_folder
 from fahras.errors import UsageError
+from conftest import first_test_documents
 
 
 @pytest.fixture(scope="module")
@@ -18,11 +19,7 @@ def model(trained_model):
 
 @pytest.fixture()
 def folder(time_split, tmp_path):
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for path in sorted(time_split[1].iterdir())[:4]:
-        (folder / path.name).write_bytes(path.read_bytes())
-    return folder
+    return first_test_documents(time_split, tmp_path / "in", 4)
 
 
 def test_decide_batch_chooses_what_suggest_batch_suggests(model, time_split):

@@ -10,6 +10,7 @@ import pytest
 from fahras import Indexer, read_corpus
 from fahras import batch
 from fahras.batch import index_folder
+from conftest import first_test_documents
 
 
 @pytest.fixture(scope="module")
@@ -19,11 +20,7 @@ def model(trained_model):
 
 @pytest.fixture()
 def folder(time_split, tmp_path):
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for path in sorted(time_split[1].iterdir())[:6]:
-        (folder / path.name).write_bytes(path.read_bytes())
-    return folder
+    return first_test_documents(time_split, tmp_path / "in", 6)
 
 
 def _spy_runner(monkeypatch):

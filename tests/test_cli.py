@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import ARABIC_EXAMPLE, RESOLUTIONS, UNBIS_JSON, requires_shared
+from conftest import ARABIC_EXAMPLE, RESOLUTIONS, UNBIS_JSON, first_test_documents, requires_shared
 
 
 #: How far nDCG@5 of two trainings of the default ensemble may differ (omikuji is not
@@ -122,11 +122,9 @@ def test_suggest_label_language_all_labels_and_explain(trained_model):
 
 
 def test_index_folder_with_a_bad_file(trained_model, time_split, tmp_path):
-    folder = tmp_path / "in"
-    folder.mkdir()
-    names = sorted(time_split[1].iterdir())[:3]
-    for path in names:
-        (folder / path.name).write_bytes(path.read_bytes())
+    folder = first_test_documents(time_split, tmp_path / "in", 3)
+    names = sorted(folder.iterdir())
+    assert len(names) == 3
     (folder / "broken.txt").write_bytes(b"\xff\xfe bad bytes")
     result = fahras("index", trained_model, folder, "--out", tmp_path / "out", "--quiet")
     assert result.returncode == 65

@@ -28,6 +28,7 @@ from fahras.text.normalize import WORD
 from fahras.vocab.concept import Concept, Vocabulary
 
 from synthetic import ANALYZER, NAMES, PROBES, analyse, analysed_corpus, make_corpus
+from conftest import first_test_documents
 
 # Text mixing words of several scripts, digits, underscores, combining marks and punctuation.
 TEXT = st.lists(st.sampled_from(list("abcXYZ_ 019-*()\n\t.,éñçÀ") + ["e\u0301", "ё", "й", "ال", "مُ", "中文",
@@ -244,10 +245,7 @@ def fahras(*args):
 
 
 def test_index_with_jobs_writes_the_same_files_and_errors(trained_model, time_split, tmp_path):
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for path in sorted(time_split[1].iterdir())[:5]:
-        (folder / path.name).write_bytes(path.read_bytes())
+    folder = first_test_documents(time_split, tmp_path / "in", 5)
     (folder / "a_broken.txt").write_bytes(b"\xff\xfe bad bytes")
     (folder / "m_german.txt").write_text(GERMAN, encoding="utf-8")
     (folder / "z_empty.txt").write_text("", encoding="utf-8")

@@ -265,11 +265,12 @@ class Indexer:
                     y_held = y
                 self.rule_, cv_f1 = tune_rule(oof, y_held, max_limit=self.max_limit, kind=self.decision)
                 cv_quality = held_out_quality(oof, y_held)
-                pairs = getattr(getattr(backend, "stacker_", None), "novel_pairs", None)
+                stacker = getattr(backend, "stacker_", None)
+                pairs = getattr(stacker, "novel_pairs", None)
                 if pairs is not None:  # how the ensemble calibrated subjects no training document has
                     cv_quality.update({"novel_pairs": int(pairs[0]), "novel_right": int(pairs[1])})
-                    cv_quality["novel_head"] = backend.stacker_.novel is not None
-                simulated = getattr(getattr(backend, "stacker_", None), "novel_simulated", None)
+                    cv_quality["novel_head"] = stacker.novel is not None
+                simulated = getattr(stacker, "novel_simulated", None)
                 if simulated is not None:  # and the pairs of subjects hidden from their fold (simulated novelty)
                     cv_quality.update({"novel_simulated": int(simulated[0]), "novel_simulated_right": int(simulated[1])})
             else:

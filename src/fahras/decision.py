@@ -123,19 +123,47 @@ def _expected_gold(scale, offset, total):
     return np.maximum(scale * total + offset, 0.0)
 
 
+#: Rows of sparse held-out scores made dense at once to sum them (:meth:`_HeldOut._sparse`).
+_SUM_ROWS = 256
+
+
 class _HeldOut:
     """Held-out predictions, ranked: what every candidate rule is scored on."""
 
-    def __init__(self, scores: np.ndarray, truth: sp.csr_matrix, n_gold: np.ndarray | None, max_limit: int):
+    def __init__(self, scores: np.ndarray | sp.spmatrix, truth: sp.csr_matrix, n_gold: np.ndarray | None,
+                 max_limit: int):
         truth = sp.csr_matrix(truth)
         n_gold = np.asarray(truth.sum(axis=1)).ravel() if n_gold is None else np.asarray(n_gold, dtype=float)
         keep_docs = n_gold > 0  # documents without gold subjects are ignored
         scores, self.n_gold, truth = scores[keep_docs], n_gold[keep_docs], truth[keep_docs]
         self.max_limit = min(max_limit, scores.shape[1])
+        if sp.issparse(scores):
+            from fahras.models.sparse_rank import as_csr, non_negative
+
+            scores = as_csr(scores)
+            if non_negative(scores):
+                self._sparse(scores, truth)
+                return
+            scores = scores.toarray()  # (the sparse ranking needs non-negative scores)
         order = np.argsort(-scores, axis=1, kind="stable")[:, : self.max_limit]
         self.top = np.take_along_axis(scores, order, axis=1).astype(np.float64)
         self.total = scores.sum(axis=1, dtype=np.float64)
         hits = np.take_along_axis(truth.toarray(), order, axis=1) > 0
+        self.cum_hits = np.cumsum(hits, axis=1)
+
+    def _sparse(self, scores: sp.csr_matrix, truth: sp.csr_matrix) -> None:
+        """The same as from the dense rows, from non-negative CSR scores (#19: a large corpus's held-out sample,
+        documents x tens of thousands of subjects): the top ``max_limit`` by a stable ranking of the stored
+        entries (zero columns after them, in column order), each row's total summed from its dense row in blocks
+        of rows, as the dense path sums it."""
+        from fahras.models.sparse_rank import top_k
+
+        order, top = top_k(scores, self.max_limit)
+        self.top = top.astype(np.float64)
+        self.total = np.concatenate([scores[i:i + _SUM_ROWS].toarray().sum(axis=1, dtype=np.float64)
+                                     for i in range(0, scores.shape[0], _SUM_ROWS)] or [np.zeros(0)])
+        rows = np.repeat(np.arange(order.shape[0]), order.shape[1])
+        hits = (np.asarray(truth[rows, order.ravel()]).ravel() > 0).reshape(order.shape)
         self.cum_hits = np.cumsum(hits, axis=1)
 
     def f1(self, kept: np.ndarray) -> float:
@@ -151,7 +179,8 @@ def tune_rule(scores: np.ndarray, truth: sp.csr_matrix, n_gold: np.ndarray | Non
               kind: str = "threshold") -> tuple[DecisionRule, float]:
     """The rule of ``kind`` (see :data:`RULE_KINDS`) with the best mean per-document F1, and that F1.
 
-    ``scores`` is documents x subjects; ``truth`` the 0/1 matrix of gold
+    ``scores`` is documents x subjects (an array, or CSR: the same rule from its stored entries, without a
+    documents x subjects array); ``truth`` the 0/1 matrix of gold
     subjects in the same columns.  ``n_gold`` is each document's number of
     gold subjects, counting those outside the subject space (defaults to the
     row sums of ``truth``).  Documents without gold subjects are ignored.

@@ -27,7 +27,7 @@ from fahras.models import AnalyzedText, Backend, Evidence, FitContext, backend_c
 from fahras.models.budget import Releasable, held_out_budget, rows_only
 from fahras.models.features import sharing_rows
 from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, group_keys, known_years, make_folds
-from fahras.models.sparse_rank import non_negative, stable_rank
+from fahras.models.sparse_rank import as_csr, non_negative, stable_rank, top_k
 from fahras.models.sparse_rank import top_columns as sparse_top_columns
 from fahras.store import read_model, write_model
 from fahras.subjects import MatchStats, SubjectSpace, resolve_all
@@ -703,7 +703,7 @@ def next_year_estimate(training: dict) -> dict:
 
 
 def held_out_quality(scores: np.ndarray, targets: sp.csr_matrix) -> dict:
-    """The cross-validated ranking quality of held-out ``scores`` (documents x subjects) against
+    """The cross-validated ranking quality of held-out ``scores`` (documents x subjects, an array or CSR) against
     ``targets``: ``cv_ndcg@5`` and ``cv_precision@1``, document-averaged as :mod:`fahras.evaluate` does.
     (Documents whose subjects are all unknown to their fold count as misses.)"""
     from fahras.evaluate import ndcg_at, precision_at
@@ -712,7 +712,11 @@ def held_out_quality(scores: np.ndarray, targets: sp.csr_matrix) -> dict:
     if not scores.shape[0]:
         return {}
     k = min(5, scores.shape[1])
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    if sp.issparse(scores) and non_negative(as_csr(scores)):  # (#19: a held-out sample's CSR scores)
+        top = top_k(as_csr(scores), k)[0]  # the same columns as the dense rows' stable argsort
+    else:
+        scores = scores.toarray() if sp.issparse(scores) else scores
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     ndcg = p1 = 0.0
     for i, row in enumerate(top):
         gold = set(targets.indices[targets.indptr[i]:targets.indptr[i + 1]].tolist())

@@ -51,12 +51,12 @@ import scipy.sparse as sp
 from fahras.errors import UsageError
 from fahras.models import create_backend, load_backend, register
 from fahras.models.base import AnalyzedText, Backend, Evidence, FitContext, Param
-from fahras.models.budget import FitOnce, sparse_rows
+from fahras.models.budget import FitOnce
 from fahras.models.crossfit import cross_fit
 from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, make_folds, random_folds
 from fahras.models.heading_features import MENTION_FEATURES
 from fahras.models.linear import LinearHead
-from fahras.models.sparse_rank import SparseRanking, as_csr, non_negative, row_max
+from fahras.models.sparse_rank import SparseRanking, as_csr, held_out_csr, non_negative, placed_rows, row_max
 from fahras.vocab.headings import covering_subjects
 
 log = logging.getLogger(__name__)
@@ -223,6 +223,17 @@ def _pick(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarr
     if not len(rows):
         return np.zeros(0, dtype=bool)
     return np.asarray(matrix[rows, cols]).ravel() > 0
+
+
+def _sample_csr(scores, rows: np.ndarray) -> sp.csr_matrix:
+    """Rows ``rows`` of held-out ``scores`` (CSR, or an array read in blocks of :data:`FEATURE_ROWS` rows) as
+    CSR with sorted indices and no stored zeros."""
+    if sp.issparse(scores):
+        return as_csr(sp.csr_matrix(scores)[rows])
+    blocks = [as_csr(np.asarray(scores[rows[i:i + FEATURE_ROWS]])) for i in range(0, len(rows), FEATURE_ROWS)]
+    if not blocks:
+        return sp.csr_matrix((0, scores.shape[1]), dtype=scores.dtype)
+    return as_csr(sp.vstack(blocks, format="csr"))
 
 
 def _match_rows(match: Match | None, rows: np.ndarray, n_docs: int) -> Match | None:
@@ -499,21 +510,39 @@ class Stacker:
         unseen = np.flatnonzero(~seen)
         if not unseen.size:
             return out
-        # the subjects no training document has, as unseen_scores scores them, on their columns only
-        part = np.max([s[:, unseen].toarray() for s in base_scores], axis=0).astype(np.float32, copy=False)
+        # the subjects no training document has, as unseen_scores scores them, on their columns only: the best
+        # base score (an elementwise maximum of the CSR columns: no documents x unseen dense array, #19) ...
+        part = sp.csr_matrix(base_scores[0][:, unseen], dtype=np.float32)
+        for s in base_scores[1:]:
+            part = part.maximum(sp.csr_matrix(s[:, unseen], dtype=np.float32))
+        part = as_csr(part, np.float32)
         cover = self.cover[unseen]
         if not seen[cover.indices].all():
             cover = cover.multiply(seen[np.newaxis, :].astype(np.float32)).tocsr()
             cover.eliminate_zeros()
         covered = np.flatnonzero(np.diff(cover.indptr))
-        if covered.size:
+        if covered.size:  # ... discounted by the seen subjects naming their filler (dense on those columns only)
             named = np.maximum.reduceat(out[:, cover.indices].toarray(), cover.indptr[covered], axis=1)
-            part[:, covered] *= 1.0 - named
+            discounted = part[:, covered].toarray()
+            discounted *= 1.0 - named
+            others = np.ones(len(unseen), dtype=np.float32)
+            others[covered] = 0.0
+            put = sp.csr_matrix((np.ones(len(covered), dtype=np.float32), (np.arange(len(covered)), covered)),
+                                shape=(len(covered), len(unseen)))
+            part = as_csr(part @ sp.diags(others) + sp.csr_matrix(discounted) @ put, np.float32)
         keep = np.ones(n_subjects, dtype=np.float32)
         keep[unseen] = 0.0
         spread = sp.csr_matrix((np.ones(len(unseen), dtype=np.float32), (np.arange(len(unseen)), unseen)),
                                shape=(len(unseen), n_subjects))
-        return as_csr(out @ sp.diags(keep) + sp.csr_matrix(part) @ spread, dtype=np.float32)
+        return as_csr(out @ sp.diags(keep) + part @ spread, dtype=np.float32)
+
+    def fit_sparse(self, base_scores: list[sp.csr_matrix], targets: sp.csr_matrix) -> "Stacker":
+        """:meth:`fit` from non-negative CSR base scores (:meth:`features_sparse`: the same candidates and
+        features as the dense arrays give, up to the zero-score candidates' order, see there)."""
+        rows, cols, x = self.features_sparse(base_scores)
+        target = np.asarray(sp.csr_matrix(targets)[rows, cols]).ravel() > 0
+        self.head = LinearHead.fit(x, target, C=self.C, max_iter=1000)
+        return self
 
     @staticmethod
     def _split_predict(fitted: "Stacker", base_scores: list[np.ndarray], seen: np.ndarray,
@@ -838,9 +867,10 @@ class EnsembleBackend(Backend):
         self.learn_subjects(y, context.concepts)
         rows = np.unique(np.concatenate([np.asarray(held) for _, held in folds]))
         # (a held-out sample: the documents are not read after the bases' fits, so they may be released, #19)
-        self.bases_, base_oof = cross_fit([dict(b) for b in self.base_specs_], docs, y, context.analyzer, folds,
-                                          concepts=context.concepts, n_jobs=self.n_jobs, progress=progress,
-                                          release_docs=len(rows) < y.shape[0])
+        with held_out_csr(len(rows) < y.shape[0]):  # a sample's held-out scores come back as CSR (#19)
+            self.bases_, base_oof = cross_fit([dict(b) for b in self.base_specs_], docs, y, context.analyzer, folds,
+                                              concepts=context.concepts, n_jobs=self.n_jobs, progress=progress,
+                                              release_docs=len(rows) < y.shape[0])
         if progress:
             progress("stacker", 0, 1)
         if len(rows) < y.shape[0]:  # a held-out sample (fahras.models.budget): no novel head learned there
@@ -886,13 +916,20 @@ class EnsembleBackend(Backend):
             log.info("ensemble: base %r left out: %s", spec["name"], reason)
         return tuple(spec for spec, _ in kept)
 
-    def _fit_stacker_on_sample(self, base_oof: list[np.ndarray], y: sp.csr_matrix, folds, rows: np.ndarray
-                               ) -> np.ndarray:
+    def _fit_stacker_on_sample(self, base_oof: list, y: sp.csr_matrix, folds, rows: np.ndarray) -> sp.csr_matrix:
         """The stacker learns from the held-out rows only (the base scores hold nothing elsewhere), cross-fitted
-        over 3 folds of them for the returned held-out scores; subjects count as seen when the base backends'
-        training parts have them."""
-        part, target = [s[rows] for s in base_oof], y[rows]
-        base_oof[:] = []  # the documents x subjects arrays: their sample rows are copied (#19: peak memory)
+        over 3 folds of them for the returned held-out scores (CSR, documents x subjects, nothing stored outside
+        ``rows``); subjects count as seen when the base backends' training parts have them.
+
+        The sample's base scores are taken as CSR (``base_oof``: CSR, or arrays read in blocks of rows) and the
+        stacker is fitted and scores from them (:meth:`Stacker.fit_sparse`, :meth:`Stacker.predict_sparse`):
+        no sample x subjects dense array (266 MB per base at 2,417 x 27,754, and a copy per stacker fold: #19).
+        Bases with negative scores take the dense stacker (the same fits as before)."""
+        part, target = [_sample_csr(s, rows) for s in base_oof], y[rows]
+        base_oof[:] = []  # the documents x subjects scores: their sample rows are copied (#19: peak memory)
+        dense = not all(non_negative(s) for s in part)
+        if dense:  # the sparse twin ranks as a stable sort only on non-negative scores
+            part = [s.toarray() for s in part]
         # The subjects' frequencies as the base backends saw them: counting the sampled documents' own
         # subjects would tell the stacker that a held-out document's subjects are more frequent than they
         # were for the bases (on 20,000 yso-finna-en titles, the frequency's weight went from 0.45 to 5.4,
@@ -903,15 +940,26 @@ class EnsembleBackend(Backend):
         full_prior = self.stacker_.prior
         self.stacker_.prior = Stacker.subject_prior(y[training])
         seen = self.stacker_.prior > 0
-        oof = sparse_rows(y.shape)  # costs only ``rows``: np.zeros of 671k x 27k titles is refused (#19)
+        held_parts, held_rows = [], []
         for train, held in random_folds(len(rows), min(3, len(rows)), self.random_state):
             fold = self.stacker_.clone()
-            fold.fit([s[train] for s in part], target[train])
-            oof[rows[held]] = fold.predict([s[held] for s in part], seen)
-        self.stacker_.fit(part, target)
+            if dense:
+                fold.fit([s[train] for s in part], target[train])
+                scores = as_csr(fold.predict([s[held] for s in part], seen), np.float32)
+            else:
+                fold.fit_sparse([s[train] for s in part], target[train])
+                scores = fold.predict_sparse([s[held] for s in part], seen)
+            held_parts.append(scores)
+            held_rows.append(rows[held])
+        if dense:
+            self.stacker_.fit(part, target)
+        else:
+            self.stacker_.fit_sparse(part, target)
         if not isinstance(folds, FitOnce):  # (a FitOnce fold's bases are the final ones: they know its part)
             self.stacker_.prior = full_prior  # new documents: the bases learned from all of them
-        return oof
+        if not held_parts:
+            return sp.csr_matrix(y.shape, dtype=np.float32)
+        return placed_rows(sp.vstack(held_parts, format="csr"), np.concatenate(held_rows), y.shape[0])
 
     def learn_subjects(self, y: sp.csr_matrix, concepts: Sequence | None = None) -> None:
         """What the ensemble knows of the subjects themselves (an unfitted :attr:`stacker_` that holds it):

@@ -229,24 +229,27 @@ class Backend(ABC):
         backend per fold; an ensemble overrides it to reuse its base models'
         held-out scores instead of nesting cross-validations.
         """
-        from fahras.models.budget import FitOnce, sparse_rows
+        from fahras.models.budget import FitOnce
+        from fahras.models.sparse_rank import HeldRows, held_result, held_rows
 
-        oof = sparse_rows(targets.shape)  # large corpora: only the held-out rows cost memory (#19)
+        # large corpora: only the held-out rows cost memory (#19); a held-out sample's as CSR (held_out_csr)
+        oof = held_rows(targets.shape)
+        scored = "predict_sparse" if isinstance(oof, HeldRows) else "predict_scores"
         if isinstance(folds, FitOnce):  # a large corpus's held-out sample: the fold's fit is the final one
             (train, held), = folds
             self.fit([documents[i] for i in train], targets[train], context=context)
-            oof[held] = self.predict_scores([documents[i] for i in held])
+            oof[held] = getattr(self, scored)([documents[i] for i in held])
             if progress:
                 progress("tune", 1, 1)
-            return oof
+            return held_result(oof)
         for k, (train, held) in enumerate(folds, 1):
             copy = type(self)(**self.get_params())
             copy.fit([documents[i] for i in train], targets[train], context=context)
-            oof[held] = copy.predict_scores([documents[i] for i in held])
+            oof[held] = getattr(copy, scored)([documents[i] for i in held])
             if progress:
                 progress("tune", k, len(folds))
         self.fit(documents, targets, context=context)
-        return oof
+        return held_result(oof)
 
     def explain(self, doc: AnalyzedText, subject: int, top: int = 5) -> list[Evidence]:
         """What in the document made ``subject`` score; empty if the backend cannot say."""

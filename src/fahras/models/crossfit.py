@@ -55,6 +55,7 @@ from fahras.models import backend_class, create_backend, load_backend
 from fahras.models.base import AnalyzedText, Backend, FitContext, as_csr
 from fahras.errors import FahrasError
 from fahras.models.budget import FitOnce, release_documents, release_free_memory, sparse_rows
+from fahras.models.sparse_rank import HeldRows, held_result, held_rows
 from fahras.models.features import TfidfFeatures, sharing_fits, sharing_rows
 from fahras.models.scratch import scratch_folder
 from fahras.workers import pool_arguments
@@ -108,7 +109,10 @@ def _log_coverage(specs, held_out, folds) -> None:
     nothing: e.g. acronyms on a corpus of short titles)."""
     rows = np.unique(np.concatenate([np.asarray(held, dtype=np.int64) for _, held in folds])) if folds else []
     for spec, scores in zip(specs, held_out):
-        scored = sum(int(np.count_nonzero(scores[rows[i:i + 1024]].any(axis=1))) for i in range(0, len(rows), 1024))
+        if sp.issparse(scores):  # (a held-out sample's scores as CSR: sparse_rank.held_out_csr)
+            scored = int(np.count_nonzero(sp.csr_matrix(scores)[rows].getnnz(axis=1)))
+        else:
+            scored = sum(int(np.count_nonzero(scores[rows[i:i + 1024]].any(axis=1))) for i in range(0, len(rows), 1024))
         log.info("base %r scores %d of %d held-out documents", spec["name"], scored, len(rows))
 
 
@@ -375,7 +379,7 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress, relea
                         fitted[n] = load_backend(Path(result))
                     else:
                         if held_out[n] is None:
-                            held_out[n] = sparse_rows(y.shape)  # (costs the rows written)
+                            held_out[n] = held_rows(y.shape)  # (costs the rows written; CSR in held_out_csr)
                         _write_rows(held_out[n], folds[k][1], result)
                     del result
                     if progress:
@@ -384,13 +388,13 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress, relea
                 for future in futures:  # the first failure ends the training: drop what is queued
                     future.cancel()
                 raise
-    return fitted, held_out
+    return fitted, [held_result(h) for h in held_out]
 
 
 def _write_rows(target: np.ndarray, rows, scores) -> None:
     """``target[rows] = scores`` for dense or CSR ``scores``, a CSR one in blocks (no second dense copy)."""
     rows = np.asarray(rows, dtype=np.int64)
-    if not sp.issparse(scores):
+    if not sp.issparse(scores) or isinstance(target, HeldRows):
         target[rows] = scores
         return
     scores = sp.csr_matrix(scores)

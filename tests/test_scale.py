@@ -122,6 +122,8 @@ def test_ensemble_learns_its_stacker_from_a_held_out_sample(corpus):
     backend = create_backend("ensemble", {"backends": [{"name": "tfidf-linear"}, {"name": "knn",
                                                                                      "params": {"k": 5}}]})
     oof = backend.fit_out_of_fold(docs, y, [(train, sample)], context=FitContext(ANALYZER))
+    assert sp.issparse(oof)  # a sample's held-out scores come back as CSR (stacker-sparse, #19)
+    oof = oof.toarray()
     outside = np.setdiff1d(np.arange(len(docs)), sample)
     assert not oof[outside].any()
     gold = y.toarray()[sample] > 0
@@ -138,8 +140,10 @@ def test_the_sample_stacker_learns_with_the_frequencies_the_bases_saw(corpus, mo
     y[held[0], 4] = 1  # a subject only one held-out document has
     y = y.tocsr()
     priors = []
-    real = Stacker.fit
-    monkeypatch.setattr(Stacker, "fit", lambda self, b, t: priors.append(self.prior.copy()) or real(self, b, t))
+    for name in ("fit", "fit_sparse"):  # (the sample's stacker fits from CSR scores: fit_sparse, #19)
+        real = getattr(Stacker, name)
+        monkeypatch.setattr(Stacker, name,
+                            lambda self, b, t, real=real: priors.append(self.prior.copy()) or real(self, b, t))
     backend = create_backend("ensemble", {"backends": [{"name": "knn", "params": {"k": 5}}]})
     backend.fit_out_of_fold(docs, y, [(train, held[:-2])], context=FitContext(ANALYZER))
     assert priors and all(np.array_equal(p, Stacker.subject_prior(y[train])) for p in priors)

@@ -146,13 +146,51 @@ def _sample_backend(n_subjects, n_bases=2):
     return backend
 
 
+def test_a_proposals_only_stacker_ranks_and_picks_proposals_only(tmp_path, monkeypatch):
+    """``proposals_only`` (what a held-out sample's stacker learns with): a subject a base scores 0 is not among
+    that base's candidates and ranks at the depth; the dense features of such a stacker are the sparse ones;
+    the flag is saved with the head, and a model without it loads as before (False)."""
+    rng = np.random.default_rng(9)
+    n_subjects = 300
+    base = [_scores(rng, 50, n_subjects, (0, 30), empty_rows=2) for _ in range(2)]
+    prior = np.log1p(rng.integers(0, 5, n_subjects)).astype(np.float32)
+    cover = sp.csr_matrix((n_subjects, n_subjects))
+    plain = Stacker(2, candidates=20, prior=prior, cover=cover)
+    only = Stacker(2, candidates=20, prior=prior, cover=cover, proposals_only=True)
+    rows, cols, x = only.features_sparse(base)
+    proposed = (base[0] + base[1]).toarray() > 0
+    assert proposed[rows, cols].all()  # every candidate is some base's proposal
+    assert not np.isin(np.arange(2), rows).any()  # rows without proposals have no candidates
+    for b, scores in enumerate(base):  # a zero score ranks at the depth (1 / (1 + depth))
+        zero = np.asarray(scores[rows, cols]).ravel() == 0
+        np.testing.assert_allclose(x[zero, 3 * b + 2], 1.0 / (1 + min(RANK_DEPTH, n_subjects)))
+    p_rows, p_cols, _ = plain.features_sparse(base)
+    assert len(p_rows) > len(rows)  # the plain twin fills short rows with zero-score columns
+    d_rows, d_cols, d_x = only.features([s.toarray() for s in base])
+    assert np.array_equal(d_rows, rows) and np.array_equal(d_cols, cols) and np.array_equal(d_x, x)
+    targets = _truth(rng, 50, n_subjects, base[0])
+    only.fit_sparse(base, targets)
+    backend = _sample_backend(n_subjects)
+    backend.stacker_ = only
+    backend.bases_ = []
+    backend.save_state(tmp_path)
+    monkeypatch.setattr(ensemble, "load_backend", lambda folder: None)  # (no bases saved: the stacker's files)
+    again = _sample_backend(n_subjects)
+    again.load_state(tmp_path)
+    assert again.stacker_.proposals_only and again.stacker_.clone().proposals_only
+    data = json.loads((tmp_path / "stacker.json").read_text())
+    del data["proposals_only"]
+    (tmp_path / "stacker.json").write_text(json.dumps(data))
+    again.load_state(tmp_path)
+    assert not again.stacker_.proposals_only
+
+
 @pytest.mark.parametrize("few", [False, True])
-def test_the_sample_stacker_from_csr_equals_the_dense_one(monkeypatch, few):
-    """``_fit_stacker_on_sample`` from CSR scores against the same method forced onto the dense path: the same
-    weights and held-out scores with exact ranks on both sides and every row proposing enough subjects; close
-    ones at the real rank depth with bases proposing fewer than ``candidates`` (see above)."""
-    if not few:
-        monkeypatch.setattr(ensemble, "RANK_DEPTH", 10**6)
+def test_the_sample_stacker_learns_from_the_proposals(monkeypatch, few):
+    """``_fit_stacker_on_sample`` from CSR scores (a ``proposals_only`` stacker) against the same method forced
+    onto the dense path (as before: zero-score candidates and ranks): its held-out scores are stored only where a
+    base proposed the subject (the dense path also scores the zero-score candidates it fills rows up with), and
+    rank the sample about as well (nDCG@5 within 0.02 here)."""
     rng = np.random.default_rng(4)
     n_docs, n_subjects = 1200, RANK_DEPTH + 200
     rows = np.sort(rng.choice(n_docs, 450, replace=False))
@@ -162,6 +200,8 @@ def test_the_sample_stacker_from_csr_equals_the_dense_one(monkeypatch, few):
     for _ in range(2):
         part = _scores(rng, len(rows), n_subjects, (2, 30) if few else (20, 50))
         base.append(placed_rows(part, rows, n_docs))
+    seen_training = np.asarray(y[training].sum(axis=0)).ravel() > 0
+    proposed = (base[0] + base[1]).toarray() > 0
     results = {}
     for path in ("sparse", "dense"):
         backend = _sample_backend(n_subjects)
@@ -172,15 +212,13 @@ def test_the_sample_stacker_from_csr_equals_the_dense_one(monkeypatch, few):
         monkeypatch.setattr(ensemble, "non_negative", sparse_rank.non_negative)
         assert sp.issparse(oof) and oof.shape == (n_docs, n_subjects)
         assert not oof[training].nnz  # nothing outside the sample
-        results[path] = (backend.stacker_.head, oof.toarray())
-    (head_s, oof_s), (head_d, oof_d) = results["sparse"], results["dense"]
-    if few:  # (the junk zero-score candidates differ, so does the prior's weight: 0.28 apart here)
-        assert not np.allclose(head_s.coef, head_d.coef, rtol=1e-6, atol=1e-8)
-        a, b = (held_out_quality(o[rows], y[rows])["cv_ndcg@5"] for o in (oof_s, oof_d))
-        assert a == pytest.approx(b, abs=0.01)
-    else:
-        np.testing.assert_allclose(head_s.coef, head_d.coef, rtol=1e-6, atol=1e-8)
-        np.testing.assert_allclose(oof_s, oof_d, rtol=1e-5, atol=1e-7)
+        assert backend.stacker_.proposals_only == (path == "sparse")
+        stored = oof.tocoo()
+        outside = ~proposed[stored.row, stored.col] & seen_training[stored.col]
+        results[path] = (outside.sum(), held_out_quality(oof[rows], y[rows])["cv_ndcg@5"])
+    assert results["sparse"][0] == 0
+    assert (results["dense"][0] > 0) == few  # (with 20 proposals or more a row, no zero-score candidate)
+    assert results["sparse"][1] == pytest.approx(results["dense"][1], abs=0.02)
 
 
 def test_the_sample_stacker_accepts_dense_held_out_arrays():
@@ -233,10 +271,11 @@ def test_held_out_quality_of_csr_scores_is_the_dense_ones():
 
 
 # -- the whole training on a held-out sample -------------------------------------------------------------------
-def test_an_indexer_on_a_held_out_sample_tunes_what_the_dense_path_tunes(monkeypatch):
-    """The budget lowered so that the synthetic corpus takes the held-out-sample path: the sparse path (held-out
-    scores as CSR, the sparse stacker and rule) and the dense one (forced) end with the same stacker weights,
-    decision rule and cross-validated figures (few subjects: the stacker's ranks are exact either way)."""
+def test_an_indexer_on_a_held_out_sample_tunes_its_rule_on_csr_scores(monkeypatch):
+    """The budget lowered so that the synthetic corpus takes the held-out-sample path: the bases' held-out scores
+    come back as CSR, the decision rule and the cross-validated figures are those the dense functions give on
+    the same scores, and the whole is close to the dense path's (forced)."""
+    from fahras import indexer as indexer_module
     from fahras.indexer import Indexer
     from synthetic import corpus_documents
 
@@ -244,26 +283,34 @@ def test_an_indexer_on_a_held_out_sample_tunes_what_the_dense_path_tunes(monkeyp
     monkeypatch.setattr(budget, "MIN_HELD_DOCS", 5)
     monkeypatch.setattr(budget, "MAX_HELD_CELLS", 40)
     params = {"backends": [{"name": "knn", "params": {"k": 5}}, {"name": "tfidf-linear"}]}
-    seen = []
+    seen, tuned = [], []
     real = ensemble.EnsembleBackend._fit_stacker_on_sample
+    real_tune = indexer_module.tune_rule
 
     def spy(self, base_oof, *args):
         seen.append([sp.issparse(s) for s in base_oof])
         return real(self, base_oof, *args)
 
+    def tune_spy(scores, truth, **kwargs):
+        tuned.append((scores, truth, kwargs))
+        return real_tune(scores, truth, **kwargs)
+
     monkeypatch.setattr(ensemble.EnsembleBackend, "_fit_stacker_on_sample", spy)
+    monkeypatch.setattr(indexer_module, "tune_rule", tune_spy)
     sparse = Indexer(backend="ensemble", backend_params=params).fit(documents, vocab)
     assert seen == [[True, True]]  # the bases' held-out scores came back as CSR
+    scores, truth, kwargs = tuned[0]
+    assert sp.issparse(scores)
+    assert (sparse.rule_, sparse.training_["cv_f1"]) == real_tune(scores.toarray(), truth, **kwargs)
+    dense_quality = held_out_quality(scores.toarray(), truth)
+    assert {k: sparse.training_[k] for k in dense_quality} == dense_quality
     monkeypatch.setattr(ensemble, "held_out_csr", lambda active=True: held_out_csr(False))
     monkeypatch.setattr(ensemble, "non_negative", lambda scores: False)
     dense = Indexer(backend="ensemble", backend_params=params).fit(documents, vocab)
     assert seen[1] == [False, False]
-    np.testing.assert_allclose(sparse.backend_.coef_, dense.backend_.coef_, rtol=1e-6, atol=1e-8)
-    assert sparse.rule_ == dense.rule_
-    for key in ("cv_f1", "cv_ndcg@5", "cv_precision@1"):
-        assert sparse.training_[key] == pytest.approx(dense.training_[key], abs=1e-9), key
-    text = documents[0].text
-    assert [s.uri for s in sparse.suggest(text)] == [s.uri for s in dense.suggest(text)]
+    assert not dense.backend_.stacker_.proposals_only and sparse.backend_.stacker_.proposals_only
+    assert sparse.training_["cv_ndcg@5"] == pytest.approx(dense.training_["cv_ndcg@5"], abs=0.05)
+    assert sparse.suggest(documents[0].text)
 
 
 # -- memory ----------------------------------------------------------------------------------------------------
@@ -275,17 +322,18 @@ _MEMORY_SCRIPT = textwrap.dedent("""
     from fahras.models import create_backend, ensemble
     from fahras.models.budget import FitOnce
     from fahras.models.sparse_rank import placed_rows
+    import sklearn.linear_model  # (loaded in training long before the stacker: its modules are not measured)
 
     dense = sys.argv[1] == "dense"
     rng = np.random.default_rng(0)
     n_docs, n_subjects, n_held, per_row = 40_000, 27_754, 2_400, 60
     rows = np.sort(rng.choice(n_docs, n_held, replace=False))
     training = np.setdiff1d(np.arange(n_docs), rows)
-    def block(n):
-        cols = np.concatenate([rng.choice(n_subjects, per_row, replace=False) for _ in range(n)])
+    def block(n, per_row=per_row):
+        cols = np.concatenate([np.sort(rng.choice(n_subjects, per_row, replace=False)) for _ in range(n)])
         vals = rng.random(n * per_row).astype(np.float32)
         return sp.csr_matrix((vals, cols, np.arange(0, n * per_row + 1, per_row)), shape=(n, n_subjects))
-    y = block(n_docs)
+    y = block(n_docs, 3)  # (yso-finna-en: 2.4 subjects a title)
     y.data[:] = 1
     base = [placed_rows(block(n_held), rows, n_docs) for _ in range(3)]
     if dense:

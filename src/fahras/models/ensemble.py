@@ -363,6 +363,10 @@ class Stacker:
     #: the best base score (:meth:`unseen_scores`) even with a novel head, which is calibrated for subjects the
     #: bases could only compose or match, not for ones the indexers have since decided (knn has their votes)
     grown_from: int | None = None
+    #: candidates and ranks from the bases' proposals only (:meth:`features_sparse`): a subject a base scores 0
+    #: is not among its candidates and ranks at the depth; learned so on a held-out sample (#19), saved with
+    #: the head.  False (models made before it, the dense :meth:`features`): zero scores rank in column order
+    proposals_only: bool = False
 
     @staticmethod
     def subject_prior(targets: sp.csr_matrix) -> np.ndarray:
@@ -382,7 +386,8 @@ class Stacker:
 
     def clone(self) -> "Stacker":
         """An unfitted stacker of the same kind and settings, knowing the same subjects."""
-        return type(self)(self.n_bases, self.candidates, self.C, self.prior, self.cover)
+        return type(self)(self.n_bases, self.candidates, self.C, self.prior, self.cover,
+                          proposals_only=self.proposals_only)
 
     @property
     def n_features(self) -> int:
@@ -406,6 +411,10 @@ class Stacker:
         benchmarks/stacker_features.py (development splits; see
         benchmarks/results/HISTORY.md, "Stacker features").
         """
+        if self.proposals_only:  # learned from the bases' proposals (#19): the sparse twin's features
+            sparse = [as_csr(s) for s in base_scores]
+            if all(non_negative(s) for s in sparse):
+                return self.features_sparse(sparse)
         n_docs, n_subjects = base_scores[0].shape
         if n_docs > FEATURE_ROWS:  # in blocks of rows: the work arrays below are documents x subjects (#19)
             parts = [self.features([s[i:i + FEATURE_ROWS] for s in base_scores])
@@ -476,27 +485,32 @@ class Stacker:
         n_docs, n_subjects = base_scores[0].shape
         k = min(self.candidates, n_subjects)
         depth = min(max(RANK_DEPTH, k), n_subjects)
-        ranked = [SparseRanking(scores, depth) for scores in base_scores]
+        ranked = [SparseRanking(scores, depth, not self.proposals_only) for scores in base_scores]
         keys = np.unique(np.concatenate([r * n_subjects + c for r, c in (ranking.top(k) for ranking in ranked)]))
         rows, cols = keys // n_subjects, keys % n_subjects
         ranks = [ranking.rank(rows, cols) for ranking in ranked]
         values = [ranking.values(rows, cols) for ranking in ranked]
-        columns = []
-        for s, rank in zip(values, ranks):
-            columns += [s, _logit(s) / 10.0, 1.0 / (1.0 + rank)]
-        columns.append(self.prior[cols] / 5.0)
-        columns.append(np.mean([rank < 3 for rank in ranks], axis=0))
-        for scores, s in zip(base_scores, values):
-            columns.append(s / np.maximum(row_max(scores)[rows], 1e-6))
+        # each column written into the float64 matrix as it is made (the values of np.column_stack's, without
+        # the list of columns and the stacked copy beside the matrix: #19, the held-out sample's stacker)
+        x = np.empty((len(rows), self.n_features), dtype=np.float64)
+        n = len(base_scores)
+        for b, (s, rank) in enumerate(zip(values, ranks)):
+            x[:, 3 * b] = s
+            x[:, 3 * b + 1] = _logit(s) / 10.0
+            x[:, 3 * b + 2] = 1.0 / (1.0 + rank)
+        x[:, 3 * n] = self.prior[cols] / 5.0
+        x[:, 3 * n + 1] = np.mean([rank < 3 for rank in ranks], axis=0)
+        for b, (scores, s) in enumerate(zip(base_scores, values)):
+            x[:, 3 * n + 2 + b] = s / np.maximum(row_max(scores)[rows], 1e-6)
         total = base_scores[0]
         for scores in base_scores[1:]:
             total = total + scores
         mean = as_csr(total)
         mean.data = mean.data / len(base_scores)
         mean.eliminate_zeros()
-        consensus = SparseRanking(mean, depth).rank(rows, cols)
-        columns.append(1.0 / (1.0 + consensus))
-        return rows, cols, np.column_stack(columns).astype(np.float64)
+        consensus = SparseRanking(mean, depth, not self.proposals_only).rank(rows, cols)
+        x[:, 4 * n + 2] = 1.0 / (1.0 + consensus)
+        return rows, cols, x
 
     def predict_sparse(self, base_scores: list[sp.csr_matrix], seen: np.ndarray | None = None) -> sp.csr_matrix:
         """:meth:`predict` (a stacker without a novel head) of non-negative CSR base scores, as CSR."""
@@ -940,6 +954,8 @@ class EnsembleBackend(Backend):
         full_prior = self.stacker_.prior
         self.stacker_.prior = Stacker.subject_prior(y[training])
         seen = self.stacker_.prior > 0
+        # candidates and ranks from the bases' proposals: a zero score is not ranked (sparse twin only)
+        self.stacker_.proposals_only = not dense
         held_parts, held_rows = [], []
         for train, held in random_folds(len(rows), min(3, len(rows)), self.random_state):
             fold = self.stacker_.clone()
@@ -1069,7 +1085,10 @@ class EnsembleBackend(Backend):
             base.save(folder / f"base{n}")
         np.save(folder / "prior.npy", self.stacker_.prior)
         sp.save_npz(folder / "cover.npz", self.stacker_.cover)
-        (folder / _STACKER_FILE).write_text(json.dumps(self.stacker_.head.to_dict()), encoding="utf-8")
+        head = self.stacker_.head.to_dict()
+        if self.stacker_.proposals_only:  # (absent: False, as every model made before it)
+            head["proposals_only"] = True
+        (folder / _STACKER_FILE).write_text(json.dumps(head), encoding="utf-8")
         if self.stacker_.novel is not None:
             data = self.stacker_.novel.to_dict()
             if self.stacker_.grown_from is not None:
@@ -1089,6 +1108,7 @@ class EnsembleBackend(Backend):
         stacker = Stacker(len(self.base_specs_), int(self.candidates), float(self.C), prior, cover)
         data = json.loads((folder / _STACKER_FILE).read_text(encoding="utf-8"))
         stacker.head = LinearHead.from_dict(data, stacker.n_features)
+        stacker.proposals_only = bool(data.get("proposals_only", False))
         novel = folder / _NOVEL_FILE  # absent from models made before it: the old pass-through
         if novel.exists():
             data = json.loads(novel.read_text(encoding="utf-8"))

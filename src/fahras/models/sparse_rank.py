@@ -45,7 +45,10 @@ class SparseRanking:
     ``k`` columns of every row, as (rows, columns) pairs.
     """
 
-    def __init__(self, scores: sp.csr_matrix, depth: int):
+    def __init__(self, scores: sp.csr_matrix, depth: int, zeros_ranked: bool = True):
+        #: False: a column without a stored score is not ranked (its rank is ``depth``), and :meth:`top` lists
+        #: stored entries only
+        self.zeros_ranked = zeros_ranked
         self.scores = scores
         self.n_rows, self.n_cols = scores.shape
         self.depth = depth
@@ -84,7 +87,9 @@ class SparseRanking:
         out[found] = self.position[at[found]]
         # a zero column comes after the row's stored entries, among the zero columns in column order
         zero = ~found
-        if zero.any():
+        if zero.any() and not self.zeros_ranked:
+            out[zero] = self.depth
+        elif zero.any():
             z_rows, z_cols = rows[zero], cols[zero]
             keys = z_rows * self.n_cols + z_cols
             stored_before = np.searchsorted(self.keys, keys) - self.scores.indptr[z_rows]
@@ -97,7 +102,7 @@ class SparseRanking:
         take = self.position[self.order] < k
         rows = [self.row_of[self.order][take]]
         cols = [self.scores.indices[self.order][take]]
-        short = np.flatnonzero(self.nnz_row < k)
+        short = np.flatnonzero(self.nnz_row < k) if self.zeros_ranked else np.zeros(0, dtype=np.int64)
         if short.size:  # rows with fewer than k stored entries: their lowest zero columns fill up
             need = k - self.nnz_row[short]
             width = int(k + self.nnz_row[short].max())  # the zeros needed lie among the first k + nnz columns

@@ -20,7 +20,8 @@ from fahras.models import FitContext, create_backend
 from fahras.models import budget, ensemble, sparse_rank
 from fahras.models.budget import FitOnce
 from fahras.models.ensemble import RANK_DEPTH, Stacker
-from fahras.models.sparse_rank import HeldRows, held_out_csr, held_rows, placed_rows, top_k
+from fahras.models.held_out import HeldRows, held_out_csr, placed_rows, wants_csr
+from fahras.models.sparse_rank import top_k
 from synthetic import ANALYZER, analysed_corpus
 
 
@@ -81,8 +82,10 @@ def test_placed_rows_and_held_rows_put_the_sample_in_its_rows():
     expected[rows[0]] *= 2
     np.testing.assert_array_equal(held.tocsr().toarray(), expected)
     with held_out_csr():
-        assert isinstance(held_rows((11, 7)), HeldRows)
-    assert isinstance(held_rows((11, 7)), np.ndarray)  # outside: an array, as before
+        assert wants_csr()
+        with held_out_csr(False):
+            assert not wants_csr()
+    assert not wants_csr()  # outside: arrays, as before
 
 
 def test_a_backend_returns_csr_held_out_scores_when_asked(monkeypatch):
@@ -321,7 +324,7 @@ _MEMORY_SCRIPT = textwrap.dedent("""
     from fahras.indexer import held_out_quality
     from fahras.models import create_backend, ensemble
     from fahras.models.budget import FitOnce
-    from fahras.models.sparse_rank import placed_rows
+    from fahras.models.held_out import placed_rows
     import sklearn.linear_model  # (loaded in training long before the stacker: its modules are not measured)
 
     dense = sys.argv[1] == "dense"

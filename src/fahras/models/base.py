@@ -229,11 +229,11 @@ class Backend(ABC):
         backend per fold; an ensemble overrides it to reuse its base models'
         held-out scores instead of nesting cross-validations.
         """
-        from fahras.models.budget import FitOnce
-        from fahras.models.sparse_rank import HeldRows, held_result, held_rows
+        from fahras.models.budget import FitOnce, sparse_rows
+        from fahras.models.held_out import HeldRows, held_result, wants_csr
 
         # large corpora: only the held-out rows cost memory (#19); a held-out sample's as CSR (held_out_csr)
-        oof = held_rows(targets.shape)
+        oof = HeldRows(targets.shape) if wants_csr() else sparse_rows(targets.shape)
         scored = "predict_sparse" if isinstance(oof, HeldRows) else "predict_scores"
         if isinstance(folds, FitOnce):  # a large corpus's held-out sample: the fold's fit is the final one
             (train, held), = folds

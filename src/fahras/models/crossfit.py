@@ -55,7 +55,7 @@ from fahras.models import backend_class, create_backend, load_backend
 from fahras.models.base import AnalyzedText, Backend, FitContext, as_csr
 from fahras.errors import FahrasError
 from fahras.models.budget import FitOnce, release_documents, release_free_memory, sparse_rows
-from fahras.models.sparse_rank import HeldRows, held_result, held_rows
+from fahras.models.held_out import HeldRows, held_result, wants_csr
 from fahras.models.features import TfidfFeatures, sharing_fits, sharing_rows
 from fahras.models.scratch import scratch_folder
 from fahras.workers import pool_arguments
@@ -379,7 +379,8 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress, relea
                         fitted[n] = load_backend(Path(result))
                     else:
                         if held_out[n] is None:
-                            held_out[n] = held_rows(y.shape)  # (costs the rows written; CSR in held_out_csr)
+                            # (costs the rows written; CSR within held_out_csr)
+                            held_out[n] = HeldRows(y.shape) if wants_csr() else sparse_rows(y.shape)
                         _write_rows(held_out[n], folds[k][1], result)
                     del result
                     if progress:

@@ -56,7 +56,8 @@ from fahras.models.crossfit import cross_fit
 from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, make_folds, random_folds
 from fahras.models.heading_features import MENTION_FEATURES
 from fahras.models.linear import LinearHead
-from fahras.models.sparse_rank import SparseRanking, as_csr, held_out_csr, non_negative, placed_rows, row_max
+from fahras.models.held_out import held_out_csr, placed_rows
+from fahras.models.sparse_rank import SparseRanking, as_csr, non_negative, row_max
 from fahras.vocab.headings import covering_subjects
 
 log = logging.getLogger(__name__)

@@ -17,17 +17,12 @@ first and keep the dense path otherwise.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from typing import Iterator
-
 import numpy as np
 import scipy.sparse as sp
 
 from fahras.models.base import as_csr
 
-__all__ = ["HeldRows", "SparseRanking", "as_csr", "held_out_csr", "held_result", "held_rows", "non_negative", "placed_rows",
-           "row_max", "stable_rank", "top_columns", "top_k"]
+__all__ = ["SparseRanking", "as_csr", "non_negative", "row_max", "stable_rank", "top_columns", "top_k"]
 
 
 def non_negative(matrix: sp.csr_matrix) -> bool:
@@ -166,80 +161,3 @@ def top_k(scores: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
     best[rows, at] = cols
     values[rows, at] = ranking.values(rows, cols)
     return best, values
-
-
-def placed_rows(matrix: sp.csr_matrix, rows: np.ndarray, n_rows: int) -> sp.csr_matrix:
-    """An ``n_rows`` x columns CSR matrix whose rows ``rows`` (distinct) are those of ``matrix`` in order, every
-    other row empty: a sample's held-out scores in the rows of all documents, costing only their entries."""
-    rows = np.asarray(rows, dtype=np.int64)
-    matrix = sp.csr_matrix(matrix)
-    if len(rows) != matrix.shape[0]:
-        raise ValueError(f"{len(rows)} rows for a matrix of {matrix.shape[0]}")
-    order = np.argsort(rows, kind="stable")
-    if not np.all(order[1:] > order[:-1]):
-        matrix = matrix[order]
-    counts = np.zeros(n_rows, dtype=np.int64)
-    counts[rows[order]] = np.diff(matrix.indptr)
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    return sp.csr_matrix((matrix.data, matrix.indices, indptr), shape=(n_rows, matrix.shape[1]))
-
-
-class HeldRows:
-    """Held-out scores of documents x subjects of which only some rows are written (a large corpus's held-out
-    sample, :mod:`fahras.models.budget`), kept as CSR: ``held[rows] = scores`` (dense or CSR) as into an array,
-    :meth:`tocsr` for the whole.  A written row costs its nonzero scores, not a row of every subject (at 2,417
-    titles x 27,754 subjects: about 1 MB against 266 MB per base, #19)."""
-
-    def __init__(self, shape: tuple[int, int], dtype=np.float32):
-        self.shape = (int(shape[0]), int(shape[1]))
-        self.dtype = np.dtype(dtype)
-        self._parts: list[tuple[np.ndarray, sp.csr_matrix]] = []
-
-    def __setitem__(self, rows, scores) -> None:
-        rows = np.arange(self.shape[0])[rows] if isinstance(rows, slice) else np.asarray(rows, dtype=np.int64)
-        block = as_csr(scores, self.dtype)
-        if block.shape != (len(rows), self.shape[1]):
-            raise ValueError(f"scores of shape {block.shape} for {len(rows)} rows of {self.shape[1]} columns")
-        self._parts.append((rows, block))
-
-    def tocsr(self) -> sp.csr_matrix:
-        """The written rows in place (a row written twice: the later scores), every other row empty."""
-        if not self._parts:
-            return sp.csr_matrix(self.shape, dtype=self.dtype)
-        rows = np.concatenate([r for r, _ in self._parts])
-        block = sp.vstack([b for _, b in self._parts], format="csr")
-        last = len(rows) - 1 - np.unique(rows[::-1], return_index=True)[1]  # each row's last write
-        return as_csr(placed_rows(block[last], rows[last], self.shape[0]), self.dtype)
-
-
-#: Within :func:`held_out_csr`: held-out scores are kept as :class:`HeldRows` (see :func:`held_rows`).
-_HELD_CSR: contextvars.ContextVar = contextvars.ContextVar("fahras_held_out_csr", default=False)
-
-
-@contextlib.contextmanager
-def held_out_csr(active: bool = True) -> Iterator[None]:
-    """Within (this thread or task, when ``active``): the base backends' held-out scores come back as CSR
-    (:func:`held_rows`), not as documents x subjects arrays; the ensemble asks for it on a held-out sample,
-    whose stacker and decision rule read sparse scores (#19)."""
-    token = _HELD_CSR.set(bool(active))
-    try:
-        yield
-    finally:
-        _HELD_CSR.reset(token)
-
-
-def held_rows(shape: tuple[int, int], dtype=np.float32):
-    """Where to write held-out scores: a :class:`HeldRows` within :func:`held_out_csr`, else a zero-filled
-    array that costs the rows written (:func:`fahras.models.budget.sparse_rows`).  :func:`held_result` gives
-    what is returned."""
-    if _HELD_CSR.get():
-        return HeldRows(shape, dtype)
-    from fahras.models.budget import sparse_rows
-
-    return sparse_rows(shape, dtype)
-
-
-def held_result(held) -> np.ndarray | sp.csr_matrix:
-    """Held-out scores as returned: a :class:`HeldRows` as CSR, an array as it is."""
-    return held.tocsr() if isinstance(held, HeldRows) else held

@@ -229,20 +229,21 @@ class Backend(ABC):
         backend per fold; an ensemble overrides it to reuse its base models'
         held-out scores instead of nesting cross-validations.
         """
+        from fahras.models.analysed import take
         from fahras.models.budget import FitOnce, sparse_rows
 
         oof = sparse_rows(targets.shape)  # large corpora: only the held-out rows cost memory (#19)
         if isinstance(folds, FitOnce):  # a large corpus's held-out sample: the fold's fit is the final one
             (train, held), = folds
-            self.fit([documents[i] for i in train], targets[train], context=context)
-            oof[held] = self.predict_scores([documents[i] for i in held])
+            self.fit(take(documents, train), targets[train], context=context)
+            oof[held] = self.predict_scores(take(documents, held))
             if progress:
                 progress("tune", 1, 1)
             return oof
         for k, (train, held) in enumerate(folds, 1):
             copy = type(self)(**self.get_params())
-            copy.fit([documents[i] for i in train], targets[train], context=context)
-            oof[held] = copy.predict_scores([documents[i] for i in held])
+            copy.fit(take(documents, train), targets[train], context=context)
+            oof[held] = copy.predict_scores(take(documents, held))
             if progress:
                 progress("tune", k, len(folds))
         self.fit(documents, targets, context=context)

@@ -52,6 +52,7 @@ import scipy.sparse as sp
 
 from fahras._system import available_cores
 from fahras.models import backend_class, create_backend, load_backend
+from fahras.models.analysed import AnalysedCorpus, take
 from fahras.models.base import AnalyzedText, Backend, FitContext, as_csr
 from fahras.errors import FahrasError
 from fahras.models.budget import FitOnce, release_documents, release_free_memory, sparse_rows
@@ -168,8 +169,8 @@ def _fit_one(work: dict, spec: dict, fold: int | None):
         base.fit(docs, y, context=context)
         return base
     train, held = work["folds"][fold]
-    base.fit([docs[i] for i in train], y[train], context=context)
-    return base.predict_scores([docs[i] for i in held]).astype(np.float32)
+    base.fit(take(docs, train), y[train], context=context)
+    return base.predict_scores(take(docs, held)).astype(np.float32)
 
 
 def _init_worker(scratch: str) -> None:
@@ -348,8 +349,8 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress, relea
                         if progress:
                             progress(f"features ({split})", n, len(specs))
                         train = range(len(docs)) if k is None else folds[k][0]
-                        _save_split(scratch / split, keys[n], [docs[i] for i in train],
-                                    None if k is None else [docs[i] for i in folds[k][1]])
+                        _save_split(scratch / split, keys[n], take(docs, train),
+                                    None if k is None else take(docs, folds[k][1]))
                         release_free_memory()  # the vectorizer's n-grams
                     submit((n, spec, k, split, final))
                 # The bases that read the documents themselves fit here meanwhile (the workers have no documents).
@@ -454,7 +455,7 @@ def _with_executor(executor: Executor, specs, docs, y, analyzer, folds, concepts
     held_out = [sparse_rows(y.shape) for _ in specs]
     fitted: list[Backend | None] = [None] * len(specs)
     tasks = _tasks(specs, folds)
-    work = {"docs": list(docs), "y": y, "analyzer": analyzer, "folds": list(folds), "concepts": concepts}
+    work = {"docs": docs if isinstance(docs, AnalysedCorpus) else list(docs), "y": y, "analyzer": analyzer, "folds": list(folds), "concepts": concepts}
     seen: set[int] = set()
     with scratch_folder(SCRATCH_PREFIX) as scratch:
         for done, (i, result) in enumerate(executor(work, tasks), 1):

@@ -278,3 +278,38 @@ def test_the_released_analysis_goes_back_to_the_system():
     assert held_compact < 0.4 * held_objects  # compact: a few large buffers
     assert compact["after"] - compact["before"] < 0.35 * held_compact + 3  # given back (the term table may stay)
     assert objects["after"] - objects["before"] > 0.5 * held_objects  # (what the compact store avoids)
+
+
+# -- the workers' results wait until the workers are done ---------------------------------------------------
+def test_on_a_large_corpus_nothing_is_loaded_beside_the_workers_and_the_scores_are_the_same(monkeypatch):
+    import multiprocessing
+
+    from fahras.models import crossfit
+    from fahras.models.budget import FitOnce
+    from fahras.models.crossfit import cross_fit
+    from fahras.vocab import Concept
+    from synthetic import ANALYZER, NAMES, analysed_corpus
+
+    docs, y = analysed_corpus(60, seed=5)
+    docs, y = docs * 2, sp.vstack([y, y]).tocsr()
+    n = len(docs)
+    words = {"WATER": "drought", "HEALTH": "malaria", "EDUCATION": "literacy", "MINING": "copper mine"}
+    concepts = [Concept(f"http://x/{name}", name, {"en": words[name]}) for name in NAMES]
+    folds = FitOnce([(np.arange(0, n - 12), np.arange(n - 12, n))])
+    specs = [{"name": "knn", "params": {"k": 5}}, {"name": "labels"}, {"name": "knn", "params": {"k": 3}}]
+    kept, held_kept = cross_fit(specs, AnalysedCorpus.of(docs), y, ANALYZER, folds, concepts=concepts, n_jobs=2)
+    alive_at_load, real_load = [], crossfit.load_backend
+
+    def load(folder):
+        alive_at_load.append(len(multiprocessing.active_children()))
+        return real_load(folder)
+
+    monkeypatch.setattr(crossfit, "load_backend", load)
+    corpus = AnalysedCorpus.of(docs)
+    corpus.releasable = True
+    fitted, held_out = cross_fit(specs, corpus, y, ANALYZER, folds, concepts=concepts, n_jobs=2, release_docs=True)
+    assert corpus.released and alive_at_load == [0, 0]  # the models loaded once every worker has ended
+    for a, b, ha, hb in zip(kept, fitted, held_kept, held_out):
+        np.testing.assert_array_equal(ha, hb)  # the labels' held-out sample scored after the release: the same
+        probe = AnalysedCorpus.of(docs).take(range(0, n, 9))
+        np.testing.assert_array_equal(a.predict_scores(probe), b.predict_scores(probe))

@@ -355,7 +355,10 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress, relea
                     submit((n, spec, k, split, final))
                 # The bases that read the documents themselves fit here meanwhile (the workers have no documents).
                 text = [n for n, key in enumerate(keys) if key is None]
-                if text:
+                later = None
+                if text and release_docs and final:  # their held-out sample is scored once the workers are done
+                    later = _fit_text_bases(text, specs, docs, y, analyzer, folds, concepts, progress, fitted)
+                elif text:
                     parts = _sequential([specs[n] for n in text], docs, y, analyzer, folds, concepts, progress)
                     for n, base, scores in zip(text, *parts):
                         fitted[n], held_out[n] = base, scores
@@ -366,7 +369,15 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress, relea
                     futures[pool.submit(_run_task, *task)] = (task[0], task[2])
                 if progress:
                     progress(f"fit ({jobs} workers)", 0, len(futures))
+                # On a large corpus the workers' results are loaded once the pool is done: the fitted models and
+                # held-out rows do not sit in this process beside the longest fit (omikuji's worker, #19).
+                pending = []
                 for done, future in enumerate(as_completed(futures), 1):
+                    if release_docs:
+                        pending.append((futures[future], future.result()))
+                        if progress:
+                            progress(f"fit ({jobs} workers)", done, len(futures))
+                        continue
                     n, k = futures[future]
                     result = future.result()
                     if final:
@@ -385,7 +396,49 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress, relea
                 for future in futures:  # the first failure ends the training: drop what is queued
                     future.cancel()
                 raise
+        if release_docs:  # (the workers have ended)
+            if later is not None:
+                later(held_out)
+            for (n, k), result in pending:
+                if final:
+                    folder, result = result
+                    fitted[n] = load_backend(Path(folder))
+                if k is None:
+                    fitted[n] = load_backend(Path(result))
+                else:
+                    if held_out[n] is None:
+                        held_out[n] = sparse_rows(y.shape)
+                    _write_rows(held_out[n], folds[k][1], result)
+                del result
+            del pending
     return fitted, held_out
+
+
+def _fit_text_bases(text: list[int], specs, docs, y, analyzer, folds, concepts, progress, fitted: list
+                    ) -> Callable[[], None]:
+    """Fit the bases ``text`` (that read documents) on the :class:`~fahras.models.budget.FitOnce` fold's
+    training part, into ``fitted``; return what scores the fold's held-out sample with them, once called (a
+    copy of the sample's analysis is kept for it, so ``docs`` can be released meanwhile).  The same fits and
+    scores as :meth:`~fahras.models.base.Backend.fit_out_of_fold` on that fold; the held-out rows (a sample
+    x subjects array per base) are made only when the workers are done (#19)."""
+    (train, held), = folds
+    kept = AnalysedCorpus.of(take(docs, held))
+    with sharing_fits(), sharing_rows():
+        for i, n in enumerate(text, 1):
+            base = create_backend(specs[n]["name"], specs[n].get("params"))
+            base.fit(take(docs, train), y[train], context=FitContext(analyzer, concepts))
+            fitted[n] = base
+            if progress:
+                progress(f"base {i}/{len(text)} ({specs[n]['name']})", 1, 1)
+            release_free_memory()
+
+    def score(held_out: list) -> None:
+        for n in text:
+            held_out[n] = sparse_rows(y.shape)
+            held_out[n][held] = fitted[n].predict_scores(kept)
+            release_free_memory()
+
+    return score
 
 
 def _write_rows(target: np.ndarray, rows, scores) -> None:

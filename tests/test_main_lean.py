@@ -313,3 +313,17 @@ def test_on_a_large_corpus_nothing_is_loaded_beside_the_workers_and_the_scores_a
         np.testing.assert_array_equal(ha, hb)  # the labels' held-out sample scored after the release: the same
         probe = AnalysedCorpus.of(docs).take(range(0, n, 9))
         np.testing.assert_array_equal(a.predict_scores(probe), b.predict_scores(probe))
+
+
+def test_the_profile_reports_the_main_process_beside_busy_workers():
+    from benchmarks.train_profile import peaks
+
+    samples = [{"stage": "read and analyse", "main_mb": 300.0, "workers_mb": {}, "tree_mb": 300.0},
+               {"stage": "features (x)", "main_mb": 450.0, "workers_mb": {"7": 12.0}, "tree_mb": 462.0},
+               {"stage": "fit", "main_mb": 220.0, "workers_mb": {"7": 900.0, "8": 12.0}, "tree_mb": 1132.0},
+               {"stage": "fit", "main_mb": 1200.0, "workers_mb": {"8": 12.0}, "tree_mb": 1212.0},
+               {"stage": "stacker", "main_mb": 1900.0, "workers_mb": {"8": 12.0}, "tree_mb": 1912.0}]
+    lines = peaks(samples)
+    assert lines[0].startswith("tree peak: 1912 MB in 'stacker'")
+    assert "main process peak 220 MB, tree peak 1132 MB" in lines[1]  # (not the 1,200 MB after the workers)
+    assert lines[2].endswith("main process peak 450 MB")

@@ -327,3 +327,18 @@ def test_the_profile_reports_the_main_process_beside_busy_workers():
     assert lines[0].startswith("tree peak: 1912 MB in 'stacker'")
     assert "main process peak 220 MB, tree peak 1132 MB" in lines[1]  # (not the 1,200 MB after the workers)
     assert lines[2].endswith("main process peak 450 MB")
+
+
+def test_a_worker_reads_the_subject_matrix_and_folds_at_its_first_task_not_at_its_start(tmp_path):
+    from fahras.models import crossfit
+
+    y = sp.csr_matrix(np.eye(4, 3, dtype=np.float32))
+    try:
+        crossfit._init_worker(str(tmp_path))  # nothing there yet: a worker that gets no task reads nothing
+        assert set(crossfit._WORK) == {"scratch"}
+        sp.save_npz(tmp_path / crossfit._Y_FILE, y)
+        np.savez(tmp_path / crossfit._FOLDS_FILE, train0=np.arange(3), held0=np.array([3]))
+        assert (crossfit._work("y") != y).nnz == 0
+        np.testing.assert_array_equal(crossfit._work("folds")[0][1], [3])
+    finally:
+        crossfit._WORK.clear()

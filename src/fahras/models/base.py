@@ -229,8 +229,9 @@ class Backend(ABC):
         backend per fold; an ensemble overrides it to reuse its base models'
         held-out scores instead of nesting cross-validations.
         """
-        from fahras.models.analysed import take
         from fahras.models.budget import FitOnce, sparse_rows
+
+        take = subset
 
         oof = sparse_rows(targets.shape)  # large corpora: only the held-out rows cost memory (#19)
         if isinstance(folds, FitOnce):  # a large corpus's held-out sample: the fold's fit is the final one
@@ -272,6 +273,14 @@ class Backend(ABC):
         (folder / "params.json").write_text(json.dumps({"backend": self.name, "params": self.get_params()},
                                                        indent=2), encoding="utf-8")
         self.save_state(folder)
+
+
+def subset(documents: Sequence[AnalyzedText], rows) -> Sequence[AnalyzedText]:
+    """The documents at ``rows``: a view where ``documents`` makes one (``take``: an
+    :class:`~fahras.models.analysed.AnalysedCorpus`, whose fold is then an index array, not a list of
+    documents), else a list."""
+    take = getattr(documents, "take", None)
+    return take(rows) if callable(take) else [documents[i] for i in rows]
 
 
 def as_csr(scores, dtype=None) -> sp.csr_matrix:

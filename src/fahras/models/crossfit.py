@@ -174,12 +174,20 @@ def _fit_one(work: dict, spec: dict, fold: int | None):
 
 
 def _init_worker(scratch: str) -> None:
-    # Everything comes from plain files the parent wrote in the scratch folder (no pickles, no documents).
-    folder = Path(scratch)
-    _WORK["scratch"] = folder
-    _WORK["y"] = sp.load_npz(folder / _Y_FILE).tocsr()
-    with np.load(folder / _FOLDS_FILE, allow_pickle=False) as data:
-        _WORK["folds"] = [(data[f"train{k}"], data[f"held{k}"]) for k in range(len(data.files) // 2)]
+    # Everything comes from plain files the parent wrote in the scratch folder (no pickles, no documents),
+    # read by the worker's first task (_work): a worker that the pool starts only to replace one that ended
+    # (max_tasks_per_child) and that gets no task holds neither the subject matrix nor the folds (#19).
+    _WORK["scratch"] = Path(scratch)
+
+
+def _work(key: str):
+    """``_WORK[key]`` (``y`` or ``folds``), read from the scratch folder on first use."""
+    if key not in _WORK:
+        folder = _WORK["scratch"]
+        _WORK["y"] = sp.load_npz(folder / _Y_FILE).tocsr()
+        with np.load(folder / _FOLDS_FILE, allow_pickle=False) as data:
+            _WORK["folds"] = [(data[f"train{k}"], data[f"held{k}"]) for k in range(len(data.files) // 2)]
+    return _WORK[key]
 
 
 class _Rows:
@@ -204,7 +212,7 @@ def _run_task(n: int, spec: dict, fold: int | None, split: str, final: bool = Fa
     takes ``save_to`` saves itself there as it fits, holding neither its files nor a second copy of its
     model), and is dropped before the task returns: no model bytes are held or sent back (#19)."""
     features, x, held = _load_split(_WORK["scratch"] / split, int(_params(spec)["ngram_max"]))
-    y = _WORK["y"] if fold is None else _WORK["y"][_WORK["folds"][fold][0]]
+    y = _work("y") if fold is None else _work("y")[_work("folds")[fold][0]]
     folder = _WORK["scratch"] / f"base{n}" if fold is None or final else None
     base = create_backend(spec["name"], spec.get("params"))
     if folder is not None and _saves_itself(base):
@@ -250,7 +258,7 @@ def _held_scores(base: Backend, held: sp.csr_matrix) -> sp.csr_matrix:
     finally:
         base.features_ = features
     if not blocks:
-        return sp.csr_matrix((0, _WORK["y"].shape[1]), dtype=np.float32)
+        return sp.csr_matrix((0, _work("y").shape[1]), dtype=np.float32)
     return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)
 
 

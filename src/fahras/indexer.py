@@ -197,6 +197,15 @@ class Indexer:
         so :meth:`analyse` works), as :meth:`fit` does.  For tools that fit
         backends or stackers themselves (the benchmarks, learning from
         feedback).
+
+        Each document is analysed as it is read and kept compactly (#19):
+        ``analysed`` is an :class:`~fahras.models.analysed.AnalysedCorpus`
+        (a sequence of :class:`~fahras.models.base.AnalyzedText` made on
+        access), ``gold`` a :class:`~fahras.models.analysed.GoldSets` and
+        ``documents`` a :class:`~fahras.models.analysed.TrainingRecords`,
+        whose items are documents with the id, the text, the subject URIs and
+        the ``year``/``series`` metadata (the documents as given with
+        ``forward_estimate``).
         """
         analyzer = get_analyzer(self.analyzer)
         if self.folds not in FOLD_KINDS:

@@ -104,6 +104,29 @@ def summary(samples: list[dict]) -> list[dict]:
     return rows
 
 
+#: A worker process holding more than this (MB) is fitting (an idle pool worker holds about 12 MB).
+BUSY_WORKER_MB = 50.0
+
+
+def peaks(samples: list[dict]) -> list[str]:
+    """The tree's peak and where it was, and the main process's peak while a worker fitted (its resting memory
+    beside the workers: what #19's main-lean part bounds)."""
+    if not samples:
+        return []
+    top = max(samples, key=lambda s: s["tree_mb"])
+    lines = [f"tree peak: {top['tree_mb']:.0f} MB in {top['stage']!r} (main {top['main_mb']:.0f} MB, workers "
+             f"{sum(top['workers_mb'].values()):.0f} MB)"]
+    busy = [s for s in samples if any(v > BUSY_WORKER_MB for v in s["workers_mb"].values())]
+    if busy:
+        lines.append(f"while a worker held more than {BUSY_WORKER_MB:.0f} MB: main process peak "
+                     f"{max(s['main_mb'] for s in busy):.0f} MB, tree peak {max(s['tree_mb'] for s in busy):.0f} MB")
+    before = [s for s in samples if not s["stage"].startswith(("fit", "stacker", "decision", "done"))]
+    if before:
+        lines.append(f"before the fit (reading, analysis, features): main process peak "
+                     f"{max(s['main_mb'] for s in before):.0f} MB")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.train_profile", description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=50_000, help="training titles (the first N of train.tsv.gz)")
@@ -161,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in summary(sampler.samples):
         print(f"{row['stage'][:28]:<28} {row['seconds']:>7.1f} {row['cpu_s']:>7.1f} {row['main_mb']:>9.0f} "
               f"{row['worker_mb']:>10.0f} {row['tree_mb']:>9.0f}")
+    for line in peaks(sampler.samples):
+        print(line)
     print(f"CPU s (this process and its children): {_cpu_s(__import__('os').getpid(), reaped=True):.1f}")
     if args.samples:
         with open(args.samples, "w", encoding="utf-8") as out:

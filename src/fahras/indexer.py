@@ -24,7 +24,9 @@ from fahras.evaluate import bootstrap_se
 from fahras.explain import surface_evidence
 from fahras.formats import suggestion_dict
 from fahras.models import AnalyzedText, Backend, Evidence, FitContext, backend_class, create_backend, load_backend
-from fahras.models.budget import Releasable, held_out_budget, rows_only
+from fahras.models.analysed import (AnalysedCorpus, GoldSets, TrainingRecords, document_ids, document_metadata,
+                                    languages_of, used_uris)
+from fahras.models.budget import held_out_budget, rows_only
 from fahras.models.features import sharing_rows
 from fahras.models.folds import DEFAULT_FOLDS, FOLD_KINDS, group_keys, known_years, make_folds
 from fahras.models.sparse_rank import as_csr, non_negative, stable_rank, top_k
@@ -63,9 +65,10 @@ class Suggestion:
 class TrainingSet:
     """What :meth:`Indexer.fit` learns from (see :meth:`Indexer.training_set`)."""
 
-    documents: list[Document]       # the documents with at least one subject, in order
-    gold: list[set[str]]            # their subjects' URIs
-    analysed: list[AnalyzedText]    # their analysis (offsets found)
+    documents: Sequence[Document]   # the documents with at least one subject, in order (TrainingRecords:
+                                    # id, text, subject URIs, year and series; as given with forward_estimate)
+    gold: Sequence[set[str]]        # their subjects' URIs (GoldSets)
+    analysed: Sequence[AnalyzedText]  # their analysis, offsets found (an AnalysedCorpus)
     targets: sp.csr_matrix          # documents x subjects 0/1, columns in ``Indexer.subjects_`` order
     context: FitContext             # the analyzer and one concept per subject column
     backend: Backend                # a new, unfitted backend of the Indexer's settings
@@ -84,13 +87,13 @@ class SubjectInfo(NamedTuple):
     local: bool
 
 
+def _sorted_gold(gold: Sequence[set[str]]) -> list[list[str]]:
+    return gold.sorted_lists() if isinstance(gold, GoldSets) else [sorted(g) for g in gold]
+
+
 def training_languages(analysed: Sequence[AnalyzedText]) -> dict[str, int]:
     """Language -> how many of the analysed training documents are in it (language unknown: left out)."""
-    counts: dict[str, int] = {}
-    for doc in analysed:
-        if doc.lang:
-            counts[doc.lang] = counts.get(doc.lang, 0) + 1
-    return dict(sorted(counts.items()))
+    return languages_of(analysed)
 
 
 def language_name(code: str) -> str:
@@ -194,10 +197,30 @@ class Indexer:
         so :meth:`analyse` works), as :meth:`fit` does.  For tools that fit
         backends or stackers themselves (the benchmarks, learning from
         feedback).
+
+        Each document is analysed as it is read and kept compactly (#19):
+        ``analysed`` is an :class:`~fahras.models.analysed.AnalysedCorpus`
+        (a sequence of :class:`~fahras.models.base.AnalyzedText` made on
+        access), ``gold`` a :class:`~fahras.models.analysed.GoldSets` and
+        ``documents`` a :class:`~fahras.models.analysed.TrainingRecords`,
+        whose items are documents with the id, the text, the subject URIs and
+        the ``year``/``series`` metadata (the documents as given with
+        ``forward_estimate``).
         """
         analyzer = get_analyzer(self.analyzer)
+        if self.folds not in FOLD_KINDS:
+            raise UsageError(f"unknown kind of folds {self.folds!r}; choose one of {', '.join(FOLD_KINDS)}")
+        if self.decision not in RULE_KINDS:
+            raise UsageError(f"unknown decision rule {self.decision!r}; choose one of {', '.join(RULE_KINDS)}")
+        if self.subject_space not in ("auto", "training", "vocabulary"):
+            raise UsageError(f"unknown subject space {self.subject_space!r}; choose auto, training or vocabulary")
         stats = MatchStats()
-        docs, gold, skipped = [], [], 0
+        # Each document is analysed as it is read and kept compactly (#19): its analysis in the buffers of an
+        # AnalysedCorpus, its id, fold metadata and subjects in TrainingRecords; no Document is held (but
+        # for the forward-chaining estimate, which refits from them).
+        analysed, gold = AnalysedCorpus(), GoldSets()
+        docs = TrainingRecords(gold, analysed, keep=bool(self.forward_estimate))
+        skipped = 0
         for doc in documents:
             uris = resolve_all(doc.subjects, vocab, stats)
             if not uris:
@@ -205,14 +228,10 @@ class Indexer:
                 continue
             docs.append(doc)
             gold.append(uris)
-            progress("read", len(docs), 0)
-        if self.folds not in FOLD_KINDS:
-            raise UsageError(f"unknown kind of folds {self.folds!r}; choose one of {', '.join(FOLD_KINDS)}")
-        if self.decision not in RULE_KINDS:
-            raise UsageError(f"unknown decision rule {self.decision!r}; choose one of {', '.join(RULE_KINDS)}")
-        if self.subject_space not in ("auto", "training", "vocabulary"):
-            raise UsageError(f"unknown subject space {self.subject_space!r}; choose auto, training or vocabulary")
-        space = self.subject_space if self.subject_space != "auto" else ("training" if docs else "vocabulary")
+            # Training keeps every document's tokens: offsets found now, not a recipe for them.
+            analysed.append(self._analyse_with(analyzer, doc.text, deferred_offsets=False))
+            progress("read and analyse", len(docs), 0)
+        space = self.subject_space if self.subject_space != "auto" else ("training" if len(docs) else "vocabulary")
         backend = create_backend(self.backend, self.backend_params)
         if len(docs) < 2 and not (space == "vocabulary" and backend_class(self.backend).zero_shot):
             raise InputError(f"need at least 2 documents with subjects to train the {self.backend!r} backend, "
@@ -220,17 +239,12 @@ class Indexer:
         extra = {c.uri: c for c in backend.extra_subjects(vocab, gold)}
         new_concepts = {uri: c for uri, c in extra.items() if vocab.get(uri) is None}
         self.vocab_ = _with_local_subjects(vocab, {**new_concepts, **stats.local_concepts})
-        uris = set().union(*gold) | set(extra)
+        uris = used_uris(gold) | set(extra)
         if space == "vocabulary":
             uris |= {c.uri for c in vocab}
         self.subjects_ = SubjectSpace(sorted(uris))
         self.analyzer_ = analyzer
-        analyzed = []
-        for i, doc in enumerate(docs, 1):
-            # Training keeps every document's tokens: offsets found now, not a recipe for them.
-            analyzed.append(self.analyse(doc.text, deferred_offsets=False))
-            progress("analyse", i, len(docs))
-        return TrainingSet(documents=docs, gold=gold, analysed=analyzed, targets=self.subjects_.indicator(gold),
+        return TrainingSet(documents=docs, gold=gold, analysed=analysed, targets=gold.indicator(self.subjects_),
                            context=FitContext(analyzer, [self.vocab_.get(uri) for uri in self.subjects_.uris]),
                            backend=backend, space=space, stats=stats, skipped=skipped)
 
@@ -239,7 +253,8 @@ class Indexer:
         started = time.perf_counter()
         data = self.training_set(documents, vocab, progress)
         # The analysis is handed over as releasable: the ensemble empties it once its fits have read it (#19)
-        analyzed = data.analysed = Releasable(data.analysed)
+        analyzed = data.analysed
+        analyzed.releasable = True
         y, context, backend = data.targets, data.context, data.backend
         docs, stats, skipped, space = data.documents, data.stats, data.skipped, data.space
         n_docs, languages = len(docs), training_languages(analyzed)
@@ -352,19 +367,19 @@ class Indexer:
     def fold_groups(self, documents: Sequence[Document], gold: Sequence[set[str]]) -> list:
         """Each document's group key as grouped folds keep them together (:func:`fahras.models.folds.group_keys`:
         the metadata's ``series``, else the heading set and the year)."""
-        series = [d.metadata.get("series") for d in documents]
-        years = [d.metadata.get("year") for d in documents]
-        return group_keys([sorted(g) for g in gold], series if any(s is not None for s in series) else None,
-                          known_years([d.id for d in documents], len(documents),
+        series = document_metadata(documents, "series")
+        years = document_metadata(documents, "year")
+        return group_keys(_sorted_gold(gold), series if any(s is not None for s in series) else None,
+                          known_years(document_ids(documents), len(documents),
                                       years if any(isinstance(y, (int, float)) for y in years) else None))
 
     def make_folds(self, documents: Sequence[Document], gold: Sequence[set[str]]) -> list:
         """The cross-validation folds of :meth:`fit` over ``documents`` (with subject URIs ``gold``):
         ``cv_folds`` (training rows, held-out rows) pairs of the kind ``folds``
         (:func:`fahras.models.folds.make_folds`; the metadata's ``series`` and ``year`` are used when present)."""
-        series = [d.metadata.get("series") for d in documents]
-        years = [d.metadata.get("year") for d in documents]
-        return make_folds(self.cv_folds, self.folds, subjects=[sorted(g) for g in gold], ids=[d.id for d in documents],
+        series = document_metadata(documents, "series")
+        years = document_metadata(documents, "year")
+        return make_folds(self.cv_folds, self.folds, subjects=_sorted_gold(gold), ids=document_ids(documents),
                           series=series if any(s is not None for s in series) else None,
                           order=years if any(isinstance(y, (int, float)) for y in years) else None,
                           random_state=self.random_state)
@@ -388,8 +403,12 @@ class Indexer:
         """
         if not hasattr(self, "analyzer_"):
             raise UsageError("this Indexer is not trained: call fit() or Indexer.load()")
+        return self._analyse_with(self.analyzer_, text, lang, check, deferred_offsets)
+
+    def _analyse_with(self, analyzer, text: str, lang: str | None = None, check: bool = False,
+                      deferred_offsets: bool = True) -> AnalyzedText:
+        """:meth:`analyse` with ``analyzer``."""
         masked = mask_furniture(text)[0] if self.strip_furniture else text
-        analyzer = self.analyzer_
         by_document = isinstance(analyzer, AutoAnalyzer) and analyzer.mode == "document"
         if lang is None and (check or by_document):
             if check:

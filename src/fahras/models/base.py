@@ -232,20 +232,22 @@ class Backend(ABC):
         from fahras.models.budget import FitOnce, sparse_rows
         from fahras.models.held_out import HeldRows, held_result, wants_csr
 
+        take = subset
+
         # large corpora: only the held-out rows cost memory (#19); a held-out sample's as CSR (held_out_csr)
         oof = HeldRows(targets.shape) if wants_csr() else sparse_rows(targets.shape)
         scored = "predict_sparse" if isinstance(oof, HeldRows) else "predict_scores"
         if isinstance(folds, FitOnce):  # a large corpus's held-out sample: the fold's fit is the final one
             (train, held), = folds
-            self.fit([documents[i] for i in train], targets[train], context=context)
-            oof[held] = getattr(self, scored)([documents[i] for i in held])
+            self.fit(take(documents, train), targets[train], context=context)
+            oof[held] = getattr(self, scored)(take(documents, held))
             if progress:
                 progress("tune", 1, 1)
             return held_result(oof)
         for k, (train, held) in enumerate(folds, 1):
             copy = type(self)(**self.get_params())
-            copy.fit([documents[i] for i in train], targets[train], context=context)
-            oof[held] = getattr(copy, scored)([documents[i] for i in held])
+            copy.fit(take(documents, train), targets[train], context=context)
+            oof[held] = getattr(copy, scored)(take(documents, held))
             if progress:
                 progress("tune", k, len(folds))
         self.fit(documents, targets, context=context)
@@ -274,6 +276,14 @@ class Backend(ABC):
         (folder / "params.json").write_text(json.dumps({"backend": self.name, "params": self.get_params()},
                                                        indent=2), encoding="utf-8")
         self.save_state(folder)
+
+
+def subset(documents: Sequence[AnalyzedText], rows) -> Sequence[AnalyzedText]:
+    """The documents at ``rows``: a view where ``documents`` makes one (``take``: an
+    :class:`~fahras.models.analysed.AnalysedCorpus`, whose fold is then an index array, not a list of
+    documents), else a list."""
+    take = getattr(documents, "take", None)
+    return take(rows) if callable(take) else [documents[i] for i in rows]
 
 
 def as_csr(scores, dtype=None) -> sp.csr_matrix:

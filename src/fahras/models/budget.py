@@ -62,8 +62,9 @@ class Releasable(list):
 
 
 def release_documents(docs) -> bool:
-    """:meth:`Releasable.release` ``docs`` if it is one (True), else leave it (False)."""
-    if isinstance(docs, Releasable):
+    """:meth:`Releasable.release` ``docs`` if it is one, or an :class:`~fahras.models.analysed.AnalysedCorpus`
+    its owner made ``releasable`` (True), else leave it (False)."""
+    if isinstance(docs, Releasable) or getattr(docs, "releasable", False) is True:
         docs.release()
         return True
     return False

@@ -52,6 +52,7 @@ import scipy.sparse as sp
 
 from fahras._system import available_cores
 from fahras.models import backend_class, create_backend, load_backend
+from fahras.models.analysed import AnalysedCorpus, take
 from fahras.models.base import AnalyzedText, Backend, FitContext, as_csr
 from fahras.errors import FahrasError
 from fahras.models.budget import FitOnce, release_documents, release_free_memory, sparse_rows
@@ -172,17 +173,25 @@ def _fit_one(work: dict, spec: dict, fold: int | None):
         base.fit(docs, y, context=context)
         return base
     train, held = work["folds"][fold]
-    base.fit([docs[i] for i in train], y[train], context=context)
-    return base.predict_scores([docs[i] for i in held]).astype(np.float32)
+    base.fit(take(docs, train), y[train], context=context)
+    return base.predict_scores(take(docs, held)).astype(np.float32)
 
 
 def _init_worker(scratch: str) -> None:
-    # Everything comes from plain files the parent wrote in the scratch folder (no pickles, no documents).
-    folder = Path(scratch)
-    _WORK["scratch"] = folder
-    _WORK["y"] = sp.load_npz(folder / _Y_FILE).tocsr()
-    with np.load(folder / _FOLDS_FILE, allow_pickle=False) as data:
-        _WORK["folds"] = [(data[f"train{k}"], data[f"held{k}"]) for k in range(len(data.files) // 2)]
+    # Everything comes from plain files the parent wrote in the scratch folder (no pickles, no documents),
+    # read by the worker's first task (_work): a worker that the pool starts only to replace one that ended
+    # (max_tasks_per_child) and that gets no task holds neither the subject matrix nor the folds (#19).
+    _WORK["scratch"] = Path(scratch)
+
+
+def _work(key: str):
+    """``_WORK[key]`` (``y`` or ``folds``), read from the scratch folder on first use."""
+    if key not in _WORK:
+        folder = _WORK["scratch"]
+        _WORK["y"] = sp.load_npz(folder / _Y_FILE).tocsr()
+        with np.load(folder / _FOLDS_FILE, allow_pickle=False) as data:
+            _WORK["folds"] = [(data[f"train{k}"], data[f"held{k}"]) for k in range(len(data.files) // 2)]
+    return _WORK[key]
 
 
 class _Rows:
@@ -207,7 +216,7 @@ def _run_task(n: int, spec: dict, fold: int | None, split: str, final: bool = Fa
     takes ``save_to`` saves itself there as it fits, holding neither its files nor a second copy of its
     model), and is dropped before the task returns: no model bytes are held or sent back (#19)."""
     features, x, held = _load_split(_WORK["scratch"] / split, int(_params(spec)["ngram_max"]))
-    y = _WORK["y"] if fold is None else _WORK["y"][_WORK["folds"][fold][0]]
+    y = _work("y") if fold is None else _work("y")[_work("folds")[fold][0]]
     folder = _WORK["scratch"] / f"base{n}" if fold is None or final else None
     base = create_backend(spec["name"], spec.get("params"))
     if folder is not None and _saves_itself(base):
@@ -253,7 +262,7 @@ def _held_scores(base: Backend, held: sp.csr_matrix) -> sp.csr_matrix:
     finally:
         base.features_ = features
     if not blocks:
-        return sp.csr_matrix((0, _WORK["y"].shape[1]), dtype=np.float32)
+        return sp.csr_matrix((0, _work("y").shape[1]), dtype=np.float32)
     return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)
 
 
@@ -352,13 +361,16 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress, relea
                         if progress:
                             progress(f"features ({split})", n, len(specs))
                         train = range(len(docs)) if k is None else folds[k][0]
-                        _save_split(scratch / split, keys[n], [docs[i] for i in train],
-                                    None if k is None else [docs[i] for i in folds[k][1]])
+                        _save_split(scratch / split, keys[n], take(docs, train),
+                                    None if k is None else take(docs, folds[k][1]))
                         release_free_memory()  # the vectorizer's n-grams
                     submit((n, spec, k, split, final))
                 # The bases that read the documents themselves fit here meanwhile (the workers have no documents).
                 text = [n for n, key in enumerate(keys) if key is None]
-                if text:
+                later = None
+                if text and release_docs and final:  # their held-out sample is scored once the workers are done
+                    later = _fit_text_bases(text, specs, docs, y, analyzer, folds, concepts, progress, fitted)
+                elif text:
                     parts = _sequential([specs[n] for n in text], docs, y, analyzer, folds, concepts, progress)
                     for n, base, scores in zip(text, *parts):
                         fitted[n], held_out[n] = base, scores
@@ -369,7 +381,15 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress, relea
                     futures[pool.submit(_run_task, *task)] = (task[0], task[2])
                 if progress:
                     progress(f"fit ({jobs} workers)", 0, len(futures))
+                # On a large corpus the workers' results are loaded once the pool is done: the fitted models and
+                # held-out rows do not sit in this process beside the longest fit (omikuji's worker, #19).
+                pending = []
                 for done, future in enumerate(as_completed(futures), 1):
+                    if release_docs:
+                        pending.append((futures[future], future.result()))
+                        if progress:
+                            progress(f"fit ({jobs} workers)", done, len(futures))
+                        continue
                     n, k = futures[future]
                     result = future.result()
                     if final:
@@ -389,7 +409,50 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress, relea
                 for future in futures:  # the first failure ends the training: drop what is queued
                     future.cancel()
                 raise
+        if release_docs:  # (the workers have ended)
+            if later is not None:
+                later(held_out)
+            for (n, k), result in pending:
+                if final:
+                    folder, result = result
+                    fitted[n] = load_backend(Path(folder))
+                if k is None:
+                    fitted[n] = load_backend(Path(result))
+                else:
+                    if held_out[n] is None:
+                        held_out[n] = HeldRows(y.shape) if wants_csr() else sparse_rows(y.shape)
+                    _write_rows(held_out[n], folds[k][1], result)
+                del result
+            del pending
     return fitted, [held_result(h) for h in held_out]
+
+
+def _fit_text_bases(text: list[int], specs, docs, y, analyzer, folds, concepts, progress, fitted: list
+                    ) -> Callable[[], None]:
+    """Fit the bases ``text`` (that read documents) on the :class:`~fahras.models.budget.FitOnce` fold's
+    training part, into ``fitted``; return what scores the fold's held-out sample with them, once called (a
+    copy of the sample's analysis is kept for it, so ``docs`` can be released meanwhile).  The same fits and
+    scores as :meth:`~fahras.models.base.Backend.fit_out_of_fold` on that fold; the held-out rows (a sample
+    x subjects array per base) are made only when the workers are done (#19)."""
+    (train, held), = folds
+    kept = AnalysedCorpus.of(take(docs, held))
+    with sharing_fits(), sharing_rows():
+        for i, n in enumerate(text, 1):
+            base = create_backend(specs[n]["name"], specs[n].get("params"))
+            base.fit(take(docs, train), y[train], context=FitContext(analyzer, concepts))
+            fitted[n] = base
+            if progress:
+                progress(f"base {i}/{len(text)} ({specs[n]['name']})", 1, 1)
+            release_free_memory()
+
+    def score(held_out: list) -> None:
+        for n in text:
+            held_out[n] = HeldRows(y.shape) if wants_csr() else sparse_rows(y.shape)
+            scored = "predict_sparse" if isinstance(held_out[n], HeldRows) else "predict_scores"
+            held_out[n][held] = getattr(fitted[n], scored)(kept)
+            release_free_memory()
+
+    return score
 
 
 def _write_rows(target: np.ndarray, rows, scores) -> None:
@@ -459,7 +522,7 @@ def _with_executor(executor: Executor, specs, docs, y, analyzer, folds, concepts
     held_out = [sparse_rows(y.shape) for _ in specs]
     fitted: list[Backend | None] = [None] * len(specs)
     tasks = _tasks(specs, folds)
-    work = {"docs": list(docs), "y": y, "analyzer": analyzer, "folds": list(folds), "concepts": concepts}
+    work = {"docs": docs if isinstance(docs, AnalysedCorpus) else list(docs), "y": y, "analyzer": analyzer, "folds": list(folds), "concepts": concepts}
     seen: set[int] = set()
     with scratch_folder(SCRATCH_PREFIX) as scratch:
         for done, (i, result) in enumerate(executor(work, tasks), 1):

@@ -26,6 +26,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from fahras.models.analysed import AnalysedCorpus
 from fahras.models.base import AnalyzedText, Param
 
 SEPARATOR = " "
@@ -211,11 +212,12 @@ class TfidfFeatures:
         """Learn the features and their IDF from ``docs``; return their vectors."""
         shared = _SHARED_FITS.get()
         if shared is not None:
-            key = (self.ngram_max, self.min_df, self.max_features, tuple(map(id, docs)))
+            compact = isinstance(docs, AnalysedCorpus)  # (its documents are made on access: keyed by rows)
+            key = (self.ngram_max, self.min_df, self.max_features, docs.identity() if compact else tuple(map(id, docs)))
             if key not in shared:
                 matrix = self._fit_transform(docs)
-                shared[key] = (list(docs), matrix, self.feature_names_, self.vocabulary_, self.idf_, self.key_,
-                               self._pair_columns())
+                shared[key] = (docs if compact else list(docs), matrix, self.feature_names_, self.vocabulary_,
+                               self.idf_, self.key_, self._pair_columns())
             _, matrix, self.feature_names_, self.vocabulary_, self.idf_, self.key_, self._pairs = shared[key]
             return matrix.copy()
         return self._fit_transform(docs)
@@ -225,6 +227,8 @@ class TfidfFeatures:
 
         self.__dict__.pop("_pairs", None)  # made again for the new features
         min_df = self.min_df if len(docs) >= 2 * self.min_df else 1
+        if isinstance(docs, AnalysedCorpus) and self._fit_ids(docs, min_df):
+            return self.transform(docs)
         vectorizer = CountVectorizer(analyzer=self._analyzer(), min_df=min_df, max_features=self.max_features)
         counts = vectorizer.fit_transform([d.terms for d in docs])
         self.feature_names_ = vectorizer.get_feature_names_out()
@@ -245,6 +249,10 @@ class TfidfFeatures:
         suggesting needs no scikit-learn import.  Inside :func:`sharing_rows`
         a document's row is computed once for all equal features.
         """
+        if isinstance(docs, AnalysedCorpus):
+            rows_from_ids = self._transform_ids(docs)
+            if rows_from_ids is not None:
+                return rows_from_ids
         shared = _SHARED_ROWS.get()
         key = getattr(self, "key_", None)
         rows = []
@@ -262,6 +270,116 @@ class TfidfFeatures:
             (np.concatenate([values for _, values in rows]) if rows else np.zeros(0, np.float32),
              np.concatenate([columns for columns, _ in rows]) if rows else np.zeros(0, np.int64), indptr),
             shape=(len(docs), len(self.feature_names_)))
+
+    # -- from term ids: an AnalysedCorpus (#19) ------------------------------------------
+    def _fit_ids(self, docs: AnalysedCorpus, min_df: int) -> bool:
+        """Learn the features and IDF from the corpus's term ids, as :meth:`_fit_transform`'s
+        ``CountVectorizer`` and ``TfidfTransformer`` learn them from the terms (the same features in the same
+        order, the same IDF), without a string per n-gram occurrence or a dictionary of every n-gram; False
+        (nothing learned) where it does not apply: n-grams longer than two terms, a term holding a character
+        at or below :data:`SEPARATOR`, no feature kept (``CountVectorizer`` raises its own error there)."""
+        if self.ngram_max not in (1, 2):
+            return False
+        table = docs.term_table()
+        if not _ids_apply(table):
+            return False
+        keys, tf, df = _feature_counts(docs, len(table), self.ngram_max)
+        keep = df >= min_df
+        keys, tf, df = keys[keep], tf[keep], df[keep]
+        if not len(keys):
+            return False
+        n_terms = len(table)
+        first, second = np.divmod(np.maximum(keys - n_terms, 0), n_terms)
+        unigram = keys < n_terms
+        first[unigram], second[unigram] = keys[unigram], -1
+        rank = np.empty(n_terms, dtype=np.int64)
+        rank[np.asarray(sorted(range(n_terms), key=table.__getitem__), dtype=np.int64)] = np.arange(n_terms)
+        # the features' string order: "a" < "a b" < "a c" < "ab" when no term has a character <= SEPARATOR
+        order = np.argsort(rank[first] * (n_terms + 1) + np.where(unigram, 0, rank[np.maximum(second, 0)] + 1),
+                           kind="stable")
+        keys, tf, df, first, second = keys[order], tf[order], df[order], first[order], second[order]
+        if self.max_features is not None and len(keys) > self.max_features:
+            # CountVectorizer's choice, on the same array in the same (alphabetical) order: the same ties kept
+            chosen = np.zeros(len(keys), dtype=bool)
+            chosen[(-tf).argsort()[:self.max_features]] = True
+            keys, df, first, second = keys[chosen], df[chosen], first[chosen], second[chosen]
+        names = [table[a] if b < 0 else table[a] + SEPARATOR + table[b] for a, b in zip(first.tolist(), second.tolist())]
+        self.feature_names_ = np.asarray(names, dtype=object)
+        self.vocabulary_ = {t: i for i, t in enumerate(names)}
+        # TfidfTransformer(sublinear_tf=True).fit's IDF, computed the same way (smoothed)
+        dff = df.astype(np.float64) + 1.0
+        idf = np.full_like(dff, fill_value=len(docs) + 1, dtype=np.float64)
+        idf /= dff
+        np.log(idf, out=idf)
+        idf += 1.0
+        self.idf_ = idf
+        self.key_ = _fingerprint(names, self.idf_, self.ngram_max)
+        return True
+
+    def _transform_ids(self, docs: AnalysedCorpus) -> sp.csr_matrix | None:
+        """:meth:`transform` of the corpus from its term ids (the same rows, to the bit), None where it does not
+        apply (see :meth:`_fit_ids`; features that are not all one or two terms)."""
+        table = docs.term_table()
+        if self.ngram_max not in (1, 2) or not _ids_apply(table):
+            return None
+        n_features = len(self.feature_names_)
+        if self.ngram_max == 2:
+            pairs = self._pair_columns()
+            if pairs is None:
+                return None
+            fid = np.fromiter(map(pairs.ids.get, table, repeat(-1)), dtype=np.int64, count=len(table))
+            n_fterms = len(pairs.terms)
+
+            def columns(ids: np.ndarray, same_doc: np.ndarray) -> np.ndarray:
+                f = fid[ids]
+                single = np.where(f >= 0, pairs.unigram[np.maximum(f, 0)], -1)
+                both = same_doc & (f[:-1] >= 0) & (f[1:] >= 0)
+                key = np.where(both, f[:-1] * n_fterms + f[1:], -1)
+                if len(pairs.keys):
+                    at = np.minimum(np.searchsorted(pairs.keys, key), len(pairs.keys) - 1)
+                    pair = np.where(both & (pairs.keys[at] == key), pairs.columns[at], -1)
+                else:
+                    pair = np.full(len(key), -1, dtype=np.int64)
+                return np.concatenate([single, pair])
+        else:
+            col = np.fromiter(map(self.vocabulary_.get, table, repeat(-1)), dtype=np.int64, count=len(table))
+
+            def columns(ids: np.ndarray, same_doc: np.ndarray) -> np.ndarray:
+                return col[ids]
+
+        ids, ptr = docs.term_rows()
+        n_docs = len(ptr) - 1
+        parts_cols, parts_tf, lengths = [], [], np.zeros(n_docs, dtype=np.int64)
+        for lo in range(0, n_docs, _ID_BLOCK):
+            hi = min(lo + _ID_BLOCK, n_docs)
+            a, b = int(ptr[lo]), int(ptr[hi])
+            block = ids[a:b].astype(np.int64)
+            doc = np.repeat(np.arange(hi - lo, dtype=np.int64), np.diff(ptr[lo:hi + 1]))
+            cols = columns(block, doc[:-1] == doc[1:])
+            owner = doc if self.ngram_max == 1 else np.concatenate([doc, doc[:-1]])
+            found = cols >= 0
+            cell, tf = np.unique(owner[found] * n_features + cols[found], return_counts=True)
+            row, column = np.divmod(cell, n_features)
+            lengths[lo:hi] = np.bincount(row, minlength=hi - lo)
+            parts_cols.append(column)
+            parts_tf.append(tf)
+        indptr = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        column = np.concatenate(parts_cols) if parts_cols else np.zeros(0, np.int64)
+        tf = np.concatenate(parts_tf) if parts_tf else np.zeros(0, np.int64)
+        del parts_cols, parts_tf
+        # _row's arithmetic, element by element; each row's norm by its own dot product, as _row takes it
+        weights = (1.0 + np.log(tf)) * self.idf_[column]
+        del tf
+        norms = np.ones(n_docs, dtype=np.float64)
+        bounds = indptr.tolist()
+        for i in np.flatnonzero(lengths).tolist():
+            w = weights[bounds[i]:bounds[i + 1]]
+            norm = np.sqrt(np.dot(w, w))
+            if norm > 0:
+                norms[i] = norm
+        weights /= np.repeat(norms, lengths)
+        return sp.csr_matrix((weights.astype(np.float32), column, indptr), shape=(n_docs, n_features))
 
     def _pair_columns(self) -> "_PairColumns | None":
         """The term-id index of two-term features (made on first use unless loaded), None if not applicable."""
@@ -327,6 +445,55 @@ class TfidfFeatures:
         if ngram_max == 2 and (folder / PAIRS_FILE).is_file():  # older models have none: made on first use
             features._pairs = _PairColumns.load(folder / PAIRS_FILE, len(terms), features.key_)
         return features
+
+
+#: Documents whose term ids are counted at once (bounds the work arrays of :meth:`TfidfFeatures._fit_ids`).
+_ID_BLOCK = 65_536
+
+
+def _ids_apply(table: Sequence[str]) -> bool:
+    """Whether features can be found from term ids: every term non-empty, every character after
+    :data:`SEPARATOR` (so an n-gram's string order follows its terms', and no term holds the separator)."""
+    return all(term and min(term) > SEPARATOR for term in table)
+
+
+def _feature_counts(docs: AnalysedCorpus, n_terms: int, ngram_max: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(feature keys, sorted; their occurrences; their documents) over the corpus.  A term's key is its id, a
+    two-term feature's ``n_terms + first * n_terms + second``."""
+    ids, ptr = docs.term_rows()
+    n_docs = len(ptr) - 1
+    span = n_terms + n_terms * n_terms if ngram_max == 2 else n_terms
+    block = max(1, min(_ID_BLOCK, (2**62) // max(span, 1)))
+    found_keys, found_tf, found_df = [], [], []
+    for lo in range(0, n_docs, block):
+        hi = min(lo + block, n_docs)
+        a, b = int(ptr[lo]), int(ptr[hi])
+        terms = ids[a:b].astype(np.int64)
+        doc = np.repeat(np.arange(hi - lo, dtype=np.int64), np.diff(ptr[lo:hi + 1]))
+        if ngram_max == 2:
+            same = doc[:-1] == doc[1:]
+            keys = np.concatenate([terms, n_terms + terms[:-1][same] * n_terms + terms[1:][same]])
+            owner = np.concatenate([doc, doc[:-1][same]])
+        else:
+            keys, owner = terms, doc
+        del terms, doc
+        k, tf = np.unique(keys, return_counts=True)
+        per_doc = np.unique(owner * span + keys) % span
+        del keys, owner
+        k2, df = np.unique(per_doc, return_counts=True)  # (the same keys as k)
+        found_keys.append(k)
+        found_tf.append(tf)
+        found_df.append(df)
+        if len(found_keys) > 1:  # merged as it goes: one running table
+            k = np.concatenate(found_keys)
+            merged, inverse = np.unique(k, return_inverse=True)
+            found_keys = [merged]
+            found_tf = [np.bincount(inverse, weights=np.concatenate(found_tf)).astype(np.int64)]
+            found_df = [np.bincount(inverse, weights=np.concatenate(found_df)).astype(np.int64)]
+    if not found_keys:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return found_keys[0], found_tf[0].astype(np.int64), found_df[0].astype(np.int64)
 
 
 def _fingerprint(terms: list[str], idf: np.ndarray, ngram_max: int) -> str:

@@ -155,7 +155,9 @@ class LabelsBackend(Backend):
         concepts = [c for c in vocab]
         if not concepts or float(self.vocabulary_share) >= 1:
             return []
-        used = set().union(*gold) if gold else set()
+        from fahras.models.analysed import used_uris
+
+        used = used_uris(gold) if len(gold) else set()
         share = sum(c.uri in used for c in concepts) / len(concepts)
         return concepts if share >= float(self.vocabulary_share) else []
 

@@ -219,3 +219,36 @@ def test_decoded_integers_are_32_bit_unless_one_needs_more():
     big = bytes([0x82, 0x01, 0x1B, 0, 0, 0, 1, 0, 0, 0, 0])  # [1, 2**32]
     assert decode(small).dtype == np.uint32 and decode(small).tolist() == [1, 2**32 - 1]
     assert decode(big).dtype == np.int64 and decode(big).tolist() == [1, 2**32]
+
+
+def test_a_memory_mapped_rows_pages_are_let_go_and_read_again(tmp_path):
+    from fahras.models.crossfit import _load_matrix, _save_matrix
+    from fahras.models.omikuji_tree import _let_go_of_pages
+
+    x, _ = _rows(2000, 24, 400)
+    _save_matrix(tmp_path, "x", x)
+    mapped = _load_matrix(tmp_path, "x")
+    assert (mapped != x).nnz == 0  # every page read
+    resident = _mapped_kb(tmp_path / "x.data.npy")
+    _let_go_of_pages(mapped)
+    if resident is not None:
+        assert resident > 0 and _mapped_kb(tmp_path / "x.data.npy") == 0
+    assert (mapped != x).nnz == 0  # read from the file again
+    _let_go_of_pages(x)  # arrays in memory: nothing happens
+    assert x.nnz > 0 and np.isfinite(x.data).all()
+
+
+def _mapped_kb(path: Path) -> int | None:
+    """Resident kB of this process's maps of ``path`` (None where /proc/self/smaps is not there)."""
+    try:
+        lines = Path("/proc/self/smaps").read_text().splitlines()
+    except OSError:
+        return None
+    total, inside = 0, False
+    for line in lines:
+        fields = line.split()
+        if fields and "-" in fields[0] and len(fields) >= 5:  # a map's header line
+            inside = len(fields) >= 6 and fields[5] == str(path)
+        elif inside and fields and fields[0] == "Rss:":
+            total += int(fields[1])
+    return total

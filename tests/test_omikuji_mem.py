@@ -252,3 +252,22 @@ def _mapped_kb(path: Path) -> int | None:
         elif inside and fields and fields[0] == "Rss:":
             total += int(fields[1])
     return total
+
+
+def test_large_blocks_are_mapped_only_when_asked_and_on_glibc():
+    import sys
+
+    from fahras.models.omikuji_tree import _large_blocks_mapped
+
+    with _large_blocks_mapped(False) as mapped:
+        assert mapped is False
+    with _large_blocks_mapped(True) as mapped:
+        block = np.ones(1 << 20)  # (allocations work as before inside)
+        assert block.sum() == 1 << 20
+    assert mapped is (sys.platform.startswith("linux") and _glibc())
+
+
+def _glibc() -> bool:
+    import platform
+
+    return platform.libc_ver()[0] == "glibc"

@@ -442,8 +442,10 @@ def _large_blocks_mapped(active: bool = True) -> Iterator[bool]:
     large blocks are freed (its default) and keeping them in the heap, where later small blocks pin them.
 
     Measured on one tree of 200,000 yso titles: omikuji's peak 340-356 MB instead of 396-419 MB (and 250 MB
-    instead of about 390 MB once trained) for about the same CPU; one heap arena for all threads as well
-    would save 10 MB more for 25% more CPU, so it is not done.  glibc has no way back to the rising
+    instead of about 390 MB once trained); at 671,068 titles the worker's RSS while a tree trains 0.75-0.97
+    GB instead of 0.87-1.04 GB, its peak 1,093 against 1,124 MB, for up to 10-20% more CPU in those runs
+    (noisy: a shared machine; ``docs/scaling.md``).  One heap arena for all threads as well would save
+    10 MB more for 25% more CPU, so it is not done.  glibc has no way back to the rising
     threshold: on leaving, it is set to its first value (128 KiB) and stays fixed, so only a cross-fitting
     worker's process (which ends after its fit) uses this; Linux with glibc only (True if in effect)."""
     mallopt = None

@@ -271,3 +271,21 @@ def _glibc() -> bool:
     import platform
 
     return platform.libc_ver()[0] == "glibc"
+
+
+def test_without_numba_a_backend_saved_as_it_fits_is_omikujis_own_files(corpus, tmp_path, monkeypatch):
+    import fahras.models.omikuji_tree as tree_module
+
+    docs, y = corpus
+    features = TfidfFeatures(1, 1, None)
+    x = features.fit_transform(docs)
+    monkeypatch.setattr(tree_module, "numba_available", lambda: False)
+    fitted = create_backend("omikuji", {"min_df": 1, "ngram_max": 1, "max_features": None, "n_threads": 1}) \
+        .fit_features(features, x, y, save_to=tmp_path / "model")
+    assert sorted(p.name for p in (tmp_path / "model" / "omikuji").glob("tree*.cbor")) == \
+        ["tree0.cbor", "tree1.cbor", "tree2.cbor"]
+    assert not (tmp_path / "model" / "flat").exists()
+    probes = analyse([text for text, _ in PROBES])
+    got = fitted.predict_sparse(probes)
+    assert got.nnz > 0
+    assert (load_backend(tmp_path / "model").predict_sparse(probes) != got).nnz == 0

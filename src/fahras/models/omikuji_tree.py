@@ -206,6 +206,13 @@ class OmikujiBackend(Backend):
                 _train_trees(omikuji, data, hp, int(self.n_threads), target)
             data.unlink()
             # (the centroids are computed after the trees: not held while omikuji trains, #19)
+            if save_to is not None and not numba_available():  # (saved in omikuji's format, as save() does)
+                self.centroids_ = _centroids(x, y)
+                self.model_files_ = _mapped_files(target)  # (read only by the save, page by page)
+                self.save(Path(save_to))
+                self.model_files_ = {}
+                self.load_state(Path(save_to))
+                return self
             if save_to is not None:
                 folder = Path(save_to)
                 folder.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,9 @@ Conversion reads omikuji's CBOR files one tree at a time with a compiled
 reader (:mod:`fahras.models._cbor_kernel`: 0.3 s and under 100 MB for a 57 MB
 tree, where ``cbor2``'s Python objects took 1.3 s and about 10 times the
 memory); it runs when a fitted model first scores or is saved, and when a
-model saved without the arrays is saved again.
+model saved without the arrays is saved again.  A cross-fitting worker's
+omikuji writes the arrays straight into the model folder with
+:meth:`FlatForest.convert`, one tree's weights in memory at a time (#19).
 """
 
 from __future__ import annotations
@@ -266,6 +268,7 @@ class _Builder:
         self.n_features = n_features
         self.spill_to = spill  # with a folder: each tree's weights go to part files there (spill(), write())
         self.spilled = {name: 0 for name in _SPILLED}
+        self.discard()  # (part files a killed conversion left are not appended to)
         self.roots: list[int] = []
         self.is_leaf: list[int] = []
         self.out_start: list[int] = []

@@ -35,7 +35,9 @@ Conversion reads omikuji's CBOR files one tree at a time with a compiled
 reader (:mod:`fahras.models._cbor_kernel`: 0.3 s and under 100 MB for a 57 MB
 tree, where ``cbor2``'s Python objects took 1.3 s and about 10 times the
 memory); it runs when a fitted model first scores or is saved, and when a
-model saved without the arrays is saved again.
+model saved without the arrays is saved again.  A cross-fitting worker's
+omikuji writes the arrays straight into the model folder with
+:meth:`FlatForest.convert`, one tree's weights in memory at a time (#19).
 """
 
 from __future__ import annotations
@@ -72,38 +74,51 @@ class FlatForest:
                 and len(a["entry_ptr"]) == len(a["feat_ids"]) + 1 and len(a["entry_row"]) == len(a["entry_val"])):
             raise ValueError("the flat omikuji arrays do not fit together")
         self.max_out = int(a["n_out"].max()) if n_nodes else 1
+        self.folder: Path | None = None  # the folder its arrays are mapped from (None: in memory)
 
     # -- conversion ------------------------------------------------------------------
     @classmethod
     def from_omikuji_files(cls, files: Mapping[str, bytes]) -> "FlatForest":
-        """The forest of omikuji's saved files (``settings.json``, ``tree*.cbor``, by name)."""
-        from fahras.models._cbor_kernel import decode
-
-        settings = json.loads(bytes(files["settings.json"]).decode("utf-8"))
-        n_features = int(settings["n_features"])
-        loss = str(settings["classifier_loss_type"])
+        """The forest of omikuji's saved files (``settings.json``, ``tree*.cbor``, by name), in memory."""
+        n_features, loss = _settings(files)
         builder = _Builder(n_features)
-        for name in sorted(n for n in files if n.startswith("tree") and n.endswith(".cbor")):
-            tree = decode(files[name])
-            try:
-                builder.add_tree(tree)
-            except (KeyError, TypeError, AttributeError) as exc:
-                raise ValueError(f"omikuji {name}: not a tree this Fahras reads ({exc!r})") from None
-            del tree
-            gc.collect()  # the decoded tree is only freed by the collector: 0.5 GB a tree at 671,068 yso titles (#19)
+        _add_trees(builder, files)
         arrays = builder.arrays()
         arrays.update(_bucket_tables(arrays["feat_ptr"], arrays["feat_ids"], n_features + 1))
         n_labels = int(arrays["labels"].max()) + 1 if len(arrays["labels"]) else 0
         return cls(arrays, n_features, loss, n_labels)
 
+    @classmethod
+    def convert(cls, files: Mapping[str, bytes], folder: Path) -> "FlatForest":
+        """The forest of omikuji's saved files written into ``folder`` (what :meth:`save` writes) as it is made,
+        and loaded from there (memory-mapped).  The same arrays as :meth:`from_omikuji_files`; only one
+        tree's weights are in memory at a time: each tree's are appended to files in ``folder`` once it is
+        read, and the arrays are copied from those files into their ``.npy`` files in blocks (in memory,
+        the parts and the arrays made of them were 1.1 GB at 671,068 yso titles, #19)."""
+        n_features, loss = _settings(files)
+        folder.mkdir(parents=True, exist_ok=True)
+        builder = _Builder(n_features, spill=folder)
+        try:
+            _add_trees(builder, files)
+            n_labels = builder.write(folder)
+        finally:
+            builder.discard()
+        feat_ids = np.load(folder / "feat_ids.npy", mmap_mode="r", allow_pickle=False)
+        feat_ptr = np.load(folder / "feat_ptr.npy", allow_pickle=False)
+        for name, array in _bucket_tables(feat_ptr, feat_ids, n_features + 1).items():
+            np.save(folder / f"{name}.npy", array, allow_pickle=False)
+        del feat_ids, feat_ptr
+        _write_meta(folder, n_features, loss, n_labels)
+        return cls.load(folder)
+
     # -- files -----------------------------------------------------------------------
     def save(self, folder: Path) -> None:
+        if self.folder is not None and folder.exists() and folder.resolve() == self.folder.resolve():
+            return  # its own files (memory-mapped: writing them again would cut the maps' pages away)
         folder.mkdir(parents=True, exist_ok=True)
         for name, array in self.arrays.items():
             np.save(folder / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
-        (folder / "forest.json").write_text(json.dumps({"format": FORMAT, "n_features": self.n_features,
-                                                        "loss": self.loss, "n_labels": self.n_labels}),
-                                            encoding="utf-8")
+        _write_meta(folder, self.n_features, self.loss, self.n_labels)
 
     @classmethod
     def load(cls, folder: Path) -> "FlatForest":
@@ -112,7 +127,9 @@ class FlatForest:
         if meta.get("format") != FORMAT:
             raise ValueError(f"{folder}: flat omikuji format {meta.get('format')} is not {FORMAT}")
         arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _ARRAYS}
-        return cls(arrays, meta["n_features"], meta["loss"], meta["n_labels"])
+        forest = cls(arrays, meta["n_features"], meta["loss"], meta["n_labels"])
+        forest.folder = folder
+        return forest
 
     @staticmethod
     def exists(folder: Path) -> bool:
@@ -211,11 +228,47 @@ class FlatForest:
         return found[order], means[order].astype(np.float32)
 
 
+def _settings(files: Mapping[str, bytes]) -> tuple[int, str]:
+    settings = json.loads(bytes(files["settings.json"]).decode("utf-8"))
+    return int(settings["n_features"]), str(settings["classifier_loss_type"])
+
+
+def _add_trees(builder: "_Builder", files: Mapping[str, bytes]) -> None:
+    """Each ``tree*.cbor`` of ``files`` into ``builder``, in file-name order, one decoded tree at a time."""
+    from fahras.models._cbor_kernel import decode
+
+    for name in sorted(n for n in files if n.startswith("tree") and n.endswith(".cbor")):
+        tree = decode(files[name])
+        try:
+            builder.add_tree(tree)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"omikuji {name}: not a tree this Fahras reads ({exc!r})") from None
+        del tree
+        gc.collect()  # the decoded tree is only freed by the collector: 0.5 GB a tree at 671,068 yso titles (#19)
+        builder.spill()
+
+
+def _write_meta(folder: Path, n_features: int, loss: str, n_labels: int) -> None:
+    (folder / "forest.json").write_text(json.dumps({"format": FORMAT, "n_features": int(n_features),
+                                                    "loss": str(loss), "n_labels": int(n_labels)}),
+                                        encoding="utf-8")
+
+
+#: The parts :meth:`_Builder.spill` writes to files (name: dtype of the part files).
+_SPILLED = {"feat_ids": np.uint32, "entry_counts": np.int64, "entry_row": np.uint32, "entry_val": np.float32,
+            "labels": np.int64}
+#: Elements copied at a time from a part file into its array's ``.npy`` file.
+_BLOCK = 1 << 22
+
+
 class _Builder:
     """Collects the nodes of omikuji trees (decoded CBOR) into the flat arrays, breadth first."""
 
-    def __init__(self, n_features: int):
+    def __init__(self, n_features: int, spill: Path | None = None):
         self.n_features = n_features
+        self.spill_to = spill  # with a folder: each tree's weights go to part files there (spill(), write())
+        self.spilled = {name: 0 for name in _SPILLED}
+        self.discard()  # (part files a killed conversion left are not appended to)
         self.roots: list[int] = []
         self.is_leaf: list[int] = []
         self.out_start: list[int] = []
@@ -266,11 +319,10 @@ class _Builder:
             n_rows = int(w["inner_dim"])
             if int(w["outer_dim"]) != self.n_features + 1:
                 raise ValueError("omikuji tree: weights of another feature count")
-            feats = np.asarray(w["outer_inds"], dtype=np.int64)
+            feats = self._keep(w["outer_inds"], np.uint32)
             indptr = np.asarray(w["indptr"], dtype=np.int64)
-            rows = np.asarray(w["inner_inds"], dtype=np.uint32)  # (classifier rows; kept narrow, #19)
-            # copies: the decoded arrays are views of one buffer per tree, which a view kept would keep whole
-            values = np.array(w["data"], dtype=np.float32)
+            rows = self._keep(w["inner_inds"], np.uint32)  # (classifier rows; kept narrow, #19)
+            values = self._keep(w["data"], np.float32)
             if len(indptr) != len(feats) + 1 or indptr[-1] != len(rows) or len(rows) != len(values):
                 raise ValueError("omikuji tree: a sparse weight matrix does not fit together")
         elif kind == "Dense":
@@ -292,11 +344,93 @@ class _Builder:
         else:
             raise ValueError(f"omikuji tree: unknown weight kind {kind!r}")
         self.feat_counts.append(len(feats))
-        self.feat_ids.append(feats.astype(np.uint32))
+        self.feat_ids.append(feats.astype(np.uint32, copy=False))
         self.entry_counts.append(np.diff(indptr))
         self.entry_row.append(rows)
         self.entry_val.append(values)
         return n_rows
+
+    def _keep(self, array, dtype) -> np.ndarray:
+        """``array`` (decoded) as ``dtype``: a copy when the builder keeps its parts in memory (the decoded
+        arrays are views of one buffer per tree, which a view kept would keep whole), as it is (if of that
+        type) when it spills them after each tree."""
+        if self.spill_to is None:
+            return np.array(array, dtype=dtype)
+        return np.asarray(array, dtype=dtype)
+
+    def _part_file(self, name: str) -> Path:
+        return self.spill_to / f"{name}.part"
+
+    def spill(self) -> None:
+        """With a spill folder: the weights collected so far appended to its part files, and let go."""
+        if self.spill_to is None:
+            return
+        for name, dtype in _SPILLED.items():
+            parts = getattr(self, name)
+            setattr(self, name, [])
+            with open(self._part_file(name), "ab") as out:
+                for part in parts:
+                    part = np.ascontiguousarray(part, dtype=dtype)
+                    out.write(memoryview(part).cast("B"))
+                    self.spilled[name] += len(part)
+            del parts
+
+    def discard(self) -> None:
+        """The part files removed (after :meth:`write`, or when the conversion failed)."""
+        if self.spill_to is not None:
+            for name in _SPILLED:
+                self._part_file(name).unlink(missing_ok=True)
+
+    def write(self, folder: Path) -> int:
+        """The arrays of a spilling builder as ``.npy`` files in ``folder`` (the buckets apart), copied from the
+        part files a block at a time; returns the number of labels (the largest label + 1)."""
+        self.spill()
+        n_out = np.asarray(self.n_out, dtype=np.int64)
+        row_type = np.uint16 if (n_out.max(initial=0) <= np.iinfo(np.uint16).max) else np.uint32
+        small = {"roots": np.asarray(self.roots, dtype=np.int64), "is_leaf": np.asarray(self.is_leaf, dtype=np.uint8),
+                 "out_start": np.asarray(self.out_start, dtype=np.int64), "n_out": n_out.astype(np.int32),
+                 "feat_ptr": np.concatenate([[0], np.cumsum(self.feat_counts, dtype=np.int64)]).astype(np.int64)}
+        for name, array in small.items():
+            np.save(folder / f"{name}.npy", array, allow_pickle=False)
+        self._copy("feat_ids", folder / "feat_ids.npy", np.uint32)
+        self._copy("entry_row", folder / "entry_row.npy", row_type)
+        self._copy("entry_val", folder / "entry_val.npy", np.float32)
+        n_labels = self._copy("labels", folder / "labels.npy", np.int64, track_max=True)
+        # entry_ptr: 0 and the running sum of the entry counts
+        total = self.spilled["entry_counts"]
+        with open(folder / "entry_ptr.npy", "wb") as out:
+            np.lib.format.write_array_header_1_0(out, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.int64)),
+                                                       "fortran_order": False, "shape": (total + 1,)})
+            out.write(np.zeros(1, np.int64).tobytes())
+            offset = np.int64(0)
+            for block in self._blocks("entry_counts"):
+                sums = np.cumsum(block, dtype=np.int64) + offset
+                out.write(sums.tobytes())
+                offset = sums[-1]
+        return n_labels
+
+    def _blocks(self, name: str):
+        dtype = np.dtype(_SPILLED[name])
+        with open(self._part_file(name), "rb") as source:
+            while True:
+                block = np.fromfile(source, dtype=dtype, count=_BLOCK)
+                if not len(block):
+                    return
+                yield block
+
+    def _copy(self, name: str, path: Path, dtype, track_max: bool = False) -> int:
+        """Part file ``name`` as the ``.npy`` file ``path`` of ``dtype``; with ``track_max``, returns its largest
+        element + 1 (0 if empty)."""
+        dtype = np.dtype(dtype)
+        top = 0
+        with open(path, "wb") as out:
+            np.lib.format.write_array_header_1_0(out, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                       "fortran_order": False, "shape": (self.spilled[name],)})
+            for block in self._blocks(name):
+                if track_max:
+                    top = max(top, int(block.max()) + 1)
+                out.write(block.astype(dtype, copy=False).tobytes())
+        return top
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The flat arrays; the builder's parts are given up as each array is made (the parts and the

@@ -194,29 +194,41 @@ class OmikujiBackend(Backend):
         with scratch_folder("fahras-omikuji-") as tmp:  # removed even after a SIGKILL (by the next training)
             data = Path(tmp) / "train.txt"
             _write_xc_file(data, x, y)
-            with _native_output(Path(tmp) / "omikuji.log") as log:
-                try:
-                    model = omikuji.Model.train_on_data(str(data), hp, n_threads=int(self.n_threads))
-                except RuntimeError as exc:
-                    raise RuntimeError(f"omikuji training failed: {exc}{log.tail()}") from None
-            # Keep the model as omikuji saves it, and score with the model read back
-            # from those files: a reloaded omikuji model can differ from the one
-            # in memory in the last float bit, and saved models must score the same.
+            # the rows are read again only for the centroids, after the trees: a memory-mapped x's pages (41 MB
+            # at 671,068 yso titles) and the writing's garbage are given back while omikuji trains (#19)
+            _let_go_of_pages(x)
+            release_free_memory()
+            # omikuji's model as omikuji saves it, its trees trained one at a time (_train_trees); scored with
+            # the model read back from those files: a reloaded omikuji model can differ from the one in
+            # memory in the last float bit, and saved models must score the same.
             target = Path(tmp) / _MODEL_DIR
-            target.mkdir()
-            with _native_output(None) as log:
-                try:
-                    model.save(str(target))
-                except RuntimeError as exc:
-                    raise RuntimeError(f"omikuji could not save its model: {exc}{log.tail()}") from None
-            del model
-            if save_to is not None:
-                release_free_memory()  # omikuji's training memory, before the conversion to flat arrays
+            with _large_blocks_mapped(save_to is not None):  # (a worker's process: #19)
+                _train_trees(omikuji, data, hp, int(self.n_threads), target)
+            data.unlink()
+            # (the centroids are computed after the trees: not held while omikuji trains, #19)
+            if save_to is not None and not numba_available():  # (saved in omikuji's format, as save() does)
+                self.centroids_ = _centroids(x, y)
                 self.model_files_ = _mapped_files(target)  # (read only by the save, page by page)
                 self.save(Path(save_to))
                 self.model_files_ = {}
                 self.load_state(Path(save_to))
                 return self
+            if save_to is not None:
+                folder = Path(save_to)
+                folder.mkdir(parents=True, exist_ok=True)
+                # the flat arrays written into the model folder as they are made, one tree in memory at a time
+                flat = FlatForest.convert(_mapped_files(target), folder / FLAT_FOLDER)
+                shutil.rmtree(target)
+                self.model_files_ = {}
+                self._flat, self._flat_missing = (self.model_files_, flat), False
+                release_free_memory()
+                self.centroids_ = _centroids(x, y)
+                self.save(folder)  # (the flat arrays already there are not written again)
+                del flat
+                self._flat = None
+                self.load_state(folder)
+                return self
+            self.centroids_ = _centroids(x, y)
             self.model_files_ = _read_files(target)
             self.model_ = _load_model(target, float(self.dense_weights))
         return self
@@ -410,6 +422,97 @@ class _Predictor:
                                      self.top_k, ffi.from_buffer("uint32_t[]", labels),
                                      ffi.from_buffer("float[]", scores), ffi.NULL)  # no pool: this thread
         return labels[:n].astype(np.int64), scores[:n]
+
+
+def _let_go_of_pages(x: sp.spmatrix) -> None:
+    """The resident pages of ``x``'s memory-mapped arrays dropped (read from their files again if touched);
+    nothing for arrays in memory."""
+    import mmap
+
+    for array in (getattr(x, "data", None), getattr(x, "indices", None), getattr(x, "indptr", None)):
+        base = array
+        while base is not None and not isinstance(base, mmap.mmap):
+            base = getattr(base, "base", None)
+        if base is not None and hasattr(mmap, "MADV_DONTNEED"):
+            with contextlib.suppress(OSError, ValueError):
+                base.madvise(mmap.MADV_DONTNEED)
+
+
+#: glibc's ``mallopt`` parameter and the values used by :func:`_large_blocks_mapped`.
+_M_MMAP_THRESHOLD, _MAPPED_FROM, _GLIBC_FIRST_THRESHOLD = -3, 256 * 1024, 128 * 1024
+
+
+@contextlib.contextmanager
+def _large_blocks_mapped(active: bool = True) -> Iterator[bool]:
+    """Within: the C heap (glibc, which omikuji's Rust code allocates from) serves every block from 256 KiB up
+    with a memory map of its own, given back to the system when freed, instead of raising that threshold as
+    large blocks are freed (its default) and keeping them in the heap, where later small blocks pin them.
+
+    Measured on one tree of 200,000 yso titles: omikuji's peak 340-356 MB instead of 396-419 MB (and 250 MB
+    instead of about 390 MB once trained); at 671,068 titles the worker's RSS while a tree trains 0.75-0.97
+    GB instead of 0.87-1.04 GB, its peak 1,093 against 1,124 MB, for up to 10-20% more CPU in those runs
+    (noisy: a shared machine; ``docs/scaling.md``).  One heap arena for all threads as well would save
+    10 MB more for 25% more CPU, so it is not done.  glibc has no way back to the rising
+    threshold: on leaving, it is set to its first value (128 KiB) and stays fixed, so only a cross-fitting
+    worker's process (which ends after its fit) uses this; Linux with glibc only (True if in effect)."""
+    mallopt = None
+    if active and sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            mallopt = ctypes.CDLL("libc.so.6").mallopt
+    if mallopt is None or not mallopt(_M_MMAP_THRESHOLD, _MAPPED_FROM):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        mallopt(_M_MMAP_THRESHOLD, _GLIBC_FIRST_THRESHOLD)
+
+
+def _train_trees(omikuji, data: Path, hp, n_threads: int, target: Path) -> None:
+    """omikuji's model of ``hp.n_trees`` trees trained on the data file ``data``, saved in ``target`` as omikuji
+    saves it (``settings.json``, ``tree0.cbor`` ...), its trees trained one at a time: one call of omikuji
+    with one tree per tree, each saved and freed before the next starts.
+
+    omikuji trains its trees side by side (as many at once as it has threads) and holds them all until it
+    saves them: at 671,068 yso titles its training peaked at about 1.5 GB with three trees, where one at a
+    time holds one tree and its training's copies of the examples (#19).  The forest is the same kind: omikuji
+    trains each tree independently, from the same examples, with its own random draws (no seed; see the
+    module's doc), and scores a document with the mean over the trees of their leaves' scores, which is
+    what it does for the files of the single-tree models put together in one folder
+    (``tests/test_omikuji_mem.py`` checks it against omikuji's own scoring).  Reading the data file once
+    per tree costs a few seconds (measured in ``docs/scaling.md``)."""
+    n_trees = int(hp.n_trees)
+    target.mkdir()
+    settings = None
+    for t in range(n_trees):
+        hp.n_trees = 1
+        with _native_output(target.parent / "omikuji.log") as log:
+            try:
+                model = omikuji.Model.train_on_data(str(data), hp, n_threads=n_threads)
+            except RuntimeError as exc:
+                raise RuntimeError(f"omikuji training failed: {exc}{log.tail()}") from None
+        one = target.parent / f"tree-{t}"
+        one.mkdir()
+        with _native_output(None) as log:
+            try:
+                model.save(str(one))
+            except RuntimeError as exc:
+                raise RuntimeError(f"omikuji could not save its model: {exc}{log.tail()}") from None
+        del model
+        release_free_memory()  # this tree's training memory, before the next tree's
+        trees = sorted(one.glob("tree*.cbor"))
+        if len(trees) != 1 or not (one / "settings.json").is_file():
+            raise RuntimeError(f"omikuji saved {[p.name for p in one.iterdir()]}, not one tree and its settings")
+        if settings is None:
+            settings = (one / "settings.json").read_bytes()
+            (target / "settings.json").write_bytes(settings)
+        elif (one / "settings.json").read_bytes() != settings:
+            raise RuntimeError("omikuji saved different settings for trees of the same model")
+        trees[0].replace(target / f"tree{t}.cbor")
+        shutil.rmtree(one)
+    hp.n_trees = n_trees
 
 
 def _load_model(folder: Path, dense_weights: float = 1.0):

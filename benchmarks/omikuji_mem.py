@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from benchmarks.scale import DATA, REPO, _children, _rss_kb, subset
+from benchmarks.scale import DATA, REPO, _rss_kb, json_params, subset, tree_rss_kb
 
 
 # -- prepare ------------------------------------------------------------------------------------------
@@ -90,14 +90,7 @@ def _fit(folder: str, save_to: str, params: dict, result: str) -> None:
 
 def _sample(pid: int, samples: list, done: threading.Event, started: float) -> None:
     while not done.is_set():
-        tree, todo, seen = 0, [pid], set()
-        while todo:
-            p = todo.pop()
-            if p in seen:
-                continue
-            seen.add(p)
-            tree += _rss_kb(p)
-            todo += _children(p)
+        tree = tree_rss_kb(pid)
         samples.append((round(time.perf_counter() - started, 2), round(_rss_kb(pid) / 1024, 1), round(tree / 1024, 1)))
         done.wait(0.1)
 
@@ -174,14 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "prepare":
         prepare(args.docs, args.out, args.work)
         return 0
-    overrides = {}
-    for item in args.param:
-        key, _, value = item.partition("=")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
-    figures = run(args.folder, args.keep, overrides)
+    figures = run(args.folder, args.keep, json_params(args.param))
     shown = {k: v for k, v in figures.items() if k != "samples"}
     print(json.dumps(shown, indent=1))
     if args.json:

@@ -106,6 +106,18 @@ def tree_sum_kb(pid: int, per_process) -> int:
     return total
 
 
+def json_params(items: list[str]) -> dict:
+    """``KEY=VALUE`` items as a dict, each value read as JSON where it is JSON, else kept as a string."""
+    params = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params
+
+
 def tree_rss_kb(pid: int) -> int:
     """Resident memory of ``pid`` and all its descendants, in kB."""
     return tree_sum_kb(pid, _rss_kb)

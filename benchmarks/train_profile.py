@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks.scale import DATA, REPO, _children, _rss_kb, subset
+from benchmarks.scale import DATA, REPO, _children, _rss_kb, json_params, subset
 
 
 def _cpu_s(pid: int, reaped: bool = False) -> float:
@@ -145,13 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                         stream=sys.stderr)
     from fahras import Indexer, load_vocabulary, read_corpus
 
-    params = {}
-    for item in args.param:
-        key, _, value = item.partition("=")
-        try:
-            params[key] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key] = value
+    params = json_params(args.param)
     train = subset((args.work / "scale").resolve(), args.docs)
     vocab = load_vocabulary(DATA / "yso-en.tsv")
     if args.tracemalloc:

@@ -44,6 +44,15 @@ from fahras.text import Tokens
 MAX_TEXT_CHARS = 2**31 - 1
 
 
+def _position(i: int, n: int, what: str) -> int:
+    """Index ``i`` of a sequence of ``n`` items as a position (negative ones from the end), or IndexError."""
+    if i < 0:
+        i += n
+    if not 0 <= i < n:
+        raise IndexError(f"{what} index out of range")
+    return i
+
+
 class _Strings:
     """Strings in one UTF-8 buffer with int64 limits: ``column[i]`` decodes string ``i``."""
 
@@ -171,11 +180,7 @@ class AnalysedCorpus(Sequence):
         return len(self._store) if self._rows is None else len(self._rows)
 
     def _row(self, i: int) -> int:
-        n = len(self)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("analysed corpus index out of range")
+        i = _position(i, len(self), "analysed corpus")
         return i if self._rows is None else int(self._rows[i])
 
     def __getitem__(self, index):
@@ -317,12 +322,7 @@ class GoldSets(Sequence):
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[k] for k in range(len(self))[i]]
-        n = len(self)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("gold index out of range")
-        return set(self._runs.strings(i))
+        return set(self._runs.strings(_position(i, len(self), "gold")))
 
     def sorted_lists(self) -> list[list[str]]:
         """Each document's URIs, sorted."""
@@ -399,10 +399,7 @@ class TrainingRecords(Sequence):
         if isinstance(i, slice):
             return [self[k] for k in range(len(self))[i]]
         n = len(self)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("training record index out of range")
+        i = _position(i, n, "training record")
         if self._kept is not None:
             return self._kept[i]
         from fahras.corpus import Document

@@ -328,6 +328,18 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress, relea
     final = isinstance(folds, FitOnce)  # one fold, whose fits are the final ones
     held_out: list[np.ndarray | None] = [None] * len(specs)
     fitted: list[Backend | None] = [None] * len(specs)
+
+    def take_back(n: int, k: int | None, result) -> None:
+        """A worker's result for base ``n`` and fold ``k``: its fitted model (a folder) and held-out rows."""
+        if final:
+            folder, result = result
+            fitted[n] = load_backend(Path(folder))
+        if k is None:
+            fitted[n] = load_backend(Path(result))
+        else:
+            if held_out[n] is None:  # (costs the rows written; CSR within held_out_csr)
+                held_out[n] = HeldRows(y.shape) if wants_csr() else sparse_rows(y.shape)
+            _write_rows(held_out[n], folds[k][1], result)
     with scratch_folder(SCRATCH_PREFIX) as scratch:
         sp.save_npz(scratch / _Y_FILE, y)
         np.savez(scratch / _FOLDS_FILE, **{f"{part}{k}": np.asarray(rows, dtype=np.int64)
@@ -390,19 +402,7 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress, relea
                         if progress:
                             progress(f"fit ({jobs} workers)", done, len(futures))
                         continue
-                    n, k = futures[future]
-                    result = future.result()
-                    if final:
-                        folder, result = result
-                        fitted[n] = load_backend(Path(folder))
-                    if k is None:
-                        fitted[n] = load_backend(Path(result))
-                    else:
-                        if held_out[n] is None:
-                            # (costs the rows written; CSR within held_out_csr)
-                            held_out[n] = HeldRows(y.shape) if wants_csr() else sparse_rows(y.shape)
-                        _write_rows(held_out[n], folds[k][1], result)
-                    del result
+                    take_back(*futures[future], future.result())
                     if progress:
                         progress(f"fit ({jobs} workers)", done, len(futures))
             except BaseException:
@@ -412,18 +412,10 @@ def _in_workers(specs, docs, y, analyzer, folds, concepts, jobs, progress, relea
         if release_docs:  # (the workers have ended)
             if later is not None:
                 later(held_out)
-            for (n, k), result in pending:
-                if final:
-                    folder, result = result
-                    fitted[n] = load_backend(Path(folder))
-                if k is None:
-                    fitted[n] = load_backend(Path(result))
-                else:
-                    if held_out[n] is None:
-                        held_out[n] = HeldRows(y.shape) if wants_csr() else sparse_rows(y.shape)
-                    _write_rows(held_out[n], folds[k][1], result)
+            while pending:
+                (n, k), result = pending.pop(0)
+                take_back(n, k, result)
                 del result
-            del pending
     return fitted, [held_result(h) for h in held_out]
 
 

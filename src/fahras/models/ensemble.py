@@ -443,7 +443,10 @@ class Stacker:
 
     def fit(self, base_scores: list[np.ndarray], targets: sp.csr_matrix) -> "Stacker":
         """Learn the weights from base scores (one documents x subjects array per base) and the true subjects."""
-        rows, cols, x = self.features(base_scores)
+        return self._fit_head(*self.features(base_scores), targets)
+
+    def _fit_head(self, rows: np.ndarray, cols: np.ndarray, x: np.ndarray, targets: sp.csr_matrix) -> "Stacker":
+        """The head learned from the candidates' features ``x`` at (``rows``, ``cols``) and the true subjects."""
         target = np.asarray(sp.csr_matrix(targets)[rows, cols]).ravel() > 0
         self.head = LinearHead.fit(x, target, C=self.C, max_iter=1000)
         return self
@@ -554,10 +557,7 @@ class Stacker:
     def fit_sparse(self, base_scores: list[sp.csr_matrix], targets: sp.csr_matrix) -> "Stacker":
         """:meth:`fit` from non-negative CSR base scores (:meth:`features_sparse`: the same candidates and
         features as the dense arrays give, up to the zero-score candidates' order, see there)."""
-        rows, cols, x = self.features_sparse(base_scores)
-        target = np.asarray(sp.csr_matrix(targets)[rows, cols]).ravel() > 0
-        self.head = LinearHead.fit(x, target, C=self.C, max_iter=1000)
-        return self
+        return self._fit_head(*self.features_sparse(base_scores), targets)
 
     @staticmethod
     def _split_predict(fitted: "Stacker", base_scores: list[np.ndarray], seen: np.ndarray,

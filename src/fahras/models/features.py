@@ -350,11 +350,7 @@ class TfidfFeatures:
         ids, ptr = docs.term_rows()
         n_docs = len(ptr) - 1
         parts_cols, parts_tf, lengths = [], [], np.zeros(n_docs, dtype=np.int64)
-        for lo in range(0, n_docs, _ID_BLOCK):
-            hi = min(lo + _ID_BLOCK, n_docs)
-            a, b = int(ptr[lo]), int(ptr[hi])
-            block = ids[a:b].astype(np.int64)
-            doc = np.repeat(np.arange(hi - lo, dtype=np.int64), np.diff(ptr[lo:hi + 1]))
+        for lo, hi, block, doc in _id_blocks(ids, ptr, _ID_BLOCK):
             cols = columns(block, doc[:-1] == doc[1:])
             owner = doc if self.ngram_max == 1 else np.concatenate([doc, doc[:-1]])
             found = cols >= 0
@@ -451,6 +447,16 @@ class TfidfFeatures:
 _ID_BLOCK = 65_536
 
 
+def _id_blocks(ids: np.ndarray, ptr: np.ndarray, size: int) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+    """The corpus's term ids (``ids``, documents delimited by ``ptr``) in blocks of ``size`` documents: (first
+    document, end, the block's term ids as int64, each id's document counted from the block's first)."""
+    n_docs = len(ptr) - 1
+    for lo in range(0, n_docs, size):
+        hi = min(lo + size, n_docs)
+        yield (lo, hi, ids[int(ptr[lo]):int(ptr[hi])].astype(np.int64),
+               np.repeat(np.arange(hi - lo, dtype=np.int64), np.diff(ptr[lo:hi + 1])))
+
+
 def _ids_apply(table: Sequence[str]) -> bool:
     """Whether features can be found from term ids: every term non-empty, every character after
     :data:`SEPARATOR` (so an n-gram's string order follows its terms', and no term holds the separator)."""
@@ -462,15 +468,10 @@ def _feature_counts(docs: AnalysedCorpus, n_terms: int, ngram_max: int
     """(feature keys, sorted; their occurrences; their documents) over the corpus.  A term's key is its id, a
     two-term feature's ``n_terms + first * n_terms + second``."""
     ids, ptr = docs.term_rows()
-    n_docs = len(ptr) - 1
     span = n_terms + n_terms * n_terms if ngram_max == 2 else n_terms
     block = max(1, min(_ID_BLOCK, (2**62) // max(span, 1)))
     found_keys, found_tf, found_df = [], [], []
-    for lo in range(0, n_docs, block):
-        hi = min(lo + block, n_docs)
-        a, b = int(ptr[lo]), int(ptr[hi])
-        terms = ids[a:b].astype(np.int64)
-        doc = np.repeat(np.arange(hi - lo, dtype=np.int64), np.diff(ptr[lo:hi + 1]))
+    for _, _, terms, doc in _id_blocks(ids, ptr, block):
         if ngram_max == 2:
             same = doc[:-1] == doc[1:]
             keys = np.concatenate([terms, n_terms + terms[:-1][same] * n_terms + terms[1:][same]])

@@ -190,7 +190,6 @@ class OmikujiBackend(Backend):
         self.features_ = features
         y = sp.csr_matrix(y)
         self.n_subjects_ = int(y.shape[1])
-        self.centroids_ = _centroids(x, y)
         with scratch_folder("fahras-omikuji-") as tmp:  # removed even after a SIGKILL (by the next training)
             data = Path(tmp) / "train.txt"
             _write_xc_file(data, x, y)
